@@ -1,0 +1,142 @@
+"""Metadata: the only module of eoxr that restores coords, CRS and attrs after an operation.
+
+Every public operation ends with :func:`finalize`, which copies coordinates and the CRS
+(rioxarray's ``spatial_ref`` grid-mapping coordinate) from the input, keeps the input's attrs
+that remain true, sets ``long_name``/``units`` and appends a line to the ``history`` attr.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import rioxarray  # noqa: F401  (registers .rio, used for CRS)
+import xarray as xr
+
+# Attributes that describe the *values* of the input and are wrong once values change.
+_VALUE_ATTRS = (
+    "units",
+    "long_name",
+    "standard_name",
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "nodata",
+    "valid_range",
+    "valid_min",
+    "valid_max",
+    "flag_values",
+    "flag_meanings",
+)
+
+
+def history_line(text: str) -> str:
+    """One history entry: ``"<UTC timestamp> eoxr <version>: <text>"``."""
+    from . import __version__
+
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{now} eoxr {__version__}: {text}"
+
+
+def append_history(attrs: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """Return a copy of ``attrs`` with ``text`` appended to its ``history``."""
+    out = dict(attrs)
+    prev = out.get("history")
+    out["history"] = f"{prev}\n{history_line(text)}" if prev else history_line(text)
+    return out
+
+
+def crs_of(obj: xr.DataArray | xr.Dataset) -> Any:
+    """The CRS of ``obj`` (via rioxarray) or ``None``."""
+    try:
+        return obj.rio.crs
+    except Exception:  # rioxarray raises on objects without spatial dims
+        return None
+
+
+def _grid_coords(like: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> dict:
+    """Coords of ``like`` whose dims all lie in ``dims`` (plus the CRS coordinate)."""
+    out = {}
+    for name, c in like.coords.items():
+        if set(c.dims) <= set(dims):
+            out[name] = c
+    return out
+
+
+def finalize(
+    result: xr.DataArray,
+    like: xr.DataArray | xr.Dataset,
+    *,
+    name: str | None = None,
+    long_name: str | None = None,
+    units: str | None = None,
+    history: str | None = None,
+    keep_value_attrs: bool = False,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Restore metadata of ``like`` on ``result`` after an operation.
+
+    Parameters
+    ----------
+    result : DataArray
+        The freshly computed array (its own coords are kept; missing ones are taken from ``like``).
+    like : DataArray or Dataset
+        The input the result was computed from.
+    name, long_name, units : str, optional
+        Name and CF attributes of the result.
+    history : str, optional
+        Text appended to the ``history`` attr (what was computed, with which parameters).
+    keep_value_attrs : bool
+        Keep ``units``/``long_name``/scale attrs of ``like`` (true for operations that do not
+        change the physical quantity, e.g. a speckle filter).
+    attrs : mapping, optional
+        Extra attributes to set.
+    """
+    coords = {k: v for k, v in _grid_coords(like, tuple(result.dims)).items()
+              if k not in result.coords}
+    out = result.assign_coords(coords) if coords else result
+    base = dict(like.attrs)
+    if isinstance(like, xr.DataArray) and not keep_value_attrs:
+        base = {k: v for k, v in base.items() if k not in _VALUE_ATTRS}
+    elif isinstance(like, xr.Dataset):
+        base = {k: v for k, v in base.items() if k not in _VALUE_ATTRS}
+    base.update(attrs or {})
+    if long_name is not None:
+        base["long_name"] = long_name
+    if units is not None:
+        base["units"] = units
+    if history:
+        base = append_history(base, history)
+    out.attrs = base
+    out.encoding = {}
+    crs = crs_of(like)
+    if crs is not None and crs_of(out) is None:
+        try:
+            out = out.rio.write_crs(crs)
+        except Exception:  # result without spatial dims (e.g. a per-band statistic)
+            pass
+    if name is not None:
+        out = out.rename(name)
+    return out
+
+
+def finalize_dataset(
+    result: xr.Dataset, like: xr.DataArray | xr.Dataset, *, history: str | None = None
+) -> xr.Dataset:
+    """Dataset version of :func:`finalize`: coords, CRS and history; variables keep their attrs."""
+    coords = {k: v for k, v in _grid_coords(like, tuple(result.dims)).items()
+              if k not in result.coords}
+    out = result.assign_coords(coords) if coords else result
+    base = {k: v for k, v in like.attrs.items() if k not in _VALUE_ATTRS}
+    out.attrs = append_history(base, history) if history else base
+    crs = crs_of(like)
+    if crs is not None and crs_of(out) is None:
+        try:
+            out = out.rio.write_crs(crs)
+        except Exception:
+            pass
+    return out
+
+
+__all__ = ["history_line", "append_history", "crs_of", "finalize", "finalize_dataset"]

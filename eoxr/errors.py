@@ -1,0 +1,90 @@
+"""Exception tree of eoxr.
+
+Every error says what was found, what was expected and how to fix it. All derive from
+:class:`EoxrError`, and each also derives from the builtin a caller would naturally catch
+(``KeyError`` for a missing band, ``ValueError`` for bad shapes, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EoxrError(Exception):
+    """Base class of every error raised by eoxr."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class BandNotFoundError(EoxrError, KeyError):
+    """A requested band is not in the cube.
+
+    Attributes
+    ----------
+    band : str
+        The name that was asked for.
+    present : list of str
+        The band labels the cube has.
+    tried : list of str
+        The aliases that were looked up.
+    """
+
+    def __init__(self, band: str, present: Iterable[str], tried: Iterable[str] = (),
+                 hint: str = "") -> None:
+        self.band = band
+        self.present = [str(p) for p in present]
+        self.tried = list(dict.fromkeys(str(t) for t in tried))
+        msg = (
+            f"band {band!r} not found. Bands present: {self.present}; "
+            f"names tried: {self.tried or [band]}."
+        )
+        msg += " " + (hint or "Rename the band (e.g. `cube.rename({'B8': 'nir'})` or "
+                      "`cube.assign_coords(band=[...])`) or pass the cube's own label.")
+        super().__init__(msg)
+
+
+class DimensionError(EoxrError, ValueError):
+    """The cube lacks a required dimension or has dimensions in an unusable layout."""
+
+
+class GridMismatchError(EoxrError, ValueError):
+    """Two inputs that must share a pixel grid (shape, coordinates, CRS) do not."""
+
+
+class DataTypeError(EoxrError, TypeError):
+    """The data type is unsuitable (e.g. integer digital numbers where reflectance is needed)."""
+
+
+class UnitsError(EoxrError, ValueError):
+    """The physical units or domain (dB / linear, reflectance / DN) cannot be told or are wrong."""
+
+
+class ParameterError(EoxrError, ValueError):
+    """An argument value is out of range or inconsistent with the data."""
+
+
+class CatalogError(EoxrError, ValueError):
+    """A catalog entry (index formula, band table, method listing) is invalid or unknown."""
+
+
+class ReadError(EoxrError, OSError):
+    """A file or STAC asset cannot be read."""
+
+
+class WriteError(EoxrError, OSError):
+    """An output could not be written; nothing is left under the final name."""
+
+
+__all__ = [
+    "EoxrError",
+    "BandNotFoundError",
+    "DimensionError",
+    "GridMismatchError",
+    "DataTypeError",
+    "UnitsError",
+    "ParameterError",
+    "CatalogError",
+    "ReadError",
+    "WriteError",
+]
