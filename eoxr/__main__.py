@@ -1,0 +1,38 @@
+"""Command line: ``eoxr demo`` (also ``python -m eoxr demo``) and ``eoxr info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eoxr`` console script."""
+    parser = argparse.ArgumentParser(prog="eoxr", description="Earth-observation workbench on xarray.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the end-to-end workflow on the built-in data")
+    demo.add_argument("--out", default="eoxr-output", help="output folder (default ./eoxr-output)")
+    demo.add_argument("--only", nargs="*", help="run only these steps")
+    sub.add_parser("info", help="version, built-in data and denoising methods")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import STEPS, run_demo
+
+        unknown = set(args.only or ()) - {s for s, _ in STEPS}
+        if unknown:
+            parser.error(f"unknown steps {sorted(unknown)}; available: {[s for s, _ in STEPS]}")
+        run_demo(args.out, args.only)
+    else:
+        import eoxr
+        from eoxr import datasets
+
+        print(f"eoxr {eoxr.__version__}")
+        for k, v in datasets.list_datasets().items():
+            print(f"  {k}: {v}")
+        print(eoxr.denoise_methods().to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

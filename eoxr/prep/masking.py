@@ -1,0 +1,177 @@
+"""Cloud / shadow / nodata masking from quality layers (Sentinel-2 SCL, Landsat QA_PIXEL, Fmask).
+
+The class codes and bit positions are data (``eoxr/data/masks.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from .. import bands as _bands
+from .._attrs import append_history, finalize
+from .._chunks import map_overlap
+from .._dims import band_dim, spatial_dims
+from ..errors import BandNotFoundError, GridMismatchError, ParameterError
+
+MaskKind = Literal["scl", "qa_pixel", "fmask"]
+
+
+@lru_cache(maxsize=1)
+def conventions() -> dict[str, Any]:
+    """The quality-layer table (``eoxr/data/masks.json``)."""
+    data = json.loads(resources.files("eoxr.data").joinpath("masks.json").read_text())
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _find_mask(cube: xr.DataArray | xr.Dataset, kind: str | None) -> tuple[xr.DataArray, str]:
+    labels = _bands.band_labels(cube)
+    conv = conventions()
+    kinds = [kind] if kind else list(conv)
+    for k in kinds:
+        for name in conv[k]["band_names"]:
+            if name in labels:
+                return _bands.select_band(cube, name), k
+    tried = [n for k in kinds for n in conv[k]["band_names"]]
+    raise BandNotFoundError(
+        kind or "quality layer", labels, tried,
+        hint="Load the quality band with the cube (e.g. bands=[..., 'SCL']) or pass it as "
+             "mask=<DataArray> with kind='scl'|'qa_pixel'|'fmask'.")
+
+
+def _codes(kind: str, classes: Iterable[str | int] | None) -> tuple[str, list[int]]:
+    conv = conventions()
+    if kind not in conv:
+        raise ParameterError(f"unknown mask kind {kind!r}; expected one of {sorted(conv)}.")
+    spec = conv[kind]
+    table = spec["classes"] if spec["kind"] == "classes" else spec["bits"]
+    out = []
+    for c in spec["default"] if classes is None else classes:
+        if isinstance(c, int | np.integer):
+            out.append(int(c))
+        elif c in table:
+            out.append(int(table[c]))
+        else:
+            raise ParameterError(f"unknown {kind} class {c!r}; known: {sorted(table)} "
+                                 "(or give integer codes/bit numbers).")
+    return spec["kind"], out
+
+
+def _dilate(block: np.ndarray, radius: int) -> np.ndarray:
+    from scipy.ndimage import binary_dilation
+
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disk = (yy**2 + xx**2) <= radius**2
+    struct = disk.reshape((1,) * (block.ndim - 2) + disk.shape)
+    return binary_dilation(block, structure=struct)
+
+
+def cloud_mask(
+    cube: xr.DataArray | xr.Dataset | None = None,
+    *,
+    mask: xr.DataArray | None = None,
+    kind: MaskKind | None = None,
+    classes: Iterable[str | int] | None = None,
+    buffer: int = 0,
+) -> xr.DataArray:
+    """Boolean mask (True = unusable) from a quality layer, lazily.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset, optional
+        Cube holding the quality layer as a band/variable (``SCL``, ``QA_PIXEL``, ``fmask``).
+    mask : DataArray, optional
+        The quality layer itself, when it is not part of ``cube``.
+    kind : {"scl", "qa_pixel", "fmask"}, optional
+        Convention of the layer (found from its name when omitted).
+    classes : iterable of str or int, optional
+        Classes (SCL/Fmask names or codes) or flags (QA_PIXEL bit names or numbers) to mask.
+        Default: clouds, cloud shadows, cirrus, nodata and saturated pixels.
+    buffer : int
+        Grow the mask by this many pixels (a disk), done chunk-exactly with a halo.
+    """
+    if mask is None:
+        if cube is None:
+            raise ParameterError("give a cube holding a quality layer or mask=<DataArray>.")
+        mask, kind = _find_mask(cube, kind)
+    elif kind is None:
+        name = str(mask.name or "")
+        kind = next((k for k, v in conventions().items() if name in v["band_names"]), None)
+        if kind is None:
+            raise ParameterError(f"cannot tell the convention of mask {name!r}: pass "
+                                 "kind='scl'|'qa_pixel'|'fmask'.")
+    style, codes = _codes(kind, classes)
+    if style == "classes":
+        bad = mask.isin(codes)
+    else:
+        bits = sum(1 << b for b in codes)
+        bad = (mask.astype("int64") & bits) != 0
+    if np.issubdtype(mask.dtype, np.floating):
+        bad = bad | mask.isnull()
+    if buffer:
+        ydim, xdim = spatial_dims(bad)
+        bad = map_overlap(_dilate, bad, {ydim: buffer, xdim: buffer}, boundary="none",
+                          dtype=bool, kwargs={"radius": int(buffer)})
+    return bad.rename("cloud_mask").assign_attrs(
+        long_name=f"masked pixels ({kind}: {list(classes) if classes else 'default classes'})")
+
+
+def mask_clouds(
+    cube: xr.DataArray | xr.Dataset,
+    *,
+    mask: xr.DataArray | None = None,
+    kind: MaskKind | None = None,
+    classes: Iterable[str | int] | None = None,
+    buffer: int = 0,
+    keep_mask_band: bool = False,
+) -> xr.DataArray | xr.Dataset:
+    """Set masked pixels (clouds, shadows, nodata...) to NaN, lazily.
+
+    The quality layer is taken from the cube (``SCL``, ``QA_PIXEL`` or ``fmask`` band/variable)
+    or given as ``mask``. Spectral values become float32 (integers cannot hold NaN); the quality
+    layer is dropped unless ``keep_mask_band``.
+
+    Examples
+    --------
+    >>> import eoxr.datasets
+    >>> scene = eoxr.datasets.synthetic_s2(shape=(32, 32), times=3)
+    >>> clear = scene.cube.eo.mask_clouds(mask=scene.extras["scl"])
+    >>> bool(clear.isnull().any())
+    True
+    """
+    bad = cloud_mask(cube, mask=mask, kind=kind, classes=classes, buffer=buffer)
+    ydim, xdim = spatial_dims(cube)
+    if bad.sizes.get(ydim) != cube.sizes[ydim] or bad.sizes.get(xdim) != cube.sizes[xdim]:
+        raise GridMismatchError(
+            f"mask grid {dict(bad.sizes)} does not match the cube grid {dict(cube.sizes)}; "
+            "load the quality layer on the same grid (e.g. with the same odc-stac geobox).")
+    mask_labels = {str(bad.name), *(n for v in conventions().values() for n in v["band_names"])}
+    history = f"mask_clouds: kind={kind or 'auto'}, classes={list(classes) if classes else 'default'}, buffer={buffer}"
+    if isinstance(cube, xr.Dataset):
+        out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
+        for k, v in cube.data_vars.items():
+            if str(k) in mask_labels and not keep_mask_band:
+                continue
+            keep = str(k) in mask_labels or ydim not in v.dims
+            out[k] = v if keep else _float(v).where(~bad)
+        return out
+    dim = band_dim(cube)
+    data = cube
+    if dim is not None and not keep_mask_band:
+        labels = [lab for lab in _bands.band_labels(cube) if lab not in mask_labels]
+        data = cube.sel({dim: labels})
+    out = _float(data).where(~bad)
+    return finalize(out, cube, keep_value_attrs=True, history=history)
+
+
+def _float(da: xr.DataArray) -> xr.DataArray:
+    return da if np.issubdtype(da.dtype, np.floating) else da.astype("float32")
+
+
+__all__ = ["conventions", "cloud_mask", "mask_clouds"]
