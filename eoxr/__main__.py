@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eoxr`` console script."""
-    parser = argparse.ArgumentParser(prog="eoxr", description="Earth-observation workbench on xarray.")
+    parser = argparse.ArgumentParser(
+        prog="eoxr", description="Earth-observation workbench on xarray."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the end-to-end workflow on the built-in data")
     demo.add_argument("--out", default="eoxr-output", help="output folder (default ./eoxr-output)")

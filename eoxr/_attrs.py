@@ -7,6 +7,7 @@ that remain true, sets ``long_name``/``units`` and appends a line to the ``histo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -93,13 +94,12 @@ def finalize(
     attrs : mapping, optional
         Extra attributes to set.
     """
-    coords = {k: v for k, v in _grid_coords(like, tuple(result.dims)).items()
-              if k not in result.coords}
+    coords = {
+        k: v for k, v in _grid_coords(like, tuple(result.dims)).items() if k not in result.coords
+    }
     out = result.assign_coords(coords) if coords else result
     base = dict(like.attrs)
-    if isinstance(like, xr.DataArray) and not keep_value_attrs:
-        base = {k: v for k, v in base.items() if k not in _VALUE_ATTRS}
-    elif isinstance(like, xr.Dataset):
+    if isinstance(like, xr.DataArray) and not keep_value_attrs or isinstance(like, xr.Dataset):
         base = {k: v for k, v in base.items() if k not in _VALUE_ATTRS}
     base.update(attrs or {})
     if long_name is not None:
@@ -112,10 +112,9 @@ def finalize(
     out.encoding = {}
     crs = crs_of(like)
     if crs is not None and crs_of(out) is None:
-        try:
+        # a result without spatial dims (e.g. a per-band statistic) cannot carry a CRS
+        with contextlib.suppress(Exception):
             out = out.rio.write_crs(crs)
-        except Exception:  # result without spatial dims (e.g. a per-band statistic)
-            pass
     if name is not None:
         out = out.rename(name)
     return out
@@ -125,17 +124,16 @@ def finalize_dataset(
     result: xr.Dataset, like: xr.DataArray | xr.Dataset, *, history: str | None = None
 ) -> xr.Dataset:
     """Dataset version of :func:`finalize`: coords, CRS and history; variables keep their attrs."""
-    coords = {k: v for k, v in _grid_coords(like, tuple(result.dims)).items()
-              if k not in result.coords}
+    coords = {
+        k: v for k, v in _grid_coords(like, tuple(result.dims)).items() if k not in result.coords
+    }
     out = result.assign_coords(coords) if coords else result
     base = {k: v for k, v in like.attrs.items() if k not in _VALUE_ATTRS}
     out.attrs = append_history(base, history) if history else base
     crs = crs_of(like)
     if crs is not None and crs_of(out) is None:
-        try:
+        with contextlib.suppress(Exception):
             out = out.rio.write_crs(crs)
-        except Exception:
-            pass
     return out
 
 

@@ -87,7 +87,10 @@ def table() -> BandTable:
             k,
             v["description"],
             tuple(v["platforms"]),
-            {b: (d["common_name"], d["center_wavelength"], d["fwhm"]) for b, d in v["bands"].items()},
+            {
+                b: (d["common_name"], d["center_wavelength"], d["fwhm"])
+                for b, d in v["bands"].items()
+            },
             tuple(v.get("quality_bands", ())),
         )
         for k, v in raw["sensors"].items()
@@ -156,7 +159,8 @@ def detect_sensor(cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = 
     declared = attrs.get("eoxr:sensor") or attrs.get("sensor")
     if declared in tab.sensors:
         return str(declared)
-    ups = {_normalise(x) for x in labels} | {str(x).upper() for x in labels}
+    raw = {str(x).upper() for x in labels}
+    ups = {_normalise(x) for x in labels} | raw
     platform = str(attrs.get("platform", "")).lower()
     if platform:
         candidates = [s for s in tab.sensors.values() if platform in s.platforms]
@@ -171,7 +175,7 @@ def detect_sensor(cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = 
             continue
         if any_of and not any_of & ups:
             continue
-        if none_of & ups:
+        if none_of & raw:
             continue
         return str(rule["sensor"])
     return None
@@ -340,7 +344,9 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
         return cube
     labels = band_labels(cube)
     if not labels:
-        raise DimensionError(f"the Dataset has no variable with spatial dims: {list(cube.data_vars)}")
+        raise DimensionError(
+            f"the Dataset has no variable with spatial dims: {list(cube.data_vars)}"
+        )
     grids = {tuple(cube[v].dims) for v in labels}
     if len(grids) > 1:
         raise GridMismatchError(
@@ -352,8 +358,9 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
     wl = wavelengths_of(labels, detect_sensor(cube))
     if all(w is not None for w in wl):
         da = da.assign_coords(wavelength=(dim, [float(w) for w in wl]))
-    return da.transpose(*[d for d in cube[labels[0]].dims if d not in spatial_dims(cube)], dim,
-                        *spatial_dims(cube))
+    return da.transpose(
+        *[d for d in cube[labels[0]].dims if d not in spatial_dims(cube)], dim, *spatial_dims(cube)
+    )
 
 
 def to_dataset(cube: Cube) -> xr.Dataset:

@@ -15,9 +15,7 @@ import numpy as np
 import xarray as xr
 
 #: (step name, "module:function"); each function takes the output folder and returns lines.
-STEPS: tuple[tuple[str, str], ...] = (
-    ("foundation", "eoxr.demo:foundation_step"),
-)
+STEPS: tuple[tuple[str, str], ...] = (("foundation", "eoxr.demo:foundation_step"),)
 
 
 def quicklook(rgb: xr.DataArray, path: Path, title: str, *, cmap: str | None = None) -> Path:
@@ -62,10 +60,14 @@ def foundation_step(out: Path) -> list[str]:
     to_cog(comp, out / "landsat_summer2009_median.tif", overwrite=True)
     to_zarr(comp, out / "landsat_summer2009_median.zarr", overwrite=True)
     fc = comp.eo.to_array().sel(band=["swir16", "nir", "red"])
-    quicklook(fc, out / "landsat_summer2009_median.png", "Landsat median Jun-Aug 2009 (SWIR/NIR/red)")
+    quicklook(
+        fc, out / "landsat_summer2009_median.png", "Landsat median Jun-Aug 2009 (SWIR/NIR/red)"
+    )
     valid = float(clear.red.notnull().mean())
-    lines.append(f"Landsat Colorado: {summer.sizes['time']} summer-2009 scenes via STAC, "
-                 f"{valid:.0%} clear after fmask; median composite -> COG, Zarr, PNG")
+    lines.append(
+        f"Landsat Colorado: {summer.sizes['time']} summer-2009 scenes via STAC, "
+        f"{valid:.0%} clear after fmask; median composite -> COG, Zarr, PNG"
+    )
 
     s2 = datasets.open("s2_chesapeake")
     rgb = s2.eo.to_array().sel(band=["B04", "B03", "B02"]).isel(time=0)
@@ -73,23 +75,33 @@ def foundation_step(out: Path) -> list[str]:
         s2c = s2[["B02", "B03", "B04", "B08"]].isel(time=0).compute()
     to_cog(s2c, out / "s2_chesapeake_10m.tif", overwrite=True)
     quicklook(rgb, out / "s2_chesapeake_rgb.png", "Sentinel-2 L1C Chesapeake (true colour)")
-    lines.append(f"Sentinel-2 Chesapeake: {len(s2.data_vars)} bands at 10 m, "
-                 f"{s2.sizes['y']}x{s2.sizes['x']} px via STAC; 10 m bands -> COG, PNG")
+    lines.append(
+        f"Sentinel-2 Chesapeake: {len(s2.data_vars)} bands at 10 m, "
+        f"{s2.sizes['y']}x{s2.sizes['x']} px via STAC; 10 m bands -> COG, PNG"
+    )
 
     scene = datasets.synthetic_s2(seed=0, chunks={"y": 64, "x": 64})
     masked = scene.cube.eo.mask_clouds(mask=scene.extras["scl"])
     best = masked.eo.composite("max_ndvi").compute()
     err = float(abs(masked.eo.composite("median") - scene.truth.median("time")).mean())
     raw = float(abs(scene.cube.median("time") - scene.truth.median("time")).mean())
-    quicklook(best.sel(band=["B04", "B03", "B02"]), out / "synthetic_s2_max_ndvi.png",
-              "Synthetic S2: max-NDVI composite")
-    lines.append(f"Synthetic S2 ({scene.cube.sizes['time']} dates): SCL masking cuts the median "
-                 f"composite error vs truth from {raw:.4f} to {err:.4f}")
+    quicklook(
+        best.sel(band=["B04", "B03", "B02"]),
+        out / "synthetic_s2_max_ndvi.png",
+        "Synthetic S2: max-NDVI composite",
+    )
+    lines.append(
+        f"Synthetic S2 ({scene.cube.sizes['time']} dates): SCL masking cuts the median "
+        f"composite error vs truth from {raw:.4f} to {err:.4f}"
+    )
     return lines
 
 
-def run_demo(out: str | Path = "eoxr-output", steps: Sequence[str] | None = None,
-             printer: Callable[[str], None] = print) -> dict[str, list[str]]:
+def run_demo(
+    out: str | Path = "eoxr-output",
+    steps: Sequence[str] | None = None,
+    printer: Callable[[str], None] = print,
+) -> dict[str, list[str]]:
     """Run the demo steps (all, or those named), print a summary, return it per step."""
     from tqdm import tqdm
 
@@ -104,8 +116,10 @@ def run_demo(out: str | Path = "eoxr-output", steps: Sequence[str] | None = None
         lines = getattr(importlib.import_module(module), func)(out)
         summary[name] = [*lines, f"({time.perf_counter() - t0:.1f} s)"]
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    printer(f"\neoxr demo: wrote {size / 1e6:.1f} MB to {out.resolve()} in "
-            f"{time.perf_counter() - t_all:.1f} s")
+    printer(
+        f"\neoxr demo: wrote {size / 1e6:.1f} MB to {out.resolve()} in "
+        f"{time.perf_counter() - t_all:.1f} s"
+    )
     for name, lines in summary.items():
         printer(f"[{name}]")
         for line in lines:

@@ -30,8 +30,9 @@ class BandNotFoundError(EoxrError, KeyError):
         The aliases that were looked up.
     """
 
-    def __init__(self, band: str, present: Iterable[str], tried: Iterable[str] = (),
-                 hint: str = "") -> None:
+    def __init__(
+        self, band: str, present: Iterable[str], tried: Iterable[str] = (), hint: str = ""
+    ) -> None:
         self.band = band
         self.present = [str(p) for p in present]
         self.tried = list(dict.fromkeys(str(t) for t in tried))
@@ -39,8 +40,11 @@ class BandNotFoundError(EoxrError, KeyError):
             f"band {band!r} not found. Bands present: {self.present}; "
             f"names tried: {self.tried or [band]}."
         )
-        msg += " " + (hint or "Rename the band (e.g. `cube.rename({'B8': 'nir'})` or "
-                      "`cube.assign_coords(band=[...])`) or pass the cube's own label.")
+        msg += " " + (
+            hint
+            or "Rename the band (e.g. `cube.rename({'B8': 'nir'})` or "
+            "`cube.assign_coords(band=[...])`) or pass the cube's own label."
+        )
         super().__init__(msg)
 
 

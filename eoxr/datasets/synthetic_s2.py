@@ -30,7 +30,14 @@ _SPECTRA = {
 # SCL codes used (ESA Sen2Cor): 0 no data, 3 cloud shadow, 4 vegetation, 5 not vegetated,
 # 6 water, 8 cloud medium probability, 9 cloud high probability.
 SCL_NODATA, SCL_SHADOW, SCL_VEG, SCL_BARE, SCL_WATER, SCL_CLOUD_MED, SCL_CLOUD_HIGH = (
-    0, 3, 4, 5, 6, 8, 9)
+    0,
+    3,
+    4,
+    5,
+    6,
+    8,
+    9,
+)
 
 
 def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -46,8 +53,11 @@ def _landcover(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 def _fraction(cover: str, season: float) -> float:
     """Vegetation fraction of a cover at a season value in [0, 1] (1 = peak of summer)."""
-    return {"forest": 0.75 + 0.25 * season, "cropland": 0.05 + 0.9 * season,
-            "grassland": 0.35 + 0.45 * season}.get(cover, 0.0)
+    return {
+        "forest": 0.75 + 0.25 * season,
+        "cropland": 0.05 + 0.9 * season,
+        "grassland": 0.35 + 0.45 * season,
+    }.get(cover, 0.0)
 
 
 def _clean_spectra(lc: np.ndarray, season: float, changed: np.ndarray) -> np.ndarray:
@@ -122,7 +132,7 @@ def synthetic_s2(
     scl = np.empty((times, ny, nx), dtype=np.uint8)
     cloud = np.zeros((times, ny, nx), dtype=bool)
     for t, stamp in enumerate(stamps):
-        season = 0.5 - 0.5 * np.cos(2 * np.pi * (stamp.dayofyear - 15) / 365.25)
+        season = 0.5 - 0.5 * np.cos(2 * np.pi * (stamp.day_of_year - 15) / 365.25)
         changed = region if t >= t_change else np.zeros_like(region)
         clean[t] = _clean_spectra(lc, season, changed)
         cover = rng.uniform(0, 2 * cloud_cover)
@@ -131,8 +141,9 @@ def synthetic_s2(
         shadow = np.roll(cl, (max(2, ny // 20), max(2, nx // 20)), axis=(0, 1)) & ~cl
         opacity = np.clip(0.6 + 0.4 * field, 0.6, 1.0)
         obs = clean[t] * np.where(shadow, 0.35, 1.0)
-        obs = np.where(cl, (1 - opacity) * obs + opacity * np.array(_SPECTRA["cloud"])[:, None, None],
-                       obs)
+        obs = np.where(
+            cl, (1 - opacity) * obs + opacity * np.array(_SPECTRA["cloud"])[:, None, None], obs
+        )
         cube[t] = obs + rng.normal(0, noise, size=obs.shape)
         ndvi = (clean[t][6] - clean[t][2]) / (clean[t][6] + clean[t][2])
         s = np.where(lc == 0, SCL_WATER, np.where(ndvi > 0.35, SCL_VEG, SCL_BARE))
@@ -145,12 +156,18 @@ def synthetic_s2(
         scl[2][swath] = SCL_NODATA
     coords = {"time": stamps, "band": list(BANDS), **make_grid_coords(ny, nx)}
     coords["wavelength"] = ("band", np.array(wavelengths_of(BANDS, "sentinel-2"), dtype=float))
-    attrs = {"units": "1", "long_name": "surface reflectance", "platform": "sentinel-2a",
-             "eoxr:sensor": "sentinel-2", "source": f"eoxr.datasets.synthetic_s2(seed={seed})"}
+    attrs = {
+        "units": "1",
+        "long_name": "surface reflectance",
+        "platform": "sentinel-2a",
+        "eoxr:sensor": "sentinel-2",
+        "source": f"eoxr.datasets.synthetic_s2(seed={seed})",
+    }
 
     def _da(values: np.ndarray, dims: tuple[str, ...], name: str, a: dict) -> xr.DataArray:
-        da = xr.DataArray(values, dims=dims, coords={d: coords[d] for d in dims}, name=name,
-                          attrs=a)
+        da = xr.DataArray(
+            values, dims=dims, coords={d: coords[d] for d in dims}, name=name, attrs=a
+        )
         if "band" in dims:
             da = da.assign_coords(wavelength=coords["wavelength"])
         da = da.rio.write_crs("EPSG:32633")
@@ -161,8 +178,15 @@ def synthetic_s2(
     dims4 = ("time", "band", "y", "x")
     return SyntheticScene(
         cube=_da(cube.astype(np.float32), dims4, "reflectance", attrs),
-        truth=_da(clean.astype(np.float32), dims4, "reflectance", {**attrs, "long_name": "clean reflectance"}),
-        change=_da(region.copy(), ("y", "x"), "change", {"long_name": "planted change (forest cleared)"}),
+        truth=_da(
+            clean.astype(np.float32),
+            dims4,
+            "reflectance",
+            {**attrs, "long_name": "clean reflectance"},
+        ),
+        change=_da(
+            region.copy(), ("y", "x"), "change", {"long_name": "planted change (forest cleared)"}
+        ),
         extras={
             "scl": _da(scl, ("time", "y", "x"), "SCL", {"long_name": "scene classification"}),
             "cloud": _da(cloud, ("time", "y", "x"), "cloud", {"long_name": "true cloud mask"}),

@@ -33,8 +33,12 @@ def read_envi_header(path: PathLike) -> dict[str, Any]:
 
 
 def _envi_header_for(path: Path) -> Path | None:
-    for cand in (path.with_suffix(".hdr"), path.with_suffix(".HDR"),
-                 Path(str(path) + ".hdr"), Path(str(path) + ".HDR")):
+    for cand in (
+        path.with_suffix(".hdr"),
+        path.with_suffix(".HDR"),
+        Path(str(path) + ".hdr"),
+        Path(str(path) + ".HDR"),
+    ):
         if cand.exists():
             return cand
     return None
@@ -106,7 +110,9 @@ def date_from_name(name: str) -> pd.Timestamp | None:
         m = rx.search(name)
         if m:
             try:
-                return pd.Timestamp(_dt.datetime.strptime("".join(m.groups()), fmt.replace("-", "")))
+                return pd.Timestamp(
+                    _dt.datetime.strptime("".join(m.groups()), fmt.replace("-", ""))
+                )
             except ValueError:
                 continue
     return None
@@ -120,11 +126,14 @@ def _open_one(path: Path, chunks: Any, masked: bool) -> xr.DataArray:
     if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
         chunks = {"band": -1, "y": "auto", "x": "auto"}
     try:
-        da = rioxarray.open_rasterio(path, chunks=chunks, mask_and_scale=False,
-                                     default_name=path.stem)
+        da = rioxarray.open_rasterio(
+            path, chunks=chunks, mask_and_scale=False, default_name=path.stem
+        )
     except Exception as err:  # rasterio raises RasterioIOError, CPLE_* ...
-        raise ReadError(f"cannot read {str(path)!r} as a raster ({err}); check that it is a "
-                        "GeoTIFF/COG/ENVI file and not truncated.") from err
+        raise ReadError(
+            f"cannot read {str(path)!r} as a raster ({err}); check that it is a "
+            "GeoTIFF/COG/ENVI file and not truncated."
+        ) from err
     if isinstance(da, list):
         raise ReadError(f"{str(path)!r} holds several subdatasets; open one of them by name.")
     da = _spectral_coords(path, da)
@@ -174,8 +183,9 @@ def open_raster(
     many = not isinstance(paths, str | os.PathLike)
     plist = [Path(p) for p in (paths if many else [paths])]
     if many and len(plist) > 1 and stack is None:
-        raise ParameterError(f"{len(plist)} files given: say how to combine them with "
-                             "stack='time' or stack='band'.")
+        raise ParameterError(
+            f"{len(plist)} files given: say how to combine them with stack='time' or stack='band'."
+        )
     arrays = [_open_one(p, chunks, masked) for p in plist]
     _check_same_grid(arrays, plist)
     if stack == "band":
@@ -189,8 +199,13 @@ def open_raster(
         if any(t is None for t in stamps):
             missing = [p.name for p, t in zip(plist, stamps) if t is None]
             raise ParameterError(f"no date in file names {missing}: pass times=[...].")
-        da = xr.concat(arrays, dim=pd.Index(pd.to_datetime(stamps), name="time"),
-                       coords="minimal", compat="override", join="override")
+        da = xr.concat(
+            arrays,
+            dim=pd.Index(pd.to_datetime(stamps), name="time"),
+            coords="minimal",
+            compat="override",
+            join="override",
+        )
         if names:
             da = da.assign_coords(band=list(names))
     else:
@@ -206,9 +221,12 @@ def open_raster(
 def _check_same_grid(arrays: list[xr.DataArray], paths: list[Path]) -> None:
     ref = arrays[0]
     for da, p in zip(arrays[1:], paths[1:]):
-        same = (da.sizes["y"] == ref.sizes["y"] and da.sizes["x"] == ref.sizes["x"]
-                and da.rio.crs == ref.rio.crs
-                and np.allclose(da.rio.transform()[:6], ref.rio.transform()[:6]))
+        same = (
+            da.sizes["y"] == ref.sizes["y"]
+            and da.sizes["x"] == ref.sizes["x"]
+            and da.rio.crs == ref.rio.crs
+            and np.allclose(da.rio.transform()[:6], ref.rio.transform()[:6])
+        )
         if not same:
             raise GridMismatchError(
                 f"{p.name} is on another grid than {paths[0].name}: shape "

@@ -32,8 +32,10 @@ def _as_items(items: Any) -> list:
     if isinstance(items, str | os.PathLike):
         path = Path(items)
         if not path.exists():
-            raise ReadError(f"STAC catalog {str(path)!r} does not exist; pass a path to a "
-                            "catalog.json/collection.json/item JSON or pystac objects.")
+            raise ReadError(
+                f"STAC catalog {str(path)!r} does not exist; pass a path to a "
+                "catalog.json/collection.json/item JSON or pystac objects."
+            )
         obj = pystac.read_file(str(path))
         items = obj
     if isinstance(items, pystac.Item):
@@ -45,8 +47,10 @@ def _as_items(items: Any) -> list:
         raise ReadError("no STAC items to load: the collection/search returned nothing.")
     bad = [type(i).__name__ for i in out if not isinstance(i, pystac.Item)]
     if bad:
-        raise ReadError(f"expected pystac.Item objects, got {sorted(set(bad))}; convert dicts "
-                        "with pystac.Item.from_dict(d) (items need a self link for relative hrefs).")
+        raise ReadError(
+            f"expected pystac.Item objects, got {sorted(set(bad))}; convert dicts "
+            "with pystac.Item.from_dict(d) (items need a self link for relative hrefs)."
+        )
     return out
 
 
@@ -78,12 +82,16 @@ def _resolve_assets(items: list, bands: Sequence[str] | None) -> list[str]:
             out.append(name)
             continue
         want = _bands.canonical_name(name, sensor) or _bands.canonical_name(name)
-        hit = [k for k in keys
-               if want and (common.get(k) == want or _bands.canonical_name(k, sensor) == want)]
+        hit = [
+            k
+            for k in keys
+            if want and (common.get(k) == want or _bands.canonical_name(k, sensor) == want)
+        ]
         if not hit:
             tried = [name] + (_bands.aliases_of(want) if want else [])
-            raise BandNotFoundError(name, keys, tried,
-                                    hint="Pass one of the asset keys present (see item.assets).")
+            raise BandNotFoundError(
+                name, keys, tried, hint="Pass one of the asset keys present (see item.assets)."
+            )
         out.append(hit[0])
     return out
 
@@ -91,8 +99,12 @@ def _resolve_assets(items: list, bands: Sequence[str] | None) -> list[str]:
 def _is_raster(asset: Any) -> bool:
     roles = asset.roles or []
     media = (asset.media_type or "").lower()
-    return ("data" in roles or "tiff" in media or "raster:bands" in asset.extra_fields
-            or "eo:bands" in asset.extra_fields) and "thumbnail" not in roles
+    return (
+        "data" in roles
+        or "tiff" in media
+        or "raster:bands" in asset.extra_fields
+        or "eo:bands" in asset.extra_fields
+    ) and "thumbnail" not in roles
 
 
 def _is_s2(item: Any) -> bool:
@@ -210,13 +222,17 @@ def load_stac(
     if common_names:
         ds = _bands.rename_to_common(ds, sensor)
         ds.attrs.pop("eoxr:sensor", None)
-    ds.attrs = append_history(ds.attrs, f"load_stac: {len(items)} items, bands {keys}, "
-                              f"scale={'applied' if scale else 'not applied'}")
+    ds.attrs = append_history(
+        ds.attrs,
+        f"load_stac: {len(items)} items, bands {keys}, "
+        f"scale={'applied' if scale else 'not applied'}",
+    )
     return ds
 
 
-def _load_scaled(items: list, spectral: list[str], quality: list[str],
-                 kw: dict[str, Any]) -> xr.Dataset:
+def _load_scaled(
+    items: list, spectral: list[str], quality: list[str], kw: dict[str, Any]
+) -> xr.Dataset:
     """Load per group of items sharing scale/offset/nodata, on one grid, then join on time."""
     import odc.stac
 
@@ -242,8 +258,13 @@ def items_summary(items: Iterable[Any]) -> list[dict[str, Any]]:
     """Per item: id, datetime and per-asset (scale, offset, nodata) as eoxr will apply them."""
     out = []
     for it in _as_items(items):
-        out.append({"id": it.id, "datetime": it.datetime,
-                    "assets": {k: scale_offset(it, k) for k in it.assets if _is_raster(it.assets[k])}})
+        out.append(
+            {
+                "id": it.id,
+                "datetime": it.datetime,
+                "assets": {k: scale_offset(it, k) for k in it.assets if _is_raster(it.assets[k])},
+            }
+        )
     return out
 
 

@@ -35,8 +35,9 @@ def _atomic_target(path: Path, overwrite: bool) -> Iterator[Path]:
     except BaseException as err:
         _remove(tmp)
         if isinstance(err, Exception) and not isinstance(err, WriteError):
-            raise WriteError(f"writing {str(path)!r} failed: {err}. Nothing was written "
-                             "under that name.") from err
+            raise WriteError(
+                f"writing {str(path)!r} failed: {err}. Nothing was written under that name."
+            ) from err
         raise
     trash = None
     if path.exists():  # replace: move the old one aside first so the swap is two renames
@@ -100,8 +101,9 @@ def to_cog(
         # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
         staging = tmp.with_name(tmp.name + ".gtiff")
         try:
-            da.rio.to_raster(staging, driver="GTiff", tiled=True, compress=compress, lock=True,
-                             **kwargs)
+            da.rio.to_raster(
+                staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
+            )
             rio_copy(staging, tmp, driver="COG", compress=compress)
         finally:
             _remove(staging)
@@ -128,8 +130,11 @@ def to_zarr(
     >>> xr.open_zarr(p, decode_coords="all").rio.crs.to_epsg()
     32633
     """
-    ds = cube.to_dataset(name=name or cube.name or "data") if isinstance(cube, xr.DataArray) \
+    ds = (
+        cube.to_dataset(name=name or cube.name or "data")
+        if isinstance(cube, xr.DataArray)
         else cube
+    )
     for v in ds.variables.values():
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)

@@ -69,26 +69,39 @@ def composite(
     ('band', 'y', 'x')
     """
     if dim not in cube.dims:
-        raise DimensionError(f"cannot composite over {dim!r}: the cube has dims {tuple(cube.dims)}.")
+        raise DimensionError(
+            f"cannot composite over {dim!r}: the cube has dims {tuple(cube.dims)}."
+        )
     if method not in (*_REDUCERS, "max_ndvi"):
-        raise ParameterError(f"unknown composite method {method!r}; use one of "
-                             f"{[*_REDUCERS, 'max_ndvi']}.")
+        raise ParameterError(
+            f"unknown composite method {method!r}; use one of {[*_REDUCERS, 'max_ndvi']}."
+        )
     history = f"composite: {method} over {dim} ({cube.sizes[dim]} steps)"
     if method == "max_ndvi":
         idx, valid = _max_ndvi_index(cube, dim)
 
         def pick(v: xr.DataArray) -> xr.DataArray:
-            out = xr.apply_ufunc(_take, rechunk_whole(v, [dim]), idx,
-                                 input_core_dims=[[dim], []], dask="parallelized",
-                                 output_dtypes=[v.dtype])
+            out = xr.apply_ufunc(
+                _take,
+                rechunk_whole(v, [dim]),
+                idx,
+                input_core_dims=[[dim], []],
+                dask="parallelized",
+                output_dtypes=[v.dtype],
+            )
             return out.where(valid)
     else:
+
         def pick(v: xr.DataArray) -> xr.DataArray:
             return _reduce(v, method, dim)
 
     if isinstance(cube, xr.Dataset):
-        out = xr.Dataset({k: pick(v).assign_attrs(v.attrs) if dim in v.dims else v
-                          for k, v in cube.data_vars.items()})
+        out = xr.Dataset(
+            {
+                k: pick(v).assign_attrs(v.attrs) if dim in v.dims else v
+                for k, v in cube.data_vars.items()
+            }
+        )
         return finalize_dataset(out, cube, history=history)
     res = pick(cube)
     dims = [d for d in cube.dims if d != dim]

@@ -40,9 +40,12 @@ def _find_mask(cube: xr.DataArray | xr.Dataset, kind: str | None) -> tuple[xr.Da
                 return _bands.select_band(cube, name), k
     tried = [n for k in kinds for n in conv[k]["band_names"]]
     raise BandNotFoundError(
-        kind or "quality layer", labels, tried,
+        kind or "quality layer",
+        labels,
+        tried,
         hint="Load the quality band with the cube (e.g. bands=[..., 'SCL']) or pass it as "
-             "mask=<DataArray> with kind='scl'|'qa_pixel'|'fmask'.")
+        "mask=<DataArray> with kind='scl'|'qa_pixel'|'fmask'.",
+    )
 
 
 def _codes(kind: str, classes: Iterable[str | int] | None) -> tuple[str, list[int]]:
@@ -58,15 +61,17 @@ def _codes(kind: str, classes: Iterable[str | int] | None) -> tuple[str, list[in
         elif c in table:
             out.append(int(table[c]))
         else:
-            raise ParameterError(f"unknown {kind} class {c!r}; known: {sorted(table)} "
-                                 "(or give integer codes/bit numbers).")
+            raise ParameterError(
+                f"unknown {kind} class {c!r}; known: {sorted(table)} "
+                "(or give integer codes/bit numbers)."
+            )
     return spec["kind"], out
 
 
 def _dilate(block: np.ndarray, radius: int) -> np.ndarray:
     from scipy.ndimage import binary_dilation
 
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     disk = (yy**2 + xx**2) <= radius**2
     struct = disk.reshape((1,) * (block.ndim - 2) + disk.shape)
     return binary_dilation(block, structure=struct)
@@ -104,8 +109,9 @@ def cloud_mask(
         name = str(mask.name or "")
         kind = next((k for k, v in conventions().items() if name in v["band_names"]), None)
         if kind is None:
-            raise ParameterError(f"cannot tell the convention of mask {name!r}: pass "
-                                 "kind='scl'|'qa_pixel'|'fmask'.")
+            raise ParameterError(
+                f"cannot tell the convention of mask {name!r}: pass kind='scl'|'qa_pixel'|'fmask'."
+            )
     style, codes = _codes(kind, classes)
     if style == "classes":
         bad = mask.isin(codes)
@@ -116,10 +122,17 @@ def cloud_mask(
         bad = bad | mask.isnull()
     if buffer:
         ydim, xdim = spatial_dims(bad)
-        bad = map_overlap(_dilate, bad, {ydim: buffer, xdim: buffer}, boundary="none",
-                          dtype=bool, kwargs={"radius": int(buffer)})
+        bad = map_overlap(
+            _dilate,
+            bad,
+            {ydim: buffer, xdim: buffer},
+            boundary="none",
+            dtype=bool,
+            kwargs={"radius": int(buffer)},
+        )
     return bad.rename("cloud_mask").assign_attrs(
-        long_name=f"masked pixels ({kind}: {list(classes) if classes else 'default classes'})")
+        long_name=f"masked pixels ({kind}: {list(classes) if classes else 'default classes'})"
+    )
 
 
 def mask_clouds(
@@ -150,9 +163,11 @@ def mask_clouds(
     if bad.sizes.get(ydim) != cube.sizes[ydim] or bad.sizes.get(xdim) != cube.sizes[xdim]:
         raise GridMismatchError(
             f"mask grid {dict(bad.sizes)} does not match the cube grid {dict(cube.sizes)}; "
-            "load the quality layer on the same grid (e.g. with the same odc-stac geobox).")
+            "load the quality layer on the same grid (e.g. with the same odc-stac geobox)."
+        )
     mask_labels = {str(bad.name), *(n for v in conventions().values() for n in v["band_names"])}
-    history = f"mask_clouds: kind={kind or 'auto'}, classes={list(classes) if classes else 'default'}, buffer={buffer}"
+    what = list(classes) if classes else "default"
+    history = f"mask_clouds: kind={kind or 'auto'}, classes={what}, buffer={buffer}"
     if isinstance(cube, xr.Dataset):
         out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
         for k, v in cube.data_vars.items():

@@ -118,7 +118,14 @@ def assert_chunk_invariant(
             assert e.shape == g.shape, f"{k}: shape {g.shape} != {e.shape} for chunks={ch}"
             assert g.dtype == e.dtype, f"{k}: dtype {g.dtype} != {e.dtype} for chunks={ch}"
             if np.issubdtype(e.dtype, np.floating):
-                np.testing.assert_array_equal(np.isnan(g), np.isnan(e),
-                                              err_msg=f"{k}: NaN placement differs, chunks={ch}")
-            np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, equal_nan=True,
-                                       err_msg=f"{k}: values differ for chunks={ch}")
+                np.testing.assert_array_equal(
+                    np.isnan(g), np.isnan(e), err_msg=f"{k}: NaN placement differs, chunks={ch}"
+                )
+            np.testing.assert_allclose(
+                g,
+                e,
+                rtol=rtol,
+                atol=atol,
+                equal_nan=True,
+                err_msg=f"{k}: values differ for chunks={ch}",
+            )

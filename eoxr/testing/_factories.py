@@ -57,8 +57,13 @@ def make_cube(
     if times:
         coords["time"] = pd.date_range("2024-01-01", periods=times, freq="16D")
         dims = ("time",) + dims
-    da = xr.DataArray(data, dims=dims, coords=coords, name="reflectance",
-                      attrs={"units": "1", "long_name": "surface reflectance"})
+    da = xr.DataArray(
+        data,
+        dims=dims,
+        coords=coords,
+        name="reflectance",
+        attrs={"units": "1", "long_name": "surface reflectance"},
+    )
     if crs is not None:
         da = da.rio.write_crs(crs)
     if chunks is not None:
