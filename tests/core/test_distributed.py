@@ -1,0 +1,28 @@
+"""Results on dask.distributed equal the local threaded results."""
+
+import numpy as np
+import pytest
+
+from eoxr import datasets
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+def test_stac_mask_composite_on_cluster(client):
+    ds = datasets.open("landsat_colorado", chunks={"x": 32, "y": 32}).isel(time=slice(0, 20))
+    pipeline = ds.eo.mask_clouds(buffer=1).eo.composite("max_ndvi")
+    on_cluster = pipeline.compute()  # the client is the default scheduler here
+    local = pipeline.compute(scheduler="threads")
+    for name in ("red", "nir", "swir16"):
+        np.testing.assert_array_equal(on_cluster[name].values, local[name].values)
