@@ -8,8 +8,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import accessor as _accessor  # noqa: F401  (registers .eo)
 from . import _attrs, bands, errors  # noqa: F401  (_attrs registers .rio)
+from . import accessor as _accessor  # noqa: F401  (registers .eo)
 from .denoise import denoise_methods
 from .errors import BandNotFoundError, EoxrError
 from .io import load_stac, open_raster

@@ -163,6 +163,89 @@ def map_blocks(
     )
 
 
+def _split_outputs(tmp: dsa.Array, n_out: int, dtype: np.dtype) -> list[dsa.Array]:
+    """Leaf arrays of a blockwise layer whose tasks return tuples (as dask's apply_gufunc)."""
+    import operator
+
+    from dask.highlevelgraph import HighLevelGraph
+
+    keys = list(dsa.core.flatten(tmp.__dask_keys__()))
+    out = []
+    for k in range(n_out):
+        name = f"{tmp.name}-out{k}"
+        dsk = {(name, *key[1:]): (operator.getitem, key, k) for key in keys}
+        graph = HighLevelGraph.from_collections(name, dsk, dependencies=[tmp])
+        out.append(dsa.Array(graph, name, chunks=tmp.chunks,
+                             meta=np.empty((0,) * tmp.ndim, dtype=dtype)))
+    return out
+
+
+def map_pixels(
+    func: Callable[..., Sequence[np.ndarray]],
+    arrays: Sequence[xr.DataArray],
+    *,
+    n_out: int,
+    dtype: np.dtype | type,
+    kwargs: Mapping[str, Any] | None = None,
+    token: str | None = None,
+) -> list[np.ndarray | dsa.Array]:
+    """Apply a pixel-local kernel reading several same-grid arrays, all outputs in one task.
+
+    ``func(*blocks, **kwargs)`` gets the matching numpy block of every array (transposed to the
+    dims of the first) and returns a tuple of ``n_out`` output blocks of the same shape. On
+    dask input this is ONE task per chunk for all outputs (each input chunk is read once), and
+    each output is its own array (a small per-chunk allocation that glibc can reuse, rather
+    than one block of all outputs). Chunks of the inputs are unified by dask; numpy input gives
+    numpy outputs. ``token`` names the dask layer (default: the function's name).
+    """
+    kwargs = dict(kwargs or {})
+    dtype = np.dtype(dtype)
+    dims = arrays[0].dims
+    datas = [(a if a.dims == dims else a.transpose(*dims)).data for a in arrays]
+    if not any(isinstance(d, dsa.Array) for d in datas):
+        return list(func(*[np.asarray(d) for d in datas], **kwargs))
+    ind = tuple(range(len(dims)))
+    pairs = [x for d in datas for x in (dsa.asarray(d), ind)]
+    tmp = dsa.blockwise(func, ind, *pairs, dtype=dtype, token=token,
+                        meta=np.empty((0,) * len(dims), dtype=dtype), **kwargs)
+    return _split_outputs(tmp, n_out, dtype)
+
+
+def map_bands(
+    func: Callable[..., Sequence[np.ndarray]],
+    da: xr.DataArray,
+    band_dim: Hashable,
+    *,
+    n_out: int,
+    dtype: np.dtype | type,
+    kwargs: Mapping[str, Any] | None = None,
+    token: str | None = None,
+) -> list[np.ndarray | dsa.Array]:
+    """Like :func:`map_pixels` for the bands of one DataArray, without splitting it first.
+
+    ``func(block, band_axis=..., **kwargs)`` receives a block holding every band (``band_dim``
+    must be a single chunk: check with :func:`is_whole`) and returns a tuple of ``n_out``
+    outputs shaped like the block without its band axis. One task per chunk, and no selection
+    tasks in between (a 13-band cube is read in place, not sliced band by band).
+    """
+    kwargs = dict(kwargs or {})
+    dtype = np.dtype(dtype)
+    ax = da.get_axis_num(band_dim)
+    data = da.data
+    if not isinstance(data, dsa.Array):
+        return list(func(np.asarray(data), band_axis=ax, **kwargs))
+    ind = tuple(range(da.ndim))
+    out_ind = tuple(i for i in ind if i != ax)
+    tmp = dsa.blockwise(func, out_ind, data, ind, concatenate=True, dtype=dtype, token=token,
+                        band_axis=ax, meta=np.empty((0,) * len(out_ind), dtype=dtype), **kwargs)
+    return _split_outputs(tmp, n_out, dtype)
+
+
+def is_whole(da: xr.DataArray, dim: Hashable) -> bool:
+    """True if ``dim`` is one chunk (always for numpy data)."""
+    return not is_dask(da) or len(da.chunksizes[dim]) == 1
+
+
 def rechunk_whole(da: xr.DataArray, dims: Sequence[Hashable]) -> xr.DataArray:
     """Make each of ``dims`` a single chunk (no-op on numpy data or when already whole)."""
     if not is_dask(da):
@@ -191,7 +274,9 @@ def default_chunks(da: xr.DataArray | xr.Dataset, spatial: int = 1024) -> dict[H
     return out
 
 
-def ensure_dask(da: xr.DataArray, chunks: Mapping[Hashable, int] | str | None = None) -> xr.DataArray:
+def ensure_dask(
+    da: xr.DataArray, chunks: Mapping[Hashable, int] | str | None = None
+) -> xr.DataArray:
     """Return ``da`` dask-backed (chunked with ``chunks`` or :func:`default_chunks`)."""
     if is_dask(da) and chunks is None:
         return da
@@ -208,15 +293,179 @@ def check_window(size: int, *, name: str = "size", minimum: int = 3) -> int:
     return int(size)
 
 
+# ------------------------------------------------------------------ patch-grid block helpers
+# Patch-based kernels (eoxr.ml.apply_model) tile the *global* grid with a fixed stride. To run
+# every patch exactly once and get results independent of the caller's chunking, the padded grid
+# is chunked on multiples of the stride, each block sees `halo` trailing samples of its successor,
+# and blocks then hand their trailing `spill` back to the successor (overlap-add).
+
+
+def stride_chunks(n: int, step: int, target: int, *, minimum: int = 1) -> tuple[int, ...]:
+    """Chunk sizes adding up to ``n`` whose boundaries all fall on multiples of ``step``.
+
+    Each chunk is a multiple of ``step`` near ``target`` and at least ``minimum`` long; the last
+    chunk takes the remainder (merged into its predecessor when shorter than ``minimum``).
+
+    Examples
+    --------
+    >>> stride_chunks(100, 12, 40, minimum=8)
+    (36, 36, 28)
+    """
+    size = max(step, int(round(target / step)) * step, -(-minimum // step) * step)
+    chunks = [size] * (n // size)
+    rest = n - sum(chunks)
+    if rest:
+        if chunks and rest < minimum:
+            chunks[-1] += rest
+        else:
+            chunks.append(rest)
+    return tuple(chunks) or (n,)
+
+
+def pad_edges(data: Any, widths: Mapping[int, tuple[int, int]], boundary: Boundary) -> Any:
+    """Pad a numpy or dask array by ``(before, after)`` per axis, as :func:`pad_numpy` would."""
+    full = [tuple(widths.get(ax, (0, 0))) for ax in range(data.ndim)]
+    if not any(b or a for b, a in full):
+        return data
+    mod = dsa if isinstance(data, dsa.Array) else np
+    if boundary == "nan":
+        return mod.pad(data, full, mode="constant", constant_values=np.nan)
+    if isinstance(boundary, int | float) and not isinstance(boundary, bool):
+        return mod.pad(data, full, mode="constant", constant_values=boundary)
+    return mod.pad(data, full, mode=_NP_PAD_MODE[boundary])
+
+
+def _block_frame(block_info: Mapping, chunks: Sequence[tuple[int, ...]]) -> tuple[tuple, tuple]:
+    """Global start and own (halo-free) shape of the block dask is computing."""
+    loc = block_info[0]["chunk-location"]
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in chunks]
+    origin = tuple(int(s[i]) for s, i in zip(starts, loc))
+    core = tuple(int(c[i]) for c, i in zip(chunks, loc))
+    return origin, core
+
+
+def map_halo_blocks(
+    func: Callable[..., np.ndarray],
+    data: Any,
+    *,
+    halo: Mapping[int, int],
+    out_chunks: Sequence[tuple[int, ...]],
+    dtype: np.dtype | type,
+    kwargs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run ``func`` per block with a trailing halo and known global block position.
+
+    ``func(block, origin=..., core=..., **kwargs)`` receives the block extended by ``halo[axis]``
+    samples of the *next* block along each listed axis (none after the last block), the global
+    index of the block's first sample per axis (``origin``) and the block's own shape without the
+    halo (``core``). It returns a block of the shape given by ``out_chunks`` (one tuple of chunk
+    sizes per output axis, block for block). Values in ``kwargs`` may be dask ``Delayed`` objects:
+    they become one graph key that every task references (e.g. a model sent once per worker).
+    Numpy input is one block (origin 0, no halo) and returns numpy.
+    """
+    kwargs = dict(kwargs or {})
+    if not isinstance(data, dsa.Array):
+        kwargs = {k: (v.compute() if hasattr(v, "dask") else v) for k, v in kwargs.items()}
+        return func(data, origin=(0,) * data.ndim, core=data.shape, **kwargs)
+    in_chunks = data.chunks
+
+    def _wrapped(block: np.ndarray, block_info: Mapping | None = None, **kw: Any) -> np.ndarray:
+        origin, core = _block_frame(block_info, in_chunks)
+        return func(block, origin=origin, core=core, **kw)
+
+    depth = {ax: (0, int(halo.get(ax, 0))) for ax in range(data.ndim)}
+    return dsa.map_overlap(
+        _wrapped, data, depth=depth, boundary="none", trim=False, allow_rechunk=False,
+        chunks=tuple(out_chunks), dtype=dtype, meta=np.empty((0,) * data.ndim, dtype=dtype),
+        **kwargs,
+    )
+
+
+def overlap_add(
+    data: Any,
+    spill: Mapping[int, int],
+    *,
+    post: Callable[..., np.ndarray] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Add each block's trailing ``spill[axis]`` samples onto the head of the next block.
+
+    The inverse of a halo: blocks of ``data`` are ``core + spill`` long along each listed axis;
+    the result has blocks of ``core`` (the spill of the last block is dropped). The optional
+    ``post(block, origin=..., **kwargs)`` is applied to each summed block (``origin`` is its
+    global start). Numpy input is one block. At most two axes may spill (corners of two axes
+    are handled; a third would need the cube corners too). Every block must be at least as long
+    as its spill.
+    """
+    kwargs = dict(kwargs or {})
+    spill = {ax: int(s) for ax, s in spill.items() if int(s) > 0}
+    if len(spill) > 2:
+        raise ParameterError(f"overlap_add handles at most two spilling axes, got {sorted(spill)}")
+
+    def _sum(ext: np.ndarray, origin: tuple, out_shape: tuple, lead: Mapping[int, int]) -> Any:
+        sl = tuple(slice(lead.get(ax, 0), lead.get(ax, 0) + n) for ax, n in enumerate(out_shape))
+        out = np.array(ext[sl], copy=True)
+        for ax, h in lead.items():  # fold the previous block's spill into our head
+            if not h:
+                continue
+            src = [slice(None)] * ext.ndim
+            dst = [slice(None)] * ext.ndim
+            src[ax], dst[ax] = slice(0, h), slice(0, h)
+            for other, n in enumerate(out_shape):  # corners: keep the other axes aligned
+                if other != ax:
+                    lo = lead.get(other, 0)
+                    src[other] = slice(lo, lo + n)
+            out[tuple(dst)] += ext[tuple(src)]
+        # Diagonal contributions (spill of the block before in two axes at once) are in the
+        # halo corner; add them once per pair of axes.
+        axes = [ax for ax, h in lead.items() if h]
+        for i, a in enumerate(axes):
+            for b in axes[i + 1:]:
+                src = [slice(lead.get(o, 0), lead.get(o, 0) + n) for o, n in enumerate(out_shape)]
+                dst = [slice(None)] * ext.ndim
+                src[a], src[b] = slice(0, lead[a]), slice(0, lead[b])
+                dst[a], dst[b] = slice(0, lead[a]), slice(0, lead[b])
+                out[tuple(dst)] += ext[tuple(src)]
+        return post(out, origin=origin, **kwargs) if post is not None else out
+
+    if not isinstance(data, dsa.Array):
+        shape = tuple(n - spill.get(ax, 0) for ax, n in enumerate(data.shape))
+        return _sum(data, (0,) * data.ndim, shape, {})
+    out_chunks = tuple(
+        tuple(c - spill.get(ax, 0) for c in ch) for ax, ch in enumerate(data.chunks)
+    )
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in out_chunks]
+
+    def _wrapped(ext: np.ndarray, block_info: Mapping | None = None) -> np.ndarray:
+        loc = block_info[0]["chunk-location"]
+        shape = tuple(out_chunks[ax][i] for ax, i in enumerate(loc))
+        lead = {ax: (s if loc[ax] > 0 else 0) for ax, s in spill.items()}
+        origin = tuple(int(st[i]) for st, i in zip(starts, loc))
+        return _sum(ext, origin, shape, lead)
+
+    depth = {ax: (spill.get(ax, 0), 0) for ax in range(data.ndim)}
+    return dsa.map_overlap(
+        _wrapped, data, depth=depth, boundary="none", trim=False, allow_rechunk=False,
+        chunks=out_chunks, dtype=data.dtype, meta=np.empty((0,) * data.ndim, dtype=data.dtype),
+    )
+
+
 __all__ = [
     "is_dask",
     "halo_for_window",
     "pad_numpy",
     "map_overlap",
     "map_blocks",
+    "map_pixels",
+    "map_bands",
+    "is_whole",
     "rechunk_whole",
     "spatial_chunks",
     "default_chunks",
     "ensure_dask",
     "check_window",
+    "stride_chunks",
+    "pad_edges",
+    "map_halo_blocks",
+    "overlap_add",
 ]

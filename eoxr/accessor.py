@@ -72,12 +72,31 @@ class EOAccessor:
     denoise = _Method("eoxr.denoise:denoise")
 
     # --- spectral indices (eoxr.indices)  [issue: spectral indices]
+    index = _Method("eoxr.indices:index")
+    indices = _Method("eoxr.indices:indices")
 
     # --- SAR (eoxr.sar)  [issue: SAR]
+    to_db = _Method("eoxr.sar.convert:to_db")
+    to_linear = _Method("eoxr.sar.convert:to_linear")
+    multilook = _Method("eoxr.sar.multilook:multilook")
+    estimate_looks = _Method("eoxr.sar.looks:estimate_looks")
+    dual_pol_ratio = _Method("eoxr.sar.polarimetry:dual_pol_ratio")
+    dual_pol_rvi = _Method("eoxr.sar.polarimetry:dual_pol_rvi")
 
     # --- hyperspectral (eoxr.hsi)  [issue: hyperspectral]
+    estimate_noise = _Method("eoxr.hsi.noise:estimate_noise")
+    find_bad_bands = _Method("eoxr.hsi.noise:find_bad_bands")
+    destripe = _Method("eoxr.hsi.stripes:destripe")
+    find_dead_pixels = _Method("eoxr.hsi.deadpix:find_dead_pixels")
+    repair_dead_pixels = _Method("eoxr.hsi.deadpix:repair_dead_pixels")
 
     # --- models (eoxr.ml)  [issue: model application]
+    apply_model = _Method("eoxr.ml.apply:apply_model")
+    fit = _Method("eoxr.ml.sklearn:fit")
+    sample = _Method("eoxr.ml.vector:sample")
+    zonal_stats = _Method("eoxr.ml.vector:zonal_stats")
+    rasterize = _Method("eoxr.ml.vector:rasterize")
+    batches = _Method("eoxr.ml.batches:batches")
 
 
 xr.register_dataarray_accessor("eo")(EOAccessor)

@@ -15,7 +15,13 @@ import numpy as np
 import xarray as xr
 
 #: (step name, "module:function"); each function takes the output folder and returns lines.
-STEPS: tuple[tuple[str, str], ...] = (("foundation", "eoxr.demo:foundation_step"),)
+STEPS: tuple[tuple[str, str], ...] = (
+    ("foundation", "eoxr.demo:foundation_step"),
+    ("indices", "eoxr.indices._demo:run"),
+    ("sar", "eoxr.sar._demo:run"),
+    ("hsi", "eoxr.hsi._demo:run"),
+    ("ml", "eoxr.ml._demo:run"),
+)
 
 
 def quicklook(rgb: xr.DataArray, path: Path, title: str, *, cmap: str | None = None) -> Path:

@@ -19,7 +19,23 @@ DataKind = Literal["sar", "hyperspectral"]
 #: name -> (target function, kind of data, one-line description)
 METHODS: dict[str, tuple[str, DataKind, str]] = {
     # SAR speckle filters (eoxr.sar)  [issue: SAR]
+    "boxcar": ("eoxr.sar.speckle:boxcar", "sar", "NaN-aware boxcar (window mean)"),
+    "median": ("eoxr.sar.speckle:median", "sar", "NaN-aware window median"),
+    "lee": ("eoxr.sar.speckle:lee", "sar", "Lee 1980 local statistics filter"),
+    "enhanced_lee": ("eoxr.sar.speckle:enhanced_lee", "sar", "Enhanced Lee (Lopes et al. 1990)"),
+    "kuan": ("eoxr.sar.speckle:kuan", "sar", "Kuan et al. 1985 LLMMSE filter"),
+    "frost": ("eoxr.sar.speckle:frost", "sar", "Frost et al. 1982 exponential-kernel filter"),
+    "gamma_map": ("eoxr.sar.speckle:gamma_map", "sar", "Gamma-MAP (Lopes et al. 1990)"),
+    "lee_sigma": ("eoxr.sar.speckle:lee_sigma", "sar", "Improved Lee sigma filter (Lee 2009)"),
+    "refined_lee": ("eoxr.sar.speckle:refined_lee", "sar",
+                    "Refined Lee 1981: 7x7 edge-aligned windows"),
     # hyperspectral denoisers (eoxr.hsi)  [issue: hyperspectral]
+    "mnf": ("eoxr.hsi.denoise:mnf", "hyperspectral", "minimum noise fraction, high-SNR components"),
+    "pca": ("eoxr.hsi.denoise:pca", "hyperspectral", "low-rank principal-component projection"),
+    "savgol": ("eoxr.hsi.denoise:savgol", "hyperspectral", "Savitzky-Golay along wavelength"),
+    "tv": ("eoxr.hsi.denoise:tv", "hyperspectral", "total variation per band, noise-weighted"),
+    "subspace": ("eoxr.hsi.denoise:subspace", "hyperspectral",
+                 "signal subspace + spatial eigen-image denoising (FastHyDe-like)"),
 }
 
 

@@ -72,6 +72,10 @@ class CatalogError(EoxrError, ValueError):
     """A catalog entry (index formula, band table, method listing) is invalid or unknown."""
 
 
+class ModelError(EoxrError, RuntimeError):
+    """A model raised while running on a patch or block; the message names where."""
+
+
 class ReadError(EoxrError, OSError):
     """A file or STAC asset cannot be read."""
 
@@ -89,6 +93,7 @@ __all__ = [
     "UnitsError",
     "ParameterError",
     "CatalogError",
+    "ModelError",
     "ReadError",
     "WriteError",
 ]

@@ -1,0 +1,35 @@
+"""Hyperspectral tools: noise estimation, denoising, destriping, dead-pixel repair, bad bands.
+
+Functions take a ``(band, y, x)`` float DataArray (numpy- or dask-backed) and are bound to the
+``.eo`` accessor (``cube.eo.estimate_noise()``, ``cube.eo.denoise("mnf")``...). Global
+statistics (noise, transforms, line profiles) are computed when a function is called, in one
+pass over the chunks; the per-pixel or per-neighbourhood application stays lazy.
+"""
+
+from __future__ import annotations
+
+from .deadpix import find_dead_pixels, repair_dead_pixels
+from .denoise import apply_transform, mnf, pca, savgol, subspace, tv
+from .noise import WATER_WINDOWS, estimate_noise, find_bad_bands, hysime_subspace
+from .stripes import destripe
+from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace
+
+__all__ = [
+    "estimate_noise",
+    "find_bad_bands",
+    "hysime_subspace",
+    "WATER_WINDOWS",
+    "mnf",
+    "pca",
+    "savgol",
+    "tv",
+    "subspace",
+    "apply_transform",
+    "fit_mnf",
+    "fit_pca",
+    "fit_subspace",
+    "LowRankTransform",
+    "destripe",
+    "find_dead_pixels",
+    "repair_dead_pixels",
+]

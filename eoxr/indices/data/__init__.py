@@ -1,0 +1,1 @@
+"""Vendored Awesome Spectral Indices catalog (see README.md and LICENSE.txt)."""

@@ -1,0 +1,342 @@
+"""Numba kernels of the local-statistics speckle filters (2-D, NaN-padded blocks).
+
+Every kernel takes a 2-D block already padded by its halo (NaN outside the image, real
+neighbours across chunk borders) and writes the interior of ``out``; the halo rows/columns of
+``out`` are left unset and cropped by :func:`eoxr._chunks.map_overlap`.
+
+Numerical choices (why this is hand-written rather than ``scipy.ndimage.uniform_filter``):
+
+* window sums are accumulated in float64 and recomputed from scratch for every pixel (a column
+  pass then a row pass, ``2 * size`` additions per statistic): a running sum would drift with the
+  scene's dynamic range and depend on where a chunk starts, breaking chunk exactness;
+* NaN (nodata and the image-edge padding) is skipped by counting valid samples, so edges use the
+  part of the window that lies inside the image;
+* one fused pass computes the statistics and the filter formula, with no temporaries the size
+  of the image (page faults and memory traffic dominate on this class of machine).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+BOXCAR, LEE, KUAN, ENHANCED_LEE, GAMMA_MAP, LOCAL_ENL = 0, 1, 2, 3, 4, 5
+
+_jit = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@numba.njit(**_jit)
+def _stripes(ny, h, n_stripes):
+    """Row ranges ``[start, stop)`` of the interior split into ``n_stripes`` parts."""
+    rows = ny - 2 * h
+    n = max(min(n_stripes, rows), 1)
+    bounds = np.empty(n + 1, np.int64)
+    for t in range(n + 1):
+        bounds[t] = h + (rows * t) // n
+    return bounds
+
+
+@numba.njit(inline="always", **_jit)
+def column_sums(x, i, h, cn, cs, cs2):
+    """Count, sum and sum of squares of the valid samples of rows ``i-h..i+h``, per column."""
+    nx = x.shape[1]
+    cn[:] = 0.0
+    cs[:] = 0.0
+    cs2[:] = 0.0
+    for di in range(-h, h + 1):
+        row = x[i + di]
+        for j in range(nx):
+            v = np.float64(row[j])
+            ok = v == v
+            v = v if ok else 0.0
+            cn[j] += 1.0 if ok else 0.0
+            cs[j] += v
+            cs2[j] += v * v
+
+
+@numba.njit(inline="always", **_jit)
+def window_sums(h, cn, cs, cs2, wn, ws, ws2):
+    """Row pass: window sums for columns ``h..nx-h-1`` (same addition order for every pixel)."""
+    nx = cn.size
+    wn[:] = 0.0
+    ws[:] = 0.0
+    ws2[:] = 0.0
+    for dj in range(-h, h + 1):
+        for j in range(h, nx - h):
+            wn[j] += cn[j + dj]
+            ws[j] += cs[j + dj]
+            ws2[j] += cs2[j + dj]
+
+
+@numba.njit(inline="always", **_jit)
+def _formula_row(method, z, out, wn, ws, ws2, h, cu2, p1, p2):
+    """Apply the filter formula along one row; one branch-free loop per method."""
+    nx = wn.size
+    if method == BOXCAR:
+        for j in range(h, nx - h):
+            m = ws[j] / wn[j]
+            out[j] = m if z[j] == z[j] else np.nan
+    elif method == LOCAL_ENL:
+        for j in range(h, nx - h):
+            m = ws[j] / wn[j]
+            var = ws2[j] / wn[j] - m * m
+            out[j] = m * m / var if var > 0.0 else np.inf
+    elif method == LEE:
+        # Lee 1980, multiplicative model (E[v]=1, var v = Cu^2): k = Q / (m^2 Cu^2 + Q) with
+        # Q = (var - m^2 Cu^2) / (1 + Cu^2), i.e. k = (Ci^2 - Cu^2) / (Ci^2 + Cu^4) in [0, 1].
+        cu4 = cu2 * cu2
+        for j in range(h, nx - h):
+            zz = np.float64(z[j])
+            m = ws[j] / wn[j]
+            var = max(ws2[j] / wn[j] - m * m, 0.0)
+            ci2 = var / (m * m) if m != 0.0 else 0.0
+            k = min(max((ci2 - cu2) / (ci2 + cu4), 0.0), 1.0)
+            out[j] = m + k * (zz - m)
+    elif method == KUAN:
+        # Kuan et al. 1985: W = (1 - Cu^2 / Ci^2) / (1 + Cu^2) in [0, 1].
+        inv = 1.0 / (1.0 + cu2)
+        for j in range(h, nx - h):
+            zz = np.float64(z[j])
+            m = ws[j] / wn[j]
+            var = max(ws2[j] / wn[j] - m * m, 0.0)
+            w = min(max((var - cu2 * m * m) / var * inv, 0.0), 1.0) if var > 0.0 else 0.0
+            out[j] = m + w * (zz - m)
+    else:
+        for j in range(h, nx - h):
+            out[j] = _adaptive(method, np.float64(z[j]), wn[j], ws[j], ws2[j], cu2, p1, p2)
+
+
+@numba.njit(inline="always", **_jit)
+def _adaptive(method, z, n, s, s2, cu2, p1, p2):
+    """Enhanced Lee and Gamma-MAP: three regimes split by Cu and Cmax (``p1``)."""
+    if z != z:
+        return np.nan
+    m = s / n
+    var = max(s2 / n - m * m, 0.0)
+    if m <= 0.0:
+        return m
+    ci2 = var / (m * m)
+    ci = math.sqrt(ci2)
+    cu = math.sqrt(cu2)
+    if ci <= cu:
+        return m
+    if ci >= p1:  # a point target or strong edge is kept as it is
+        return z
+    if method == ENHANCED_LEE:
+        # Lopes, Touzi & Nezry 1990: W = exp(-D (Ci - Cu) / (Cmax - Ci)), D = damping (p2).
+        w = math.exp(-p2 * (ci - cu) / (p1 - ci))
+        return m * w + z * (1.0 - w)
+    # GAMMA_MAP, Lopes et al. 1990: alpha = (1 + Cu^2) / (Ci^2 - Cu^2), L = p2 looks,
+    # x = ((alpha - L - 1) m + sqrt(m^2 (alpha - L - 1)^2 + 4 alpha L z m)) / (2 alpha).
+    alpha = (1.0 + cu2) / (ci2 - cu2)
+    b = alpha - p2 - 1.0
+    d = m * m * b * b + 4.0 * alpha * p2 * m * z
+    return (b * m + math.sqrt(max(d, 0.0))) / (2.0 * alpha)
+
+
+@numba.njit(parallel=True, **_jit)
+def moment_filter(x, h, method, cu2, p1, p2, out, n_stripes=8):
+    """Local mean/variance filters (boxcar, Lee, Kuan, enhanced Lee, Gamma-MAP, local ENL).
+
+    NaN centre -> NaN (through ``z - m`` or an explicit test); a window without valid sample
+    gives ``0 / 0`` = NaN.
+    """
+    ny, nx = x.shape
+    bounds = _stripes(ny, h, n_stripes)
+    for t in prange(bounds.size - 1):
+        cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
+        wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
+        for i in range(bounds[t], bounds[t + 1]):
+            column_sums(x, i, h, cn, cs, cs2)
+            window_sums(h, cn, cs, cs2, wn, ws, ws2)
+            _formula_row(method, x[i], out[i], wn, ws, ws2, h, cu2, p1, p2)
+    return out
+
+
+def _batcher(n: int) -> list[tuple[int, int]]:
+    """Comparators of Batcher's odd-even merge sort of ``n`` (a power of two) wires."""
+    comps = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        comps.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return comps
+
+
+@functools.lru_cache(maxsize=8)
+def median_network(m: int) -> tuple[np.ndarray, int]:
+    """Compare-exchange pairs ``(lo, hi)`` that put the median of ``m`` (odd) values in a row.
+
+    Batcher's network for the next power of two, with the padding wires (+inf) propagated
+    away and every comparator that cannot reach the median output pruned (49 values: 319
+    comparators). Returns the pairs and the output row.
+    """
+    n = 1 << (m - 1).bit_length()
+    phys, const = list(range(n)), [w >= m for w in range(n)]
+    kept = []
+    for a, b in _batcher(n):
+        if const[b]:  # max goes to a +inf wire: nothing moves
+            continue
+        if const[a]:  # +inf on the low wire: the comparator only relabels
+            phys[a], phys[b], const[a], const[b] = phys[b], phys[a], False, True
+            continue
+        kept.append((phys[a], phys[b]))
+    out = phys[m // 2]
+    need, pruned = {out}, []
+    for a, b in reversed(kept):
+        if a in need or b in need:
+            pruned.append((a, b))
+            need |= {a, b}
+    return np.array(pruned[::-1], dtype=np.int64).reshape(-1, 2), out
+
+
+@numba.njit(inline="always", **_jit)
+def _median_scalar(x, i, j, h, buf):
+    """Median of the valid samples of one window (sorting; even count: mean of the middle two)."""
+    n = 0
+    for di in range(-h, h + 1):
+        for dj in range(-h, h + 1):
+            v = np.float64(x[i + di, j + dj])
+            if v == v:
+                buf[n] = v
+                n += 1
+    srt = np.sort(buf[:n])
+    return srt[n // 2] if n % 2 else 0.5 * (srt[n // 2 - 1] + srt[n // 2])
+
+
+@numba.njit(parallel=True, **_jit)
+def median_filter(x, h, net, row_out, out, n_stripes=8):
+    """NaN-aware window median.
+
+    Windows without NaN (nearly all) go through the selection network ``net``
+    (:func:`median_network`), applied to 128 pixels at a time so that every compare-exchange
+    is a vector min/max; windows with NaN fall back to sorting their valid samples.
+    """
+    ny, nx = x.shape
+    k = 2 * h + 1
+    lanes = 128
+    bounds = _stripes(ny, h, n_stripes)
+    for t in prange(bounds.size - 1):
+        buf = np.empty((k * k, lanes), x.dtype)
+        bad = np.empty(lanes, np.int64)
+        sbuf = np.empty(k * k)
+        for i in range(bounds[t], bounds[t + 1]):
+            for j0 in range(h, nx - h, lanes):
+                nl = min(lanes, nx - h - j0)
+                bad[:nl] = 0
+                q = 0
+                for di in range(-h, h + 1):
+                    row = x[i + di]
+                    for dj in range(-h, h + 1):
+                        for lane in range(nl):
+                            v = row[j0 + lane + dj]
+                            buf[q, lane] = v
+                            bad[lane] += 0 if v == v else 1
+                        q += 1
+                for c in range(net.shape[0]):
+                    lo = buf[net[c, 0]]
+                    hi = buf[net[c, 1]]
+                    for lane in range(nl):
+                        a = lo[lane]
+                        b = hi[lane]
+                        lo[lane] = a if a < b else b
+                        hi[lane] = b if a < b else a
+                for lane in range(nl):
+                    j = j0 + lane
+                    if bad[lane] == 0:
+                        out[i, j] = buf[row_out, lane]
+                    elif x[i, j] != x[i, j]:
+                        out[i, j] = np.nan
+                    else:
+                        out[i, j] = _median_scalar(x, i, j, h, sbuf)
+    return out
+
+
+def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exponent tables of the Frost kernel on a ``(2h+1)^2`` window.
+
+    A centre distance is ``s * sqrt(q)`` with ``q`` square-free, so ``exp(-a d) = exp(-a
+    sqrt(q)) ** s``: one ``exp`` per distinct ``q`` (6 for 7x7) instead of one per distinct
+    distance (10) or per offset (49). Returns the base distances ``sqrt(q)``, for each distinct
+    distance its base index and integer power, and for each window offset (row-major) the index
+    of its distance.
+    """
+    dy, dx = np.mgrid[-h:h + 1, -h:h + 1]
+    d2, offset_dist = np.unique((dy * dy + dx * dx).ravel(), return_inverse=True)
+    free, power = d2.copy(), np.ones(d2.size, np.int64)
+    for i, v in enumerate(d2):
+        for f in range(2, h + 1):
+            while v and v % (f * f) == 0:
+                v //= f * f
+                power[i] *= f
+        free[i] = v
+    power[d2 == 0] = 0
+    bases, dist_base = np.unique(free, return_inverse=True)
+    return (np.sqrt(bases.astype(np.float64)), dist_base.astype(np.int64), power,
+            offset_dist.astype(np.int64))
+
+
+@numba.njit(parallel=True, **_jit)
+def frost_filter(x, h, damping, bases, dist_base, power, offset_dist, out, n_stripes=8):
+    """Frost et al. 1982: weights exp(-K Ci^2 |t|) over the window, K = ``damping``.
+
+    ``Ci^2`` comes from the window statistics. Per row, the weight of every distinct distance
+    is tabulated for all pixels (:func:`frost_tables`), then the weighted sums run along the
+    row offset by offset, so that they vectorise.
+    """
+    ny, nx = x.shape
+    lanes = 64  # pixels per tile: weights and accumulators stay in L1 cache
+    bounds = _stripes(ny, h, n_stripes)
+    for t in prange(bounds.size - 1):
+        cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
+        wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
+        # weights in float32 (exp is the cost here; 1e-7 relative weights are ample)
+        eb = np.empty(bases.size, np.float32)
+        wd = np.empty((dist_base.size, lanes), np.float32)
+        num, den = np.empty(lanes), np.empty(lanes)
+        for i in range(bounds[t], bounds[t + 1]):
+            column_sums(x, i, h, cn, cs, cs2)
+            window_sums(h, cn, cs, cs2, wn, ws, ws2)
+            for j0 in range(h, nx - h, lanes):
+                nl = min(lanes, nx - h - j0)
+                for q in range(nl):
+                    j = j0 + q
+                    m = ws[j] / wn[j]
+                    ci2 = max(ws2[j] / wn[j] - m * m, 0.0) / (m * m) if m != 0.0 else 0.0
+                    a = damping * ci2
+                    for u in range(bases.size):
+                        eb[u] = math.exp(np.float32(-a * bases[u]))
+                    for d in range(dist_base.size):
+                        e = np.float32(1.0)
+                        b = eb[dist_base[d]]
+                        for _ in range(power[d]):
+                            e *= b
+                        wd[d, q] = e
+                num[:] = 0.0
+                den[:] = 0.0
+                k = 0
+                for di in range(-h, h + 1):
+                    row = x[i + di]
+                    for dj in range(-h, h + 1):
+                        wrow = wd[offset_dist[k]]
+                        for q in range(nl):
+                            v = np.float64(row[j0 + q + dj])
+                            ok = v == v
+                            w = np.float64(wrow[q]) if ok else 0.0
+                            num[q] += w * (v if ok else 0.0)
+                            den[q] += w
+                        k += 1
+                for q in range(nl):
+                    z = x[i, j0 + q]
+                    out[i, j0 + q] = num[q] / den[q] if z == z else np.nan
+    return out
