@@ -38,7 +38,10 @@ TEN = ["NDVI", "EVI", "SAVI", "MSAVI", "ARVI", "GEMI", "OSAVI", "WDRVI", "GNDVI"
 
 
 def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    fn()  # warm-up: compilation, caches
+    # Warm-up (same for every method): compilation, caches, and the kernel's transparent huge
+    # page compaction, which stalls the first large allocations here (THP defrag=madvise).
+    for _ in range(3):
+        fn()
     ts = []
     for _ in range(repeat):
         t = time.perf_counter()
