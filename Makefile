@@ -42,7 +42,7 @@ demo: install
 
 test: install-test
 	$(VENV)/bin/ruff check eoxr tests benchmarks scripts
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules eoxr tests $(PYTEST_ARGS)
 
 bench: install-bench
 	@for f in benchmarks/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -143,15 +143,24 @@ def scale_offset(item: Any, key: str) -> tuple[float, float, float | None]:
     return float(1.0 if scale is None else scale), float(0.0 if offset is None else offset), nodata
 
 
-def _apply(da: xr.DataArray, scale: float, offset: float, nodata: Any) -> xr.DataArray:
+def _apply(
+    da: xr.DataArray, scale: float, offset: float, nodata: Any, units: str = "1"
+) -> xr.DataArray:
     """Lazily: nodata -> NaN, then value * scale + offset, as float32."""
     out = da.astype("float32")
     if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
         out = out.where(da != nodata)
     if scale != 1.0 or offset != 0.0:
         out = out * np.float32(scale) + np.float32(offset)
-    out.attrs = {"units": "1", "scale_applied": scale, "offset_applied": offset}
+    out.attrs = {"units": units, "scale_applied": scale, "offset_applied": offset}
     return out
+
+
+def _units(key: str, item: Any) -> str:
+    """Physical units after scaling: kelvin for thermal bands, reflectance ("1") otherwise."""
+    sensor = _bands.detect_sensor([key], {"platform": item.properties.get("platform", "")})
+    common = _asset_common_names(item).get(key) or _bands.canonical_name(key, sensor) or ""
+    return "K" if common.startswith("lwir") else "1"
 
 
 def load_stac(
@@ -247,7 +256,7 @@ def _load_scaled(
         geobox = raw.odc.geobox
         out = raw[quality] if quality else xr.Dataset(coords=raw.coords)
         for key, (s, o, nd) in zip(spectral, sig):
-            out[key] = _apply(raw[key], s, o, nd)
+            out[key] = _apply(raw[key], s, o, nd, _units(key, group[0]))
         out = out[spectral + quality]
         parts.append(out)
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="time").sortby("time")

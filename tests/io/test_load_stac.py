@@ -114,3 +114,16 @@ def test_unknown_band_and_bad_inputs(tmp_path):
         eoxr.load_stac(tmp_path / "nope.json")
     with pytest.raises(ReadError, match="no STAC items"):
         eoxr.load_stac([])
+
+
+def test_thermal_band_units_kelvin(tmp_path):
+    # Landsat C2 L2 surface temperature: DN * 0.00341802 + 149.0 gives kelvin, not reflectance.
+    item = _s2_item(tmp_path, "05.00", offset=0.0)
+    item.properties["platform"] = "landsat-8"
+    asset = item.assets.pop("B04")
+    asset.extra_fields["raster:bands"] = [{"nodata": 0, "data_type": "uint16",
+                                           "scale": 0.00341802, "offset": 149.0}]
+    item.add_asset("ST_B10", asset)
+    ds = eoxr.load_stac([item], bands=["ST_B10"])
+    assert ds.ST_B10.attrs["units"] == "K"
+    np.testing.assert_allclose(ds.ST_B10.values[0, 1:, 1:], 2000 * 0.00341802 + 149.0, rtol=1e-6)
