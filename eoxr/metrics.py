@@ -16,7 +16,10 @@ import numpy as np
 import xarray as xr
 
 from ._dims import require_band_dim, spatial_dims
-from .errors import GridMismatchError
+from .errors import GridMismatchError, ParameterError
+
+_SSIM_WIN = 7
+_SSIM_PAD = (_SSIM_WIN - 1) // 2
 
 
 def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,6 +35,12 @@ def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np
     r = np.asarray(result.transpose(*order).values, dtype="float64")
     t = np.asarray(reference.transpose(*order).values, dtype="float64")
     bad = np.isnan(r) | np.isnan(t)
+    if bad.any(axis=0).all():
+        empty = bad.all(axis=(1, 2))
+        why = (f"band(s) at positions {np.flatnonzero(empty)[:10].tolist()} are NaN everywhere; "
+               f"drop them from both cubes, e.g. `cube.dropna({bdim!r}, how='all')`"
+               if empty.any() else "every pixel has a NaN in some band")
+        raise ParameterError(f"no pixel is valid in all bands of both cubes: {why}.")
     bad = bad.any(axis=0, keepdims=True)
     r = np.where(bad, np.nan, r)
     t = np.where(bad, np.nan, t)
@@ -66,6 +75,9 @@ def mssim(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | 
           ) -> float:
     """Mean structural similarity over bands (7x7 window; range: the reference band's span).
 
+    As scikit-image's MSSIM, the mean leaves out a 3-pixel border (where the window does not
+    fit); NaN pixels are zero-filled in both cubes for the filtering and left out of the mean.
+
     Examples
     --------
     >>> from eoxr.testing import make_cube
@@ -76,7 +88,15 @@ def mssim(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | 
     from skimage.metrics import structural_similarity
 
     r, t = _pair(result, reference)
+    if min(t.shape[1:]) < _SSIM_WIN:
+        raise ParameterError(
+            f"mssim needs at least {_SSIM_WIN}x{_SSIM_WIN} pixels (its window); the cubes have "
+            f"{t.shape[1]}x{t.shape[2]}. Compare a larger area or use mpsnr/sam/ergas."
+        )
     bad = np.isnan(t[0])
+    # as skimage's MSSIM (and Wang et al.), the window half-width is cropped from the border;
+    # NaN pixels are zero-filled in both cubes and left out of the mean
+    keep = ~bad[_SSIM_PAD:-_SSIM_PAD, _SSIM_PAD:-_SSIM_PAD]
     vals = []
     for b in range(t.shape[0]):
         tb, rb = np.where(bad, 0.0, t[b]), np.where(bad, 0.0, r[b])
@@ -84,8 +104,8 @@ def mssim(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | 
         if rng == 0:
             vals.append(1.0 if np.array_equal(tb, rb) else 0.0)
             continue
-        _, smap = structural_similarity(rb, tb, data_range=rng, full=True)
-        vals.append(float(np.mean(smap[~bad])))
+        _, smap = structural_similarity(rb, tb, win_size=_SSIM_WIN, data_range=rng, full=True)
+        vals.append(float(np.mean(smap[_SSIM_PAD:-_SSIM_PAD, _SSIM_PAD:-_SSIM_PAD][keep])))
     return float(np.mean(vals))
 
 

@@ -15,9 +15,9 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ._scene import SyntheticScene
-from .synthetic_hsi import synthetic_hsi
-from .synthetic_s2 import synthetic_s2
-from .synthetic_sar import synthetic_s1
+from ._synthetic_hsi import synthetic_hsi
+from ._synthetic_s2 import synthetic_s2
+from ._synthetic_sar import synthetic_s1
 
 #: name -> (description, default load_stac keywords)
 SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -3,7 +3,9 @@
 Functions take a ``(band, y, x)`` float DataArray (numpy- or dask-backed) and are bound to the
 ``.eo`` accessor (``cube.eo.estimate_noise()``, ``cube.eo.denoise("mnf")``...). Global
 statistics (noise, transforms, line profiles) are computed when a function is called, in one
-pass over the chunks; the per-pixel or per-neighbourhood application stays lazy.
+pass over the chunks; the per-pixel or per-neighbourhood application stays lazy. A cube with
+further dims (e.g. ``time``) is processed scene by scene (statistics per scene) and the results
+are stacked in the input's dim order; the ``fit_*`` functions take one scene.
 """
 
 from __future__ import annotations

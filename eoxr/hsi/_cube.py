@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from .._chunks import rechunk_whole
-from .._dims import require_band_dim, spatial_dims
+from .._dims import band_dim, require_band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError
+
+F = TypeVar("F", bound=Callable)
+
+
+def _scene_dims(cube: object) -> list:
+    """Dims of a cube besides band, y and x (e.g. ``time``); [] when the layout is not a cube."""
+    if not isinstance(cube, xr.DataArray) or band_dim(cube) is None:
+        return []
+    try:
+        ydim, xdim = spatial_dims(cube)
+    except DimensionError:  # as_bands_first reports it
+        return []
+    return [d for d in cube.dims if d not in (band_dim(cube), ydim, xdim)]
+
+
+def per_scene(func: F) -> F:
+    """Run ``func`` on each ``(band, y, x)`` scene of a cube with extra dims (e.g. ``time``).
+
+    Noise, stripes and transform statistics belong to one acquisition, so they are fitted per
+    scene (one pass per scene for dask input). DataArray arguments that share the extra dim
+    (a per-scene ``mask`` or ``noise``) are sliced alongside. Results are stacked along the extra
+    dim, in the input's dim order.
+    """
+
+    @functools.wraps(func)
+    def wrapper(cube, *args, **kwargs):
+        extra = _scene_dims(cube)
+        if not extra:
+            return func(cube, *args, **kwargs)
+        dim = extra[0]
+        parts = []
+        for i in range(cube.sizes[dim]):
+            def pick(v, i=i):
+                return v.isel({dim: i}) if isinstance(v, xr.DataArray) and dim in v.dims else v
+
+            parts.append(wrapper(cube.isel({dim: i}), *map(pick, args),
+                                 **{k: pick(v) for k, v in kwargs.items()}))
+        # "different": per-scene band coords (the SNR of estimate_noise) are stacked too
+        out = xr.concat(parts, dim=dim, coords="different", compat="equals", join="exact",
+                        combine_attrs="override")
+        return out.transpose(*[d for d in cube.dims if d in out.dims], ...)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def as_bands_first(cube: xr.DataArray) -> tuple[xr.DataArray, tuple]:
@@ -28,7 +75,8 @@ def as_bands_first(cube: xr.DataArray) -> tuple[xr.DataArray, tuple]:
     if extra:
         raise DimensionError(
             f"the cube has extra dims {extra} besides ({bdim!r}, {ydim!r}, {xdim!r}); "
-            f"select one step first, e.g. `cube.isel({extra[0]}=0)`."
+            f"fit one scene at a time, e.g. on `cube.isel({extra[0]}=0)` (the denoisers, "
+            "`estimate_noise`, `destripe`... loop over scenes themselves)."
         )
     if not np.issubdtype(cube.dtype, np.floating):
         raise DataTypeError(

@@ -21,6 +21,8 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
+from ..errors import ParameterError
+
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
 _BATCH = 16384
 
@@ -151,4 +153,25 @@ def cube_moments(
         tasks.append(_gram_blockwise(d, None if keep is None else keep[diff:]))
     results = dask.compute(*tasks) if chunks is not None else tasks
     out = [Moments.from_augmented(np.asarray(r)) for r in results]
+    if out[0].n <= data.shape[0] + 1:
+        _raise_too_few_pixels(cube, out[0].n, sample)
     return out[0], (out[1] if diff else None)
+
+
+def _raise_too_few_pixels(cube: xr.DataArray, n: int, sample: float | None) -> None:
+    """Explain why fewer pixels than bands are NaN-free (error path only: one more pass)."""
+    bdim = cube.dims[0]
+    empty = cube.isnull().all(cube.dims[1:]).values
+    if empty.any():
+        labels = cube[bdim].values[empty].tolist()
+        raise ParameterError(
+            f"{int(empty.sum())} band(s) are NaN everywhere ({bdim} = {labels[:10]}), so no "
+            "pixel has a complete spectrum for the band statistics. Drop them first: "
+            f"`cube.dropna({bdim!r}, how='all')`."
+        )
+    hint = f" or a larger sample than {sample}" if sample is not None else ""
+    raise ParameterError(
+        f"the band statistics need more NaN-free pixels than bands: {n} pixels have a complete "
+        f"spectrum for {cube.shape[0]} bands. Use a larger area{hint}, or drop bands that are "
+        "mostly NaN."
+    )

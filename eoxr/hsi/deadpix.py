@@ -26,7 +26,7 @@ import xarray as xr
 from .._attrs import finalize
 from .._chunks import is_dask, map_overlap
 from ..errors import GridMismatchError, ParameterError
-from ._cube import as_bands_first
+from ._cube import as_bands_first, per_scene
 from .noise import estimate_noise
 
 _OFFSETS3 = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
@@ -66,16 +66,20 @@ def _outlier_block(block: np.ndarray, sigma: np.ndarray, z: float, band_fraction
 
 
 def _dead_lines(data: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """Per band: columns constant along y and rows constant along x (one pass)."""
+    """Per band: columns constant along y and rows constant along x (one pass).
+
+    Only lines with at least 3 valid pixels count: at the NaN border of an orthorectified scene
+    a line that crosses the swath corner in one pixel is trivially "constant".
+    """
     _, ydim, xdim = data.dims
-    parts = [data.max(ydim) - data.min(ydim), data.max(xdim) - data.min(xdim)]
+    parts = [data.max(ydim) - data.min(ydim), data.max(xdim) - data.min(xdim),
+             data.count(ydim), data.count(xdim)]
     vals = dask.compute(*[p.data for p in parts]) if is_dask(data) else [p.data for p in parts]
-    n = (data.sizes[ydim], data.sizes[xdim])
-    cols = (np.asarray(vals[0]) == 0) & (n[0] > 2)
-    rows = (np.asarray(vals[1]) == 0) & (n[1] > 2)
-    return cols, rows
+    rng_y, rng_x, n_y, n_x = (np.asarray(v) for v in vals)
+    return (rng_y == 0) & (n_y > 2), (rng_x == 0) & (n_x > 2)
 
 
+@per_scene
 def find_dead_pixels(
     cube: xr.DataArray,
     *,
@@ -165,6 +169,7 @@ def _repair_block(block: np.ndarray) -> np.ndarray:
     return out
 
 
+@per_scene
 def repair_dead_pixels(cube: xr.DataArray, mask: xr.DataArray | None = None) -> xr.DataArray:
     """Fill dead pixels from their spatial neighbours (3x3, then 5x5) and spectral neighbours.
 

@@ -17,7 +17,7 @@ import xarray as xr
 from .._attrs import finalize
 from .._chunks import check_window, map_blocks, map_overlap
 from ..errors import ParameterError
-from ._cube import as_bands_first, wavelengths
+from ._cube import as_bands_first, per_scene, wavelengths
 from .spatial import denoise_scores, nlm_halo, tv_block
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace, project_block
 
@@ -37,8 +37,23 @@ def _check_transform(t: LowRankTransform, data: xr.DataArray, method: str) -> No
         )
 
 
+@per_scene
 def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataArray:
-    """Project every pixel with a fitted :class:`LowRankTransform`, lazily per chunk."""
+    """Project every pixel with a fitted :class:`LowRankTransform`, lazily per chunk.
+
+    Nothing is computed: fit once (e.g. on a sample or a clear subset) and apply to any cube
+    with the same bands. Pixels with NaN in any band are returned unchanged.
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_hsi
+    >>> from eoxr.hsi import fit_pca
+    >>> cube = synthetic_hsi(shape=(48, 48), n_bands=40).cube
+    >>> t = fit_pca(cube, 5)
+    >>> out = apply_transform(cube.chunk({"y": 24, "x": 24}), t)  # lazy
+    >>> out.chunks[1], out.dtype.name
+    ((24, 24), 'float32')
+    """
     data, order = as_bands_first(cube)
     _check_transform(transform, data, transform.method)
     out = data.copy(data=map_blocks(project_block, data, kwargs={"t": transform}))
@@ -46,6 +61,7 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
                                      f"{transform.n_components} components")
 
 
+@per_scene
 def mnf(
     cube: xr.DataArray,
     n_components: int | None = None,
@@ -72,6 +88,12 @@ def mnf(
     transform : LowRankTransform, optional
         A fitted transform (:func:`eoxr.hsi.fit_mnf`): nothing is computed now.
 
+    Notes
+    -----
+    Without ``transform`` the fit runs when this function is called: for a dask cube, one
+    computation that reads every chunk once (band sums and cross-products of the pixels and of
+    their ``y`` differences). The projection itself is lazy and per chunk (chunk-exact).
+
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
@@ -84,6 +106,7 @@ def mnf(
     return apply_transform(cube, t)
 
 
+@per_scene
 def pca(
     cube: xr.DataArray,
     n_components: int | None = None,
@@ -93,6 +116,10 @@ def pca(
     transform: LowRankTransform | None = None,
 ) -> xr.DataArray:
     """Low-rank projection on the leading principal components (default rank: HySime).
+
+    Without ``transform`` the covariance is computed now, in one pass over the chunks
+    (``sample`` restricts the cross-products to a pseudo-random fraction of pixels); the
+    projection is lazy and per chunk.
 
     Examples
     --------
@@ -116,6 +143,7 @@ def _subspace_block(block: np.ndarray, t: LowRankTransform, spatial: str, params
     return out.reshape(block.shape).astype(block.dtype)
 
 
+@per_scene
 def subspace(
     cube: xr.DataArray,
     rank: int | None = None,
@@ -137,7 +165,8 @@ def subspace(
     (:func:`fit_subspace`); each eigen-image, whose noise then has unit variance, is denoised
     spatially, and the result is projected back (Zhuang & Bioucas-Dias 2018, "Fast hyperspectral
     image denoising and inpainting based on low-rank and sparse representations", IEEE JSTARS;
-    they use BM3D, we use scikit-image's non-local means or TV).
+    they use BM3D, we use scikit-image's non-local means or TV). Without ``transform`` the
+    subspace is fitted now, in one pass over the chunks; the filtering is lazy.
 
     Parameters
     ----------
@@ -202,6 +231,7 @@ def _savgol_block(block: np.ndarray, window: int, order: int) -> np.ndarray:
     return out.reshape(block.shape).astype(block.dtype, copy=False)
 
 
+@per_scene
 def savgol(
     cube: xr.DataArray,
     window: int = 7,
@@ -245,6 +275,7 @@ def savgol(
     return _finish(out, cube, dim_order, f"savgol(window={window}, order={order})")
 
 
+@per_scene
 def tv(
     cube: xr.DataArray,
     strength: float = 1.0,
@@ -270,9 +301,13 @@ def tv(
     from .noise import estimate_noise
 
     data, order = as_bands_first(cube)
-    if sigma is None:
+    estimated = sigma is None
+    if estimated:
         sigma = estimate_noise(data, "diff")
     sig = np.asarray(getattr(sigma, "values", sigma), dtype="float64").reshape(-1)
+    if estimated:
+        # NaN only for a band without valid second differences (all NaN): nothing to smooth
+        sig = np.nan_to_num(sig, nan=0.0)
     if sig.size != data.shape[0] or not np.all(np.isfinite(sig)):
         raise ParameterError(f"sigma must give one finite value per band ({data.shape[0]}).")
     ydim, xdim = data.dims[1:]

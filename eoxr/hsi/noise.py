@@ -25,7 +25,7 @@ import xarray as xr
 
 from .._attrs import finalize
 from ..errors import ParameterError
-from ._cube import as_bands_first, check_fraction, wavelengths
+from ._cube import as_bands_first, check_fraction, per_scene, wavelengths
 from ._stats import Moments, block_sum, cube_moments
 
 NoiseMethod = Literal["hysime", "diff"]
@@ -113,6 +113,7 @@ def _diff_noise(cube: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     return _hist_median(np.asarray(hist)) * _MAD_TO_SIGMA, np.asarray(means, dtype="float64")
 
 
+@per_scene
 def estimate_noise(
     cube: xr.DataArray,
     method: NoiseMethod = "hysime",
@@ -167,13 +168,17 @@ def _band_result(data: xr.DataArray, sigma: np.ndarray, mean: np.ndarray, method
     bdim = data.dims[0]
     along = {k: c for k, c in data.coords.items() if c.dims == (bdim,)}
     with np.errstate(divide="ignore", invalid="ignore"):
-        snr = np.where(sigma > 0, mean / sigma, np.inf)
+        # NaN sigma (a band without valid data) must not read as infinite SNR, and a band of
+        # zeros (a dropped band filled with 0) carries no signal
+        snr = np.where(sigma > 0, mean / sigma, np.where(mean == 0, 0.0, np.inf))
+    snr[np.isnan(sigma)] = np.nan
     out = xr.DataArray(sigma, dims=(bdim,), coords={**along, "snr": (bdim, snr)})
     return finalize(out, data.isel({d: 0 for d in data.dims[1:]}, drop=True), name="noise_sigma",
                     long_name="noise standard deviation", units=data.attrs.get("units"),
                     history=f"estimate_noise(method={method!r})", attrs={"method": method})
 
 
+@per_scene
 def find_bad_bands(
     cube: xr.DataArray,
     *,

@@ -34,6 +34,9 @@ def tv_block(block: np.ndarray, weights: np.ndarray, n_iter: int) -> np.ndarray:
 
     out = np.empty_like(block)
     for b in range(block.shape[0]):
+        if not weights[b] > 0:  # zero weight: no smoothing (skimage divides by the weight)
+            out[b] = block[b]
+            continue
         img, bad = fill_nan_nearest(block[b].astype("float64"))
         # eps=0: always n_iter iterations, so a stopping rule relative to the block's own energy
         # cannot differ between chunks.

@@ -30,7 +30,7 @@ import xarray as xr
 from .._attrs import finalize
 from .._chunks import is_dask, rechunk_whole
 from ..errors import ParameterError
-from ._cube import as_bands_first
+from ._cube import as_bands_first, per_scene
 
 StripeMode = Literal["additive", "multiplicative"]
 StripeMethod = Literal["robust", "moments"]
@@ -173,6 +173,7 @@ def _moment_offsets(data: xr.DataArray, along: str) -> tuple[np.ndarray, np.ndar
     return gain, ref_m - gain * mean
 
 
+@per_scene
 def destripe(
     cube: xr.DataArray,
     axis: Literal["x", "y"] = "x",

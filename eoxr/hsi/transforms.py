@@ -92,14 +92,12 @@ def fit_mnf(
     >>> 2 <= t.n_components <= 10
     True
     """
+    if noise not in ("diff", "hysime"):  # checked before the pass over the cube
+        raise ParameterError(f"noise={noise!r}: use 'diff' or 'hysime'.")
     data = _check_fit(cube, n_components, sample)
     m, d = cube_moments(data, diff=2 if noise == "diff" else 0, sample=sample, seed=seed)
-    if noise == "diff":
-        noise_cov = d.corr / 6.0  # var(x[y-1] - 2 x[y] + x[y+1]) = 6 sigma^2 for white noise
-    elif noise == "hysime":
-        noise_cov = np.diag(hysime_noise_var(m))
-    else:
-        raise ParameterError(f"noise={noise!r}: use 'diff' or 'hysime'.")
+    # var(x[y-1] - 2 x[y] + x[y+1]) = 6 sigma^2 for white noise
+    noise_cov = d.corr / 6.0 if noise == "diff" else np.diag(hysime_noise_var(m))
     nb = m.total.size
     # a tiny ridge keeps Sigma_n positive definite when a band is constant (e.g. saturated)
     ridge = 1e-9 * np.trace(noise_cov) / nb + 1e-30

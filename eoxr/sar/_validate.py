@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
+from .._attrs import finalize_dataset
 from .._dims import spatial_dims
 from ..errors import DataTypeError, DimensionError, UnitsError
 
 Domain = Literal["dB", "linear"]
+#: SAR operations take a DataArray, or a Dataset with one variable per polarisation
+SarCube = xr.DataArray | xr.Dataset
 
 _DB_UNITS = ("db", "decibel", "decibels")
 _LINEAR_UNITS = ("1", "", "linear", "intensity", "power", "m2/m2", "m2 m-2", "amplitude^2")
@@ -84,6 +89,22 @@ def raise_if_negative(block: np.ndarray, what: str = "the SAR function") -> None
         )
 
 
+def _check_block(block: np.ndarray, what: str) -> np.ndarray:
+    raise_if_negative(block, what)
+    return block
+
+
+def checked(cube: xr.DataArray, what: str) -> xr.DataArray:
+    """``cube`` with the undeclared-dB check of :func:`raise_if_negative` run lazily per block.
+
+    For operations written with xarray arithmetic rather than an eoxr kernel (which checks
+    inside): no extra pass, the check runs when the block is computed.
+    """
+    from .._chunks import map_blocks
+
+    return cube.copy(data=map_blocks(_check_block, cube, kwargs={"what": what}))
+
+
 def require_2d_plus(cube: xr.DataArray) -> None:
     """Raise a DimensionError if a spatial dim has fewer than 2 pixels."""
     ydim, xdim = spatial_dims(cube)
@@ -92,3 +113,42 @@ def require_2d_plus(cube: xr.DataArray) -> None:
             f"the image is {cube.sizes[ydim]}x{cube.sizes[xdim]} pixels; speckle filters need at "
             "least 2x2. Select a larger area."
         )
+
+
+def with_dataset_units(var: xr.DataArray, ds: xr.Dataset) -> xr.DataArray:
+    """``var`` with the Dataset's ``units`` attr when it has none of its own."""
+    units = ds.attrs.get("units")
+    if units is None or "units" in var.attrs:
+        return var
+    return var.assign_attrs(units=units)
+
+
+def per_variable(func: Callable[..., xr.DataArray]) -> Callable[..., Any]:
+    """Let a DataArray operation take a Dataset (one variable per polarisation).
+
+    Each variable on the spatial grid goes through ``func``; a ``units`` attr of the Dataset
+    applies to variables without their own (``DataArray.to_dataset(dim=...)`` puts it there).
+    Variables without spatial dims are kept, and so are those along one spatial dim when the
+    grid keeps its size (they cannot follow a multilook).
+    """
+
+    @functools.wraps(func)
+    def wrapper(cube: SarCube, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(cube, xr.Dataset):
+            return func(cube, *args, **kwargs)
+        ydim, xdim = spatial_dims(cube)
+        done = {}
+        for name, var in cube.data_vars.items():
+            if ydim in var.dims and xdim in var.dims:
+                done[name] = func(with_dataset_units(var, cube), *args, **kwargs)
+        if not done:
+            raise DimensionError(f"{func.__name__}: no variable of the Dataset has both spatial "
+                                 f"dims ({ydim!r}, {xdim!r}); select or transpose one that has.")
+        grid = next(iter(done.values())).sizes
+        rest = {name: var for name, var in cube.data_vars.items() if name not in done
+                and all(grid.get(d, n) == n for d, n in var.sizes.items() if d in (ydim, xdim))}
+        out = xr.Dataset({name: done.get(name, rest.get(name)) for name in cube.data_vars
+                          if name in done or name in rest})
+        return finalize_dataset(out, cube, history=f"{func.__name__} on each variable")
+
+    return wrapper

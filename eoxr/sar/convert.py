@@ -7,9 +7,7 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._chunks import map_blocks
-from ._validate import check_sar, declared_domain, domain, raise_if_negative
-
-_TEN = np.float32(10.0)
+from ._validate import SarCube, check_sar, declared_domain, domain, per_variable, raise_if_negative
 
 
 def _db_kernel(block: np.ndarray, check: bool) -> np.ndarray:
@@ -30,12 +28,14 @@ def _wrap(data: object, like: xr.DataArray) -> xr.DataArray:
     return like.copy(data=data)
 
 
-def to_db(cube: xr.DataArray) -> xr.DataArray:
+@per_variable
+def to_db(cube: SarCube) -> SarCube:
     """Linear power (``units="1"``) to decibels: ``10 log10(x)``, lazily.
 
     Values <= 0 have no dB value and become NaN. Data already declared ``units="dB"`` are
     returned unchanged. Without a ``units`` attr the data are taken as linear, and a negative
-    value raises :class:`~eoxr.errors.UnitsError` (only dB can be negative).
+    value raises :class:`~eoxr.errors.UnitsError` (only dB can be negative). A Dataset is
+    converted variable by variable (its own ``units`` attr applies to variables without one).
 
     Examples
     --------
@@ -53,7 +53,8 @@ def to_db(cube: xr.DataArray) -> xr.DataArray:
                     keep_value_attrs=True, history="to_db: 10*log10(linear power)")
 
 
-def to_linear(cube: xr.DataArray) -> xr.DataArray:
+@per_variable
+def to_linear(cube: SarCube) -> SarCube:
     """Decibels to linear power (``units="1"``): ``10 ** (x / 10)``, lazily.
 
     Data declared linear (``units="1"``) are returned unchanged; without a ``units`` attr the

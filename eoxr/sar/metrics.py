@@ -17,20 +17,24 @@ import xarray as xr
 
 from .._dims import spatial_dims
 from ..errors import GridMismatchError
-from ._validate import check_sar, domain
+from ._validate import check_sar, domain, raise_if_negative
 
 
 def _lin_values(cube: xr.DataArray, like: xr.DataArray | None = None) -> np.ndarray:
     from .convert import to_linear
 
     check_sar(cube, what="SAR metric")
-    lin = to_linear(cube) if domain(cube)[0] == "dB" else cube
+    dom, inferred = domain(cube)
+    lin = to_linear(cube) if dom == "dB" else cube
     ydim, xdim = spatial_dims(lin)
     if like is not None and (lin.sizes[ydim], lin.sizes[xdim]) != (like.sizes[ydim],
                                                                     like.sizes[xdim]):
         raise GridMismatchError(f"metric inputs differ in shape: {dict(lin.sizes)} vs "
                                 f"{dict(like.sizes)}; compare images on the same grid.")
-    return np.asarray(lin.transpose(..., ydim, xdim).values, dtype=np.float64)
+    values = np.asarray(lin.transpose(..., ydim, xdim).values, dtype=np.float64)
+    if inferred:  # metrics of undeclared dB values would be silently meaningless
+        raise_if_negative(values, "SAR metric")
+    return values
 
 
 def _per_slice(cube: xr.DataArray, func: Callable[..., float], *arrays: np.ndarray):

@@ -4,37 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
 from ..errors import ParameterError
-from ._validate import check_sar, domain
-from .looks import looks_from_attrs
-
-LOOKS_ATTR = "eoxr:looks"
+from ._validate import SarCube, check_sar, checked, domain, per_variable
+from .looks import LOOKS_ATTR, looks_from_attrs
 
 
 def _check_factors(cube: xr.DataArray, looks: Mapping[str, int] | int,
                    ydim: str, xdim: str) -> dict[str, int]:
-    factors = {ydim: looks, xdim: looks} if isinstance(looks, int) else dict(looks)
+    whole = isinstance(looks, int | np.integer)
+    if not whole and not isinstance(looks, Mapping):
+        raise ParameterError(f"multilook looks={looks!r} must be an integer or a mapping such as "
+                             f"{{'{ydim}': 2, '{xdim}': 2}}.")
+    factors = {ydim: looks, xdim: looks} if whole else dict(looks)
     for dim, f in factors.items():
         if dim not in (ydim, xdim):
             raise ParameterError(f"multilook looks={looks!r}: {dim!r} is not a spatial dim of the "
                                  f"cube (use {ydim!r} and/or {xdim!r}).")
-        if not isinstance(f, int) or f < 1 or f > cube.sizes[dim]:
+        integer = isinstance(f, int | np.integer) and not isinstance(f, bool)
+        if not integer or not 1 <= f <= cube.sizes[dim]:
             raise ParameterError(f"multilook factor {dim}={f!r} must be an integer in "
                                  f"[1, {cube.sizes[dim]}] (the dim's size), e.g. {{'{dim}': 2}}.")
     return factors
 
 
-def multilook(cube: xr.DataArray, looks: Mapping[str, int] | int = 2) -> xr.DataArray:
+@per_variable
+def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
     """Average ``looks`` pixels along y and x (NaN-aware), lazily.
 
     Averaging is done in linear power (dB input is converted and back); NaN pixels are ignored
     and a block without valid pixels gives NaN. Trailing pixels that do not fill a whole block
     are dropped. Coordinates become the block centres and the CRS transform is rewritten; an
     ``eoxr:looks`` attr of the input is multiplied by the number of pixels averaged (nominal
-    looks, assuming independent pixels).
+    looks, assuming independent pixels). A Dataset is multilooked variable by variable.
 
     Parameters
     ----------
@@ -50,9 +55,11 @@ def multilook(cube: xr.DataArray, looks: Mapping[str, int] | int = 2) -> xr.Data
     from .convert import to_db, to_linear
 
     ydim, xdim = check_sar(cube, what="multilook")
-    factors = _check_factors(cube, looks, ydim, xdim)
-    dom, _ = domain(cube)
+    factors = {d: int(f) for d, f in _check_factors(cube, looks, ydim, xdim).items()}
+    dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
+    if inferred:  # averaging undeclared dB values would be silently wrong: check lazily
+        lin = checked(lin, "multilook")
     out = lin.coarsen(factors, boundary="trim", coord_func="mean").mean()  # NaN-skipping for floats
     out = out.astype(cube.dtype)
     if dom == "dB":
@@ -64,9 +71,24 @@ def multilook(cube: xr.DataArray, looks: Mapping[str, int] | int = 2) -> xr.Data
         attrs[LOOKS_ATTR] = round(n_in * factors.get(ydim, 1) * factors.get(xdim, 1), 4)
     out = finalize(out, cube, keep_value_attrs=True, attrs=attrs,
                    history=f"multilook {factors} (mean in linear power)")
-    if "spatial_ref" in out.coords and out.sizes[ydim] > 1 and out.sizes[xdim] > 1:
-        out = out.rio.write_transform(out.rio.transform(recalc=True))
-    return out
+    return _write_transform(out, cube, factors.get(xdim, 1), factors.get(ydim, 1))
+
+
+def _write_transform(out: xr.DataArray, cube: xr.DataArray, fx: int, fy: int) -> xr.DataArray:
+    """Scale the input's affine transform by the block size (the origin stays: trailing pixels
+    are trimmed). Derived from the input rather than recomputed from the output's coords, which
+    cannot give a resolution once a dim is a single block."""
+    if "spatial_ref" not in out.coords:
+        return out
+    try:
+        transform = cube.rio.transform()
+    except Exception:  # no usable grid on the input (e.g. a 1-pixel dim): leave it alone
+        return out
+    if transform.is_identity:
+        return out
+    from affine import Affine
+
+    return out.rio.write_transform(transform * Affine.scale(fx, fy))
 
 
 __all__ = ["multilook"]

@@ -6,11 +6,13 @@ import xarray as xr
 
 from .._attrs import finalize
 from ..bands import select_band
-from ._validate import check_sar, domain
+from ._validate import check_sar, checked, domain, with_dataset_units
 
 
 def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
     vv, vh = select_band(cube, co), select_band(cube, cross)
+    if isinstance(cube, xr.Dataset):
+        vv, vh = with_dataset_units(vv, cube), with_dataset_units(vh, cube)
     for band in (vv, vh):
         check_sar(band, what="dual-pol index")
     return vv, vh
@@ -19,7 +21,10 @@ def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
 def _linear(band: xr.DataArray) -> xr.DataArray:
     from .convert import to_linear
 
-    return to_linear(band) if domain(band)[0] == "dB" else band
+    dom, inferred = domain(band)
+    if dom == "dB":
+        return to_linear(band)
+    return checked(band, "dual-pol index") if inferred else band
 
 
 def dual_pol_ratio(cube: xr.DataArray | xr.Dataset, co: str = "VV",
@@ -33,8 +38,8 @@ def dual_pol_ratio(cube: xr.DataArray | xr.Dataset, co: str = "VV",
     True
     """
     vv, vh = _pols(cube, co, cross)
-    db = domain(vv)[0] == "dB"
-    out = vh - vv if db else vh / vv
+    db = domain(vv)[0] == "dB" and domain(vh)[0] == "dB"
+    out = vh - vv if db else _linear(vh) / _linear(vv)
     return finalize(out, cube, name=f"{cross}_{co}_ratio", units="dB" if db else "1",
                     long_name=f"{cross}/{co} backscatter ratio",
                     history=f"dual_pol_ratio {cross}/{co}")

@@ -9,28 +9,33 @@ filtered as independent 2-D slices.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .._attrs import finalize, finalize_dataset
-from .._chunks import check_window, is_dask, map_overlap, rechunk_whole
-from .._dims import spatial_dims
+from .._attrs import finalize
+from .._chunks import check_window, is_dask, map_overlap
 from ..errors import ParameterError
 from . import _kernels as K
 from . import _kernels_edge as KE
-from ._validate import check_sar, domain, raise_if_negative, require_2d_plus
-from .looks import LOOKS_ATTR, check_looks, estimate_looks, looks_from_attrs, sigma_range
+from ._validate import SarCube, check_sar, domain, per_variable, raise_if_negative, require_2d_plus
+from .looks import (
+    LOOKS_ATTR,
+    check_looks,
+    estimate_looks,
+    local_enl_histogram,
+    looks_from_attrs,
+    looks_from_counts,
+    sigma_range,
+    slice_quantile,
+)
 
-# numba's default (workqueue) threading layer must not be entered by two threads at once; dask
-# workers take turns, and each kernel call uses every core through prange.
+# One kernel call at a time: each already uses every core through prange (two dask threads
+# would oversubscribe them), and numba's workqueue layer, its fallback when neither OpenMP nor
+# TBB loads, must not be entered by two threads at once.
 _LOCK = threading.Lock()
-#: a filter takes a DataArray, or a Dataset with one variable per polarisation
-SarCube = xr.DataArray | xr.Dataset
 _N_STRIPES = 16  # row stripes per kernel call, shared by numba's threads (load balance)
 _MOMENT = {"boxcar": K.BOXCAR, "lee": K.LEE, "kuan": K.KUAN, "enhanced_lee": K.ENHANCED_LEE,
            "gamma_map": K.GAMMA_MAP, "local_enl": K.LOCAL_ENL}
@@ -52,10 +57,11 @@ def _kernel2d(x: np.ndarray, kind: str, h: int, p: dict[str, Any], out: np.ndarr
                             p["threshold"], p["min_count"], out, _N_STRIPES)
 
 
-def _block(block: np.ndarray, *, kind: str, h: int, check: bool, params: dict) -> np.ndarray:
+def _block(block: np.ndarray, *, kind: str, h: int, check: bool, what: str,
+           params: dict) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice."""
     if check:
-        raise_if_negative(block, kind)
+        raise_if_negative(block, what)
     flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
     out = np.empty_like(flat)
     with _LOCK:
@@ -65,14 +71,16 @@ def _block(block: np.ndarray, *, kind: str, h: int, check: bool, params: dict) -
 
 
 def _filter_array(lin: xr.DataArray, kind: str, *, size: int, check: bool,
-                  halo: int | None = None, **params: Any) -> xr.DataArray:
+                  halo: int | None = None, what: str | None = None,
+                  **params: Any) -> xr.DataArray:
     """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back."""
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
     moved = lin.transpose(..., ydim, xdim)
     h = size // 2 if halo is None else halo
     out = map_overlap(_block, moved, {ydim: h, xdim: h}, boundary="nan",
-                      kwargs={"kind": kind, "h": size // 2, "check": check, "params": params})
+                      kwargs={"kind": kind, "h": size // 2, "check": check, "what": what or kind,
+                              "params": params})
     return out.transpose(*order)
 
 
@@ -93,9 +101,7 @@ def _prepare(cube: xr.DataArray, size: int, looks: Any, *, what: str, estimate: 
     if looks is None and not estimate:
         return lin, dom == "dB", inferred, None
     if looks is None:
-        if inferred:  # estimation needs a valid domain: surface the negative-value error first
-            raise_if_negative(np.asarray(lin.data) if not is_dask(lin) else np.zeros(1), what)
-        looks = estimate_looks(lin)
+        looks = estimate_looks(lin)  # raises the undeclared-dB UnitsError itself
     return lin, dom == "dB", inferred, check_looks(looks)
 
 
@@ -119,24 +125,7 @@ def _moment(cube, kind: str, size: int, looks: Any, p1=None, p2=None, **extra) -
     return _finish(out, cube, db, L, f"{kind} speckle filter ({desc})")
 
 
-def _per_variable(func: Callable[..., xr.DataArray]) -> Callable[..., Any]:
-    """Let a filter take a Dataset (one variable per polarisation): filter each spatial variable."""
-
-    @functools.wraps(func)
-    def wrapper(cube: xr.DataArray | xr.Dataset, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(cube, xr.Dataset):
-            return func(cube, *args, **kwargs)
-        ydim, xdim = spatial_dims(cube)
-        out = cube.copy()
-        for name, var in cube.data_vars.items():
-            if ydim in var.dims and xdim in var.dims:
-                out[name] = func(var, *args, **kwargs)
-        return finalize_dataset(out, cube, history=f"{func.__name__} on each variable")
-
-    return wrapper
-
-
-@_per_variable
+@per_variable
 def boxcar(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """NaN-aware ``size x size`` mean (boxcar) of SAR intensity.
 
@@ -152,7 +141,7 @@ def boxcar(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     return _finish(out, cube, db, L, f"boxcar speckle filter (size={size})")
 
 
-@_per_variable
+@per_variable
 def lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """Lee (1980) local-statistics MMSE filter for multiplicative speckle.
 
@@ -171,7 +160,7 @@ def lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     return _moment(cube, "lee", size, looks)
 
 
-@_per_variable
+@per_variable
 def kuan(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """Kuan et al. (1985) filter: ``W = (1 - Cu^2/Ci^2) / (1 + Cu^2)``, ``x = m + W (z - m)``.
 
@@ -184,7 +173,7 @@ def kuan(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     return _moment(cube, "kuan", size, looks)
 
 
-@_per_variable
+@per_variable
 def enhanced_lee(cube: SarCube, size: int = 7, looks: float | None = None,
                  damping: float = 1.0) -> SarCube:
     """Enhanced Lee filter (Lopes, Touzi & Nezry 1990).
@@ -203,7 +192,7 @@ def enhanced_lee(cube: SarCube, size: int = 7, looks: float | None = None,
                    p2=damping, damping=damping)
 
 
-@_per_variable
+@per_variable
 def gamma_map(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """Gamma-MAP filter (Lopes, Nezry, Touzi & Laur 1990), thresholds ``Cu`` and ``sqrt(2) Cu``.
 
@@ -216,7 +205,7 @@ def gamma_map(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCu
     return _moment(cube, "gamma_map", size, looks, p1=lambda L: np.sqrt(2.0 / L), p2=lambda L: L)
 
 
-@_per_variable
+@per_variable
 def frost(cube: SarCube, size: int = 7, looks: float | None = None,
           damping: float = 2.0) -> SarCube:
     """Frost et al. (1982) filter: weights ``exp(-damping Ci^2 |t|)``, ``|t|`` = distance to centre.
@@ -233,7 +222,7 @@ def frost(cube: SarCube, size: int = 7, looks: float | None = None,
     return _moment_like(cube, "frost", size, looks, damping=float(damping))
 
 
-@_per_variable
+@per_variable
 def median(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """NaN-aware median over ``size x size`` windows (in linear power).
 
@@ -254,7 +243,7 @@ def _moment_like(cube, kind: str, size: int, looks: Any, **params: Any) -> xr.Da
     return _finish(out, cube, db, L, f"{kind} speckle filter ({desc})")
 
 
-@_per_variable
+@per_variable
 def refined_lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     """Refined Lee filter (Lee 1981): edge-aligned non-symmetric windows in a 7x7 neighbourhood.
 
@@ -277,7 +266,7 @@ def refined_lee(cube: SarCube, size: int = 7, looks: float | None = None) -> Sar
     return _finish(out, cube, db, L, f"refined_lee speckle filter (7x7, looks={L:.3f})")
 
 
-@_per_variable
+@per_variable
 def lee_sigma(cube: SarCube, size: int = 7, looks: float | None = None, sigma: float = 0.9,
               point_threshold: float | None = None, min_count: int = 5) -> SarCube:
     """Improved Lee sigma filter (Lee, Wen, Ainsworth, Chen & Chen 2009, IEEE TGRS 47(1)).
@@ -290,7 +279,12 @@ def lee_sigma(cube: SarCube, size: int = 7, looks: float | None = None, sigma: f
         Probability mass of the sigma range, one of the paper's 0.5-0.95 (default 0.9).
     point_threshold : float, optional
         Linear power above which 3x3 clusters of >= ``min_count`` pixels are kept as point
-        targets. Default: each 2-D slice's 98th percentile (a global statistic, computed once).
+        targets. Default: each 2-D slice's 98th percentile, a global statistic
+        (:func:`~eoxr.sar.looks.slice_quantile`, within ~3e-3 of the exact quantile). On dask
+        input it stays lazy when ``looks`` is known (dask then keeps a slice's input chunks in
+        memory until its percentile is known; give ``point_threshold`` for a streaming
+        computation); when ``looks`` must be estimated, both statistics are computed at call
+        time in one pass over the data.
 
     Examples
     --------
@@ -300,24 +294,39 @@ def lee_sigma(cube: SarCube, size: int = 7, looks: float | None = None, sigma: f
     """
     if not 0.5 <= float(sigma) <= 0.99:
         raise ParameterError(f"sigma={sigma!r} must lie in [0.5, 0.99] (the paper uses 0.5-0.95).")
-    lin, db, inferred, L = _prepare(cube, size, looks, what="lee_sigma")
+    lin, db, inferred, L = _prepare(cube, size, looks, what="lee_sigma", estimate=False)
+    scale, L = _sigma_scale(lin, L, point_threshold, inferred)
     eta1, eta2, sv2 = sigma_range(round(L, 6), float(sigma))
-    ydim, xdim = check_sar(lin)
-    if point_threshold is None:
-        # Per-slice 98th percentile: the filter is scale-equivariant, so dividing each slice by
-        # its threshold and using threshold 1 equals a per-slice threshold, in one lazy graph.
-        t = rechunk_whole(lin, (ydim, xdim)).quantile(0.98, dim=(ydim, xdim), skipna=True)
-        t = t.drop_vars("quantile").compute().astype(lin.dtype)
-        t = t.where(t > 0, lin.dtype.type(1.0))  # an all-zero or all-NaN slice
-        scaled = lin / t
-    else:
-        t, scaled = None, lin / lin.dtype.type(point_threshold)
-    out = _filter_array(scaled, "lee_sigma", size=size, check=inferred, halo=max(size // 2, 1),
-                        cu2=1.0 / L, eta1=eta1, eta2=eta2, sv2=sv2, threshold=1.0,
-                        min_count=int(min_count))
-    out = out * (t if t is not None else lin.dtype.type(point_threshold))
-    return _finish(out.transpose(*cube.dims), cube, db, L,
+    # The filter is scale-equivariant: dividing each slice by its threshold and using threshold
+    # 1 equals a per-slice threshold, with the threshold kept out of the kernel's parameters.
+    out = _filter_array(lin / scale, "lee_sigma", size=size, check=inferred,
+                        halo=max(size // 2, 1), cu2=1.0 / L, eta1=eta1, eta2=eta2, sv2=sv2,
+                        threshold=1.0, min_count=int(min_count))
+    return _finish((out * scale).transpose(*cube.dims), cube, db, L,
                    f"lee_sigma speckle filter (size={size}, looks={L:.3f}, sigma={sigma})")
+
+
+def _sigma_scale(lin: xr.DataArray, looks: float | None, point_threshold: float | None,
+                 inferred: bool) -> tuple[Any, float]:
+    """Point-target threshold (given, or the per-slice 98th percentile) and the looks.
+
+    A looks estimate and the percentile are computed in one pass (one ``dask.compute``).
+    """
+    if point_threshold is not None:
+        _positive(point_threshold, "point_threshold")
+        t = lin.dtype.type(point_threshold)
+        return t, check_looks(looks if looks is not None else estimate_looks(lin))
+    t = slice_quantile(lin, 0.98)
+    if looks is None:
+        counts = local_enl_histogram(lin, 7, check=inferred)
+        if is_dask(lin):
+            import dask
+
+            counts, tv = dask.compute(counts, t.data)
+            t = t.copy(data=tv)
+        looks = looks_from_counts(counts)
+    t = t.where(t > 0, 1.0).astype(lin.dtype)  # an all-zero or all-NaN slice
+    return t, check_looks(looks)
 
 
 def _positive(value: float, name: str) -> None:

@@ -118,7 +118,7 @@ def test_bad_inputs_raise_clear_errors(scene):
     with pytest.raises(DimensionError, match="band"):
         hsi.estimate_noise(scene.cube.isel(band=0))
     with pytest.raises(DimensionError, match="isel"):
-        hsi.estimate_noise(scene.cube.expand_dims(time=2))
+        hsi.fit_mnf(scene.cube.expand_dims(time=2))
     with pytest.raises(eoxr.errors.DataTypeError, match="10000"):
         hsi.estimate_noise((scene.cube * 10000).astype("int16"))
     with pytest.raises(ParameterError, match="fraction"):

@@ -72,8 +72,10 @@ def test_multilook_in_db_averages_linear_power():
     np.testing.assert_allclose(ml.values, want, atol=1e-4)
     with pytest.raises(ParameterError):
         sar.multilook(db, {"time": 2})
-    with pytest.raises(ParameterError):
-        sar.multilook(db, {"y": 0})
+    for bad in ({"y": 0}, {"y": 2.5}, 2.0, {"x": True}, {"y": 25}):
+        with pytest.raises(ParameterError, match="multilook"):
+            sar.multilook(db, bad)
+    assert sar.multilook(db, np.int64(3)).shape == (2, 2, 8, 10)
 
 
 def test_dual_pol_ratio_and_rvi():
@@ -121,3 +123,54 @@ def test_demo_step_writes_outputs(tmp_path):
 
     table = pd.read_csv(tmp_path / "sar" / "speckle_metrics.csv").set_index("filter")
     assert table.loc["refined_lee", "enl"] > 10 * table.loc["none", "enl"]
+
+
+@pytest.mark.parametrize("factors", [{"y": 2, "x": 3}, {"y": 5, "x": 4}, {"y": 25, "x": 2},
+                                     {"x": 31}])
+def test_multilook_transform_and_bounds_odd_sizes(factors):
+    c = synthetic_s1(seed=0, shape=(25, 31), times=1).cube  # odd sizes: trailing pixels trimmed
+    t0 = c.rio.transform()
+    ml = sar.multilook(c, factors)
+    fy, fx = factors.get("y", 1), factors.get("x", 1)
+    ny, nx = 25 // fy, 31 // fx
+    assert ml.shape[-2:] == (ny, nx)
+    t = ml.rio.transform()
+    assert (t.a, t.e, t.c, t.f) == pytest.approx((t0.a * fx, t0.e * fy, t0.c, t0.f))
+    left, bottom, right, top = c.rio.bounds()
+    assert ml.rio.bounds(recalc=False) == pytest.approx(
+        (left, top + t0.e * fy * ny, left + t0.a * fx * nx, top))
+    # coords are the block centres, consistent with the transform (also for a 1-block dim)
+    np.testing.assert_allclose(ml.x.values, t.c + t.a * (np.arange(nx) + 0.5))
+    np.testing.assert_allclose(ml.y.values, t.f + t.e * (np.arange(ny) + 0.5))
+    assert ml.spatial_ref.attrs["GeoTransform"].split()[1] == repr(t.a)
+
+
+def test_multilook_all_nan_block_and_undeclared_db():
+    c = cube()
+    c[:, :, 0:2, 0:2] = np.nan
+    ml = sar.multilook(c, 2)
+    assert np.isnan(ml.values[:, :, 0, 0]).all() and np.isfinite(ml.values[:, :, 0, 1]).all()
+    db = sar.to_db(cube()).drop_attrs()
+    with pytest.raises(UnitsError, match="multilook"):
+        sar.multilook(db, 2)
+    with raise_if_dask_computes():
+        lazy = sar.multilook(db.chunk({"y": 8}), 2)  # the check runs in the graph
+    with pytest.raises(UnitsError):
+        lazy.compute()
+
+
+def test_dataset_input_inherits_dataset_units():
+    db = synthetic_s1(seed=0, shape=(24, 30), times=1, db=True)
+    ds = db.cube.to_dataset(dim="band")  # units="dB" on the Dataset, none on the variables
+    assert "units" not in ds["VV"].attrs
+    ml = ds.eo.multilook(2)
+    assert ml["VV"].attrs["units"] == "dB" and ml["VV"].shape == (1, 12, 15)
+    np.testing.assert_allclose(ml["VH"].values, sar.multilook(db.cube, 2).sel(band="VH").values)
+    lin = sar.to_linear(ds)
+    np.testing.assert_allclose(lin["VV"].values, 10 ** (ds["VV"].values / 10), rtol=1e-6)
+    t = db.truth
+    tds = t.to_dataset(dim="band")
+    np.testing.assert_allclose(sar.dual_pol_rvi(tds).values, sar.dual_pol_rvi(t).values)
+    np.testing.assert_allclose(sar.dual_pol_ratio(tds).values, sar.dual_pol_ratio(t).values)
+    with pytest.raises(UnitsError):  # undeclared dB is refused, not averaged as power
+        sar.dual_pol_rvi(t.drop_attrs())

@@ -81,14 +81,18 @@ def test_chunk_exact_and_lazy(name):
                            rtol=1e-6)
 
 
-def test_extra_dims_filtered_per_slice_any_order():
+@pytest.mark.parametrize("name", FILTERS)
+def test_extra_dims_filtered_per_slice_any_order(name):
     cube = xr.concat([speckle_image(seed=s) for s in (3, 4)], dim="band").assign_coords(
         band=["VV", "VH"])
     xyb = cube.transpose("x", "band", "y")
-    out = sar.lee(xyb, looks=LOOKS)
-    assert out.dims == ("x", "band", "y")
-    one = sar.lee(cube.isel(band=1), looks=LOOKS)
+    out = getattr(sar, name)(xyb, **params(name))
+    assert out.dims == ("x", "band", "y") and out.dtype == np.float32
+    one = getattr(sar, name)(cube.isel(band=1), **params(name))
     np.testing.assert_array_equal(out.sel(band="VH").transpose("y", "x").values, one.values)
+    ds = getattr(sar, name)(xyb.to_dataset(dim="band").chunk({"y": 11}), **params(name))
+    assert ds["VV"].dims == ("x", "y")
+    np.testing.assert_allclose(ds["VH"].transpose("y", "x").values, one.values, rtol=1e-6)
 
 
 def test_nan_stays_nan_and_edges_use_valid_part():
@@ -263,3 +267,33 @@ def test_lee_and_refined_lee_on_random_chunkings(data):
         want = getattr(sar, name)(img, looks=LOOKS).values
         got = getattr(sar, name)(img.chunk(ch), looks=LOOKS).values
         np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+
+
+def test_lee_sigma_default_threshold_lazy_and_one_pass():
+    from dask.callbacks import Callback
+
+    from eoxr.sar.looks import slice_quantile
+
+    base = xr.concat([speckle_image(seed=s) for s in (1, 2)], dim="time")
+    chunked = base.chunk({"time": 1, "y": 7, "x": 9})
+    with raise_if_dask_computes():  # looks given: the 98th percentile stays in the graph
+        lazy = sar.lee_sigma(chunked, looks=LOOKS)
+    np.testing.assert_allclose(lazy.values, sar.lee_sigma(base, looks=LOOKS).values, rtol=1e-6)
+    big = xr.DataArray(np.random.default_rng(0).gamma(LOOKS, 0.1, (2, 200, 200)).astype("f4"),
+                       dims=("time", "y", "x"))
+    q = slice_quantile(big.chunk({"time": 1, "y": 64, "x": 90}), 0.98)
+    assert q.dims == ("time",) and q.chunks is not None
+    np.testing.assert_allclose(q.values, big.quantile(0.98, dim=("y", "x")).values, rtol=3e-3)
+
+    class Count(Callback):
+        n = 0
+
+        def _start(self, dsk):
+            Count.n += 1
+
+    with Count():  # looks estimated: looks and percentile in one compute
+        est = sar.lee_sigma(chunked)
+    assert Count.n == 1
+    assert est.attrs["eoxr:looks"] == sar.lee_sigma(base).attrs["eoxr:looks"]
+    with pytest.raises(ParameterError):
+        sar.lee_sigma(base, looks=LOOKS, point_threshold=0)

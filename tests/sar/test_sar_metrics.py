@@ -83,3 +83,13 @@ def test_real_s1_looks_and_filters():
         if name != "median":  # the median of gamma speckle is below its mean
             assert abs(sar.mean_ratio(out, da, hom) - 1) < 0.02, name
             assert abs(sar.mean_ratio(out, da) - 1) < 0.035, name  # textured areas included
+
+
+def test_metrics_and_looks_refuse_undeclared_db():
+    from eoxr.errors import UnitsError
+
+    db = sar.to_db(gamma_img(3.0)).drop_attrs()
+    for call in (lambda: sar.enl(db), lambda: sar.estimate_looks(db),
+                 lambda: sar.estimate_looks(db.chunk({"y": 50}))):
+        with pytest.raises(UnitsError, match="units"):
+            call()
