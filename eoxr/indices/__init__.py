@@ -64,7 +64,8 @@ def index(
         syntax tree, never ``eval``-ed.
     scale, offset : float, optional
         Turn digital numbers into reflectance inside the kernel: ``DN * scale + offset``.
-        Required for integer input (e.g. ``scale=1e-4`` for Sentinel-2 L1C).
+        Required for integer input (e.g. ``scale=1e-4`` for Sentinel-2 L1C); ``offset`` alone
+        is applied to float input with a scale of 1.
     nodata : float, optional
         Input value that means "no data" (e.g. ``0`` for Sentinel-2 DN); it becomes NaN.
     kernel : {"RBF", "poly", "linear"}

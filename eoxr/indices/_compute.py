@@ -117,7 +117,7 @@ def compute(cube: Cube, requests: list[tuple[str | None, str]], *, scale: float 
         raise ParameterError(f"{names} read no band: a spectral index needs at least one band")
     arrays = _band_arrays(cube, labels, cb)
     _check_dtypes(arrays, scale)
-    rescale = scale is not None and (scale != 1 or offset != 0)
+    rescale = (scale is not None and scale != 1) or offset != 0  # offset alone is honoured
     plan = _plan(resolved, labels, consts, rescale, nodata is not None)
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)
     out_dtype = _kernel.output_dtype([a.dtype for a in arrays])
@@ -150,8 +150,9 @@ def _finish(result: xr.DataArray, cube: Cube, r: Resolved, scale: float | None,
     if e is not None:
         attrs.update(reference=e.reference, application_domain=e.application_domain,
                      index_source="Awesome Spectral Indices" if e.source == "asi" else "user")
-    if scale is not None:
-        attrs["input_scaling"] = f"reflectance = DN * {scale:g} + {offset:g}"
+    if scale is not None or offset != 0:
+        factor = 1.0 if scale is None else scale
+        attrs["input_scaling"] = f"reflectance = DN * {factor:g} + {offset:g}"
     history = f"index {r.name} = {r.formula} with {bands_txt}" + (f"; {const_txt}"
                                                                    if const_txt else "")
     return _attrs.finalize(result, cube, name=r.name,

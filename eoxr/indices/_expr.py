@@ -13,9 +13,17 @@ The checked tree is turned into the source of one scalar expression that the fus
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 
 from ..errors import CatalogError
+
+#: Longest formula accepted (the longest ASI formula, NDGI, has 215 characters).
+MAX_LENGTH = 4000
+#: Deepest nesting accepted, counted as the generated code nests (ASI's deepest formula, GEMI,
+#: is 13 levels). It keeps the recursive checker, the code generator, Python's compiler (which
+#: refuses ~200 nested parentheses) and numba far from their recursion limits.
+MAX_DEPTH = 100
 
 #: Function name -> (minimum, maximum) number of arguments (``None``: any number above min).
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
@@ -54,6 +62,12 @@ def _check(node: ast.AST, text: str) -> None:
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise _fail(text, node, "only real numbers are allowed as literals")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:  # an integer literal beyond the float range
+            finite = False
+        if not finite:
+            raise _fail(text, node, "literals must be finite float64 numbers")
     elif isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
             raise _fail(text, node, f"{node.id!r} is a function and must be called")
@@ -100,13 +114,41 @@ def parse(text: str) -> ast.expr:
     """
     if not isinstance(text, str) or not text.strip():
         raise CatalogError(f"a formula must be a non-empty string, got {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise CatalogError(f"formula {text[:60]!r}... has {len(text)} characters, more than the "
+                           f"{MAX_LENGTH} allowed: split it, e.g. into expression constants "
+                           "(`cube.eo.index('a / b', a='...', b='...')`).")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         raise CatalogError(f"formula {text!r} is not a valid expression: {err.msg}. "
                            "Write it as Python arithmetic, e.g. '(N - R) / (N + R)'.") from None
+    except (RecursionError, MemoryError):  # CPython's parser on pathological nesting
+        raise CatalogError(f"formula {text[:60]!r}... is nested too deeply to compile "
+                           f"(more than {MAX_DEPTH} levels)") from None
+    check_depth(tree.body, text)
     _check(tree, text)
     return tree.body
+
+
+def check_depth(node: ast.expr, text: str) -> None:
+    """Raise :class:`CatalogError` if the code generated for ``node`` nests too deeply.
+
+    Iterative, so that a pathological tree cannot exhaust the stack here; ``min``/``max`` with
+    ``k`` arguments count ``k - 1`` levels because they become nested ``_min`` calls.
+    """
+    stack, deepest = [(node, 1)], 0
+    while stack:
+        n, d = stack.pop()
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) \
+                and n.func.id in ("min", "max"):
+            d += max(0, len(n.args) - 2)
+        deepest = max(deepest, d)
+        if deepest > MAX_DEPTH:
+            raise CatalogError(f"formula {text[:60]!r}{'...' if len(text) > 60 else ''} nests "
+                               f"more than {MAX_DEPTH} levels deep: simplify it or split it "
+                               "into expression constants")
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
 
 
 def names(node: ast.AST) -> set[str]:
@@ -194,4 +236,5 @@ def to_source(node: ast.expr, var: Callable[[str], str]) -> str:
     return emit(node)
 
 
-__all__ = ["FUNCTIONS", "parse", "names", "is_nan_blind", "substitute", "to_source"]
+__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "parse", "check_depth", "names", "is_nan_blind",
+           "substitute", "to_source"]

@@ -13,7 +13,8 @@ Numerical rules (documented in :func:`eoxr.indices.index`):
   or that overflows the output dtype is stored as NaN;
 * NaN in -> NaN out: arithmetic propagates NaN, and formulas with comparisons, ``where``,
   ``min`` or ``max`` get an explicit guard;
-* a negative base raised to a fractional power is NaN (as in numpy).
+* a negative base raised to a fractional power is NaN (as in numpy); a NaN base or exponent
+  gives NaN even where IEEE says 1 (``NaN ** 0``, ``1 ** NaN``).
 
 The kernel is serial and releases the GIL: dask runs one call per chunk on its own threads, and
 eager numpy input is split into row bands run on a small thread pool (numba's own parallel
@@ -54,7 +55,8 @@ def _div(a: float, b: float) -> float:
 
 @numba.njit(**_JIT)
 def _pow(a: float, b: float) -> float:
-    return a**b
+    # IEEE gives NaN ** 0 = 1 and 1 ** NaN = 1: propagate NaN explicitly (NaN in -> NaN out).
+    return np.nan if a != a or b != b else a**b
 
 
 @numba.njit(**_JIT)
@@ -144,7 +146,9 @@ def cache_dir() -> Path | None:
 
     Numba caches machine code only for functions defined in files, so generated kernels are
     written there as small modules: a later session loads them instead of compiling again
-    (0.5-1 s per kernel). ``EOXR_KERNEL_CACHE=0`` disables it; an unwritable folder too.
+    (0.5-1 s per kernel). ``EOXR_KERNEL_CACHE=0`` disables it; so does a folder this process
+    cannot write, or one that others could write (owned by another user, group- or
+    world-writable).
     """
     if os.environ.get("EOXR_KERNEL_CACHE", "1") == "0":
         return None
@@ -152,8 +156,13 @@ def cache_dir() -> Path | None:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eoxr")
     folder = Path(base) / "kernels"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
     except OSError:
+        return None
+    # The folder holds modules that get imported and numba's pickled machine code: use it only
+    # if no other user can write into it (a planted file would run as this user).
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
         return None
     return folder if os.access(folder, os.W_OK) else None
 
@@ -167,14 +176,24 @@ def _fingerprint() -> str:
 def _load_cached(src: str, folder: Path) -> numba.core.registry.CPUDispatcher:
     key = hashlib.sha256((_fingerprint() + src).encode()).hexdigest()[:32]
     path = folder / f"k_{key}.py"
-    if not path.exists():
+    text = _HEADER + src
+    try:
+        # Import only the exact code generated here (never a truncated or foreign file).
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current != text:
         tmp = folder / f".k_{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(_HEADER + src, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)  # atomic: concurrent sessions never see half a file
     spec = importlib.util.spec_from_file_location(f"eoxr_kernel_{key}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # numba's cache re-imports the module by name
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
     return module.kernel
 
 
@@ -186,7 +205,8 @@ def compile_plan(plan: Plan, out_dtype: str) -> numba.core.registry.CPUDispatche
     if folder is not None:
         try:
             return _load_cached(src, folder)
-        except (OSError, ImportError):  # read-only or full disk: compile in memory instead
+        # Read-only or full disk, or numba finds no place for its cache: compile in memory.
+        except (OSError, ImportError, RuntimeError):
             pass
     namespace = {"np": np, "_div": _div, "_pow": _pow, "_sq": _sq, "_min": _min, "_max": _max}
     exec(compile(src, f"<eoxr.indices kernel {abs(hash(plan)):x}>", "exec"), namespace)  # noqa: S102 - our generated code, from whitelisted ASTs
@@ -210,6 +230,11 @@ def _run_rows(kernels: list, outs: list[list[np.ndarray]], r0: int, r1: int,
               args: tuple) -> None:
     for kernel, group in zip(kernels, outs):
         kernel(*group, r0, r1, *args)
+
+
+def _readable(a: np.ndarray) -> np.ndarray:
+    """``a`` in a dtype numba can load: float16 (unsupported by numba) is widened per block."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
 
 
 def output_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
@@ -251,7 +276,8 @@ def evaluate(plan: Plan, bands: Sequence[np.ndarray], constants: Sequence[float]
     """
     shape = np.broadcast_shapes(*(b.shape for b in bands))
     dtype = output_dtype([b.dtype for b in bands])
-    arrays = [_as3d(b if b.shape == shape else np.broadcast_to(b, shape)) for b in bands]
+    arrays = [_as3d(_readable(b if b.shape == shape else np.broadcast_to(b, shape)))
+              for b in bands]
     outs = [np.empty(arrays[0].shape, dtype=dtype) for _ in plan.formulas]
     kernels = kernels_for(plan, dtype.name)
     groups = [outs[i:i + GROUP] for i in range(0, len(outs), GROUP)]

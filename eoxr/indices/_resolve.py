@@ -138,6 +138,7 @@ def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -
         if not found:
             return tree
         tree = _expr.substitute(tree, found)
+        _expr.check_depth(tree, f"{ast.unparse(tree)[:60]} (with {sorted(found)} substituted)")
     raise ParameterError(f"constants {sorted(found)} refer to each other in a cycle")
 
 

@@ -215,3 +215,118 @@ def test_kernels_cached_on_disk(tmp_path, monkeypatch, cube):
     monkeypatch.setenv("EOXR_KERNEL_CACHE", "0")
     cube.eo.index("N / R + 0.0456")
     assert len(list((tmp_path / "kernels").glob("k_*.py"))) == 1
+
+
+def test_dataset_with_time_and_bands_in_different_dim_orders(cube):
+    ds = eoxr.bands.to_dataset(cube)
+    ds["B08"] = ds["B08"].transpose("x", "time", "y")
+    ds["B04"] = ds["B04"].transpose("y", "time", "x")
+    ref = cube.eo.indices(["NDVI", "EVI"])
+    lazy = ds.chunk({"time": 1, "y": 12, "x": 10})
+    with et.raise_if_dask_computes():
+        got = lazy.eo.indices(["NDVI", "EVI"])
+    et.assert_lazy(got)
+    graph = dict(got.__dask_graph__())
+    kernel_tasks = [k for k in graph if isinstance(k, tuple) and str(k[0]).startswith(
+        "eoxr-indices") and "-out" not in str(k[0])]
+    assert len(kernel_tasks) == 3 * 2 * 2  # one task per chunk for both indices
+    for name in ("NDVI", "EVI"):
+        assert got[name].dtype == np.float32 and set(got[name].dims) == {"time", "y", "x"}
+        xr.testing.assert_allclose(got[name].compute().transpose(*ref[name].dims), ref[name],
+                                   rtol=0, atol=0)
+        xr.testing.assert_allclose(ds.eo.index(name).transpose(*ref[name].dims), ref[name],
+                                   rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("order", [("band", "time", "y", "x"), ("y", "x", "time", "band")])
+def test_band_dim_anywhere_keeps_other_dims_in_order(cube, order):
+    c = cube.transpose(*order)
+    ref = cube.eo.index("EVI")
+    for data in (c, c.chunk({"time": 1, "y": 7, "x": 6})):
+        got = data.eo.index("EVI")
+        assert got.dims == tuple(d for d in order if d != "band")
+        xr.testing.assert_allclose(got.compute().transpose(*ref.dims), ref, rtol=0, atol=0)
+
+
+def test_float16_input_is_read_as_float32(cube):
+    half = cube.astype("float16")
+    n, r = (half.sel(band=b).astype("float64") for b in ("B08", "B04"))
+    for c in (half, half.chunk({"time": 1})):
+        got = c.eo.index("NDVI")  # numba cannot load float16: widened per block
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, (n - r) / (n + r), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "int32"])
+def test_integer_dtypes_scaled_in_kernel(cube, dtype):
+    dn = (cube.fillna(0) * 100).round().astype(dtype)
+    got = dn.eo.index("NDVI", scale=0.01, nodata=0)
+    refl = dn.astype("float64").where(dn != 0) * 0.01
+    n, r = refl.sel(band="B08"), refl.sel(band="B04")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, (n - r) / (n + r), rtol=1e-6)
+
+
+def test_offset_without_scale_is_applied(cube):
+    got = cube.eo.index("N + 0", offset=-0.1)  # used to be ignored silently
+    np.testing.assert_allclose(got, _b(cube, "B08") - 0.1, rtol=1e-6)
+    assert got.attrs["input_scaling"] == "reflectance = DN * 1 + -0.1"
+
+
+def test_kernel_cache_unusable_folders_fall_back(tmp_path, monkeypatch, cube):
+    from eoxr.indices import _kernel
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("EOXR_CACHE_DIR", str(blocker))  # mkdir fails like a read-only home
+    assert _kernel.cache_dir() is None
+    got = cube.eo.index("N / R + 0.0789")
+    np.testing.assert_allclose(got, _b(cube, "B08") / _b(cube, "B04") + 0.0789, rtol=1e-6)
+    shared = tmp_path / "shared"
+    (shared / "kernels").mkdir(parents=True)
+    (shared / "kernels").chmod(0o777)  # others could plant code there: not used
+    monkeypatch.setenv("EOXR_CACHE_DIR", str(shared))
+    assert _kernel.cache_dir() is None
+
+
+def test_kernel_cache_rewrites_a_foreign_file(tmp_path, monkeypatch, cube):
+    from eoxr.indices import _kernel
+
+    monkeypatch.setenv("EOXR_CACHE_DIR", str(tmp_path))
+    formula = "N / R - 0.0321"
+    cube.eo.index(formula)
+    (path,) = (tmp_path / "kernels").glob("k_*.py")
+    path.write_text("raise SystemExit('planted')\n")  # truncated or foreign content
+    _kernel.compile_plan.cache_clear()
+    got = cube.eo.index(formula)
+    assert "planted" not in path.read_text() and "def kernel(" in path.read_text()
+    np.testing.assert_allclose(got, _b(cube, "B08") / _b(cube, "B04") - 0.0321, rtol=1e-6)
+
+
+def test_kernel_cache_concurrent_processes(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, eoxr, eoxr.testing as et\n"
+            "c = et.make_cube(bands=['B04', 'B08'], ny=6, nx=6, times=1, seed=5)\n"
+            "g = c.eo.index('N * R + 0.0654')\n"
+            "n, r = (c.sel(band=b).astype('f8') for b in ('B08', 'B04'))\n"
+            "np.testing.assert_allclose(g, n * r + 0.0654, rtol=1e-6)\n")
+    env = {**__import__("os").environ, "EOXR_CACHE_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for p in procs:  # all first-time writers of the same kernel file, at once
+        assert p.wait(timeout=120) == 0, p.stderr.read().decode()
+    assert len(list((tmp_path / "kernels").glob("k_*.py"))) == 1
+    assert not list((tmp_path / "kernels").glob(".k_*.tmp"))
+
+
+def test_nan_propagates_through_powers_ieee_would_make_one():
+    # IEEE pow gives NaN ** 0 = 1 and 1 ** NaN = 1; NaN in must still give NaN out.
+    data = np.array([[[np.nan, 0.2]], [[0.3, np.nan]]], dtype="float32")
+    c = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": ["red", "nir"]})
+    np.testing.assert_array_equal(c.eo.index("N ** L", L=0).values[0], [1.0, np.nan])
+    np.testing.assert_array_equal(c.eo.index("1 ** N").values[0], [1.0, np.nan])
+    # kNR = (N * R + c) ** p reads the NaN red band of pixel 0 and the NaN NIR of pixel 1.
+    kvi = c.eo.index("kRVI", kernel="poly", p=0, c=1)
+    np.testing.assert_array_equal(kvi.values[0], [np.nan, np.nan])

@@ -76,3 +76,30 @@ def test_custom_formulas_match_numpy(formula, oracle):
     np.testing.assert_allclose(got.values, expected, rtol=1e-6, equal_nan=True)
     assert got.dtype == np.float32
     assert got.attrs["formula"] == formula
+
+
+@pytest.mark.parametrize("text, why", [
+    ("1e999 * N", "finite"),                      # 'inf' would reach the generated source
+    ("N ** 1e400", "finite"),
+    ("1" + "0" * 400 + " * N", "finite"),         # an integer beyond the float range
+    ("-" * 5000 + "N", "characters"),
+    ("-" * 3000 + "N", "nested too deeply|nests more"),  # CPython's parser gives up here
+    ("+".join(["N"] * 150), "nests more"),
+    ("sqrt(" * 150 + "N" + ")" * 150, "nests more"),
+    ("(" * 300 + "N" + ")" * 300, "not a valid expression"),  # the tokenizer's own limit
+    ("max(" + ", ".join(["N"] * 150) + ")", "nests more"),  # becomes 149 nested _max calls
+])
+def test_hostile_formulas_rejected_cleanly(text, why):
+    # Pathological input must give CatalogError, never RecursionError, NameError from the
+    # generated code, or a kernel file written to the cache.
+    with pytest.raises(CatalogError, match=why):
+        CUBE.eo.index(text)
+
+
+def test_expression_constants_cannot_nest_past_the_limit():
+    deep = "+".join(["N"] * 60)
+    with pytest.raises(CatalogError, match="nests more"):
+        CUBE.eo.index("a * b", a=deep, b=f"a + {deep}")
+    ok = CUBE.eo.index("max(" + ", ".join(["N"] * 50) + ", R)")  # within the limit
+    np.testing.assert_allclose(ok.values, np.where(np.isnan(R), np.nan, np.maximum(N, R)),
+                               rtol=1e-6, equal_nan=True)
