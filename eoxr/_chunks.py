@@ -387,6 +387,7 @@ def overlap_add(
     *,
     post: Callable[..., np.ndarray] | None = None,
     kwargs: Mapping[str, Any] | None = None,
+    inplace: bool = False,
 ) -> Any:
     """Add each block's trailing ``spill[axis]`` samples onto the head of the next block.
 
@@ -395,16 +396,19 @@ def overlap_add(
     ``post(block, origin=..., **kwargs)`` is applied to each summed block (``origin`` is its
     global start). Numpy input is one block. At most two axes may spill (corners of two axes
     are handled; a third would need the cube corners too). Every block must be at least as long
-    as its spill.
+    as its spill. ``inplace=True`` lets ``post`` work on a numpy ``data`` in place and returns a
+    view of it (for a temporary the caller owns: saves a copy of the whole array); dask blocks
+    are always copied, as neighbouring tasks read them too.
     """
     kwargs = dict(kwargs or {})
     spill = {ax: int(s) for ax, s in spill.items() if int(s) > 0}
     if len(spill) > 2:
         raise ParameterError(f"overlap_add handles at most two spilling axes, got {sorted(spill)}")
 
-    def _sum(ext: np.ndarray, origin: tuple, out_shape: tuple, lead: Mapping[int, int]) -> Any:
+    def _sum(ext: np.ndarray, origin: tuple, out_shape: tuple, lead: Mapping[int, int],
+             copy: bool = True) -> Any:
         sl = tuple(slice(lead.get(ax, 0), lead.get(ax, 0) + n) for ax, n in enumerate(out_shape))
-        out = np.array(ext[sl], copy=True)
+        out = np.array(ext[sl], copy=True) if copy else ext[sl]
         for ax, h in lead.items():  # fold the previous block's spill into our head
             if not h:
                 continue
@@ -430,7 +434,7 @@ def overlap_add(
 
     if not isinstance(data, dsa.Array):
         shape = tuple(n - spill.get(ax, 0) for ax, n in enumerate(data.shape))
-        return _sum(data, (0,) * data.ndim, shape, {})
+        return _sum(data, (0,) * data.ndim, shape, {}, copy=not inplace)
     out_chunks = tuple(
         tuple(c - spill.get(ax, 0) for c in ch) for ax, ch in enumerate(data.chunks)
     )

@@ -137,8 +137,9 @@ def apply_model(
     Returns
     -------
     DataArray
-        float32 ``(*other, output_dim, y, x)`` on the cube's grid (dense) or on the patch-centre
-        grid (per-patch models); lazy for dask input, with the input's spatial chunks.
+        float32 on the cube's grid (dense) or on the patch-centre grid (per-patch models), dims
+        in the input's order with ``output_dim`` in place of the band dim (Dataset input:
+        ``(*other, output_dim, y, x)``); lazy for dask input, with the input's spatial chunks.
 
     Examples
     --------
@@ -175,7 +176,18 @@ def apply_model(
               autocast=autocast, mean=mean, std=std)
     padded = _padded_grid(da, ty, tx)
     data = _dense(padded, da, kw, blend) if dense else _per_patch(padded, kw)
-    return _wrap(data, da, cube, k, dense, ty, tx, output_dim, output_coords, name, blend)
+    out = _wrap(data, da, cube, k, dense, ty, tx, output_dim, output_coords, name, blend)
+    return _input_order(out, cube, output_dim)
+
+
+def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
+    """A DataArray's dims keep their order, the output dim where its band dim was (a Dataset
+    has no band position: ``(*other, output_dim, y, x)``)."""
+    if not isinstance(cube, xr.DataArray):
+        return out
+    bdim = require_band_dim(cube)
+    order = [output_dim if d == bdim else d for d in cube.dims]
+    return out.transpose(*order) if set(order) == set(out.dims) else out
 
 
 def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> Any:
@@ -209,7 +221,7 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
         out_chunks=out_chunks, dtype=np.float32,
         kwargs=dict(kw, wy=wy, wx=wx, crop=blend == "crop"))
     summed = _chunks.overlap_add(
-        stage, {nd - 2: ty.overlap, nd - 1: tx.overlap}, post=_divide,
+        stage, {nd - 2: ty.overlap, nd - 1: tx.overlap}, post=_divide, inplace=True,
         kwargs=dict(sy=weight_sum(ty, wy), sx=weight_sum(tx, wx)))
     out = summed[..., :k, ty.lead:ty.lead + ty.size, tx.lead:tx.lead + tx.size]
     return _restore_chunks(out, da)

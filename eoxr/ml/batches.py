@@ -144,7 +144,8 @@ def torch_dataset(cube: xr.DataArray | xr.Dataset, labels: xr.DataArray | None =
             x = _squeeze(np.asarray(img.values, dtype=np.float32), 3).copy()
             if mean is not None:
                 x = (x - mean[:, None, None]) / std[:, None, None]
-            x = torch.from_numpy(np.nan_to_num(x, nan=0.0))
+            np.copyto(x, 0.0, where=np.isnan(x))  # NaN only: +-inf stay data, as in apply_model
+            x = torch.from_numpy(x)
             if labels is None:
                 return x
             y = _squeeze(np.asarray(item["label"].values, dtype=np.float64), 2)

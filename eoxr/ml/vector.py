@@ -91,6 +91,30 @@ def rasterize(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = No
                                          f"all_touched={all_touched})")
 
 
+def _polygon_pixels(cube: Any, geom: Any, all_touched: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of the pixels a geometry covers, burnt on its bounding window only (a
+    full-grid burn per polygon costs polygons x pixels on a large cube)."""
+    from affine import Affine
+    from rasterio import features
+
+    ny, nx = _shape(cube)
+    if geom is None or geom.is_empty:
+        return np.zeros(0, int), np.zeros(0, int)
+    transform = _transform(cube)
+    x0, y0, x1, y1 = geom.bounds
+    c, r = ~transform * (np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
+    # one pixel of margin: all_touched and centres on the bounds stay inside the window
+    r0, r1 = max(int(np.floor(r.min())) - 1, 0), min(int(np.ceil(r.max())) + 1, ny)
+    c0, c1 = max(int(np.floor(c.min())) - 1, 0), min(int(np.ceil(c.max())) + 1, nx)
+    if r0 >= r1 or c0 >= c1:
+        return np.zeros(0, int), np.zeros(0, int)
+    mask = features.rasterize([(geom, 1)], out_shape=(r1 - r0, c1 - c0), fill=0, dtype="uint8",
+                              transform=transform * Affine.translation(c0, r0),
+                              all_touched=all_touched)
+    r, c = np.nonzero(mask)
+    return r + r0, c + c0
+
+
 def _pixel_index(cube: Any, gdf: Any, all_touched: bool) -> tuple[np.ndarray, ...]:
     """``(row, col, source row number)`` of every pixel sampled by each geometry."""
     ny, nx = _shape(cube)
@@ -106,12 +130,20 @@ def _pixel_index(cube: Any, gdf: Any, all_touched: bool) -> tuple[np.ndarray, ..
         cols.append(c[inside])
         src.append(np.nonzero(is_point)[0][inside])
     for i in np.nonzero(~is_point)[0]:  # one burn per polygon: overlapping polygons keep all
-        mask = _burn(cube, [(gdf.geometry.iloc[i], 1)], 0, "uint8", all_touched)
-        r, c = np.nonzero(mask)
+        r, c = _polygon_pixels(cube, gdf.geometry.iloc[i], all_touched)
         rows.append(r)
         cols.append(c)
         src.append(np.full(r.size, i))
     return tuple(np.concatenate(a) if a else np.zeros(0, int) for a in (rows, cols, src))
+
+
+def _values_at(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray, other: list) -> np.ndarray:
+    """``(pixels, features)`` values of the given pixels (only those are computed)."""
+    ydim, xdim = spatial_dims(da)
+    pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
+    n_feat = int(np.prod([da.sizes[d] for d in other]))
+    # explicit width: a reshape to (0, -1) fails when no pixel falls on the grid
+    return np.asarray(pts.transpose("_px", *other).values).reshape(rows.size, n_feat)
 
 
 def _feature_names(da: xr.DataArray, dims: Sequence) -> list[str]:
@@ -145,8 +177,7 @@ def sample(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = None,
     ydim, xdim = spatial_dims(da)
     rows, cols, src = _pixel_index(da, gdf, all_touched)
     other = [d for d in da.dims if d not in (ydim, xdim)]
-    pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
-    vals = np.asarray(pts.transpose("_px", *other).values).reshape(rows.size, -1)
+    vals = _values_at(da, rows, cols, other)
     table = pd.DataFrame(vals, columns=_feature_names(da, other))
     table.insert(0, "col", cols)
     table.insert(0, "row", rows)
@@ -174,8 +205,7 @@ def zonal_stats(cube: xr.DataArray | xr.Dataset, gdf: Any,
     ydim, xdim = spatial_dims(da)
     rows, cols, src = _pixel_index(da, work, all_touched)
     other = [d for d in da.dims if d not in (ydim, xdim)]
-    pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
-    vals = np.asarray(pts.transpose("_px", *other).values).reshape(rows.size, -1)
+    vals = _values_at(da, rows, cols, other)
     out = gdf.copy()
     for name, v in zip(_feature_names(da, other), vals.T):
         frame = pd.DataFrame({"zone": src, "v": v}).dropna()

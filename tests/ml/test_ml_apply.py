@@ -198,3 +198,62 @@ def test_autocast_bfloat16_close() -> None:
     assert out.dtype == np.float32
     ref = _whole_pass(NET, CUBE.isel(time=0))
     np.testing.assert_allclose(out.values, ref, atol=0.02)  # bfloat16 has 8 mantissa bits
+
+
+def test_input_left_untouched_and_inf_is_data() -> None:
+    """The kernels skip copies of NaN-free input: they must never write into the caller's cube."""
+    from eoxr.ml._torch import _prepare_block
+
+    cube = CUBE.isel(time=0).copy(deep=True)
+    cube[2, 3, 4] = np.nan
+    before = cube.values.copy()
+    for norm in (None, ([0.1] * 4, [0.2] * 4)):
+        out = apply_model(cube, NET, *GEOM, blend="cosine", normalize=norm)
+        assert np.isnan(out[:, 3, 4]).all() and int(out.isnull().sum()) == 3
+        np.testing.assert_array_equal(cube.values, before)  # NaN positions included
+    block = before[None].copy()
+    block[0, 1, 0, 0] = np.inf
+    x, valid = _prepare_block(block, None, None)
+    assert x[0, 1, 0, 0] == np.inf and x[0, 2, 3, 4] == 0.0  # only NaN is nodata
+    assert valid is not None and valid.sum() == valid.size - 1 and not valid[0, 3, 4]
+    clean = np.ones((1, 4, 5, 5), np.float32)
+    x, valid = _prepare_block(clean, None, None)
+    assert valid is None and np.shares_memory(x, clean)  # NaN-free, raw: no copy, no mask
+
+
+@pytest.mark.parametrize("blend", ["cosine", "mean"])
+def test_interior_skip_is_bit_identical(blend: str) -> None:
+    from eoxr.ml._geometry import make_tiling, window_1d
+    from eoxr.ml._torch import _interior, _weigh
+
+    ty, tx = make_tiling("y", 100, 40, 12, dense=True), make_tiling("x", 100, 32, 6, dense=True)
+    wy, wx = window_1d(ty, blend), window_1d(tx, blend)
+    w2 = wy[:, None] * wx[None, :]
+    pred = np.random.default_rng(0).standard_normal((3, 2, 40, 32)).astype(np.float32)
+    want = pred * w2
+    _weigh(pred, w2, _interior(wy), _interior(wx))
+    np.testing.assert_array_equal(pred, want)
+    assert _interior(np.array([0, 1, 0], np.float32)) == (1, 2)
+    assert _interior(np.array([1, 0.5, 1], np.float32)) == (0, 0)  # not one run: no skip
+
+
+def test_model_with_expanded_output() -> None:
+    """A model may return a stride-0 (expanded) tensor; weighing it in place must not alias."""
+
+    class Const(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.ones(1, 2, 1, 1).expand(x.shape[0], 2, *x.shape[2:])
+
+    out = apply_model(CUBE.isel(time=0), Const(), *GEOM, blend="cosine")
+    np.testing.assert_allclose(out.values, 1.0, rtol=1e-6)
+
+
+def test_time_dim_kept_in_input_order() -> None:
+    """Each time step is run as its own image; dims keep the input's order."""
+    out = apply_model(CUBE, NET, *GEOM, blend="cosine")
+    for t in range(CUBE.sizes["time"]):
+        one = apply_model(CUBE.isel(time=t), NET, *GEOM, blend="cosine")
+        np.testing.assert_array_equal(out.isel(time=t).values, one.values)
+    last = apply_model(CUBE.transpose("band", "y", "x", "time"), NET, *GEOM, blend="cosine")
+    assert last.dims == ("class", "y", "x", "time")
+    np.testing.assert_array_equal(last.transpose(*out.dims).values, out.values)

@@ -65,3 +65,45 @@ def test_errors() -> None:
         CUBE.eo.sample(gpd.GeoDataFrame(geometry=[PT]))
     with pytest.raises(ParameterError, match="unknown stats"):
         CUBE.eo.zonal_stats(_gdf(), stats=["mode"])
+
+
+def test_geometries_partly_or_wholly_outside_the_cube() -> None:
+    cube = CUBE.isel(time=0)
+    # half of the box lies west of the grid: only the 5 x 3 pixels inside are used
+    half = shapely.box(499_900, 5_099_850, 500_030, 5_099_900)
+    out = shapely.box(400_000, 5_000_000, 400_100, 5_000_100)
+    g = gpd.GeoDataFrame({"cls": ["half", "out"]}, geometry=[half, out], crs="EPSG:32633")
+    for frame in (g, g.to_crs("EPSG:4326")):
+        s = cube.eo.sample(frame, column="cls")
+        assert len(s) == 15 and set(s.col) == {0, 1, 2} and set(s.row) == set(range(10, 15))
+        z = cube.eo.zonal_stats(frame, stats=["count", "mean"])
+        assert list(z["B02_count"]) == [15, 0] and np.isnan(z.loc[1, "B02_mean"])
+        want = cube.sel(band="B02")[10:15, 0:3].values.mean()
+        assert z.loc[0, "B02_mean"] == pytest.approx(want, rel=1e-6)
+        lab = cube.eo.rasterize(frame, "cls")
+        assert int(lab.notnull().sum()) == 15 and bool((lab[10:15, 0:3] == 0).all())
+
+
+def test_nothing_on_the_grid_gives_empty_results() -> None:
+    # used to fail with "cannot reshape array of size 0"
+    far = gpd.GeoDataFrame({"cls": ["a"]}, geometry=[shapely.Point(0, 0)], crs="EPSG:32633")
+    s = CUBE.eo.sample(far, column="cls")
+    assert len(s) == 0 and "B02_2024-01-17" in s.columns
+    z = CUBE.eo.zonal_stats(far)
+    assert z.loc[0, "B02_2024-01-17_count"] == 0 and np.isnan(z.loc[0, "B02_2024-01-17_mean"])
+
+
+@pytest.mark.parametrize("all_touched", [False, True])
+def test_window_burn_equals_full_grid_burn(all_touched: bool) -> None:
+    from eoxr.ml import vector
+
+    cube = CUBE.isel(time=0)
+    rng = np.random.default_rng(1)
+    geoms = [shapely.Point(500_000 + rng.uniform(-50, 250), 5_100_000 - rng.uniform(-50, 250))
+             .buffer(rng.uniform(3, 60)) for _ in range(25)]
+    geoms += [shapely.box(499_000, 5_090_000, 501_000, 5_101_000),  # covers the whole grid
+              shapely.LineString([(500_001, 5_099_999), (500_150, 5_099_870)])]
+    for geom in geoms:
+        full = vector._burn(cube, [(geom, 1)], 0, "uint8", all_touched)
+        rows, cols = vector._polygon_pixels(cube, geom, all_touched)
+        np.testing.assert_array_equal(np.stack(np.nonzero(full)), np.stack([rows, cols]))
