@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal
 
+import dask
 import dask.array as dsa
 import numpy as np
 import xarray as xr
@@ -246,6 +247,35 @@ def is_whole(da: xr.DataArray, dim: Hashable) -> bool:
     return not is_dask(da) or len(da.chunksizes[dim]) == 1
 
 
+def block_sum(
+    func: Callable[..., np.ndarray],
+    data: Any,
+    shape: tuple[int, ...],
+    dtype: str,
+    keep: Any = None,
+) -> Any:
+    """Sum of ``func(block, keep_block)`` over the spatial blocks of a band-whole cube.
+
+    ``data`` is ``(band, y, x)`` with the band axis in one chunk; ``keep`` an optional ``(y, x)``
+    mask passed block by block; ``func`` returns a partial result of fixed ``shape`` (e.g. a Gram
+    matrix or a histogram), so global statistics take one pass over the cube.
+
+    Lazy (a dask tree reduction of fixed-shape partial results) for dask input, eager for
+    numpy. Every block is read once; nothing but the partial results is kept.
+    """
+    if not isinstance(data, dsa.Array):
+        return func(np.asarray(data), None if keep is None else np.asarray(keep))
+    blocks = data.to_delayed()[0]
+    kblocks = keep.rechunk(data.chunks[1:]).to_delayed() if keep is not None else None
+    parts = []
+    for i in range(blocks.shape[0]):
+        for j in range(blocks.shape[1]):
+            kb = None if kblocks is None else kblocks[i, j]
+            part = dask.delayed(func, pure=True)(blocks[i, j], kb)
+            parts.append(dsa.from_delayed(part, shape, dtype=dtype))
+    return dsa.stack(parts).sum(axis=0)
+
+
 def rechunk_whole(da: xr.DataArray, dims: Sequence[Hashable]) -> xr.DataArray:
     """Make each of ``dims`` a single chunk (no-op on numpy data or when already whole)."""
     if not is_dask(da):
@@ -455,6 +485,7 @@ def overlap_add(
 
 
 __all__ = [
+    "block_sum",
     "is_dask",
     "halo_for_window",
     "pad_numpy",

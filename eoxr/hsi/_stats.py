@@ -21,6 +21,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
+from .._chunks import block_sum
 from ..errors import ParameterError
 
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
@@ -87,25 +88,6 @@ def _augmented_gram(block: np.ndarray, keep: np.ndarray | None = None) -> np.nda
         # slower here (170 vs 7 ms for 101 x 8192 float64, OpenBLAS 0.3.31)
         out += np.dot(a, a.T)
     return out
-
-
-def block_sum(func, data, shape: tuple[int, ...], dtype: str, keep=None):
-    """Sum of ``func(block, keep_block)`` over the spatial blocks of a band-whole cube.
-
-    Lazy (a dask tree reduction of fixed-shape partial results) for dask input, eager for
-    numpy. Every block is read once; nothing but the partial results is kept.
-    """
-    if not isinstance(data, dsa.Array):
-        return func(np.asarray(data), None if keep is None else np.asarray(keep))
-    blocks = data.to_delayed()[0]
-    kblocks = keep.rechunk(data.chunks[1:]).to_delayed() if keep is not None else None
-    parts = []
-    for i in range(blocks.shape[0]):
-        for j in range(blocks.shape[1]):
-            kb = None if kblocks is None else kblocks[i, j]
-            part = dask.delayed(func, pure=True)(blocks[i, j], kb)
-            parts.append(dsa.from_delayed(part, shape, dtype=dtype))
-    return dsa.stack(parts).sum(axis=0)
 
 
 def _gram_blockwise(data, keep):

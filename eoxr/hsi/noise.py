@@ -24,9 +24,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
+from .._chunks import block_sum
 from ..errors import ParameterError
 from ._cube import as_bands_first, check_fraction, per_scene, wavelengths
-from ._stats import Moments, block_sum, cube_moments
+from ._stats import Moments, cube_moments
 
 NoiseMethod = Literal["hysime", "diff"]
 
