@@ -176,8 +176,9 @@ def _split_outputs(tmp: dsa.Array, n_out: int, dtype: np.dtype) -> list[dsa.Arra
         name = f"{tmp.name}-out{k}"
         dsk = {(name, *key[1:]): (operator.getitem, key, k) for key in keys}
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[tmp])
-        out.append(dsa.Array(graph, name, chunks=tmp.chunks,
-                             meta=np.empty((0,) * tmp.ndim, dtype=dtype)))
+        out.append(
+            dsa.Array(graph, name, chunks=tmp.chunks, meta=np.empty((0,) * tmp.ndim, dtype=dtype))
+        )
     return out
 
 
@@ -207,8 +208,15 @@ def map_pixels(
         return list(func(*[np.asarray(d) for d in datas], **kwargs))
     ind = tuple(range(len(dims)))
     pairs = [x for d in datas for x in (dsa.asarray(d), ind)]
-    tmp = dsa.blockwise(func, ind, *pairs, dtype=dtype, token=token,
-                        meta=np.empty((0,) * len(dims), dtype=dtype), **kwargs)
+    tmp = dsa.blockwise(
+        func,
+        ind,
+        *pairs,
+        dtype=dtype,
+        token=token,
+        meta=np.empty((0,) * len(dims), dtype=dtype),
+        **kwargs,
+    )
     return _split_outputs(tmp, n_out, dtype)
 
 
@@ -237,8 +245,18 @@ def map_bands(
         return list(func(np.asarray(data), band_axis=ax, **kwargs))
     ind = tuple(range(da.ndim))
     out_ind = tuple(i for i in ind if i != ax)
-    tmp = dsa.blockwise(func, out_ind, data, ind, concatenate=True, dtype=dtype, token=token,
-                        band_axis=ax, meta=np.empty((0,) * len(out_ind), dtype=dtype), **kwargs)
+    tmp = dsa.blockwise(
+        func,
+        out_ind,
+        data,
+        ind,
+        concatenate=True,
+        dtype=dtype,
+        token=token,
+        band_axis=ax,
+        meta=np.empty((0,) * len(out_ind), dtype=dtype),
+        **kwargs,
+    )
     return _split_outputs(tmp, n_out, dtype)
 
 
@@ -405,8 +423,15 @@ def map_halo_blocks(
 
     depth = {ax: (0, int(halo.get(ax, 0))) for ax in range(data.ndim)}
     return dsa.map_overlap(
-        _wrapped, data, depth=depth, boundary="none", trim=False, allow_rechunk=False,
-        chunks=tuple(out_chunks), dtype=dtype, meta=np.empty((0,) * data.ndim, dtype=dtype),
+        _wrapped,
+        data,
+        depth=depth,
+        boundary="none",
+        trim=False,
+        allow_rechunk=False,
+        chunks=tuple(out_chunks),
+        dtype=dtype,
+        meta=np.empty((0,) * data.ndim, dtype=dtype),
         **kwargs,
     )
 
@@ -435,8 +460,9 @@ def overlap_add(
     if len(spill) > 2:
         raise ParameterError(f"overlap_add handles at most two spilling axes, got {sorted(spill)}")
 
-    def _sum(ext: np.ndarray, origin: tuple, out_shape: tuple, lead: Mapping[int, int],
-             copy: bool = True) -> Any:
+    def _sum(
+        ext: np.ndarray, origin: tuple, out_shape: tuple, lead: Mapping[int, int], copy: bool = True
+    ) -> Any:
         sl = tuple(slice(lead.get(ax, 0), lead.get(ax, 0) + n) for ax, n in enumerate(out_shape))
         out = np.array(ext[sl], copy=True) if copy else ext[sl]
         for ax, h in lead.items():  # fold the previous block's spill into our head
@@ -454,7 +480,7 @@ def overlap_add(
         # halo corner; add them once per pair of axes.
         axes = [ax for ax, h in lead.items() if h]
         for i, a in enumerate(axes):
-            for b in axes[i + 1:]:
+            for b in axes[i + 1 :]:
                 src = [slice(lead.get(o, 0), lead.get(o, 0) + n) for o, n in enumerate(out_shape)]
                 dst = [slice(None)] * ext.ndim
                 src[a], src[b] = slice(0, lead[a]), slice(0, lead[b])
@@ -465,9 +491,7 @@ def overlap_add(
     if not isinstance(data, dsa.Array):
         shape = tuple(n - spill.get(ax, 0) for ax, n in enumerate(data.shape))
         return _sum(data, (0,) * data.ndim, shape, {}, copy=not inplace)
-    out_chunks = tuple(
-        tuple(c - spill.get(ax, 0) for c in ch) for ax, ch in enumerate(data.chunks)
-    )
+    out_chunks = tuple(tuple(c - spill.get(ax, 0) for c in ch) for ax, ch in enumerate(data.chunks))
     starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in out_chunks]
 
     def _wrapped(ext: np.ndarray, block_info: Mapping | None = None) -> np.ndarray:
@@ -479,8 +503,15 @@ def overlap_add(
 
     depth = {ax: (spill.get(ax, 0), 0) for ax in range(data.ndim)}
     return dsa.map_overlap(
-        _wrapped, data, depth=depth, boundary="none", trim=False, allow_rechunk=False,
-        chunks=out_chunks, dtype=data.dtype, meta=np.empty((0,) * data.ndim, dtype=data.dtype),
+        _wrapped,
+        data,
+        depth=depth,
+        boundary="none",
+        trim=False,
+        allow_rechunk=False,
+        chunks=out_chunks,
+        dtype=data.dtype,
+        meta=np.empty((0,) * data.ndim, dtype=data.dtype),
     )
 
 
@@ -504,3 +535,123 @@ __all__ = [
     "map_halo_blocks",
     "overlap_add",
 ]
+
+
+# --- Global statistics: the one place that turns lazy partial results into numbers -------------
+
+
+def _interactive() -> bool:
+    """True in a Jupyter kernel or when stdout is a terminal (progress bars only make sense there)."""
+    import sys
+
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def want_progress(progress: bool | None = None) -> bool:
+    """Resolve eoxr's ``progress=`` option.
+
+    ``None`` (the default everywhere in eoxr) shows progress only when the session is interactive
+    (a terminal or a notebook) and the environment variable ``EOXR_PROGRESS`` is not ``0``;
+    ``True`` forces it and ``False`` silences it.
+    """
+    import os
+
+    if progress is None:
+        return _interactive() and os.environ.get("EOXR_PROGRESS", "1") != "0"
+    return bool(progress)
+
+
+def active_client() -> Any:
+    """The active ``distributed.Client``, or ``None`` (also when distributed is not installed)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def progress_bar(progress: bool | None = None) -> Any:
+    """Context manager showing dask's local progress bar for computations run inside it.
+
+    Silent unless :func:`want_progress` says otherwise. Computations that go through a
+    ``distributed`` client report through :func:`compute` instead.
+    """
+    import contextlib
+
+    if not want_progress(progress) or active_client() is not None:
+        return contextlib.nullcontext()
+    from dask.diagnostics import ProgressBar
+
+    return ProgressBar(minimum=1.0)
+
+
+def compute(*objs: Any, progress: bool | None = None) -> tuple[Any, ...]:
+    """Evaluate dask arrays (or xarray objects) in ONE pass; anything else passes through.
+
+    Used only for documented global statistics (fits, thresholds, estimates): all inputs share
+    one graph evaluation, so common inputs are read once. Returns the computed objects in the
+    order given, with a progress bar where :func:`want_progress` allows (the distributed bar when
+    a client is active, else dask's local one).
+    """
+    if not any(dask.is_dask_collection(o) for o in objs):
+        return objs
+    client = active_client()
+    if client is not None and want_progress(progress):
+        from distributed import progress as client_progress
+
+        futures = client.compute(list(objs))
+        client_progress(futures)
+        return tuple(client.gather(futures))
+    with progress_bar(progress):
+        return dask.compute(*objs)
+
+
+def shared(obj: Any, *, lazy: bool = True) -> Any:
+    """Wrap ``obj`` (a model, an estimator) so that a dask graph ships it to workers once.
+
+    Every task that takes the returned object refers to a single graph key instead of embedding
+    a pickled copy per task. ``lazy=False`` (numpy input) returns ``obj`` itself.
+    """
+    return dask.delayed(obj, pure=True) if lazy else obj
+
+
+def delayed(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``dask.delayed(func, pure=True)(*args, **kwargs)``: a shared lazy result (one graph key)."""
+    return dask.delayed(func, pure=True)(*args, **kwargs)
+
+
+def histogram(data: Any, edges: np.ndarray) -> Any:
+    """Counts of ``data`` in the bins ``edges``; NaN ignored; lazy for dask, eager for numpy.
+
+    With fixed bin edges the counts (and so any quantile read from them) do not depend on the
+    chunking, unlike a per-chunk quantile.
+    """
+    data = getattr(data, "data", data)
+    if isinstance(data, dsa.Array):
+        return dsa.histogram(data, bins=edges)[0]
+    a = np.asarray(data)
+    return np.histogram(a[np.isfinite(a)], bins=edges)[0]
+
+
+def hist_quantile(counts: Any, edges: np.ndarray, q: float, *, log10: bool = True) -> float:
+    """The ``q``-quantile read from histogram ``counts`` over ``edges``, linear inside the bin.
+
+    ``log10=True``: the edges are log10 values and the result is returned in linear units. NaN
+    when the histogram is empty.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    cum = np.cumsum(counts)
+    if cum.size == 0 or cum[-1] == 0:
+        return float("nan")
+    target = q * cum[-1]
+    k = min(int(np.searchsorted(cum, target)), counts.size - 1)
+    before = cum[k - 1] if k else 0.0
+    frac = (target - before) / counts[k] if counts[k] else 0.5
+    val = edges[k] + frac * (edges[k + 1] - edges[k])
+    return float(10.0**val) if log10 else float(val)
