@@ -66,9 +66,16 @@ def lazy_cube(bands: int, size: int, chunk: int = 256) -> xr.DataArray:
     ref = synthetic_hsi(shape=(16, 16), n_bands=bands)
     em = ref.extras["endmembers"].values
     wl = ref.cube.wavelength.values
-    data = dsa.map_blocks(_block, dtype="float32", chunks=((bands,), (chunk,) * (size // chunk),
-                                                           (chunk,) * (size // chunk)),
-                          bands=bands, n=chunk, wl=wl, em=em, meta=np.empty((0, 0, 0), "float32"))
+    data = dsa.map_blocks(
+        _block,
+        dtype="float32",
+        chunks=((bands,), (chunk,) * (size // chunk), (chunk,) * (size // chunk)),
+        bands=bands,
+        n=chunk,
+        wl=wl,
+        em=em,
+        meta=np.empty((0, 0, 0), "float32"),
+    )
     return xr.DataArray(data, dims=("band", "y", "x"), coords={"wavelength": ("band", wl)})
 
 
@@ -92,10 +99,13 @@ def _in_memory(a) -> None:
     from eoxr.datasets import synthetic_hsi
 
     t = time.perf_counter()
-    cube = synthetic_hsi(seed=0, shape=(a.size, a.size), n_bands=a.bands, dead_fraction=0,
-                         stripe_fraction=0).cube
-    print(f"cube {a.bands} x {a.size} x {a.size} float32 "
-          f"({cube.nbytes / 1e9:.2f} GB) generated in {time.perf_counter() - t:.0f} s")
+    cube = synthetic_hsi(
+        seed=0, shape=(a.size, a.size), n_bands=a.bands, dead_fraction=0, stripe_fraction=0
+    ).cube
+    print(
+        f"cube {a.bands} x {a.size} x {a.size} float32 "
+        f"({cube.nbytes / 1e9:.2f} GB) generated in {time.perf_counter() - t:.0f} s"
+    )
     k = hsi.fit_mnf(cube).n_components
     bip = np.ascontiguousarray(np.moveaxis(cube.values, 0, -1))  # SPy's native layout
     dcube = cube.chunk({"band": -1, "y": 256, "x": 256})
@@ -135,12 +145,16 @@ def _streaming(a) -> None:
     secs = time.perf_counter() - t
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     gb = big.size * 4 / 1e9
-    print(f"\nstreaming: eoxr mnf on a lazily generated {a.bands} x {a.big} x {a.big} dask cube "
-          f"({gb:.1f} GB float32, never held): {secs:.1f} s = "
-          f"{secs / (big.size / 1e8):.2f} s/100Mvox including generation (2 passes), "
-          f"peak RSS of the process {rss1:.2f} GB (before: {rss0:.2f} GB; sum {total:.3g}).")
-    print(f"SPy (ndarray input) needs the whole cube in memory: {gb:.1f} GB float32 + a "
-          f"float64 copy in calc_stats ({2 * gb:.1f} GB) and a float64 result ({2 * gb:.1f} GB).")
+    print(
+        f"\nstreaming: eoxr mnf on a lazily generated {a.bands} x {a.big} x {a.big} dask cube "
+        f"({gb:.1f} GB float32, never held): {secs:.1f} s = "
+        f"{secs / (big.size / 1e8):.2f} s/100Mvox including generation (2 passes), "
+        f"peak RSS of the process {rss1:.2f} GB (before: {rss0:.2f} GB; sum {total:.3g})."
+    )
+    print(
+        f"SPy (ndarray input) needs the whole cube in memory: {gb:.1f} GB float32 + a "
+        f"float64 copy in calc_stats ({2 * gb:.1f} GB) and a float64 result ({2 * gb:.1f} GB)."
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def main() -> None:
     cube = et.make_cube(bands=["B02", "B03", "B04", "B08"], ny=n, nx=n, times=None, seed=0)
     blue, green, red, nir = (cube.sel(band=b).values for b in ("B02", "B03", "B04", "B08"))
     nir_da, red_da, blue_da = (xr.DataArray(a, dims=("y", "x")) for a in (nir, red, blue))
-    c2 = cube.sel(band=["B04", "B08"])          # what NDVI needs
-    c3 = cube.sel(band=["B02", "B04", "B08"])   # what EVI needs
+    c2 = cube.sel(band=["B04", "B08"])  # what NDVI needs
+    c3 = cube.sel(band=["B02", "B04", "B08"])  # what EVI needs
     chunks = {"y": args.chunk, "x": args.chunk}
     # Dask inputs are persisted: chunks sit in memory, as after a load, so that every method is
     # timed on its computation and on dask's final join, not on slicing the numpy source.
@@ -84,48 +84,98 @@ def main() -> None:
     def add(group: str, label: str, fn: Callable[[], object], gb: float) -> None:
         best, med = timeit(fn, args.repeat)
         rows.append((group, label, best, med, gb / best))
-        print(f"  {group:<5} {label:<44} {best * 1e3:8.1f} ms (median {med * 1e3:7.1f})"
-              f" {gb / best:6.1f} GB/s", flush=True)
+        print(
+            f"  {group:<5} {label:<44} {best * 1e3:8.1f} ms (median {med * 1e3:7.1f})"
+            f" {gb / best:6.1f} GB/s",
+            flush=True,
+        )
 
-    print(f"{n}x{n} float32, dask chunks {args.chunk}x{args.chunk}, best of {args.repeat}; "
-          f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_')}", flush=True)
+    print(
+        f"{n}x{n} float32, dask chunks {args.chunk}x{args.chunk}, best of {args.repeat}; "
+        f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_')}",
+        flush=True,
+    )
     warnings.filterwarnings("ignore", category=RuntimeWarning)
-    add("floor", "numexpr a + b -> preallocated, 2 threads",
-        lambda: ne.evaluate("a + b", local_dict={"a": nir, "b": red}, out=out), gb2)
+    add(
+        "floor",
+        "numexpr a + b -> preallocated, 2 threads",
+        lambda: ne.evaluate("a + b", local_dict={"a": nir, "b": red}, out=out),
+        gb2,
+    )
     add("NDVI", "numpy (N - R) / (N + R)", lambda: (nir - red) / (nir + red), gb2)
-    add("NDVI", "numexpr, 2 threads", lambda: ne.evaluate("(a - b) / (a + b)",
-                                                          local_dict={"a": nir, "b": red}), gb2)
+    add(
+        "NDVI",
+        "numexpr, 2 threads",
+        lambda: ne.evaluate("(a - b) / (a + b)", local_dict={"a": nir, "b": red}),
+        gb2,
+    )
     add("NDVI", "xarray expression", lambda: (nir_da - red_da) / (nir_da + red_da), gb2)
     add("NDVI", "spyndex numpy", lambda: spyndex.computeIndex("NDVI", N=nir, R=red), gb2)
     add("NDVI", "spyndex xarray", lambda: spyndex.computeIndex("NDVI", N=nir_da, R=red_da), gb2)
     add("NDVI", "xarray-spatial ndvi", lambda: xs.ndvi(nir_da, red_da), gb2)
     add("NDVI", "eoxr cube.eo.index", lambda: c2.eo.index("NDVI"), gb2)
-    add("EVI", "numpy (float32 constants)", lambda: f32["g"] * (nir - red) / (
-        nir + f32["C1"] * red - f32["C2"] * blue + f32["L"]), gb3)
-    add("EVI", "spyndex numpy", lambda: spyndex.computeIndex(
-        "EVI", N=nir, R=red, B=blue, g=2.5, C1=6.0, C2=7.5, L=1.0), gb3)
+    add(
+        "EVI",
+        "numpy (float32 constants)",
+        lambda: f32["g"] * (nir - red) / (nir + f32["C1"] * red - f32["C2"] * blue + f32["L"]),
+        gb3,
+    )
+    add(
+        "EVI",
+        "spyndex numpy",
+        lambda: spyndex.computeIndex("EVI", N=nir, R=red, B=blue, g=2.5, C1=6.0, C2=7.5, L=1.0),
+        gb3,
+    )
     add("EVI", "xarray-spatial evi", lambda: xs.evi(nir_da, red_da, blue_da), gb3)
     add("EVI", "eoxr cube.eo.index", lambda: c3.eo.index("EVI"), gb3)
     with dask.config.set(scheduler="threads", num_workers=2):
-        add("dask", "NDVI xarray expression .compute()",
-            lambda: ((dn - dr) / (dn + dr)).compute(), gb2)
-        add("dask", "NDVI spyndex xarray+dask .compute()",
-            lambda: spyndex.computeIndex("NDVI", N=dn, R=dr).compute(), gb2)
+        add(
+            "dask",
+            "NDVI xarray expression .compute()",
+            lambda: ((dn - dr) / (dn + dr)).compute(),
+            gb2,
+        )
+        add(
+            "dask",
+            "NDVI spyndex xarray+dask .compute()",
+            lambda: spyndex.computeIndex("NDVI", N=dn, R=dr).compute(),
+            gb2,
+        )
         add("dask", "NDVI xarray-spatial ndvi .compute()", lambda: xs.ndvi(dn, dr).compute(), gb2)
         add("dask", "NDVI eoxr .compute()", lambda: d2.eo.index("NDVI").compute(), gb2)
-        add("dask", "EVI spyndex xarray+dask .compute()", lambda: spyndex.computeIndex(
-            "EVI", N=dn, R=dr, B=db, g=2.5, C1=6.0, C2=7.5, L=1.0).compute(), gb3)
+        add(
+            "dask",
+            "EVI spyndex xarray+dask .compute()",
+            lambda: spyndex.computeIndex(
+                "EVI", N=dn, R=dr, B=db, g=2.5, C1=6.0, C2=7.5, L=1.0
+            ).compute(),
+            gb3,
+        )
         add("dask", "EVI eoxr .compute()", lambda: d3.eo.index("EVI").compute(), gb3)
-        add("dask", "10 indices eoxr one call .compute()",
-            lambda: c4d.eo.indices(TEN).compute(), gb4)
+        add(
+            "dask",
+            "10 indices eoxr one call .compute()",
+            lambda: c4d.eo.indices(TEN).compute(),
+            gb4,
+        )
     add("10idx", "10 indices eoxr one call (in memory)", lambda: cube.eo.indices(TEN), gb4)
-    add("10idx", "10 indices eoxr, 10 separate calls", lambda: [cube.eo.index(i) for i in TEN],
-        gb4)
-    add("10idx", "10 indices spyndex numpy (one call)", lambda: spyndex.computeIndex(
-        TEN, N=nir, R=red, B=blue, G=green, g=2.5, C1=6.0, C2=7.5, L=1.0, gamma=1.0, alpha=0.1),
-        gb4)
-    add("kNDVI", "kNDVI spyndex numpy (kernel + index)", lambda: spyndex.computeIndex(
-        "kNDVI", kNN=1.0, kNR=spyndex.computeKernel("RBF", a=nir, b=red, sigma=0.5)), gb2)
+    add("10idx", "10 indices eoxr, 10 separate calls", lambda: [cube.eo.index(i) for i in TEN], gb4)
+    add(
+        "10idx",
+        "10 indices spyndex numpy (one call)",
+        lambda: spyndex.computeIndex(
+            TEN, N=nir, R=red, B=blue, G=green, g=2.5, C1=6.0, C2=7.5, L=1.0, gamma=1.0, alpha=0.1
+        ),
+        gb4,
+    )
+    add(
+        "kNDVI",
+        "kNDVI spyndex numpy (kernel + index)",
+        lambda: spyndex.computeIndex(
+            "kNDVI", kNN=1.0, kNR=spyndex.computeKernel("RBF", a=nir, b=red, sigma=0.5)
+        ),
+        gb2,
+    )
     add("kNDVI", "kNDVI eoxr cube.eo.index", lambda: c2.eo.index("kNDVI"), gb2)
 
     t = {(g, label): best for g, label, best, _, _ in rows}
@@ -136,25 +186,43 @@ def main() -> None:
         ("eoxr NDVI throughput / floor (target >= 0.60)", floor / eo),
         ("eoxr NDVI speed-up vs spyndex numpy (target >= 3)", t[("NDVI", "spyndex numpy")] / eo),
         ("eoxr NDVI speed-up vs xarray-spatial", t[("NDVI", "xarray-spatial ndvi")] / eo),
-        ("eoxr EVI speed-up vs spyndex numpy", t[("EVI", "spyndex numpy")]
-         / t[("EVI", "eoxr cube.eo.index")]),
-        ("eoxr dask NDVI speed-up vs spyndex dask (target >= 2)",
-         t[("dask", "NDVI spyndex xarray+dask .compute()")] / t[("dask", "NDVI eoxr .compute()")]),
-        ("eoxr dask EVI speed-up vs spyndex dask",
-         t[("dask", "EVI spyndex xarray+dask .compute()")] / t[("dask", "EVI eoxr .compute()")]),
-        ("eoxr 10 indices / 1 index, in memory (target <= 4)",
-         t[("10idx", "10 indices eoxr one call (in memory)")] / eo),
-        ("eoxr 10 indices in one call vs 10 separate calls (speed-up)",
-         t[("10idx", "10 indices eoxr, 10 separate calls")]
-         / t[("10idx", "10 indices eoxr one call (in memory)")]),
-        ("eoxr 10 indices speed-up vs spyndex numpy",
-         t[("10idx", "10 indices spyndex numpy (one call)")]
-         / t[("10idx", "10 indices eoxr one call (in memory)")]),
-        ("eoxr kNDVI speed-up vs spyndex numpy",
-         t[("kNDVI", "kNDVI spyndex numpy (kernel + index)")]
-         / t[("kNDVI", "kNDVI eoxr cube.eo.index")]),
-        ("eoxr 10 indices / 1 index, dask .compute()",
-         t[("dask", "10 indices eoxr one call .compute()")] / t[("dask", "NDVI eoxr .compute()")]),
+        (
+            "eoxr EVI speed-up vs spyndex numpy",
+            t[("EVI", "spyndex numpy")] / t[("EVI", "eoxr cube.eo.index")],
+        ),
+        (
+            "eoxr dask NDVI speed-up vs spyndex dask (target >= 2)",
+            t[("dask", "NDVI spyndex xarray+dask .compute()")]
+            / t[("dask", "NDVI eoxr .compute()")],
+        ),
+        (
+            "eoxr dask EVI speed-up vs spyndex dask",
+            t[("dask", "EVI spyndex xarray+dask .compute()")] / t[("dask", "EVI eoxr .compute()")],
+        ),
+        (
+            "eoxr 10 indices / 1 index, in memory (target <= 4)",
+            t[("10idx", "10 indices eoxr one call (in memory)")] / eo,
+        ),
+        (
+            "eoxr 10 indices in one call vs 10 separate calls (speed-up)",
+            t[("10idx", "10 indices eoxr, 10 separate calls")]
+            / t[("10idx", "10 indices eoxr one call (in memory)")],
+        ),
+        (
+            "eoxr 10 indices speed-up vs spyndex numpy",
+            t[("10idx", "10 indices spyndex numpy (one call)")]
+            / t[("10idx", "10 indices eoxr one call (in memory)")],
+        ),
+        (
+            "eoxr kNDVI speed-up vs spyndex numpy",
+            t[("kNDVI", "kNDVI spyndex numpy (kernel + index)")]
+            / t[("kNDVI", "kNDVI eoxr cube.eo.index")],
+        ),
+        (
+            "eoxr 10 indices / 1 index, dask .compute()",
+            t[("dask", "10 indices eoxr one call .compute()")]
+            / t[("dask", "NDVI eoxr .compute()")],
+        ),
     ]
     for label, r in ratios:
         print(f"  {label:<56} {r:6.2f}")
@@ -162,6 +230,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if any(os.environ.get(k) != v for k, v in MALLOC.items()):  # same allocator as `make bench`
-        os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]],
-                  {**os.environ, **MALLOC})
+        os.execve(
+            sys.executable, [sys.executable, __file__, *sys.argv[1:]], {**os.environ, **MALLOC}
+        )
     main()

@@ -47,8 +47,9 @@ class TinyUNet(nn.Module):
 
     def __init__(self, c: int = 4, k: int = K, w: int = 16) -> None:
         super().__init__()
-        self.enc = nn.Sequential(nn.Conv2d(c, w, 3, padding=1), nn.ReLU(),
-                                 nn.Conv2d(w, w, 3, padding=1), nn.ReLU())
+        self.enc = nn.Sequential(
+            nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.Conv2d(w, w, 3, padding=1), nn.ReLU()
+        )
         self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU())
         self.up = nn.Upsample(scale_factor=2)
         self.dec = nn.Sequential(nn.Conv2d(3 * w, w, 3, padding=1), nn.ReLU(), nn.Conv2d(w, k, 1))
@@ -66,9 +67,15 @@ def make_model(name: str) -> nn.Module:
 def make_cube(n: int) -> xr.DataArray:
     rng = np.random.default_rng(0)
     data = rng.random((4, n, n), dtype=np.float32) * 0.5
-    return xr.DataArray(data, dims=("band", "y", "x"),
-                        coords={"band": ["B02", "B03", "B04", "B08"],
-                                "y": 5e6 - 10.0 * np.arange(n), "x": 5e5 + 10.0 * np.arange(n)})
+    return xr.DataArray(
+        data,
+        dims=("band", "y", "x"),
+        coords={
+            "band": ["B02", "B03", "B04", "B08"],
+            "y": 5e6 - 10.0 * np.arange(n),
+            "x": 5e5 + 10.0 * np.arange(n),
+        },
+    )
 
 
 def floor(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
@@ -78,11 +85,11 @@ def floor(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
     trail = -(-n // s) * s + OVERLAP - lead - n
     pad = np.pad(cube.values, ((0, 0), (lead, trail), (lead, trail)), mode="symmetric")
     starts = range(0, pad.shape[1] - PATCH + 1, s)
-    patches = np.stack([pad[:, i:i + PATCH, j:j + PATCH] for i in starts for j in starts])
+    patches = np.stack([pad[:, i : i + PATCH, j : j + PATCH] for i in starts for j in starts])
     t = time.perf_counter()
     with torch.inference_mode():
         for b in range(0, len(patches), BATCH):
-            model(torch.from_numpy(patches[b:b + BATCH]))
+            model(torch.from_numpy(patches[b : b + BATCH]))
     return time.perf_counter() - t, len(patches)
 
 
@@ -91,8 +98,9 @@ def naive(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
     import xbatcher
 
     t = time.perf_counter()
-    gen = xbatcher.BatchGenerator(cube, input_dims={"y": PATCH, "x": PATCH},
-                                  input_overlap={"y": OVERLAP, "x": OVERLAP})
+    gen = xbatcher.BatchGenerator(
+        cube, input_dims={"y": PATCH, "x": PATCH}, input_overlap={"y": OVERLAP, "x": OVERLAP}
+    )
     out = np.zeros((K, cube.sizes["y"], cube.sizes["x"]), np.float32)
     count = np.zeros(out.shape[1:], np.float32)
     yidx, xidx = cube.indexes["y"], cube.indexes["x"]
@@ -102,8 +110,8 @@ def naive(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
         with torch.inference_mode():
             pred = model(torch.from_numpy(np.stack(batch))).numpy()
         for p, (i, j) in zip(pred, where):
-            out[:, i:i + PATCH, j:j + PATCH] += p
-            count[i:i + PATCH, j:j + PATCH] += 1
+            out[:, i : i + PATCH, j : j + PATCH] += p
+            count[i : i + PATCH, j : j + PATCH] += 1
         batch.clear()
         where.clear()
 
@@ -119,12 +127,19 @@ def naive(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
     return time.perf_counter() - t, n
 
 
-def eoxr_apply(cube: xr.DataArray, model: nn.Module, zarr_path: str | None = None
-               ) -> tuple[float, int]:
+def eoxr_apply(
+    cube: xr.DataArray, model: nn.Module, zarr_path: str | None = None
+) -> tuple[float, int]:
     """(c) apply_model into a preallocated array (or a Zarr store)."""
     t = time.perf_counter()
-    res = apply_model(cube, model, {"y": PATCH, "x": PATCH}, {"y": OVERLAP, "x": OVERLAP},
-                      batch_size=BATCH, device="cpu")
+    res = apply_model(
+        cube,
+        model,
+        {"y": PATCH, "x": PATCH},
+        {"y": OVERLAP, "x": OVERLAP},
+        batch_size=BATCH,
+        device="cpu",
+    )
     if zarr_path is not None:
         res.eo.to_zarr(zarr_path, name="pred", overwrite=True)
     elif hasattr(res.data, "dask"):
@@ -148,8 +163,9 @@ def rss_child(method: str, store: str) -> None:
     # VmHWM, not ru_maxrss: a forked child inherits its parent's ru_maxrss (Linux)
     status = Path("/proc/self/status").read_text().splitlines()
     hwm = [line for line in status if line.startswith("VmHWM:")]
-    rss = (int(hwm[0].split()[1]) if hwm
-           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+    rss = (
+        int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ) / 1024
     print(json.dumps({"seconds": sec, "patches": n, "rss_mib": rss}))
 
 
@@ -169,9 +185,11 @@ def timing_table(size: int, tmp: Path) -> None:
     base = make_cube(size)
     lazy = xr.open_zarr(write_store(size, tmp / f"t{size}.zarr"))["cube"]
     cubes = {"numpy": base, "dask": lazy}
-    print(f"\ncube 4 x {size} x {size} float32, patch {PATCH}, overlap {OVERLAP}, batch {BATCH},"
-          f" torch threads {torch.get_num_threads()}; dask = Zarr store, 1024 px chunks, "
-          "threaded scheduler")
+    print(
+        f"\ncube 4 x {size} x {size} float32, patch {PATCH}, overlap {OVERLAP}, batch {BATCH},"
+        f" torch threads {torch.get_num_threads()}; dask = Zarr store, 1024 px chunks, "
+        "threaded scheduler"
+    )
     print(f"{'model':6} {'method':22} {'patches':>8} {'s':>7} {'patch/s':>8} {'vs floor':>9}")
     for name in ("1x1", "unet"):
         model = make_model(name)
@@ -182,8 +200,10 @@ def timing_table(size: int, tmp: Path) -> None:
         for backing, cube in cubes.items():
             for label, fn in (("(b) naive xbatcher", naive), ("(c) eoxr apply_model", eoxr_apply)):
                 sec, n = best(fn, cube, model)
-                print(f"{name:6} {label + ' ' + backing:22} {n:8d} {sec:7.2f} {n / sec:8.1f} "
-                      f"{ref / (n / sec) - 1:+8.0%}")
+                print(
+                    f"{name:6} {label + ' ' + backing:22} {n:8d} {sec:7.2f} {n / sec:8.1f} "
+                    f"{ref / (n / sec) - 1:+8.0%}"
+                )
 
 
 def rss_table(sizes: list[int], tmp: Path) -> None:
@@ -193,11 +213,18 @@ def rss_table(sizes: list[int], tmp: Path) -> None:
     for size in sizes:
         store = write_store(size, tmp / f"cube{size}.zarr")
         for method in ("floor", "naive", "eoxr"):
-            out = subprocess.run([sys.executable, __file__, "--rss-child", method, store],
-                                 capture_output=True, text=True, env=env, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--rss-child", method, store],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{size:6d} {method:10} {r['seconds']:7.2f} "
-                  f"{r['patches'] / r['seconds']:8.1f} {r['rss_mib']:13.0f}")
+            print(
+                f"{size:6d} {method:10} {r['seconds']:7.2f} "
+                f"{r['patches'] / r['seconds']:8.1f} {r['rss_mib']:13.0f}"
+            )
 
 
 def main() -> None:
@@ -210,8 +237,9 @@ def main() -> None:
         rss_child(*args.rss_child)
         return
     if any(os.environ.get(k) != v for k, v in MALLOC.items()):  # same allocator as `make bench`
-        os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]],
-                  {**os.environ, **MALLOC})
+        os.execve(
+            sys.executable, [sys.executable, __file__, *sys.argv[1:]], {**os.environ, **MALLOC}
+        )
     with tempfile.TemporaryDirectory() as tmp:
         if args.size:
             timing_table(args.size, Path(tmp))

@@ -26,10 +26,26 @@ from eoxr import sar
 
 LOOKS = 4.4
 SIZE = 7
-FILTERS = ["boxcar", "median", "lee", "kuan", "enhanced_lee", "gamma_map", "frost",
-           "refined_lee", "lee_sigma"]
-FINDPEAKS = {"lee": "lee", "kuan": "kuan", "frost": "frost", "enhanced_lee": "lee_enhanced",
-             "median": "median", "boxcar": "mean", "lee_sigma": "lee_sigma"}
+FILTERS = [
+    "boxcar",
+    "median",
+    "lee",
+    "kuan",
+    "enhanced_lee",
+    "gamma_map",
+    "frost",
+    "refined_lee",
+    "lee_sigma",
+]
+FINDPEAKS = {
+    "lee": "lee",
+    "kuan": "kuan",
+    "frost": "frost",
+    "enhanced_lee": "lee_enhanced",
+    "median": "median",
+    "boxcar": "mean",
+    "lee_sigma": "lee_sigma",
+}
 
 
 def best_of(func, repeat=3, clock=time.perf_counter):
@@ -101,8 +117,12 @@ def findpeaks_speeds():
         "lee": (lambda a: lee_filter(a, win_size=SIZE, cu=cu), 256),
         "kuan": (lambda a: kuan_filter(a, win_size=SIZE, cu=cu), 64),
         "frost": (lambda a: frost_filter(a, damping_factor=2.0, win_size=SIZE), 64),
-        "lee_enhanced": (lambda a: lee_enhanced_filter(a, win_size=SIZE, cu=cu, k=1.0,
-                                                       cmax=float(np.sqrt(1 + 2 / LOOKS))), 64),
+        "lee_enhanced": (
+            lambda a: lee_enhanced_filter(
+                a, win_size=SIZE, cu=cu, k=1.0, cmax=float(np.sqrt(1 + 2 / LOOKS))
+            ),
+            64,
+        ),
         "median": (lambda a: median_filter(a, win_size=SIZE), 64),
         "mean": (lambda a: mean_filter(a, win_size=SIZE), 64),
         "lee_sigma": (lambda a: lee_sigma_filter(a, win_size=SIZE, num_looks=4), 64),
@@ -130,11 +150,15 @@ def main():
         rows[name] = {"numpy": px / best_of(run, rep), "cpu1": px / one_thread_cpu(run, rep)}
     eoxr_lee = sar.lee(da, **kwargs("lee")).values
     extra = {
-        "scipy uniform_filter Lee f32": (px / best_of(lambda: scipy_lee(img, np.float32)),
-                                         rel_err(scipy_lee(img, np.float32), ref64)),
+        "scipy uniform_filter Lee f32": (
+            px / best_of(lambda: scipy_lee(img, np.float32)),
+            rel_err(scipy_lee(img, np.float32), ref64),
+        ),
         "scipy uniform_filter Lee f64": (px / best_of(lambda: scipy_lee(img, np.float64)), 0.0),
-        "floor: uniform_filter 7x7 f32": (px / best_of(lambda: ndimage.uniform_filter(img, 7)),
-                                          None),
+        "floor: uniform_filter 7x7 f32": (
+            px / best_of(lambda: ndimage.uniform_filter(img, 7)),
+            None,
+        ),
     }
     try:
         import cv2
@@ -145,16 +169,18 @@ def main():
 
     big = 8192
     gen = dsa.random.default_rng(0).gamma(LOOKS, 1 / LOOKS, (big, big), chunks=1024)
-    cube = xr.DataArray((gen * 0.1).astype(np.float32), dims=("y", "x"),
-                        attrs={"units": "1"}).persist()
+    cube = xr.DataArray(
+        (gen * 0.1).astype(np.float32), dims=("y", "x"), attrs={"units": "1"}
+    ).persist()
     with dask.config.set(scheduler="threads"):
         for name in FILTERS:
             res = getattr(sar, name)(cube, **kwargs(name))
             t0 = time.perf_counter()
             res.data.persist()
             rows[name]["dask"] = big * big / 1e6 / (time.perf_counter() - t0)
-        lazy = cube.data.map_overlap(lambda b: scipy_lee(b, np.float32), depth=3,
-                                     boundary="reflect")
+        lazy = cube.data.map_overlap(
+            lambda b: scipy_lee(b, np.float32), depth=3, boundary="reflect"
+        )
         t0 = time.perf_counter()
         lazy.persist()
         dask_scipy = big * big / 1e6 / (time.perf_counter() - t0)
@@ -163,19 +189,25 @@ def main():
     fp_lee = fp["lee"]
     import os
 
-    print(f"\nnumpy 2048x2048 / dask 8192x8192 (1024 chunks), window {SIZE}x{SIZE}, "
-          f"looks {LOOKS}; Mpx/s (higher is better); load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"\nnumpy 2048x2048 / dask 8192x8192 (1024 chunks), window {SIZE}x{SIZE}, "
+        f"looks {LOOKS}; Mpx/s (higher is better); load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
     print("cpu1 = numpy run on 1 numba thread, CPU time (insensitive to other jobs)\n")
-    print(f"{'method':32s} {'numpy':>8s} {'cpu1':>7s} {'dask':>8s} {'findpeaks':>10s} "
-          f"{'x fp same':>10s} {'x fp Lee':>9s}")
+    print(
+        f"{'method':32s} {'numpy':>8s} {'cpu1':>7s} {'dask':>8s} {'findpeaks':>10s} "
+        f"{'x fp same':>10s} {'x fp Lee':>9s}"
+    )
     for name in FILTERS:
         r = rows[name]
         fps = fp.get(FINDPEAKS.get(name, ""), None)
         same = f"{r['numpy'] / fps:10.0f}" if fps else f"{'-':>10s}"
         fcol = f"{fps:10.4f}" if fps else f"{'-':>10s}"
-        print(f"eoxr {name:27s} {r['numpy']:8.1f} {r['cpu1']:7.1f} {r['dask']:8.1f} {fcol} {same} "
-              f"{r['numpy'] / fp_lee:9.0f}")
+        print(
+            f"eoxr {name:27s} {r['numpy']:8.1f} {r['cpu1']:7.1f} {r['dask']:8.1f} {fcol} {same} "
+            f"{r['numpy'] / fp_lee:9.0f}"
+        )
     for name, (speed, _) in extra.items():
         dcol = f"{dask_scipy:8.1f}" if name.endswith("f32") and "Lee" in name else f"{'-':>8s}"
         print(f"{name:32s} {speed:8.1f} {'-':>7s} {dcol}")

@@ -541,7 +541,7 @@ __all__ = [
 
 
 def _interactive() -> bool:
-    """True in a Jupyter kernel or when stdout is a terminal (progress bars only make sense there)."""
+    """True in a Jupyter kernel or when stdout is a terminal (where a progress bar is seen)."""
     import sys
 
     if "ipykernel" in sys.modules:

@@ -27,15 +27,21 @@ METHODS: dict[str, tuple[str, DataKind, str]] = {
     "frost": ("eoxr.sar.speckle:frost", "sar", "Frost et al. 1982 exponential-kernel filter"),
     "gamma_map": ("eoxr.sar.speckle:gamma_map", "sar", "Gamma-MAP (Lopes et al. 1990)"),
     "lee_sigma": ("eoxr.sar.speckle:lee_sigma", "sar", "Improved Lee sigma filter (Lee 2009)"),
-    "refined_lee": ("eoxr.sar.speckle:refined_lee", "sar",
-                    "Refined Lee 1981: 7x7 edge-aligned windows"),
+    "refined_lee": (
+        "eoxr.sar.speckle:refined_lee",
+        "sar",
+        "Refined Lee 1981: 7x7 edge-aligned windows",
+    ),
     # hyperspectral denoisers (eoxr.hsi)  [issue: hyperspectral]
     "mnf": ("eoxr.hsi.denoise:mnf", "hyperspectral", "minimum noise fraction, high-SNR components"),
     "pca": ("eoxr.hsi.denoise:pca", "hyperspectral", "low-rank principal-component projection"),
     "savgol": ("eoxr.hsi.denoise:savgol", "hyperspectral", "Savitzky-Golay along wavelength"),
     "tv": ("eoxr.hsi.denoise:tv", "hyperspectral", "total variation per band, noise-weighted"),
-    "subspace": ("eoxr.hsi.denoise:subspace", "hyperspectral",
-                 "signal subspace + spatial eigen-image denoising (FastHyDe-like)"),
+    "subspace": (
+        "eoxr.hsi.denoise:subspace",
+        "hyperspectral",
+        "signal subspace + spatial eigen-image denoising (FastHyDe-like)",
+    ),
 }
 
 

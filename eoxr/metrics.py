@@ -37,9 +37,12 @@ def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np
     bad = np.isnan(r) | np.isnan(t)
     if bad.any(axis=0).all():
         empty = bad.all(axis=(1, 2))
-        why = (f"band(s) at positions {np.flatnonzero(empty)[:10].tolist()} are NaN everywhere; "
-               f"drop them from both cubes, e.g. `cube.dropna({bdim!r}, how='all')`"
-               if empty.any() else "every pixel has a NaN in some band")
+        why = (
+            f"band(s) at positions {np.flatnonzero(empty)[:10].tolist()} are NaN everywhere; "
+            f"drop them from both cubes, e.g. `cube.dropna({bdim!r}, how='all')`"
+            if empty.any()
+            else "every pixel has a NaN in some band"
+        )
         raise ParameterError(f"no pixel is valid in all bands of both cubes: {why}.")
     bad = bad.any(axis=0, keepdims=True)
     r = np.where(bad, np.nan, r)
@@ -47,8 +50,9 @@ def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np
     return r, t
 
 
-def psnr_per_band(result: xr.DataArray, reference: xr.DataArray,
-                  data_range: float | None = None) -> np.ndarray:
+def psnr_per_band(
+    result: xr.DataArray, reference: xr.DataArray, data_range: float | None = None
+) -> np.ndarray:
     """PSNR (dB) of every band."""
     r, t = _pair(result, reference)
     mse = np.nanmean((r - t) ** 2, axis=(1, 2))
@@ -57,8 +61,9 @@ def psnr_per_band(result: xr.DataArray, reference: xr.DataArray,
         return 10 * np.log10(peak**2 / mse)
 
 
-def mpsnr(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
-          ) -> float:
+def mpsnr(
+    result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
+) -> float:
     """Mean PSNR over bands, in dB.
 
     Examples
@@ -71,8 +76,9 @@ def mpsnr(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | 
     return float(np.mean(psnr_per_band(result, reference, data_range)))
 
 
-def mssim(result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
-          ) -> float:
+def mssim(
+    result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
+) -> float:
     """Mean structural similarity over bands (7x7 window; range: the reference band's span).
 
     As scikit-image's MSSIM, the mean leaves out a 3-pixel border (where the window does not
@@ -147,8 +153,12 @@ def ergas(result: xr.DataArray, reference: xr.DataArray, *, ratio: float = 1.0) 
 
 def compare(result: xr.DataArray, reference: xr.DataArray) -> dict[str, float]:
     """All four metrics as a dict ``{"mpsnr", "mssim", "sam", "ergas"}``."""
-    return {"mpsnr": mpsnr(result, reference), "mssim": mssim(result, reference),
-            "sam": sam(result, reference), "ergas": ergas(result, reference)}
+    return {
+        "mpsnr": mpsnr(result, reference),
+        "mssim": mssim(result, reference),
+        "sam": sam(result, reference),
+        "ergas": ergas(result, reference),
+    }
 
 
 __all__ = ["psnr_per_band", "mpsnr", "mssim", "sam", "ergas", "compare"]

@@ -34,16 +34,24 @@ SOURCE_URL = "https://github.com/awesome-spectral-indices/awesome-spectral-indic
 KERNELS = {
     "linear": {"formula": "a * b", "parameters": []},
     "poly": {"formula": "((a * b) + c) ** p", "parameters": ["c", "p"]},
-    "RBF": {"formula": "exp((-1.0 * (a - b) ** 2.0) / (2.0 * sigma ** 2.0))",
-            "parameters": ["sigma"]},
+    "RBF": {
+        "formula": "exp((-1.0 * (a - b) ** 2.0) / (2.0 * sigma ** 2.0))",
+        "parameters": ["sigma"],
+    },
 }
 
 # Radar indices use polarisation symbols that the ASI bands.json (as shipped by spyndex) does
 # not list; they are declared here so that every symbol of every formula is known.
 SAR_BANDS = {
-    sym: {"short_name": sym, "common_name": sym.lower(), "long_name": f"{sym} backscattering",
-          "min_wavelength": None, "max_wavelength": None, "platforms": {},
-          "added_by": "eoxr (polarisation symbol used by ASI radar indices)"}
+    sym: {
+        "short_name": sym,
+        "common_name": sym.lower(),
+        "long_name": f"{sym} backscattering",
+        "min_wavelength": None,
+        "max_wavelength": None,
+        "platforms": {},
+        "added_by": "eoxr (polarisation symbol used by ASI radar indices)",
+    }
     for sym in ("VV", "VH", "HH", "HV")
 }
 
@@ -94,8 +102,11 @@ def from_spyndex() -> tuple[Path, str, str, str]:
 
 def build(folder: Path, indices_file: Path | None, version: str, source: str) -> dict:
     """Assemble the vendored catalog dict from ASI JSON files."""
-    raw = json.loads(indices_file.read_text(encoding="utf-8")) if indices_file else _read(
-        folder, "spectral-indices-dict.json")
+    raw = (
+        json.loads(indices_file.read_text(encoding="utf-8"))
+        if indices_file
+        else _read(folder, "spectral-indices-dict.json")
+    )
     indices = raw.get("SpectralIndices", raw)
     bands = _read(folder, "bands.json")
     constants = _read(folder, "constants.json")
@@ -109,8 +120,8 @@ def build(folder: Path, indices_file: Path | None, version: str, source: str) ->
         "source": source,
         "licence": "MIT (see LICENSE.txt)",
         "citation": "Montero, D. et al. (2023) A standardized catalogue of spectral indices to "
-                    "advance the use of remote sensing in Earth system research. Scientific Data "
-                    "10, 197. https://doi.org/10.1038/s41597-023-02096-0",
+        "advance the use of remote sensing in Earth system research. Scientific Data "
+        "10, 197. https://doi.org/10.1038/s41597-023-02096-0",
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
         "generated_by": "scripts/update_indices.py",
         "indices": dict(sorted(indices.items())),
@@ -122,9 +133,13 @@ def build(folder: Path, indices_file: Path | None, version: str, source: str) ->
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--from", dest="src", type=Path,
-                   help="ASI output folder, or a spectral-indices-dict.json (bands.json and "
-                        "constants.json are read from the same folder)")
+    p.add_argument(
+        "--from",
+        dest="src",
+        type=Path,
+        help="ASI output folder, or a spectral-indices-dict.json (bands.json and "
+        "constants.json are read from the same folder)",
+    )
     p.add_argument("--version", help="catalog version to record (default: from the source)")
     p.add_argument("--dest", type=Path, default=DEST, help=f"output folder (default {DEST})")
     args = p.parse_args(argv)
@@ -151,11 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         validate_catalog(json.loads(probe.read_text(encoding="utf-8")))
 
     args.dest.mkdir(parents=True, exist_ok=True)
-    (args.dest / "asi.json").write_text(json.dumps(catalog, indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+    (args.dest / "asi.json").write_text(
+        json.dumps(catalog, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (args.dest / "LICENSE.txt").write_text(licence, encoding="utf-8")
-    print(f"wrote {len(catalog['indices'])} indices, {len(catalog['bands'])} bands, "
-          f"{len(catalog['constants'])} constants ({catalog['version']}) to {args.dest}")
+    print(
+        f"wrote {len(catalog['indices'])} indices, {len(catalog['bands'])} bands, "
+        f"{len(catalog['constants'])} constants ({catalog['version']}) to {args.dest}"
+    )
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Catalogs as data: band and sensor tables, cloud-mask codes."""

@@ -53,8 +53,13 @@ def list_datasets() -> dict[str, str]:
     return out
 
 
-def open(name: str, *, bands: list[str] | None = None, chunks: dict | None = None,  # noqa: A001
-         **kwargs: Any) -> xr.Dataset:
+def open(
+    name: str,
+    *,
+    bands: list[str] | None = None,
+    chunks: dict | None = None,
+    **kwargs: Any,
+) -> xr.Dataset:
     """Load a shipped real sample lazily through STAC and odc-stac.
 
     Parameters
@@ -80,9 +85,19 @@ def open(name: str, *, bands: list[str] | None = None, chunks: dict | None = Non
     data_dir(name)  # validates the name
     defaults = dict(SAMPLES[name][1])
     defaults.update(kwargs)
-    return load_stac(catalog_path(name), bands=bands, chunks=chunks or {"x": 256, "y": 256},
-                     **defaults)
+    return load_stac(
+        catalog_path(name), bands=bands, chunks=chunks or {"x": 256, "y": 256}, **defaults
+    )
 
 
-__all__ = ["SyntheticScene", "SAMPLES", "data_dir", "catalog_path", "list_datasets", "open",
-           "synthetic_s2", "synthetic_hsi", "synthetic_s1"]
+__all__ = [
+    "SyntheticScene",
+    "SAMPLES",
+    "data_dir",
+    "catalog_path",
+    "list_datasets",
+    "open",
+    "synthetic_s2",
+    "synthetic_hsi",
+    "synthetic_s1",
+]

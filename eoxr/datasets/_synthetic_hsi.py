@@ -24,8 +24,13 @@ def _gauss(wl: np.ndarray, centre: float, width: float) -> np.ndarray:
 
 def atmospheric_transmission(wl: np.ndarray) -> np.ndarray:
     """Two-way water-vapour transmission (0-1) with the 940/1130/1400/1900/2500 nm bands."""
-    t = (1 - 0.35 * _gauss(wl, 940, 25) - 0.5 * _gauss(wl, 1130, 30)
-         - 0.93 * _gauss(wl, 1400, 45) - 0.95 * _gauss(wl, 1880, 60))
+    t = (
+        1
+        - 0.35 * _gauss(wl, 940, 25)
+        - 0.5 * _gauss(wl, 1130, 30)
+        - 0.93 * _gauss(wl, 1400, 45)
+        - 0.95 * _gauss(wl, 1880, 60)
+    )
     t *= 1 - 0.9 / (1 + np.exp(-(wl - 2460) / 15))
     return np.clip(t, 0.03, 1.0)
 
@@ -33,23 +38,32 @@ def atmospheric_transmission(wl: np.ndarray) -> np.ndarray:
 def _endmember_spectra(wl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Smooth reflectance spectra (n_endmembers, bands) with a small random perturbation each."""
     red_edge = 1 / (1 + np.exp(-(wl - 715) / 18))
-    veg = (0.04 + 0.06 * _gauss(wl, 550, 35) + 0.42 * red_edge
-           - 0.25 * red_edge * (wl > 1300) * (1 - np.exp(-(wl - 1300).clip(0) / 600)))
+    veg = (
+        0.04
+        + 0.06 * _gauss(wl, 550, 35)
+        + 0.42 * red_edge
+        - 0.25 * red_edge * (wl > 1300) * (1 - np.exp(-(wl - 1300).clip(0) / 600))
+    )
     dry = 0.12 + 0.25 * (1 - np.exp(-(wl - 400) / 700)) - 0.05 * _gauss(wl, 2200, 40)
     wet = 0.6 * dry - 0.04 * _gauss(wl, 1450, 120)
     water = 0.07 * np.exp(-(wl - 400) / 250) + 0.005
     roof = 0.3 + 0.05 * np.sin((wl - 400) / 450) + 0.04 * _gauss(wl, 1700, 200)
     spectra = np.stack([veg, dry, wet, water, roof])
-    bumps = np.stack([sum(rng.normal(0, 0.015) * _gauss(wl, rng.uniform(400, 2500), 150)
-                          for _ in range(4)) for _ in spectra])
+    bumps = np.stack(
+        [
+            sum(rng.normal(0, 0.015) * _gauss(wl, rng.uniform(400, 2500), 150) for _ in range(4))
+            for _ in spectra
+        ]
+    )
     return np.clip(spectra + bumps, 0.002, None)
 
 
 def _abundances(shape: tuple[int, int], n: int, rng: np.random.Generator) -> np.ndarray:
     """Smooth random fields plus sharp-edged elliptic fields, softmax-normalised to sum to 1."""
     ny, nx = shape
-    logits = np.stack([gaussian_filter(rng.normal(size=shape), sigma=max(ny, nx) / 12)
-                       for _ in range(n)])
+    logits = np.stack(
+        [gaussian_filter(rng.normal(size=shape), sigma=max(ny, nx) / 12) for _ in range(n)]
+    )
     logits /= logits.std(axis=(1, 2), keepdims=True)
     yy, xx = np.mgrid[0:ny, 0:nx]
     for _ in range(max(2, ny * nx // 2500)):  # fields: rotated ellipses with sharp edges
@@ -138,30 +152,43 @@ def synthetic_hsi(
     noisy = truth + stripes[:, None, :] + rng.normal(size=truth.shape) * sigma[:, None, None]
     dead, col = _plant_dead(noisy, dead_fraction, rng)
 
-    coords = {"band": np.arange(1, n_bands + 1), **make_grid_coords(ny, nx, res=30.0),
-              "wavelength": ("band", wl), "fwhm": ("band", np.full(n_bands, wl[1] - wl[0]))}
+    coords = {
+        "band": np.arange(1, n_bands + 1),
+        **make_grid_coords(ny, nx, res=30.0),
+        "wavelength": ("band", wl),
+        "fwhm": ("band", np.full(n_bands, wl[1] - wl[0])),
+    }
     attrs = {"units": "1", "long_name": "surface reflectance", "eoxr:kind": "hyperspectral"}
 
     def cube(a: np.ndarray, name: str) -> xr.DataArray:
-        da = xr.DataArray(a.astype("float32"), dims=("band", "y", "x"), coords=coords,
-                          name=name, attrs=dict(attrs))
+        da = xr.DataArray(
+            a.astype("float32"),
+            dims=("band", "y", "x"),
+            coords=coords,
+            name=name,
+            attrs=dict(attrs),
+        )
         return da.rio.write_crs("EPSG:32610")
 
     band = {"band": coords["band"], "wavelength": ("band", wl)}
     extras = {
         "noise_sigma": xr.DataArray(sigma, dims="band", coords=band, name="noise_sigma"),
         "stripes": xr.DataArray(stripes, dims=("band", "x"), coords={**band, "x": coords["x"]}),
-        "dead_mask": xr.DataArray(dead, dims=("y", "x"), coords={"y": coords["y"],
-                                                                 "x": coords["x"]}),
+        "dead_mask": xr.DataArray(
+            dead, dims=("y", "x"), coords={"y": coords["y"], "x": coords["x"]}
+        ),
         "dead_column": col,
         "water_bands": xr.DataArray(trans < 0.5, dims="band", coords=band),
-        "endmembers": xr.DataArray(em, dims=("endmember", "band"),
-                                   coords={"endmember": list(_ENDMEMBERS), **band}),
-        "abundances": xr.DataArray(ab, dims=("endmember", "y", "x"),
-                                   coords={"endmember": list(_ENDMEMBERS)}),
+        "endmembers": xr.DataArray(
+            em, dims=("endmember", "band"), coords={"endmember": list(_ENDMEMBERS), **band}
+        ),
+        "abundances": xr.DataArray(
+            ab, dims=("endmember", "y", "x"), coords={"endmember": list(_ENDMEMBERS)}
+        ),
     }
-    return SyntheticScene(cube=cube(noisy, "reflectance"), truth=cube(truth, "reflectance"),
-                          extras=extras)
+    return SyntheticScene(
+        cube=cube(noisy, "reflectance"), truth=cube(truth, "reflectance"), extras=extras
+    )
 
 
 __all__ = ["synthetic_hsi", "atmospheric_transmission"]

@@ -12,12 +12,12 @@ from ._scene import SyntheticScene
 
 #: land-cover classes -> (sigma0 VV, sigma0 VH) in linear power, typical C-band values
 S1_CLASSES: dict[str, tuple[float, float]] = {
-    "water": (0.005, 0.0010),      # -23 / -30 dB
+    "water": (0.005, 0.0010),  # -23 / -30 dB
     "bare_soil": (0.050, 0.0080),  # -13 / -21 dB
     "grassland": (0.060, 0.0150),  # -12 / -18 dB
-    "cropland": (0.100, 0.0250),   # -10 / -16 dB
-    "forest": (0.120, 0.0350),     #  -9 / -14.6 dB
-    "urban": (0.400, 0.0600),      #  -4 / -12 dB
+    "cropland": (0.100, 0.0250),  # -10 / -16 dB
+    "forest": (0.120, 0.0350),  #  -9 / -14.6 dB
+    "urban": (0.400, 0.0600),  #  -4 / -12 dB
 }
 _POINT_SIGMA0 = (8.0, 1.5)  # bright corner-reflector-like targets (+9 / +1.8 dB)
 
@@ -101,15 +101,18 @@ def synthetic_s1(
     """
     rng = np.random.default_rng(seed)
     ny, nx = (int(v) for v in shape)
-    dates = (pd.date_range("2024-01-05", periods=int(times), freq="12D")
-             if np.isscalar(times) else pd.DatetimeIndex(times))
+    dates = (
+        pd.date_range("2024-01-05", periods=int(times), freq="12D")
+        if np.isscalar(times)
+        else pd.DatetimeIndex(times)
+    )
     nt = len(dates)
     flood_from = nt // 2 if flood_from is None else int(flood_from)
     cls, _ = _landcover(rng, ny, nx, n_regions)
     flood = _flood_mask(ny, nx, rng) & (cls != 0)
     points = np.zeros((ny, nx), bool)
     for py, px in zip(rng.integers(6, ny - 6, n_points), rng.integers(6, nx - 6, n_points)):
-        points[py - 1:py + 2, px - 1:px + 2] = True
+        points[py - 1 : py + 2, px - 1 : px + 2] = True
     table = np.array(list(S1_CLASSES.values()), dtype=np.float64)  # (class, pol)
     base = np.moveaxis(table[cls], -1, 0)  # (pol, y, x)
     base[:, points] = np.array(_POINT_SIGMA0)[:, None]
@@ -121,24 +124,39 @@ def synthetic_s1(
     if db:
         cube, truth = (10 * np.log10(a) for a in (cube, truth))
     homogeneous, edges = _masks(cls, flood, points, margin=5)
-    coords = {"time": dates, "band": ["VV", "VH"],
-              "y": 4_830_000.0 - res * (np.arange(ny) + 0.5),
-              "x": 620_000.0 + res * (np.arange(nx) + 0.5)}
-    attrs = {"units": "dB" if db else "1", "long_name": "sigma0 backscatter", "eoxr:kind": "sar",
-             "platform": "synthetic Sentinel-1", "polarisations": "VV VH"}
+    coords = {
+        "time": dates,
+        "band": ["VV", "VH"],
+        "y": 4_830_000.0 - res * (np.arange(ny) + 0.5),
+        "x": 620_000.0 + res * (np.arange(nx) + 0.5),
+    }
+    attrs = {
+        "units": "dB" if db else "1",
+        "long_name": "sigma0 backscatter",
+        "eoxr:kind": "sar",
+        "platform": "synthetic Sentinel-1",
+        "polarisations": "VV VH",
+    }
     dims = ("time", "band", "y", "x")
-    mk = lambda a, name: (xr.DataArray(a, dims=dims, coords=coords, name=name, attrs=attrs)  # noqa: E731
-                          .rio.write_crs(crs))
+
+    def mk(a: np.ndarray, name: str) -> xr.DataArray:
+        return xr.DataArray(a, dims=dims, coords=coords, name=name, attrs=attrs).rio.write_crs(crs)
+
     grid = {"y": coords["y"], "x": coords["x"]}
     as2d = lambda a, name: xr.DataArray(a, dims=("y", "x"), coords=grid, name=name)  # noqa: E731
     return SyntheticScene(
         cube=mk(cube, "sigma0"),
         truth=mk(truth, "sigma0_clean"),
         change=as2d(flood, "flood"),
-        extras={"looks": float(looks), "landcover": as2d(cls, "landcover"),
-                "classes": list(S1_CLASSES), "homogeneous": as2d(homogeneous, "homogeneous"),
-                "edges": as2d(edges, "edges"), "point_targets": as2d(points, "point_targets"),
-                "flood_from": flood_from},
+        extras={
+            "looks": float(looks),
+            "landcover": as2d(cls, "landcover"),
+            "classes": list(S1_CLASSES),
+            "homogeneous": as2d(homogeneous, "homogeneous"),
+            "edges": as2d(edges, "edges"),
+            "point_targets": as2d(points, "point_targets"),
+            "flood_from": flood_from,
+        },
     )
 
 

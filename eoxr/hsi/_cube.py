@@ -45,14 +45,24 @@ def per_scene(func: F) -> F:
         dim = extra[0]
         parts = []
         for i in range(cube.sizes[dim]):
+
             def pick(v, i=i):
                 return v.isel({dim: i}) if isinstance(v, xr.DataArray) and dim in v.dims else v
 
-            parts.append(wrapper(cube.isel({dim: i}), *map(pick, args),
-                                 **{k: pick(v) for k, v in kwargs.items()}))
+            parts.append(
+                wrapper(
+                    cube.isel({dim: i}), *map(pick, args), **{k: pick(v) for k, v in kwargs.items()}
+                )
+            )
         # "different": per-scene band coords (the SNR of estimate_noise) are stacked too
-        out = xr.concat(parts, dim=dim, coords="different", compat="equals", join="exact",
-                        combine_attrs="override")
+        out = xr.concat(
+            parts,
+            dim=dim,
+            coords="different",
+            compat="equals",
+            join="exact",
+            combine_attrs="override",
+        )
         return out.transpose(*[d for d in cube.dims if d in out.dims], ...)
 
     return wrapper  # type: ignore[return-value]

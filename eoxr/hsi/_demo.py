@@ -31,8 +31,12 @@ def run(out: pathlib.Path) -> list[str]:
     t0 = time.perf_counter()
     prepared = destripe(repair_dead_pixels(cube)).persist()
     sigma = estimate_noise(prepared, "hysime")
-    results = {"noisy": scene.cube, "repaired + destriped": prepared,
-               "mnf": mnf(prepared).persist(), "subspace": subspace(prepared).persist()}
+    results = {
+        "noisy": scene.cube,
+        "repaired + destriped": prepared,
+        "mnf": mnf(prepared).persist(),
+        "subspace": subspace(prepared).persist(),
+    }
     secs = time.perf_counter() - t0
     rows = [{"cube": k, **metrics.compare(v, scene.truth)} for k, v in results.items()]
     table = pd.DataFrame(rows).round(3)
@@ -56,16 +60,25 @@ def _quicklook(results: dict, scene, path: pathlib.Path, plt, np) -> None:
     wl = scene.cube.wavelength.values
     rgb_idx = [int(np.argmin(np.abs(wl - w))) for w in (640, 550, 470)]
     fig, axes = plt.subplots(1, 4, figsize=(16, 4))
-    for ax, (title, cube) in zip(axes[:3], [("noisy", results["noisy"]),
-                                             ("subspace denoised", results["subspace"]),
-                                             ("truth", scene.truth)]):
+    for ax, (title, cube) in zip(
+        axes[:3],
+        [
+            ("noisy", results["noisy"]),
+            ("subspace denoised", results["subspace"]),
+            ("truth", scene.truth),
+        ],
+    ):
         rgb = np.moveaxis(np.asarray(cube.isel(band=rgb_idx)), 0, -1)
         ax.imshow(np.clip(rgb / 0.25, 0, 1))
         ax.set_title(title)
         ax.axis("off")
     y, x = 40, 70
-    for label, cube in (("noisy", results["noisy"]), ("mnf", results["mnf"]),
-                        ("subspace", results["subspace"]), ("truth", scene.truth)):
+    for label, cube in (
+        ("noisy", results["noisy"]),
+        ("mnf", results["mnf"]),
+        ("subspace", results["subspace"]),
+        ("truth", scene.truth),
+    ):
         axes[3].plot(wl, np.asarray(cube[:, y, x]), label=label, lw=1)
     axes[3].set_xlabel("wavelength (nm)")
     axes[3].set_title(f"spectrum at y={y}, x={x}")

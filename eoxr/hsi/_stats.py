@@ -82,7 +82,7 @@ def _augmented_gram(block: np.ndarray, keep: np.ndarray | None = None) -> np.nda
     buf[nb] = 1.0
     for start in range(0, x.shape[1], _BATCH):
         m = min(_BATCH, x.shape[1] - start)
-        buf[:nb, :m] = x[:, start:start + m]
+        buf[:nb, :m] = x[:, start : start + m]
         a = buf[:, :m]
         # np.dot, not a @ a.T: numpy's matmul sends a @ a.T to a syrk path that measured 20x
         # slower here (170 vs 7 ms for 101 x 8192 float64, OpenBLAS 0.3.31)

@@ -41,16 +41,17 @@ def _nearest_neighbour_gap(block: np.ndarray) -> np.ndarray:
     the median of the neighbours can be far off) still matches the neighbours on its side.
     """
     ny, nx = block.shape[1:]
-    core = block[:, 1:ny - 1, 1:nx - 1]
+    core = block[:, 1 : ny - 1, 1 : nx - 1]
     gap = np.full(core.shape, np.inf)
     for i, j in _OFFSETS3:
-        d = np.abs(core - block[:, 1 + i:ny - 1 + i, 1 + j:nx - 1 + j])
+        d = np.abs(core - block[:, 1 + i : ny - 1 + i, 1 + j : nx - 1 + j])
         np.fmin(gap, d, out=gap)  # fmin ignores NaN neighbours
     return np.pad(gap, ((0, 0), (1, 1), (1, 1)), constant_values=np.inf)
 
 
-def _outlier_block(block: np.ndarray, sigma: np.ndarray, z: float, band_fraction: float,
-                   spike_z: float) -> np.ndarray:
+def _outlier_block(
+    block: np.ndarray, sigma: np.ndarray, z: float, band_fraction: float, spike_z: float
+) -> np.ndarray:
     """Spatial outliers in most bands, and single-band spikes, of a block padded by 1."""
     x = block.astype("float64")
     s = sigma[:, None, None]
@@ -72,8 +73,12 @@ def _dead_lines(data: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     a line that crosses the swath corner in one pixel is trivially "constant".
     """
     _, ydim, xdim = data.dims
-    parts = [data.max(ydim) - data.min(ydim), data.max(xdim) - data.min(xdim),
-             data.count(ydim), data.count(xdim)]
+    parts = [
+        data.max(ydim) - data.min(ydim),
+        data.max(xdim) - data.min(xdim),
+        data.count(ydim),
+        data.count(xdim),
+    ]
     vals = dask.compute(*[p.data for p in parts]) if is_dask(data) else [p.data for p in parts]
     rng_y, rng_x, n_y, n_x = (np.asarray(v) for v in vals)
     return (rng_y == 0) & (n_y > 2), (rng_x == 0) & (n_x > 2)
@@ -135,18 +140,29 @@ def find_dead_pixels(
     flat = (data.max(bdim) - data.min(bdim)) <= 1e-7 * top
     certain = ((lines | flat) & data.notnull()).transpose(bdim, ydim, xdim)
     kw = {"sigma": sigma, "z": z, "band_fraction": band_fraction, "spike_z": spike_z}
-    found = map_overlap(_outlier_block, data.where(~certain), {ydim: 1, xdim: 1},
-                        boundary="reflect", dtype=bool, kwargs=kw)
+    found = map_overlap(
+        _outlier_block,
+        data.where(~certain),
+        {ydim: 1, xdim: 1},
+        boundary="reflect",
+        dtype=bool,
+        kwargs=kw,
+    )
     mask = (certain | found).assign_coords(data.coords)
-    return finalize(mask.transpose(*order), cube, name="dead", long_name="dead/hot pixel flag",
-                    history=f"find_dead_pixels(z={z}, band_fraction={band_fraction})")
+    return finalize(
+        mask.transpose(*order),
+        cube,
+        name="dead",
+        long_name="dead/hot pixel flag",
+        history=f"find_dead_pixels(z={z}, band_fraction={band_fraction})",
+    )
 
 
 def _repair_block(block: np.ndarray) -> np.ndarray:
     """Fill the ``inf`` entries of a block padded by 2 from spatial, then spectral neighbours."""
     out = block.copy()
     ny, nx = block.shape[1:]
-    b, i, j = np.nonzero(np.isinf(block[:, 2:ny - 2, 2:nx - 2]))
+    b, i, j = np.nonzero(np.isinf(block[:, 2 : ny - 2, 2 : nx - 2]))
     i, j = i + 2, j + 2
     clean = np.where(np.isinf(block), np.nan, block).astype("float64")
     fill = np.full(b.size, np.nan)
@@ -192,8 +208,9 @@ def repair_dead_pixels(cube: xr.DataArray, mask: xr.DataArray | None = None) -> 
     """
     data, order = as_bands_first(cube)
     mask = find_dead_pixels(data) if mask is None else mask
-    if not set(mask.dims) <= set(data.dims) or any(mask.sizes[d] != data.sizes[d]
-                                                   for d in mask.dims):
+    if not set(mask.dims) <= set(data.dims) or any(
+        mask.sizes[d] != data.sizes[d] for d in mask.dims
+    ):
         raise GridMismatchError(
             f"mask dims {dict(mask.sizes)} do not fit the cube {dict(data.sizes)}; pass a (y, x) "
             "or (band, y, x) boolean mask on the cube's grid."
@@ -202,8 +219,9 @@ def repair_dead_pixels(cube: xr.DataArray, mask: xr.DataArray | None = None) -> 
     marked = data.where(~xr.DataArray(mask, dims=data.dims, coords=data.coords), np.inf)
     _, ydim, xdim = data.dims
     out = map_overlap(_repair_block, marked, {ydim: 2, xdim: 2}, boundary="reflect")
-    return finalize(out.transpose(*order), cube, keep_value_attrs=True,
-                    history="repair_dead_pixels")
+    return finalize(
+        out.transpose(*order), cube, keep_value_attrs=True, history="repair_dead_pixels"
+    )
 
 
 __all__ = ["find_dead_pixels", "repair_dead_pixels"]

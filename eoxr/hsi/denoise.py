@@ -28,8 +28,9 @@ def _finish(out: xr.DataArray, cube: xr.DataArray, order: tuple, history: str) -
 
 def _check_transform(t: LowRankTransform, data: xr.DataArray, method: str) -> None:
     if not isinstance(t, LowRankTransform):
-        raise ParameterError(f"transform must be a LowRankTransform (from fit_{method}); got "
-                             f"{type(t).__name__}.")
+        raise ParameterError(
+            f"transform must be a LowRankTransform (from fit_{method}); got {type(t).__name__}."
+        )
     if t.n_bands != data.shape[0]:
         raise ParameterError(
             f"the transform was fitted on {t.n_bands} bands but the cube has {data.shape[0]}; "
@@ -57,8 +58,9 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
     data, order = as_bands_first(cube)
     _check_transform(transform, data, transform.method)
     out = data.copy(data=map_blocks(project_block, data, kwargs={"t": transform}))
-    return _finish(out, cube, order, f"{transform.method} denoising, "
-                                     f"{transform.n_components} components")
+    return _finish(
+        out, cube, order, f"{transform.method} denoising, {transform.n_components} components"
+    )
 
 
 @per_scene
@@ -101,8 +103,9 @@ def mnf(
     >>> mnf(scene.cube).shape
     (40, 48, 48)
     """
-    t = transform or fit_mnf(cube, n_components, min_snr=min_snr, noise=noise, sample=sample,
-                             seed=seed)
+    t = transform or fit_mnf(
+        cube, n_components, min_snr=min_snr, noise=noise, sample=sample, seed=seed
+    )
     return apply_transform(cube, t)
 
 
@@ -191,13 +194,26 @@ def subspace(
     data, order = as_bands_first(cube)
     t = transform or fit_subspace(data, rank, sample=sample, seed=seed)
     _check_transform(t, data, "subspace")
-    params = {"h": h, "patch_size": check_window(patch_size, name="patch_size"),
-              "patch_distance": int(patch_distance), "weight": weight, "n_iter": int(n_iter)}
-    depth = halo if halo is not None else (
-        nlm_halo(patch_size, patch_distance) if spatial == "nlmeans" else 16)
+    params = {
+        "h": h,
+        "patch_size": check_window(patch_size, name="patch_size"),
+        "patch_distance": int(patch_distance),
+        "weight": weight,
+        "n_iter": int(n_iter),
+    }
+    depth = (
+        halo
+        if halo is not None
+        else (nlm_halo(patch_size, patch_distance) if spatial == "nlmeans" else 16)
+    )
     ydim, xdim = data.dims[1:]
-    out = map_overlap(_subspace_block, data, {ydim: depth, xdim: depth}, boundary="reflect",
-                      kwargs={"t": t, "spatial": spatial, "params": params})
+    out = map_overlap(
+        _subspace_block,
+        data,
+        {ydim: depth, xdim: depth},
+        boundary="reflect",
+        kwargs={"t": t, "spatial": spatial, "params": params},
+    )
     return _finish(out, cube, order, f"subspace denoising, rank {t.n_components}, {spatial}")
 
 
@@ -222,11 +238,11 @@ def _savgol_block(block: np.ndarray, window: int, order: int) -> np.ndarray:
     half = window // 2
     out = np.empty_like(x)
     taps = mat[half, :window]
-    out[half:nb - half] = taps[0] * x[:nb - window + 1]
+    out[half : nb - half] = taps[0] * x[: nb - window + 1]
     for j in range(1, window):
-        out[half:nb - half] += taps[j] * x[j:nb - window + 1 + j]
+        out[half : nb - half] += taps[j] * x[j : nb - window + 1 + j]
     out[:half] = mat[:half, :window] @ x[:window]
-    out[nb - half:] = mat[nb - half:, nb - window:] @ x[nb - window:]
+    out[nb - half :] = mat[nb - half :, nb - window :] @ x[nb - window :]
     out[nan] = np.nan
     return out.reshape(block.shape).astype(block.dtype, copy=False)
 
@@ -270,8 +286,7 @@ def savgol(
             )
     elif spacing not in ("check", "index"):
         raise ParameterError(f"spacing={spacing!r}: use 'check' or 'index'.")
-    out = data.copy(data=map_blocks(_savgol_block, data, kwargs={"window": window,
-                                                                 "order": order}))
+    out = data.copy(data=map_blocks(_savgol_block, data, kwargs={"window": window, "order": order}))
     return _finish(out, cube, dim_order, f"savgol(window={window}, order={order})")
 
 
@@ -311,8 +326,13 @@ def tv(
     if sig.size != data.shape[0] or not np.all(np.isfinite(sig)):
         raise ParameterError(f"sigma must give one finite value per band ({data.shape[0]}).")
     ydim, xdim = data.dims[1:]
-    out = map_overlap(tv_block, data, {ydim: int(halo), xdim: int(halo)}, boundary="reflect",
-                      kwargs={"weights": strength * sig, "n_iter": int(n_iter)})
+    out = map_overlap(
+        tv_block,
+        data,
+        {ydim: int(halo), xdim: int(halo)},
+        boundary="reflect",
+        kwargs={"weights": strength * sig, "n_iter": int(n_iter)},
+    )
     return _finish(out, cube, order, f"tv(strength={strength}, n_iter={n_iter})")
 
 

@@ -32,8 +32,11 @@ from ._stats import Moments, cube_moments
 NoiseMethod = Literal["hysime", "diff"]
 
 #: Atmospheric water-vapour absorption windows (nm) where AVIRIS-class sensors see little signal.
-WATER_WINDOWS: tuple[tuple[float, float], ...] = ((1340.0, 1460.0), (1790.0, 1960.0),
-                                                   (2450.0, 2600.0))
+WATER_WINDOWS: tuple[tuple[float, float], ...] = (
+    (1340.0, 1460.0),
+    (1790.0, 1960.0),
+    (2450.0, 2600.0),
+)
 
 # Histogram of log10|d| for the robust shift difference: 0.005-decade bins from 1e-9 to 1e6,
 # i.e. 1.2 % wide; linear interpolation inside the bin brings the median to ~0.1 %.
@@ -174,9 +177,15 @@ def _band_result(data: xr.DataArray, sigma: np.ndarray, mean: np.ndarray, method
         snr = np.where(sigma > 0, mean / sigma, np.where(mean == 0, 0.0, np.inf))
     snr[np.isnan(sigma)] = np.nan
     out = xr.DataArray(sigma, dims=(bdim,), coords={**along, "snr": (bdim, snr)})
-    return finalize(out, data.isel({d: 0 for d in data.dims[1:]}, drop=True), name="noise_sigma",
-                    long_name="noise standard deviation", units=data.attrs.get("units"),
-                    history=f"estimate_noise(method={method!r})", attrs={"method": method})
+    return finalize(
+        out,
+        data.isel({d: 0 for d in data.dims[1:]}, drop=True),
+        name="noise_sigma",
+        long_name="noise standard deviation",
+        units=data.attrs.get("units"),
+        history=f"estimate_noise(method={method!r})",
+        attrs={"method": method},
+    )
 
 
 @per_scene
@@ -226,5 +235,10 @@ def find_bad_bands(
     for lo, hi in windows or ():
         bad |= (wl >= lo) & (wl <= hi)
     out = noise.copy(data=bad)
-    return finalize(out, noise, name="bad_band", long_name="low-SNR band flag",
-                    history=f"find_bad_bands(min_snr={thr:.3g}, windows={windows})")
+    return finalize(
+        out,
+        noise,
+        name="bad_band",
+        long_name="low-SNR band flag",
+        history=f"find_bad_bands(min_snr={thr:.3g}, windows={windows})",
+    )

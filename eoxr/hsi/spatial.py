@@ -47,13 +47,20 @@ def tv_block(block: np.ndarray, weights: np.ndarray, n_iter: int) -> np.ndarray:
     return out
 
 
-def nlm_image(img: np.ndarray, sigma: float, patch_size: int, patch_distance: int,
-              h: float) -> np.ndarray:
+def nlm_image(
+    img: np.ndarray, sigma: float, patch_size: int, patch_distance: int, h: float
+) -> np.ndarray:
     """Non-local means of one float64 image with known noise ``sigma`` (fast mode)."""
     from skimage.restoration import denoise_nl_means
 
-    return denoise_nl_means(img, patch_size=patch_size, patch_distance=patch_distance,
-                            h=h * sigma, sigma=sigma, fast_mode=True)
+    return denoise_nl_means(
+        img,
+        patch_size=patch_size,
+        patch_distance=patch_distance,
+        h=h * sigma,
+        sigma=sigma,
+        fast_mode=True,
+    )
 
 
 def nlm_halo(patch_size: int, patch_distance: int) -> int:
@@ -66,8 +73,9 @@ def denoise_scores(z: np.ndarray, spatial: str, params: dict) -> np.ndarray:
     out = np.empty_like(z)
     for k in range(z.shape[0]):
         if spatial == "nlmeans":
-            out[k] = nlm_image(z[k], 1.0, params["patch_size"], params["patch_distance"],
-                               params["h"])
+            out[k] = nlm_image(
+                z[k], 1.0, params["patch_size"], params["patch_distance"], params["h"]
+            )
         else:
             out[k] = tv_block(z[k][None], np.array([params["weight"]]), params["n_iter"])[0]
     return out

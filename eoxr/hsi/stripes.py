@@ -42,8 +42,9 @@ _DISTANCES = (1, 2)
 _RIDGE = 0.05
 
 
-def line_contrast(data: xr.DataArray, line_dim: str, along: str,
-                  distances: tuple[int, ...] = _DISTANCES) -> np.ndarray:
+def line_contrast(
+    data: xr.DataArray, line_dim: str, along: str, distances: tuple[int, ...] = _DISTANCES
+) -> np.ndarray:
     """Median along ``along`` of each pixel's difference to the mean of its neighbours at
     ``+-d`` lines, for each ``d`` in ``distances``.
 
@@ -75,8 +76,9 @@ def _contrast_of(o: np.ndarray, d: int) -> np.ndarray:
     return o - 0.5 * (o[_reflect(idx - d, o.size)] + o[_reflect(idx + d, o.size)])
 
 
-def offsets_from_contrast(c: np.ndarray, k: float = 4.0, rounds: int = 6,
-                          distances: tuple[int, ...] = _DISTANCES) -> np.ndarray:
+def offsets_from_contrast(
+    c: np.ndarray, k: float = 4.0, rounds: int = 6, distances: tuple[int, ...] = _DISTANCES
+) -> np.ndarray:
     """Sparse line offsets ``o`` with ``o[x] - (o[x-d] + o[x+d]) / 2 = c[d, x]`` on striped lines.
 
     ``c`` is ``(distance, band, line)``. Lines whose residual contrast exceeds ``k`` robust
@@ -135,8 +137,9 @@ def _shared_lines(c: np.ndarray, k: float) -> np.ndarray:
     return np.median(_robust_z(c).max(axis=0), axis=0) > k
 
 
-def _solve_support(c: np.ndarray, ok: np.ndarray, support: np.ndarray,
-                   distances: tuple[int, ...]) -> np.ndarray:
+def _solve_support(
+    c: np.ndarray, ok: np.ndarray, support: np.ndarray, distances: tuple[int, ...]
+) -> np.ndarray:
     """Least squares for the offsets on ``support`` (zero elsewhere) from the valid contrasts."""
     n = c.shape[1]
     cols = np.flatnonzero(support)
@@ -215,8 +218,10 @@ def destripe(
     if axis not in ("x", "y"):
         raise ParameterError(f"axis={axis!r}: use 'x' (column stripes) or 'y' (row stripes).")
     if mode not in ("additive", "multiplicative") or method not in ("robust", "moments"):
-        raise ParameterError(f"mode={mode!r} / method={method!r}: use mode 'additive' or "
-                             "'multiplicative' and method 'robust' or 'moments'.")
+        raise ParameterError(
+            f"mode={mode!r} / method={method!r}: use mode 'additive' or "
+            "'multiplicative' and method 'robust' or 'moments'."
+        )
     data, order = as_bands_first(cube)
     bdim, ydim, xdim = data.dims
     line_dim, along = (xdim, ydim) if axis == "x" else (ydim, xdim)
@@ -235,8 +240,12 @@ def destripe(
         o = offsets_from_contrast(line_contrast(logd, line_dim, along), k)
         out = data * prof(np.exp(-o))
     out = out.transpose(bdim, ydim, xdim)
-    return finalize(out.transpose(*order), cube, keep_value_attrs=True,
-                    history=f"destripe(axis={axis!r}, mode={mode!r}, method={method!r})")
+    return finalize(
+        out.transpose(*order),
+        cube,
+        keep_value_attrs=True,
+        history=f"destripe(axis={axis!r}, mode={mode!r}, method={method!r})",
+    )
 
 
 __all__ = ["destripe", "line_contrast", "offsets_from_contrast"]

@@ -107,8 +107,16 @@ def fit_mnf(
     k = n_components or max(int(np.sum(lam - 1.0 >= min_snr)), 1)
     # v^T Sigma_n v = I, so v^-1 = v^T Sigma_n and the inverse transform is Sigma_n v.
     inv = (noise_cov + ridge * np.eye(nb)) @ v[:, :k]
-    return LowRankTransform("mnf", m.mean, v[:, :k].T.copy(), inv, lam,
-                            np.sqrt(np.diag(noise_cov)), m.n, {"min_snr": min_snr, "noise": noise})
+    return LowRankTransform(
+        "mnf",
+        m.mean,
+        v[:, :k].T.copy(),
+        inv,
+        lam,
+        np.sqrt(np.diag(noise_cov)),
+        m.n,
+        {"min_snr": min_snr, "noise": noise},
+    )
 
 
 def fit_pca(
@@ -133,8 +141,9 @@ def fit_pca(
     lam, e = lam[order], e[:, order]
     noise_var = hysime_noise_var(m)
     k = n_components or hysime_subspace(m.cov, np.diag(noise_var))[1]
-    return LowRankTransform("pca", m.mean, e[:, :k].T.copy(), e[:, :k].copy(), lam,
-                            np.sqrt(noise_var), m.n)
+    return LowRankTransform(
+        "pca", m.mean, e[:, :k].T.copy(), e[:, :k].copy(), lam, np.sqrt(noise_var), m.n
+    )
 
 
 def fit_subspace(
@@ -165,8 +174,15 @@ def fit_subspace(
     e, k = hysime_subspace(cov_w, np.eye(sigma.size))
     k = rank or k
     lam = np.einsum("ij,jk,ki->i", e.T, cov_w, e)
-    return LowRankTransform("subspace", m.mean, (e[:, :k] / sigma[:, None]).T.copy(),
-                            e[:, :k] * sigma[:, None], lam, sigma, m.n)
+    return LowRankTransform(
+        "subspace",
+        m.mean,
+        (e[:, :k] / sigma[:, None]).T.copy(),
+        e[:, :k] * sigma[:, None],
+        lam,
+        sigma,
+        m.n,
+    )
 
 
 def project_block(block: np.ndarray, t: LowRankTransform) -> np.ndarray:

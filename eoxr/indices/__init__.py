@@ -109,8 +109,15 @@ def index(
     >>> savi = cube.eo.index("SAVI", L=0.25)
     >>> custom = cube.eo.index("(N - R) / (N + R)")
     """
-    return _compute.compute(cube, [(None, name)], scale=scale, offset=offset, nodata=nodata,
-                            kernel=kernel, user=constants)[0]
+    return _compute.compute(
+        cube,
+        [(None, name)],
+        scale=scale,
+        offset=offset,
+        nodata=nodata,
+        kernel=kernel,
+        user=constants,
+    )[0]
 
 
 def indices(
@@ -155,8 +162,15 @@ def indices(
     """
     from .. import _attrs
 
-    arrays = _compute.compute(cube, _compute.requests(names), scale=scale, offset=offset,
-                              nodata=nodata, kernel=kernel, user=constants)
+    arrays = _compute.compute(
+        cube,
+        _compute.requests(names),
+        scale=scale,
+        offset=offset,
+        nodata=nodata,
+        kernel=kernel,
+        user=constants,
+    )
     ds = xr.Dataset({a.name: a for a in arrays})
     return _attrs.finalize_dataset(ds, cube, history=f"indices {[a.name for a in arrays]}")
 

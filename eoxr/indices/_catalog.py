@@ -76,13 +76,18 @@ def kernel_pair(name: str, known: Iterable[str]) -> tuple[str, str] | None:
     if not name.startswith("k") or len(name) < 3:
         return None
     rest = name[1:]
-    splits = [(rest[:i], rest[i:]) for i in range(1, len(rest)) if rest[:i] in known
-              and rest[i:] in known]
+    splits = [
+        (rest[:i], rest[i:]) for i in range(1, len(rest)) if rest[:i] in known and rest[i:] in known
+    ]
     return splits[0] if len(splits) == 1 else None
 
 
-def _classify(name: str, declared: Iterable[str], bands: Iterable[str], constants: Iterable[str],
-              ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, str]]]:
+def _classify(
+    name: str,
+    declared: Iterable[str],
+    bands: Iterable[str],
+    constants: Iterable[str],
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, str]]]:
     """Split declared symbols into bands, constants and kernel terms; raise on unknown ones."""
     bands, constants = set(bands), set(constants)
     b, c, k, unknown = [], [], {}, []
@@ -98,27 +103,42 @@ def _classify(name: str, declared: Iterable[str], bands: Iterable[str], constant
         else:
             unknown.append(sym)
     if unknown:
-        raise CatalogError(f"index {name!r} uses unknown symbols {unknown}: neither bands "
-                           f"({sorted(bands)}), constants ({sorted(constants)}) nor kernel terms "
-                           "k<a><b>")
+        raise CatalogError(
+            f"index {name!r} uses unknown symbols {unknown}: neither bands "
+            f"({sorted(bands)}), constants ({sorted(constants)}) nor kernel terms "
+            "k<a><b>"
+        )
     return tuple(dict.fromkeys(b)), tuple(dict.fromkeys(c)), k
 
 
-def _entry(name: str, raw: Mapping[str, Any], bands: Iterable[str], constants: Iterable[str],
-           source: str = "asi") -> SpectralIndex:
+def _entry(
+    name: str,
+    raw: Mapping[str, Any],
+    bands: Iterable[str],
+    constants: Iterable[str],
+    source: str = "asi",
+) -> SpectralIndex:
     tree = _expr.parse(raw["formula"])
     declared = list(raw["bands"])
     undeclared = _expr.names(tree) - set(declared)
     if undeclared:
-        raise CatalogError(f"index {name!r}: formula {raw['formula']!r} uses {sorted(undeclared)}"
-                           f" that its symbol list {declared} does not declare")
+        raise CatalogError(
+            f"index {name!r}: formula {raw['formula']!r} uses {sorted(undeclared)}"
+            f" that its symbol list {declared} does not declare"
+        )
     b, c, k = _classify(name, declared, bands, constants)
     return SpectralIndex(
-        short_name=name, long_name=raw.get("long_name", name), formula=raw["formula"],
-        bands=b, constants=c, kernel_terms=k,
+        short_name=name,
+        long_name=raw.get("long_name", name),
+        formula=raw["formula"],
+        bands=b,
+        constants=c,
+        kernel_terms=k,
         application_domain=raw.get("application_domain", "custom"),
-        platforms=tuple(raw.get("platforms", ())), reference=raw.get("reference", ""),
-        contributor=raw.get("contributor", ""), date_of_addition=raw.get("date_of_addition", ""),
+        platforms=tuple(raw.get("platforms", ())),
+        reference=raw.get("reference", ""),
+        contributor=raw.get("contributor", ""),
+        date_of_addition=raw.get("date_of_addition", ""),
         source=source,
     )
 
@@ -133,10 +153,16 @@ def validate_catalog(raw: Mapping[str, Any]) -> Catalog:
     """
     for key in ("version", "source", "indices", "bands", "constants", "kernels"):
         if key not in raw:
-            raise CatalogError(f"catalog file lacks the {key!r} section; regenerate it with "
-                               "scripts/update_indices.py")
-    constants = {k: Constant(k, None if v.get("default") is None else float(v["default"]),
-                             v.get("description", "")) for k, v in raw["constants"].items()}
+            raise CatalogError(
+                f"catalog file lacks the {key!r} section; regenerate it with "
+                "scripts/update_indices.py"
+            )
+    constants = {
+        k: Constant(
+            k, None if v.get("default") is None else float(v["default"]), v.get("description", "")
+        )
+        for k, v in raw["constants"].items()
+    }
     for name, k in raw["kernels"].items():
         used = _expr.names(_expr.parse(k["formula"])) - {"a", "b"}
         bad = (used - set(k["parameters"])) | (set(k["parameters"]) - set(constants))
@@ -150,8 +176,14 @@ def validate_catalog(raw: Mapping[str, Any]) -> Catalog:
             errors.append(f"{name}: {err}")
     if errors:
         raise CatalogError(f"{len(errors)} invalid catalog entries:\n" + "\n".join(errors))
-    return Catalog(str(raw["version"]), str(raw["source"]), indices, dict(raw["bands"]),
-                   constants, dict(raw["kernels"]))
+    return Catalog(
+        str(raw["version"]),
+        str(raw["source"]),
+        indices,
+        dict(raw["bands"]),
+        constants,
+        dict(raw["kernels"]),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -188,13 +220,25 @@ def register_index(
     """
     cat = asi()
     if not overwrite and (name in _USER or name in cat.indices):
-        raise CatalogError(f"index {name!r} already exists; pass overwrite=True to replace it "
-                           "or choose another name")
+        raise CatalogError(
+            f"index {name!r} already exists; pass overwrite=True to replace it "
+            "or choose another name"
+        )
     tree = _expr.parse(formula)
     symbols = sorted(_expr.names(tree))
-    entry = _entry(name, {"formula": formula, "bands": symbols, "long_name": long_name or name,
-                          "reference": reference, "application_domain": application_domain},
-                   cat.bands, cat.constants, source="user")
+    entry = _entry(
+        name,
+        {
+            "formula": formula,
+            "bands": symbols,
+            "long_name": long_name or name,
+            "reference": reference,
+            "application_domain": application_domain,
+        },
+        cat.bands,
+        cat.constants,
+        source="user",
+    )
     _USER[name] = entry
     return entry
 
@@ -229,5 +273,16 @@ def unknown_index_error(name: str) -> CatalogError:
     )
 
 
-__all__ = ["SpectralIndex", "Constant", "Catalog", "asi", "validate_catalog", "register_index",
-           "unregister_index", "all_indices", "lookup", "kernel_pair", "unknown_index_error"]
+__all__ = [
+    "SpectralIndex",
+    "Constant",
+    "Catalog",
+    "asi",
+    "validate_catalog",
+    "register_index",
+    "unregister_index",
+    "all_indices",
+    "lookup",
+    "kernel_pair",
+    "unknown_index_error",
+]

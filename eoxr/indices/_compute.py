@@ -23,14 +23,22 @@ from ._resolve import (
 Cube = xr.DataArray | xr.Dataset
 
 
-def _block(*blocks: np.ndarray, plan: _kernel.Plan, constants: tuple[float, ...], scale: float,
-           offset: float, nodata: float, threads: int) -> tuple[np.ndarray, ...]:
+def _block(
+    *blocks: np.ndarray,
+    plan: _kernel.Plan,
+    constants: tuple[float, ...],
+    scale: float,
+    offset: float,
+    nodata: float,
+    threads: int,
+) -> tuple[np.ndarray, ...]:
     """Kernel of one chunk (or of the whole numpy cube): all indices, one array each."""
     return _kernel.evaluate(plan, blocks, constants, scale, offset, nodata, threads)
 
 
-def _block_bands(block: np.ndarray, *, band_axis: int, positions: tuple[int, ...],
-                 **kw: object) -> tuple[np.ndarray, ...]:
+def _block_bands(
+    block: np.ndarray, *, band_axis: int, positions: tuple[int, ...], **kw: object
+) -> tuple[np.ndarray, ...]:
     """Kernel of one band-stacked chunk: the needed bands are views into it, never copies."""
     index = [slice(None)] * block.ndim
     views = []
@@ -44,8 +52,7 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
     """The cube's band arrays (lazy selections), on one set of dims."""
     dim = _dims.band_dim(cube)
     if dim is not None:  # labels come from bands.band_labels: select by position (fast)
-        arrays = [cube.isel({dim: cb.labels.index(lab)}, drop=True).rename(lab)
-                  for lab in labels]
+        arrays = [cube.isel({dim: cb.labels.index(lab)}, drop=True).rename(lab) for lab in labels]
     else:
         arrays = [_bands.select_band(cube, lab, cb.sensor) for lab in labels]
     dims = arrays[0].dims
@@ -53,7 +60,8 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
         if set(a.dims) != set(dims):
             raise GridMismatchError(
                 f"bands {labels[0]!r} and {a.name!r} have dims {dims} and {a.dims}; align them "
-                "first (e.g. load all bands at one resolution).")
+                "first (e.g. load all bands at one resolution)."
+            )
     return [a if a.dims == dims else a.transpose(*dims) for a in arrays]
 
 
@@ -61,8 +69,9 @@ def _check_dtypes(arrays: Sequence[xr.DataArray], scale: float | None) -> None:
     for a in arrays:
         kind = np.dtype(a.dtype).kind
         if kind == "b" or kind not in "fiu":
-            raise DataTypeError(f"band {a.name!r} has dtype {a.dtype}: spectral indices need "
-                                "numeric reflectance.")
+            raise DataTypeError(
+                f"band {a.name!r} has dtype {a.dtype}: spectral indices need numeric reflectance."
+            )
         if kind in "iu" and scale is None:
             raise DataTypeError(
                 f"band {a.name!r} holds integer digital numbers ({a.dtype}), not reflectance. "
@@ -70,23 +79,31 @@ def _check_dtypes(arrays: Sequence[xr.DataArray], scale: float | None) -> None:
                 "`cube.eo.index('NDVI', scale=1e-4, nodata=0)` for Sentinel-2 L1C/L2A "
                 "(`scale=1e-4, offset=-0.1` for processing baseline >= 04.00, from 2022-01-25; "
                 "`scale=2.75e-5, offset=-0.2` for Landsat Collection 2 L2), or convert first: "
-                "`cube.astype('float32') * 1e-4`, or load with a scale (eoxr.load_stac).")
+                "`cube.astype('float32') * 1e-4`, or load with a scale (eoxr.load_stac)."
+            )
 
 
-def _plan(resolved: Sequence[Resolved], labels: Sequence[str], constants: Sequence[str],
-          rescale: bool, use_nodata: bool) -> _kernel.Plan:
+def _plan(
+    resolved: Sequence[Resolved],
+    labels: Sequence[str],
+    constants: Sequence[str],
+    rescale: bool,
+    use_nodata: bool,
+) -> _kernel.Plan:
     lab_idx = {lab: i for i, lab in enumerate(labels)}
     const_idx = {c: i for i, c in enumerate(constants)}
     formulas = []
     for r in resolved:
+
         def var(nm: str, r: Resolved = r) -> str:
             if nm in r.band_labels:
                 return f"x{lab_idx[r.band_labels[nm]]}"
             return f"c{const_idx[nm]}"
 
         inputs = tuple(sorted({lab_idx[lab] for lab in r.band_labels.values()}))
-        formulas.append(_kernel.Formula(_expr.to_source(r.tree, var), inputs,
-                                        _expr.is_nan_blind(r.tree)))
+        formulas.append(
+            _kernel.Formula(_expr.to_source(r.tree, var), inputs, _expr.is_nan_blind(r.tree))
+        )
     return _kernel.Plan(tuple(formulas), len(labels), len(constants), rescale, use_nodata)
 
 
@@ -99,9 +116,16 @@ def requests(names: str | Sequence[str] | Mapping[str, str]) -> list[tuple[str |
     return [(None, n) for n in names]
 
 
-def compute(cube: Cube, requests: list[tuple[str | None, str]], *, scale: float | None,
-             offset: float, nodata: float | None, kernel: str,
-             user: Mapping[str, ConstantValue]) -> list[xr.DataArray]:
+def compute(
+    cube: Cube,
+    requests: list[tuple[str | None, str]],
+    *,
+    scale: float | None,
+    offset: float,
+    nodata: float | None,
+    kernel: str,
+    user: Mapping[str, ConstantValue],
+) -> list[xr.DataArray]:
     if not requests:
         raise ParameterError("no index requested: pass names such as ['NDVI', 'EVI']")
     check_names(t for _, t in requests)
@@ -122,25 +146,44 @@ def compute(cube: Cube, requests: list[tuple[str | None, str]], *, scale: float 
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)
     out_dtype = _kernel.output_dtype([a.dtype for a in arrays])
     threads = 1 if any(_chunks.is_dask(a) for a in arrays) else _kernel.n_threads()
-    kw = {"plan": plan, "constants": values, "scale": float(1.0 if scale is None else scale),
-          "offset": float(offset), "nodata": float("nan" if nodata is None else nodata),
-          "threads": threads}
+    kw = {
+        "plan": plan,
+        "constants": values,
+        "scale": float(1.0 if scale is None else scale),
+        "offset": float(offset),
+        "nodata": float("nan" if nodata is None else nodata),
+        "threads": threads,
+    }
     dim = _dims.band_dim(cube)
-    if dim is not None and _chunks.is_whole(cube, dim) and arrays[0].dims == tuple(
-            d for d in cube.dims if d != dim):
+    if (
+        dim is not None
+        and _chunks.is_whole(cube, dim)
+        and arrays[0].dims == tuple(d for d in cube.dims if d != dim)
+    ):
         # One task per chunk straight on the cube's band-stacked chunks (no selection tasks).
         kw["positions"] = tuple(cb.labels.index(lab) for lab in labels)
-        results = _chunks.map_bands(_block_bands, cube, dim, n_out=len(resolved),
-                                    dtype=out_dtype, kwargs=kw, token="eoxr-indices")
+        results = _chunks.map_bands(
+            _block_bands,
+            cube,
+            dim,
+            n_out=len(resolved),
+            dtype=out_dtype,
+            kwargs=kw,
+            token="eoxr-indices",
+        )
     else:  # a Dataset, or bands in several chunks: one lazy selection per band
-        results = _chunks.map_pixels(_block, arrays, n_out=len(resolved), dtype=out_dtype,
-                                     kwargs=kw, token="eoxr-indices")
-    return [_finish(arrays[0].copy(data=results[k]), cube, r, scale, offset)
-            for k, r in enumerate(resolved)]
+        results = _chunks.map_pixels(
+            _block, arrays, n_out=len(resolved), dtype=out_dtype, kwargs=kw, token="eoxr-indices"
+        )
+    return [
+        _finish(arrays[0].copy(data=results[k]), cube, r, scale, offset)
+        for k, r in enumerate(resolved)
+    ]
 
 
-def _finish(result: xr.DataArray, cube: Cube, r: Resolved, scale: float | None,
-            offset: float) -> xr.DataArray:
+def _finish(
+    result: xr.DataArray, cube: Cube, r: Resolved, scale: float | None, offset: float
+) -> xr.DataArray:
     bands_txt = ", ".join(f"{s}={lab}" for s, lab in sorted(r.band_labels.items()))
     const_txt = ", ".join(f"{c}={v:g}" for c, v in sorted(r.constants.items()))
     e = r.entry
@@ -148,13 +191,22 @@ def _finish(result: xr.DataArray, cube: Cube, r: Resolved, scale: float | None,
     if const_txt:
         attrs["index_constants"] = const_txt
     if e is not None:
-        attrs.update(reference=e.reference, application_domain=e.application_domain,
-                     index_source="Awesome Spectral Indices" if e.source == "asi" else "user")
+        attrs.update(
+            reference=e.reference,
+            application_domain=e.application_domain,
+            index_source="Awesome Spectral Indices" if e.source == "asi" else "user",
+        )
     if scale is not None or offset != 0:
         factor = 1.0 if scale is None else scale
         attrs["input_scaling"] = f"reflectance = DN * {factor:g} + {offset:g}"
-    history = f"index {r.name} = {r.formula} with {bands_txt}" + (f"; {const_txt}"
-                                                                   if const_txt else "")
-    return _attrs.finalize(result, cube, name=r.name,
-                           long_name=e.long_name if e is not None else r.name,
-                           history=history, attrs=attrs)
+    history = f"index {r.name} = {r.formula} with {bands_txt}" + (
+        f"; {const_txt}" if const_txt else ""
+    )
+    return _attrs.finalize(
+        result,
+        cube,
+        name=r.name,
+        long_name=e.long_name if e is not None else r.name,
+        history=history,
+        attrs=attrs,
+    )

@@ -32,8 +32,9 @@ def run(out: pathlib.Path) -> list[str]:
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 8))
     for ax, name in zip(axes.ravel(), DEMO_INDICES):
-        im = ax.imshow(ds[name].values, cmap="RdYlGn" if name != "NDWI" else "BrBG",
-                       vmin=-1, vmax=1)
+        im = ax.imshow(
+            ds[name].values, cmap="RdYlGn" if name != "NDWI" else "BrBG", vmin=-1, vmax=1
+        )
         ax.set_title(f"{name}: {ds[name].attrs['long_name'][:38]}", fontsize=8)
         ax.set_axis_off()
     fig.colorbar(im, ax=axes, shrink=0.6)

@@ -38,8 +38,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
 }
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
-_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
-           ast.NotEq: "!="}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _UNARY = {"abs": "abs", "sqrt": "np.sqrt", "exp": "np.exp", "log": "np.log", "tanh": "np.tanh"}
 #: Constructs whose result is not NaN when an input is NaN (comparisons, selections): formulas
 #: using them get an explicit NaN-in -> NaN-out guard in the kernel.
@@ -98,8 +97,9 @@ def _check_call(node: ast.Call, text: str) -> None:
         raise _fail(text, node, "functions take plain positional arguments only")
     lo, hi = FUNCTIONS[node.func.id]
     if len(node.args) < lo or (hi is not None and len(node.args) > hi):
-        raise _fail(text, node, f"{node.func.id} takes {lo if lo == hi else f'{lo} or more'} "
-                                "arguments")
+        raise _fail(
+            text, node, f"{node.func.id} takes {lo if lo == hi else f'{lo} or more'} arguments"
+        )
     for a in node.args:
         _check(a, text)
 
@@ -115,17 +115,23 @@ def parse(text: str) -> ast.expr:
     if not isinstance(text, str) or not text.strip():
         raise CatalogError(f"a formula must be a non-empty string, got {text!r}")
     if len(text) > MAX_LENGTH:
-        raise CatalogError(f"formula {text[:60]!r}... has {len(text)} characters, more than the "
-                           f"{MAX_LENGTH} allowed: split it, e.g. into expression constants "
-                           "(`cube.eo.index('a / b', a='...', b='...')`).")
+        raise CatalogError(
+            f"formula {text[:60]!r}... has {len(text)} characters, more than the "
+            f"{MAX_LENGTH} allowed: split it, e.g. into expression constants "
+            "(`cube.eo.index('a / b', a='...', b='...')`)."
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
-        raise CatalogError(f"formula {text!r} is not a valid expression: {err.msg}. "
-                           "Write it as Python arithmetic, e.g. '(N - R) / (N + R)'.") from None
+        raise CatalogError(
+            f"formula {text!r} is not a valid expression: {err.msg}. "
+            "Write it as Python arithmetic, e.g. '(N - R) / (N + R)'."
+        ) from None
     except (RecursionError, MemoryError):  # CPython's parser on pathological nesting
-        raise CatalogError(f"formula {text[:60]!r}... is nested too deeply to compile "
-                           f"(more than {MAX_DEPTH} levels)") from None
+        raise CatalogError(
+            f"formula {text[:60]!r}... is nested too deeply to compile "
+            f"(more than {MAX_DEPTH} levels)"
+        ) from None
     check_depth(tree.body, text)
     _check(tree, text)
     return tree.body
@@ -140,14 +146,15 @@ def check_depth(node: ast.expr, text: str) -> None:
     stack, deepest = [(node, 1)], 0
     while stack:
         n, d = stack.pop()
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) \
-                and n.func.id in ("min", "max"):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("min", "max"):
             d += max(0, len(n.args) - 2)
         deepest = max(deepest, d)
         if deepest > MAX_DEPTH:
-            raise CatalogError(f"formula {text[:60]!r}{'...' if len(text) > 60 else ''} nests "
-                               f"more than {MAX_DEPTH} levels deep: simplify it or split it "
-                               "into expression constants")
+            raise CatalogError(
+                f"formula {text[:60]!r}{'...' if len(text) > 60 else ''} nests "
+                f"more than {MAX_DEPTH} levels deep: simplify it or split it "
+                "into expression constants"
+            )
         stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
 
 
@@ -162,8 +169,11 @@ def is_nan_blind(node: ast.AST) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Compare):
             return True
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) \
-                and n.func.id in _NAN_BLIND_CALLS:
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id in _NAN_BLIND_CALLS
+        ):
             return True
     return False
 
@@ -195,6 +205,7 @@ def to_source(node: ast.expr, var: Callable[[str], str]) -> str:
     powers through ``_pow`` so that poles give NaN (see :mod:`eoxr.indices._kernel`); literals
     are written as floats so that no integer arithmetic ever happens.
     """
+
     def emit(n: ast.expr) -> str:
         if isinstance(n, ast.Constant):
             return repr(float(n.value))
@@ -218,8 +229,10 @@ def to_source(node: ast.expr, var: Callable[[str], str]) -> str:
             return f"(-{emit(n.operand)})" if isinstance(n.op, ast.USub) else emit(n.operand)
         if isinstance(n, ast.Compare):
             terms = [n.left, *n.comparators]
-            pairs = [f"({emit(terms[i])} {_CMPOPS[type(op)]} {emit(terms[i + 1])})"
-                     for i, op in enumerate(n.ops)]
+            pairs = [
+                f"({emit(terms[i])} {_CMPOPS[type(op)]} {emit(terms[i + 1])})"
+                for i, op in enumerate(n.ops)
+            ]
             return f"(1.0 if ({' and '.join(pairs)}) else 0.0)"
         if isinstance(n, ast.Call):
             fn, args = n.func.id, [emit(a) for a in n.args]
@@ -236,5 +249,14 @@ def to_source(node: ast.expr, var: Callable[[str], str]) -> str:
     return emit(node)
 
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "parse", "check_depth", "names", "is_nan_blind",
-           "substitute", "to_source"]
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "parse",
+    "check_depth",
+    "names",
+    "is_nan_blind",
+    "substitute",
+    "to_source",
+]

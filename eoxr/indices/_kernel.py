@@ -104,15 +104,27 @@ def _source(plan: Plan, out_max: float) -> str:
     xs = [f"x{i}" for i in range(plan.n_bands)]
     cs = [f"c{i}" for i in range(plan.n_constants)]
     outs = [f"o{k}" for k in range(len(plan.formulas))]
-    args = ", ".join([*outs, "r0", "r1", *[f"a{i}" for i in range(plan.n_bands)], *cs,
-                      "scale", "offset", "nodata"])
-    lines = [f"def kernel({args}):",
-             "    ny = o0.shape[1]",
-             "    nx = o0.shape[2]",
-             "    for r in range(r0, r1):",
-             "        l = r // ny",
-             "        j = r - l * ny",
-             "        for i in range(nx):"]
+    args = ", ".join(
+        [
+            *outs,
+            "r0",
+            "r1",
+            *[f"a{i}" for i in range(plan.n_bands)],
+            *cs,
+            "scale",
+            "offset",
+            "nodata",
+        ]
+    )
+    lines = [
+        f"def kernel({args}):",
+        "    ny = o0.shape[1]",
+        "    nx = o0.shape[2]",
+        "    for r in range(r0, r1):",
+        "        l = r // ny",
+        "        j = r - l * ny",
+        "        for i in range(nx):",
+    ]
     pad = " " * 12
     used = sorted({i for f in plan.formulas for i in f.inputs})
     for i in used:  # a group loads only the bands its formulas read
@@ -153,7 +165,8 @@ def cache_dir() -> Path | None:
     if os.environ.get("EOXR_KERNEL_CACHE", "1") == "0":
         return None
     base = os.environ.get("EOXR_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eoxr")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eoxr"
+    )
     folder = Path(base) / "kernels"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -209,15 +222,23 @@ def compile_plan(plan: Plan, out_dtype: str) -> numba.core.registry.CPUDispatche
         except (OSError, ImportError, RuntimeError):
             pass
     namespace = {"np": np, "_div": _div, "_pow": _pow, "_sq": _sq, "_min": _min, "_max": _max}
-    exec(compile(src, f"<eoxr.indices kernel {abs(hash(plan)):x}>", "exec"), namespace)  # noqa: S102 - our generated code, from whitelisted ASTs
+    exec(compile(src, f"<eoxr.indices kernel {abs(hash(plan)):x}>", "exec"), namespace)
     return numba.njit(**_JIT)(namespace["kernel"])
 
 
 @lru_cache(maxsize=256)
 def split(plan: Plan) -> list[Plan]:
     """``plan`` cut into plans of at most :data:`GROUP` formulas."""
-    return [Plan(plan.formulas[i:i + GROUP], plan.n_bands, plan.n_constants, plan.rescale,
-                 plan.use_nodata) for i in range(0, len(plan.formulas), GROUP)]
+    return [
+        Plan(
+            plan.formulas[i : i + GROUP],
+            plan.n_bands,
+            plan.n_constants,
+            plan.rescale,
+            plan.use_nodata,
+        )
+        for i in range(0, len(plan.formulas), GROUP)
+    ]
 
 
 def kernels_for(plan: Plan, out_dtype: str) -> list:
@@ -226,8 +247,7 @@ def kernels_for(plan: Plan, out_dtype: str) -> list:
         return [compile_plan(p, out_dtype) for p in split(plan)]
 
 
-def _run_rows(kernels: list, outs: list[list[np.ndarray]], r0: int, r1: int,
-              args: tuple) -> None:
+def _run_rows(kernels: list, outs: list[list[np.ndarray]], r0: int, r1: int, args: tuple) -> None:
     for kernel, group in zip(kernels, outs):
         kernel(*group, r0, r1, *args)
 
@@ -239,8 +259,11 @@ def _readable(a: np.ndarray) -> np.ndarray:
 
 def output_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
     """float64 if any input is float64, else float32."""
-    return np.dtype("float64") if any(np.dtype(d) == np.float64 for d in dtypes) \
+    return (
+        np.dtype("float64")
+        if any(np.dtype(d) == np.float64 for d in dtypes)
         else np.dtype("float32")
+    )
 
 
 def _as3d(a: np.ndarray) -> np.ndarray:
@@ -252,8 +275,9 @@ def _as3d(a: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, n_threads() - 1),
-                              thread_name_prefix="eoxr-indices")
+    return ThreadPoolExecutor(
+        max_workers=max(1, n_threads() - 1), thread_name_prefix="eoxr-indices"
+    )
 
 
 def n_threads() -> int:
@@ -264,9 +288,15 @@ def n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def evaluate(plan: Plan, bands: Sequence[np.ndarray], constants: Sequence[float],
-             scale: float = 1.0, offset: float = 0.0, nodata: float = np.nan,
-             threads: int = 1) -> tuple[np.ndarray, ...]:
+def evaluate(
+    plan: Plan,
+    bands: Sequence[np.ndarray],
+    constants: Sequence[float],
+    scale: float = 1.0,
+    offset: float = 0.0,
+    nodata: float = np.nan,
+    threads: int = 1,
+) -> tuple[np.ndarray, ...]:
     """Run the fused kernel on numpy blocks; return one array per formula.
 
     Each output is its own allocation (a view into a stacked block would keep every index
@@ -276,11 +306,10 @@ def evaluate(plan: Plan, bands: Sequence[np.ndarray], constants: Sequence[float]
     """
     shape = np.broadcast_shapes(*(b.shape for b in bands))
     dtype = output_dtype([b.dtype for b in bands])
-    arrays = [_as3d(_readable(b if b.shape == shape else np.broadcast_to(b, shape)))
-              for b in bands]
+    arrays = [_as3d(_readable(b if b.shape == shape else np.broadcast_to(b, shape))) for b in bands]
     outs = [np.empty(arrays[0].shape, dtype=dtype) for _ in plan.formulas]
     kernels = kernels_for(plan, dtype.name)
-    groups = [outs[i:i + GROUP] for i in range(0, len(outs), GROUP)]
+    groups = [outs[i : i + GROUP] for i in range(0, len(outs), GROUP)]
     args = (*arrays, *[float(c) for c in constants], float(scale), float(offset), float(nodata))
     rows = outs[0].shape[0] * outs[0].shape[1]
     # Below ~1 Mpx the thread hand-off costs more than it saves.
@@ -289,13 +318,24 @@ def evaluate(plan: Plan, bands: Sequence[np.ndarray], constants: Sequence[float]
         _run_rows(kernels, groups, 0, rows, args)
     else:
         edges = np.linspace(0, rows, threads + 1).astype(int)
-        futures = [_pool().submit(_run_rows, kernels, groups, int(a), int(b), args)
-                   for a, b in zip(edges[1:-1], edges[2:])]
+        futures = [
+            _pool().submit(_run_rows, kernels, groups, int(a), int(b), args)
+            for a, b in zip(edges[1:-1], edges[2:])
+        ]
         _run_rows(kernels, groups, 0, int(edges[1]), args)  # the first band in this thread
         for f in futures:
             f.result()
     return tuple(o.reshape(shape) for o in outs)
 
 
-__all__ = ["Formula", "Plan", "GROUP", "split", "kernels_for", "compile_plan", "evaluate",
-           "output_dtype", "n_threads"]
+__all__ = [
+    "Formula",
+    "Plan",
+    "GROUP",
+    "split",
+    "kernels_for",
+    "compile_plan",
+    "evaluate",
+    "output_dtype",
+    "n_threads",
+]

@@ -13,8 +13,19 @@ from . import _catalog
 from ._resolve import CubeBands, computable
 from ._resolve import _cube_bands as _resolve_cube_bands
 
-_COLUMNS = ["long_name", "application_domain", "formula", "bands", "constants", "kernel",
-            "platforms", "reference", "contributor", "date_of_addition", "source"]
+_COLUMNS = [
+    "long_name",
+    "application_domain",
+    "formula",
+    "bands",
+    "constants",
+    "kernel",
+    "platforms",
+    "reference",
+    "contributor",
+    "date_of_addition",
+    "source",
+]
 
 
 def _norm(text: str) -> str:
@@ -78,9 +89,19 @@ def catalog(
     """
     rows = {}
     for name, e in _catalog.all_indices().items():
-        rows[name] = [e.long_name, e.application_domain, e.formula, e.bands, e.constants,
-                      bool(e.kernel_terms), e.platforms, e.reference, e.contributor,
-                      e.date_of_addition, e.source]
+        rows[name] = [
+            e.long_name,
+            e.application_domain,
+            e.formula,
+            e.bands,
+            e.constants,
+            bool(e.kernel_terms),
+            e.platforms,
+            e.reference,
+            e.contributor,
+            e.date_of_addition,
+            e.source,
+        ]
     df = pd.DataFrame.from_dict(rows, orient="index", columns=_COLUMNS)
     df.index.name = "short_name"
     if platform is not None:

@@ -67,8 +67,11 @@ class CubeBands:
 @lru_cache(maxsize=64)
 def _cube_bands(labels: tuple[str, ...], sensor: str | None) -> CubeBands:
     """Symbol mapping of a band list (cached: it depends on the labels and sensor only)."""
-    empty = xr.DataArray(np.empty((len(labels), 0, 0), "float32"), dims=("band", "y", "x"),
-                         coords={"band": list(labels)})
+    empty = xr.DataArray(
+        np.empty((len(labels), 0, 0), "float32"),
+        dims=("band", "y", "x"),
+        coords={"band": list(labels)},
+    )
     return CubeBands(_bands.symbol_mapping(empty, sensor), labels, sensor)
 
 
@@ -78,19 +81,21 @@ def constant_default(name: str, cb: CubeBands | None) -> float | None:
     if const is not None and const.default is not None:
         return const.default
     if name.startswith("lambda") and cb is not None:
-        return cb.wavelength(name[len("lambda"):])
+        return cb.wavelength(name[len("lambda") :])
     return None
 
 
-def computable(cb: CubeBands, entries: Iterable[_catalog.SpectralIndex] | None = None,
-               kernel: str = "RBF") -> list[str]:
+def computable(
+    cb: CubeBands, entries: Iterable[_catalog.SpectralIndex] | None = None, kernel: str = "RBF"
+) -> list[str]:
     """Short names of the indices whose bands and constants the cube can supply."""
     params = _catalog.asi().kernels[kernel]["parameters"]
     out = []
     for e in entries if entries is not None else _catalog.all_indices().values():
         consts = list(e.constants) + (list(params) if e.kernel_terms else [])
         if set(e.bands) <= set(cb.symbols) and all(
-                constant_default(c, cb) is not None for c in consts):
+            constant_default(c, cb) is not None for c in consts
+        ):
             out.append(e.short_name)
     return out
 
@@ -133,8 +138,11 @@ def _substitute_kernels(tree: ast.expr, kernel: str) -> ast.expr:
 def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -> ast.expr:
     """Inline constants given as formula strings (e.g. ``sigma="0.5 * (N + R)"``)."""
     for _ in range(8):  # expression constants may refer to each other, not in a cycle
-        found = {k: _expr.parse(v) for k, v in user.items()
-                 if isinstance(v, str) and k in _expr.names(tree)}
+        found = {
+            k: _expr.parse(v)
+            for k, v in user.items()
+            if isinstance(v, str) and k in _expr.names(tree)
+        }
         if not found:
             return tree
         tree = _expr.substitute(tree, found)
@@ -144,20 +152,32 @@ def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -
 
 def _missing_bands_error(name: str, missing: list[str], cb: CubeBands) -> BandNotFoundError:
     cat = _catalog.asi()
-    described = [f"{m} ({cat.bands[m].get('common_name', '?')})" if m in cat.bands else m
-                 for m in missing]
+    described = [
+        f"{m} ({cat.bands[m].get('common_name', '?')})" if m in cat.bands else m for m in missing
+    ]
     ok = computable(cb)
     shown = ", ".join(ok[:25]) + (f", ... ({len(ok)} in all)" if len(ok) > 25 else "")
-    hint = (f"Index {name!r} needs {described}, which the cube lacks. Computable on this cube: "
-            f"[{shown or 'none'}]; see eoxr.indices.catalog(bands_available=cube). If the band is "
-            "present under another name, rename it (e.g. `cube.rename({'nir_band': 'nir'})`).")
-    tried = [a for m in missing for a in (_bands.aliases_of(_bands.canonical_name(m))
-                                         if _bands.canonical_name(m) else [m])]
+    hint = (
+        f"Index {name!r} needs {described}, which the cube lacks. Computable on this cube: "
+        f"[{shown or 'none'}]; see eoxr.indices.catalog(bands_available=cube). If the band is "
+        "present under another name, rename it (e.g. `cube.rename({'nir_band': 'nir'})`)."
+    )
+    tried = [
+        a
+        for m in missing
+        for a in (_bands.aliases_of(_bands.canonical_name(m)) if _bands.canonical_name(m) else [m])
+    ]
     return BandNotFoundError(", ".join(missing), cb.labels, tried, hint=hint)
 
 
-def resolve(text: str, name: str | None, cb: CubeBands, cube: Cube,
-            user: Mapping[str, ConstantValue], kernel: str) -> Resolved:
+def resolve(
+    text: str,
+    name: str | None,
+    cb: CubeBands,
+    cube: Cube,
+    user: Mapping[str, ConstantValue],
+    kernel: str,
+) -> Resolved:
     """Resolve one index name or formula against a cube."""
     tree, entry, formula = _tree_of(text)
     tree = _substitute_kernels(tree, kernel)
@@ -165,8 +185,9 @@ def resolve(text: str, name: str | None, cb: CubeBands, cube: Cube,
     tree = _substitute_expressions(tree, user)
     used |= _expr.names(tree)
     cat = _catalog.asi()
-    res = Resolved(name or (entry.short_name if entry else formula), formula, tree, used=used,
-                   entry=entry)
+    res = Resolved(
+        name or (entry.short_name if entry else formula), formula, tree, used=used, entry=entry
+    )
     missing: list[str] = []
     for nm in sorted(_expr.names(tree)):
         if nm in cat.constants or nm in user:
@@ -175,7 +196,8 @@ def resolve(text: str, name: str | None, cb: CubeBands, cube: Cube,
                 desc = cat.constants[nm].description if nm in cat.constants else ""
                 raise ParameterError(
                     f"index {res.name!r} needs the constant {nm!r} ({desc}), which has no "
-                    f"default: pass it, e.g. `cube.eo.index({res.name!r}, {nm}=...)`.")
+                    f"default: pass it, e.g. `cube.eo.index({res.name!r}, {nm}=...)`."
+                )
             res.constants[nm] = float(value)
         elif nm in cat.bands:
             if nm in cb.symbols:
@@ -199,9 +221,11 @@ def check_user_constants(user: Mapping[str, ConstantValue], used: Iterable[str])
     if unknown:
         raise ParameterError(
             f"unknown constants {unknown}: the requested formulas use none of them and the ASI "
-            f"constants table has no such name. Known constants: {sorted(cat.constants)}.")
-    bad = {k: v for k, v in user.items() if not isinstance(v, int | float | str)
-           or isinstance(v, bool)}
+            f"constants table has no such name. Known constants: {sorted(cat.constants)}."
+        )
+    bad = {
+        k: v for k, v in user.items() if not isinstance(v, int | float | str) or isinstance(v, bool)
+    }
     if bad:
         raise ParameterError(f"constants must be numbers or formula strings, got {bad}")
 
@@ -213,5 +237,12 @@ def check_names(requests: Iterable[str]) -> None:
             raise CatalogError(f"an index must be a name or a formula string, got {r!r}")
 
 
-__all__ = ["Resolved", "CubeBands", "resolve", "computable", "constant_default",
-           "check_user_constants", "check_names"]
+__all__ = [
+    "Resolved",
+    "CubeBands",
+    "resolve",
+    "computable",
+    "constant_default",
+    "check_user_constants",
+    "check_names",
+]

@@ -81,7 +81,7 @@ def _spectral_coords(path: Path, da: xr.DataArray) -> xr.DataArray:
 
 
 def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
-    """nodata -> NaN lazily; integers and float32 become float32 (float64 stays float64)."""
+    """Nodata -> NaN lazily; integers and float32 become float32 (float64 stays float64)."""
     nodata = da.rio.nodata
     if not masked:
         return da

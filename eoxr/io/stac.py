@@ -55,7 +55,7 @@ def _as_items(items: Any) -> list:
 
 
 def _asset_common_names(item: Any) -> dict[str, str]:
-    """asset key -> common name from the asset's ``eo:bands``/``bands`` metadata."""
+    """Asset key -> common name from the asset's ``eo:bands``/``bands`` metadata."""
     out = {}
     for key, asset in item.assets.items():
         for field in ("eo:bands", "bands"):

@@ -23,8 +23,9 @@ def scene(seed: int = 0) -> tuple[xr.DataArray, xr.DataArray]:
     return composite.rio.write_crs(s.cube.rio.crs), s.extras["landcover"]
 
 
-def train_cnn(cube: xr.DataArray, labels: xr.DataArray, *, epochs: int = 25, seed: int = 0
-              ) -> tuple[object, tuple[list[float], list[float]]]:
+def train_cnn(
+    cube: xr.DataArray, labels: xr.DataArray, *, epochs: int = 25, seed: int = 0
+) -> tuple[object, tuple[list[float], list[float]]]:
     """Train a tiny fully-convolutional net on 32 px patches with :func:`eoxr.ml.torch_dataset`."""
     import torch
 
@@ -32,16 +33,25 @@ def train_cnn(cube: xr.DataArray, labels: xr.DataArray, *, epochs: int = 25, see
 
     mean = cube.mean(("y", "x")).values.tolist()
     std = cube.std(("y", "x")).values.tolist()
-    ds = torch_dataset(cube, labels.astype("float32"), input_dims=PATCH, input_overlap=OVERLAP,
-                       normalize=(mean, std))
+    ds = torch_dataset(
+        cube,
+        labels.astype("float32"),
+        input_dims=PATCH,
+        input_overlap=OVERLAP,
+        normalize=(mean, std),
+    )
     torch.manual_seed(seed)
     k = len(labels.attrs["classes"])
-    net = torch.nn.Sequential(torch.nn.Conv2d(cube.sizes["band"], 16, 3, padding=1),
-                              torch.nn.ReLU(), torch.nn.Conv2d(16, k, 1))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(cube.sizes["band"], 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, k, 1),
+    )
     opt = torch.optim.Adam(net.parameters(), lr=0.02)
     loss_fn = torch.nn.CrossEntropyLoss()
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     for _ in range(epochs):
         for xb, yb in loader:
             opt.zero_grad()
@@ -76,15 +86,22 @@ def run(out: pathlib.Path) -> list[str]:
     acc_cnn = float((cnn_map.values == truth.values).mean())
     acc_rf = float((rf_map.values == truth.values).mean())
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-    for ax, (title, arr) in zip(axes, [("truth", truth), (f"CNN {acc_cnn:.0%}", cnn_map),
-                                       (f"random forest {acc_rf:.0%}", rf_map)]):
+    for ax, (title, arr) in zip(
+        axes,
+        [
+            ("truth", truth),
+            (f"CNN {acc_cnn:.0%}", cnn_map),
+            (f"random forest {acc_rf:.0%}", rf_map),
+        ],
+    ):
         ax.imshow(np.asarray(arr), cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
     fig.savefig(out / "classification.png", dpi=80, bbox_inches="tight")
     plt.close(fig)
-    cnn.to_dataset(name="probability").drop_vars("class").to_zarr(out / "cnn_scores.zarr",
-                                                                     mode="w", zarr_format=2)
+    cnn.to_dataset(name="probability").drop_vars("class").to_zarr(
+        out / "cnn_scores.zarr", mode="w", zarr_format=2
+    )
     return [
         f"ml: tiny CNN (torch_dataset + apply_model, 32 px patches, cosine blend) "
         f"accuracy {acc_cnn:.1%} on {truth.size} px",

@@ -97,15 +97,15 @@ def window_1d(tiling: AxisTiling, blend: Blend) -> np.ndarray:
     w = np.ones(p, dtype=np.float64)
     if blend == "crop":
         w[:] = 0.0
-        w[lead:lead + tiling.stride] = 1.0
+        w[lead : lead + tiling.stride] = 1.0
     elif blend == "cosine" and o > 0:
         margin = o // 4
         width = o - 2 * margin
         ramp = np.zeros(o)
-        ramp[margin:o - margin] = np.sin(0.5 * np.pi * (np.arange(width) + 0.5) / width) ** 2
-        ramp[o - margin:] = 1.0
+        ramp[margin : o - margin] = np.sin(0.5 * np.pi * (np.arange(width) + 0.5) / width) ** 2
+        ramp[o - margin :] = 1.0
         w[:o] = ramp
-        w[p - o:] = np.minimum(w[p - o:], ramp[::-1])
+        w[p - o :] = np.minimum(w[p - o :], ramp[::-1])
     elif blend not in ("cosine", "mean"):
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     return w.astype(np.float32)
@@ -115,6 +115,6 @@ def weight_sum(tiling: AxisTiling, window: np.ndarray) -> np.ndarray:
     """Sum of the windows of all patches at each padded index (float32; 1 where none covers)."""
     total = np.zeros(tiling.padded, dtype=np.float64)
     for k in range(tiling.count):
-        total[k * tiling.stride:k * tiling.stride + tiling.patch] += window
+        total[k * tiling.stride : k * tiling.stride + tiling.patch] += window
     total[total == 0] = 1.0
     return total.astype(np.float32)

@@ -52,13 +52,20 @@ def expected_channels(model: torch.nn.Module) -> int | None:
 def _autocast(device: torch.device, autocast: bool | torch.dtype) -> Any:
     if not autocast:
         return contextlib.nullcontext()
-    dtype = autocast if isinstance(autocast, torch.dtype) else (
-        torch.float16 if device.type == "cuda" else torch.bfloat16)
+    dtype = (
+        autocast
+        if isinstance(autocast, torch.dtype)
+        else (torch.float16 if device.type == "cuda" else torch.bfloat16)
+    )
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def forward(model: torch.nn.Module, batch: np.ndarray, device: torch.device,
-            autocast: bool | torch.dtype = False) -> np.ndarray:
+def forward(
+    model: torch.nn.Module,
+    batch: np.ndarray,
+    device: torch.device,
+    autocast: bool | torch.dtype = False,
+) -> np.ndarray:
     """One forward pass of a ``(N, C, H, W)`` float32 batch; float32 numpy out."""
     x = torch.from_numpy(np.ascontiguousarray(batch)).to(device, non_blocking=True)
     with torch.inference_mode(), _autocast(device, autocast):
@@ -68,8 +75,13 @@ def forward(model: torch.nn.Module, batch: np.ndarray, device: torch.device,
     return np.ascontiguousarray(y.float().cpu().numpy())
 
 
-def probe(model: torch.nn.Module, channels: int, patch: tuple[int, int],
-          device: torch.device, autocast: bool | torch.dtype) -> tuple[int, bool]:
+def probe(
+    model: torch.nn.Module,
+    channels: int,
+    patch: tuple[int, int],
+    device: torch.device,
+    autocast: bool | torch.dtype,
+) -> tuple[int, bool]:
     """Run the model once on zeros: return ``(K, dense)`` or raise a clear error."""
     want = expected_channels(model)
     if want is not None and want != channels:
@@ -101,16 +113,25 @@ def _owned(origin: int, core: int, tiling: AxisTiling) -> range:
     return range(-(-origin // s), min(-(-(origin + core) // s), tiling.count))
 
 
-def _patches(valid: np.ndarray | None, n_lead: int, oy: int, ox: int, ky: range, kx: range,
-             ty: AxisTiling, tx: AxisTiling) -> Iterator[tuple[int, int, int, int, int]]:
+def _patches(
+    valid: np.ndarray | None,
+    n_lead: int,
+    oy: int,
+    ox: int,
+    ky: range,
+    kx: range,
+    ty: AxisTiling,
+    tx: AxisTiling,
+) -> Iterator[tuple[int, int, int, int, int]]:
     """``(l, ky, kx, local_y, local_x)`` of every patch that has at least one valid pixel
-    (``valid=None``: all pixels are valid)."""
+    (``valid=None``: all pixels are valid).
+    """
     for l in range(n_lead):
         for i in ky:
             ly = i * ty.stride - oy
             for j in kx:
                 lx = j * tx.stride - ox
-                if valid is None or valid[l, ly:ly + ty.patch, lx:lx + tx.patch].any():
+                if valid is None or valid[l, ly : ly + ty.patch, lx : lx + tx.patch].any():
                     yield l, i, j, ly, lx
 
 
@@ -125,9 +146,16 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def _run_checked(model: torch.nn.Module, x: np.ndarray, batch: list, device: torch.device,
-                 autocast: bool | torch.dtype, ty: AxisTiling, tx: AxisTiling,
-                 lead_index: Sequence[tuple]) -> np.ndarray:
+def _run_checked(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    batch: list,
+    device: torch.device,
+    autocast: bool | torch.dtype,
+    ty: AxisTiling,
+    tx: AxisTiling,
+    lead_index: Sequence[tuple],
+) -> np.ndarray:
     try:
         return forward(model, x, device, autocast)
     except Exception as err:
@@ -135,7 +163,7 @@ def _run_checked(model: torch.nn.Module, x: np.ndarray, batch: list, device: tor
         bad = batch
         for n, item in enumerate(batch):
             try:
-                forward(model, x[n:n + 1], device, autocast)
+                forward(model, x[n : n + 1], device, autocast)
             except Exception:
                 bad = [item]
                 break
@@ -143,15 +171,17 @@ def _run_checked(model: torch.nn.Module, x: np.ndarray, batch: list, device: tor
             f"{'leading index ' + str(lead_index[l]) + ', ' if lead_index[l] else ''}"
             f"rows [{i * ty.stride - ty.lead}, {i * ty.stride - ty.lead + ty.patch}), "
             f"cols [{j * tx.stride - tx.lead}, {j * tx.stride - tx.lead + tx.patch})"
-            for l, i, j, _, _ in bad[:4])
+            for l, i, j, _, _ in bad[:4]
+        )
         raise ModelError(
             f"the model raised {type(err).__name__}: {err} -- on patch(es) at image pixels "
             f"{where} (negative or past-the-end indices are reflect padding)."
         ) from err
 
 
-def _prepare_block(block: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+def _prepare_block(
+    block: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Flatten leading dims, normalise, fill NaN with 0 (the band mean once normalised).
 
     Returns the model input and the pixel validity mask, ``None`` when every pixel is valid.
@@ -176,14 +206,15 @@ def _prepare_block(block: np.ndarray, mean: np.ndarray | None, std: np.ndarray |
 def _interior(w: np.ndarray) -> tuple[int, int]:
     """``[a, b)`` where the window is exactly 1: there a weighted add is a plain add."""
     ones = np.flatnonzero(w == 1.0)
-    if ones.size == 0 or not np.all(w[ones[0]:ones[-1] + 1] == 1.0):
+    if ones.size == 0 or not np.all(w[ones[0] : ones[-1] + 1] == 1.0):
         return 0, 0
     return int(ones[0]), int(ones[-1]) + 1
 
 
 def _weigh(pred: np.ndarray, w2: np.ndarray, iy: tuple[int, int], ix: tuple[int, int]) -> None:
     """``pred *= w2`` in place, skipping the interior where ``w2 == 1`` (bit-identical result:
-    there ``wy * wx == 1`` exactly; the interior is two thirds of a 256 px patch at overlap 32)."""
+    there ``wy * wx == 1`` exactly; the interior is two thirds of a 256 px patch at overlap 32).
+    """
     (a, b), (c, d) = iy, ix
     if b <= a or d <= c:
         pred *= w2
@@ -194,19 +225,34 @@ def _weigh(pred: np.ndarray, w2: np.ndarray, iy: tuple[int, int], ix: tuple[int,
     pred[..., a:b, d:] *= w2[a:b, d:]
 
 
-def _stacked(x: np.ndarray, batch: list, buf: np.ndarray, ty: AxisTiling, tx: AxisTiling
-             ) -> np.ndarray:
+def _stacked(
+    x: np.ndarray, batch: list, buf: np.ndarray, ty: AxisTiling, tx: AxisTiling
+) -> np.ndarray:
     """The batch's patches copied into a reused buffer (no fresh pages per batch)."""
-    out = buf[:len(batch)]
+    out = buf[: len(batch)]
     for n, (l, _, _, ly, lx) in enumerate(batch):
-        out[n] = x[l, :, ly:ly + ty.patch, lx:lx + tx.patch]
+        out[n] = x[l, :, ly : ly + ty.patch, lx : lx + tx.patch]
     return out
 
 
-def dense_block(block: np.ndarray, *, origin: tuple, core: tuple, model: Any, k: int,
-                ty: AxisTiling, tx: AxisTiling, wy: np.ndarray, wx: np.ndarray,
-                crop: bool, batch_size: int, device: str, autocast: Any,
-                mean: np.ndarray | None, std: np.ndarray | None) -> np.ndarray:
+def dense_block(
+    block: np.ndarray,
+    *,
+    origin: tuple,
+    core: tuple,
+    model: Any,
+    k: int,
+    ty: AxisTiling,
+    tx: AxisTiling,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    crop: bool,
+    batch_size: int,
+    device: str,
+    autocast: Any,
+    mean: np.ndarray | None,
+    std: np.ndarray | None,
+) -> np.ndarray:
     """Weighted predictions of the patches a block owns, over ``core + overlap``.
 
     Channel ``k`` (the last) carries the block's own validity mask on its core and zeros in the
@@ -226,25 +272,39 @@ def dense_block(block: np.ndarray, *, origin: tuple, core: tuple, model: Any, k:
     buf = np.empty((batch_size, x.shape[1], ty.patch, tx.patch), np.float32)
     todo = _patches(valid, x.shape[0], oy, ox, _owned(oy, cy, ty), _owned(ox, cx, tx), ty, tx)
     for batch in _batches(todo, batch_size):
-        pred = _run_checked(model, _stacked(x, batch, buf, ty, tx), batch, dev, autocast,
-                            ty, tx, lead_index)
+        pred = _run_checked(
+            model, _stacked(x, batch, buf, ty, tx), batch, dev, autocast, ty, tx, lead_index
+        )
         if not crop:
             _weigh(pred, w2, iy, ix)
         for n, (l, _, _, ly, lx) in enumerate(batch):
             if crop:  # centre parts tile the grid: a plain copy, no multiply-add
                 y0, x0 = ly + ty.lead, lx + tx.lead
-                out[l, :k, y0:y0 + ty.stride, x0:x0 + tx.stride] = \
-                    pred[n, :, ty.lead:ty.lead + ty.stride, tx.lead:tx.lead + tx.stride]
+                out[l, :k, y0 : y0 + ty.stride, x0 : x0 + tx.stride] = pred[
+                    n, :, ty.lead : ty.lead + ty.stride, tx.lead : tx.lead + tx.stride
+                ]
             else:
-                out[l, :k, ly:ly + ty.patch, lx:lx + tx.patch] += pred[n]
+                out[l, :k, ly : ly + ty.patch, lx : lx + tx.patch] += pred[n]
         # free before the next forward pass, so that it reuses these (warm) pages
         del pred
     return out.reshape(*lead, k + 1, out.shape[-2], out.shape[-1])
 
 
-def patch_block(block: np.ndarray, *, origin: tuple, core: tuple, model: Any, k: int,
-                ty: AxisTiling, tx: AxisTiling, batch_size: int, device: str, autocast: Any,
-                mean: np.ndarray | None, std: np.ndarray | None) -> np.ndarray:
+def patch_block(
+    block: np.ndarray,
+    *,
+    origin: tuple,
+    core: tuple,
+    model: Any,
+    k: int,
+    ty: AxisTiling,
+    tx: AxisTiling,
+    batch_size: int,
+    device: str,
+    autocast: Any,
+    mean: np.ndarray | None,
+    std: np.ndarray | None,
+) -> np.ndarray:
     """One ``K``-vector per owned patch (NaN for patches without a valid pixel)."""
     lead = block.shape[:-3]
     x, valid = _prepare_block(block, mean, std)
@@ -255,8 +315,9 @@ def patch_block(block: np.ndarray, *, origin: tuple, core: tuple, model: Any, k:
     dev = torch.device(device)
     buf = np.empty((batch_size, x.shape[1], ty.patch, tx.patch), np.float32)
     for batch in _batches(_patches(valid, x.shape[0], oy, ox, ky, kx, ty, tx), batch_size):
-        pred = _run_checked(model, _stacked(x, batch, buf, ty, tx), batch, dev, autocast,
-                            ty, tx, lead_index)
+        pred = _run_checked(
+            model, _stacked(x, batch, buf, ty, tx), batch, dev, autocast, ty, tx, lead_index
+        )
         for n, (l, i, j, _, _) in enumerate(batch):
             out[l, :, i - ky.start, j - kx.start] = pred[n]
     return out.reshape(*lead, k, len(ky), len(kx))

@@ -31,8 +31,9 @@ from ._geometry import Blend, make_tiling, weight_sum, window_1d
 
 
 def _is_torch_module(model: Any) -> bool:
-    return any(c.__name__ == "Module" and c.__module__.startswith("torch.nn")
-               for c in type(model).__mro__)
+    return any(
+        c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(model).__mro__
+    )
 
 
 def model_metadata(model: Any) -> dict:
@@ -44,8 +45,7 @@ def model_metadata(model: Any) -> dict:
     return {}
 
 
-def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None
-                    ) -> xr.DataArray:
+def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None) -> xr.DataArray:
     """The cube as ``(*other, band, y, x)`` float DataArray with the requested bands in order."""
     da = to_array(cube)
     bdim = require_band_dim(da)
@@ -60,8 +60,9 @@ def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None
     return _chunks.rechunk_whole(da, [bdim])
 
 
-def _normalize_arrays(normalize: Any, meta: Mapping, n: int
-                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _normalize_arrays(
+    normalize: Any, meta: Mapping, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if normalize is None and "mean" in meta and "std" in meta:
         normalize = (meta["mean"], meta["std"])
     if normalize is None or normalize is False:
@@ -72,17 +73,22 @@ def _normalize_arrays(normalize: Any, meta: Mapping, n: int
     return mean, std
 
 
-def _patch_axes(da: xr.DataArray, input_dims: Mapping | None, input_overlap: Mapping | None,
-                dense: bool) -> tuple:
+def _patch_axes(
+    da: xr.DataArray, input_dims: Mapping | None, input_overlap: Mapping | None, dense: bool
+) -> tuple:
     ydim, xdim = spatial_dims(da)
     dims = dict(input_dims or {ydim: 256, xdim: 256})
     unknown = set(dims) - {ydim, xdim}
     if unknown:
-        raise ParameterError(f"input_dims names {sorted(unknown)}; patches are cut along the "
-                             f"spatial dims ({ydim!r}, {xdim!r}) only.")
+        raise ParameterError(
+            f"input_dims names {sorted(unknown)}; patches are cut along the "
+            f"spatial dims ({ydim!r}, {xdim!r}) only."
+        )
     over = dict(input_overlap or {})
-    return tuple(make_tiling(d, da.sizes[d], int(dims.get(d, da.sizes[d])),
-                             int(over.get(d, 0)), dense=dense) for d in (ydim, xdim))
+    return tuple(
+        make_tiling(d, da.sizes[d], int(dims.get(d, da.sizes[d])), int(over.get(d, 0)), dense=dense)
+        for d in (ydim, xdim)
+    )
 
 
 def apply_model(
@@ -152,9 +158,14 @@ def apply_model(
     if not _is_torch_module(model):
         from .sklearn import apply_estimator
 
-        return apply_estimator(cube, model, method=method, feature_dims=feature_dims,
-                               output_dim=output_dim if output_dim != "class" else None,
-                               name=name)
+        return apply_estimator(
+            cube,
+            model,
+            method=method,
+            feature_dims=feature_dims,
+            output_dim=output_dim if output_dim != "class" else None,
+            name=name,
+        )
     from . import _torch
 
     if blend not in ("cosine", "mean", "crop"):
@@ -166,14 +177,24 @@ def apply_model(
     dev = _torch.pick_device(device)
     c = da.shape[-3]
     ty, tx = _patch_axes(da, input_dims, input_overlap, dense=True)
-    k, dense = _torch.probe(_torch.prepare_model(model, str(dev)), c, (ty.patch, tx.patch),
-                            dev, autocast)
+    k, dense = _torch.probe(
+        _torch.prepare_model(model, str(dev)), c, (ty.patch, tx.patch), dev, autocast
+    )
     if not dense:
         ty, tx = _patch_axes(da, input_dims, input_overlap, dense=False)
     mean, std = _normalize_arrays(normalize, meta, c)
     shared = dask.delayed(_torch.prepare_model, pure=True)(model, str(dev))
-    kw = dict(model=shared, k=k, ty=ty, tx=tx, batch_size=int(batch_size), device=str(dev),
-              autocast=autocast, mean=mean, std=std)
+    kw = dict(
+        model=shared,
+        k=k,
+        ty=ty,
+        tx=tx,
+        batch_size=int(batch_size),
+        device=str(dev),
+        autocast=autocast,
+        mean=mean,
+        std=std,
+    )
     padded = _padded_grid(da, ty, tx)
     data = _dense(padded, da, kw, blend) if dense else _per_patch(padded, kw)
     out = _wrap(data, da, cube, k, dense, ty, tx, output_dim, output_coords, name, blend)
@@ -182,7 +203,8 @@ def apply_model(
 
 def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
     """A DataArray's dims keep their order, the output dim where its band dim was (a Dataset
-    has no band position: ``(*other, output_dim, y, x)``)."""
+    has no band position: ``(*other, output_dim, y, x)``).
+    """
     if not isinstance(cube, xr.DataArray):
         return out
     bdim = require_band_dim(cube)
@@ -193,8 +215,9 @@ def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
 def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> Any:
     """Reflect-pad to the patch grid and chunk on multiples of the stride."""
     nd = da.ndim
-    data = _chunks.pad_edges(da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)},
-                             "reflect")
+    data = _chunks.pad_edges(
+        da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)}, "reflect"
+    )
     if not _chunks.is_dask(data):
         return data
     ydim, xdim = spatial_dims(da)
@@ -214,16 +237,28 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
     out_chunks = None
     if _chunks.is_dask(padded):
         ch = padded.chunks
-        out_chunks = (*ch[:-3], (k + 1,), tuple(c + ty.overlap for c in ch[-2]),
-                      tuple(c + tx.overlap for c in ch[-1]))
+        out_chunks = (
+            *ch[:-3],
+            (k + 1,),
+            tuple(c + ty.overlap for c in ch[-2]),
+            tuple(c + tx.overlap for c in ch[-1]),
+        )
     stage = _chunks.map_halo_blocks(
-        _torch.dense_block, padded, halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
-        out_chunks=out_chunks, dtype=np.float32,
-        kwargs=dict(kw, wy=wy, wx=wx, crop=blend == "crop"))
+        _torch.dense_block,
+        padded,
+        halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
+        out_chunks=out_chunks,
+        dtype=np.float32,
+        kwargs=dict(kw, wy=wy, wx=wx, crop=blend == "crop"),
+    )
     summed = _chunks.overlap_add(
-        stage, {nd - 2: ty.overlap, nd - 1: tx.overlap}, post=_divide, inplace=True,
-        kwargs=dict(sy=weight_sum(ty, wy), sx=weight_sum(tx, wx)))
-    out = summed[..., :k, ty.lead:ty.lead + ty.size, tx.lead:tx.lead + tx.size]
+        stage,
+        {nd - 2: ty.overlap, nd - 1: tx.overlap},
+        post=_divide,
+        inplace=True,
+        kwargs=dict(sy=weight_sum(ty, wy), sx=weight_sum(tx, wx)),
+    )
+    out = summed[..., :k, ty.lead : ty.lead + ty.size, tx.lead : tx.lead + tx.size]
     return _restore_chunks(out, da)
 
 
@@ -232,7 +267,7 @@ def _divide(block: np.ndarray, *, origin: tuple, sy: np.ndarray, sx: np.ndarray)
     oy, ox = origin[-2:]
     ny, nx = block.shape[-2:]
     pred = block[..., :-1, :, :]
-    pred /= sy[oy:oy + ny, None] * sx[None, ox:ox + nx]
+    pred /= sy[oy : oy + ny, None] * sx[None, ox : ox + nx]
     np.copyto(pred, np.nan, where=block[..., -1:, :, :] == 0)
     return block
 
@@ -251,12 +286,22 @@ def _per_patch(padded: Any, kw: dict) -> Any:
     out_chunks = None
     if _chunks.is_dask(padded):
         ch = padded.chunks
-        counts = [tuple(len(_torch._owned(int(s), int(c), t)) for s, c in
-                        zip(np.cumsum((0,) + ch[a][:-1]), ch[a])) for a, t in ((-2, ty), (-1, tx))]
+        counts = [
+            tuple(
+                len(_torch._owned(int(s), int(c), t))
+                for s, c in zip(np.cumsum((0,) + ch[a][:-1]), ch[a])
+            )
+            for a, t in ((-2, ty), (-1, tx))
+        ]
         out_chunks = (*ch[:-3], (k,), *counts)
-    return _chunks.map_halo_blocks(_torch.patch_block, padded,
-                                   halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
-                                   out_chunks=out_chunks, dtype=np.float32, kwargs=kw)
+    return _chunks.map_halo_blocks(
+        _torch.patch_block,
+        padded,
+        halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
+        out_chunks=out_chunks,
+        dtype=np.float32,
+        kwargs=kw,
+    )
 
 
 def _centre_coords(coord: xr.DataArray, centres: np.ndarray) -> np.ndarray:
@@ -266,14 +311,25 @@ def _centre_coords(coord: xr.DataArray, centres: np.ndarray) -> np.ndarray:
     return v[0] + centres * step
 
 
-def _wrap(data: Any, da: xr.DataArray, cube: Any, k: int, dense: bool, ty: Any, tx: Any,
-          output_dim: str, output_coords: Sequence | None, name: str | None,
-          blend: str) -> xr.DataArray:
+def _wrap(
+    data: Any,
+    da: xr.DataArray,
+    cube: Any,
+    k: int,
+    dense: bool,
+    ty: Any,
+    tx: Any,
+    output_dim: str,
+    output_coords: Sequence | None,
+    name: str | None,
+    blend: str,
+) -> xr.DataArray:
     ydim, xdim = spatial_dims(da)
     other = list(da.dims[:-3])
     if output_coords is not None and len(output_coords) != k:
-        raise ParameterError(f"output_coords has {len(output_coords)} labels but the model "
-                             f"returns {k} channels.")
+        raise ParameterError(
+            f"output_coords has {len(output_coords)} labels but the model returns {k} channels."
+        )
     coords: dict = {d: da[d] for d in other if d in da.coords}
     coords[output_dim] = list(output_coords) if output_coords is not None else np.arange(k)
     if dense:
@@ -282,8 +338,16 @@ def _wrap(data: Any, da: xr.DataArray, cube: Any, k: int, dense: bool, ty: Any, 
         coords[ydim] = _centre_coords(da[ydim], ty.centres())
         coords[xdim] = _centre_coords(da[xdim], tx.centres())
     out = xr.DataArray(data, dims=(*other, output_dim, ydim, xdim), coords=coords)
-    hist = (f"apply_model(input_dims=({ty.patch}, {tx.patch}), overlap=({ty.overlap}, "
-            f"{tx.overlap}), blend={blend!r}, bands={band_labels(da)})")
+    hist = (
+        f"apply_model(input_dims=({ty.patch}, {tx.patch}), overlap=({ty.overlap}, "
+        f"{tx.overlap}), blend={blend!r}, bands={band_labels(da)})"
+    )
     like = da if dense else da.isel({ydim: slice(0, 0), xdim: slice(0, 0)})
-    return finalize(out, cube if dense else like, name=name or "prediction",
-                    long_name="model output", units="1", history=hist)
+    return finalize(
+        out,
+        cube if dense else like,
+        name=name or "prediction",
+        long_name="model output",
+        units="1",
+        history=hist,
+    )

@@ -48,19 +48,26 @@ class PatchBatches:
         if not 0 <= idx < len(self):
             raise IndexError(f"batch {idx} out of range (0..{len(self) - 1})")
         stop = min(len(self.generator), (idx + 1) * self.batch_size)
-        items = [self.generator[i].reset_coords(drop=True) for i in
-                 range(idx * self.batch_size, stop)]
-        return xr.concat(items, dim="patch", coords="minimal", compat="override",
-                         join="override")
+        items = [
+            self.generator[i].reset_coords(drop=True) for i in range(idx * self.batch_size, stop)
+        ]
+        return xr.concat(items, dim="patch", coords="minimal", compat="override", join="override")
 
     def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
 
 
-def batches(cube: xr.DataArray | xr.Dataset, input_dims: Mapping[Hashable, int],
-            input_overlap: Mapping[Hashable, int] | None = None, labels: xr.DataArray | None = None,
-            *, batch_size: int | None = None, bands: Sequence[str] | None = None,
-            max_nodata_fraction: float | None = None, preload_batch: bool = True) -> Any:
+def batches(
+    cube: xr.DataArray | xr.Dataset,
+    input_dims: Mapping[Hashable, int],
+    input_overlap: Mapping[Hashable, int] | None = None,
+    labels: xr.DataArray | None = None,
+    *,
+    batch_size: int | None = None,
+    bands: Sequence[str] | None = None,
+    max_nodata_fraction: float | None = None,
+    preload_batch: bool = True,
+) -> Any:
     """An xbatcher ``BatchGenerator`` of ``(band, y, x)`` patches, one per step of other dims.
 
     With ``batch_size`` the patches come in groups stacked along a new ``patch`` dim
@@ -88,13 +95,19 @@ def batches(cube: xr.DataArray | xr.Dataset, input_dims: Mapping[Hashable, int],
     dims = {bdim: da.sizes[bdim], **{d: int(v) for d, v in input_dims.items()}}
     for d in (ydim, xdim):
         if dims.get(d, 0) > da.sizes[d]:
-            raise ParameterError(f"patch size {dims[d]} along {d!r} is larger than the image "
-                                 f"({da.sizes[d]} px).")
+            raise ParameterError(
+                f"patch size {dims[d]} along {d!r} is larger than the image ({da.sizes[d]} px)."
+            )
     obj: xr.DataArray | xr.Dataset = da
     if labels is not None:
         obj = xr.Dataset({"image": da, "label": labels.reset_coords(drop=True)})
-    gen = xbatcher.BatchGenerator(obj, input_dims=dims, input_overlap=dict(input_overlap or {}),
-                                  batch_dims={d: 1 for d in other}, preload_batch=preload_batch)
+    gen = xbatcher.BatchGenerator(
+        obj,
+        input_dims=dims,
+        input_overlap=dict(input_overlap or {}),
+        batch_dims={d: 1 for d in other},
+        preload_batch=preload_batch,
+    )
     if max_nodata_fraction is not None:
         _keep_patches(gen, da.isnull().any(bdim), float(max_nodata_fraction))
     if batch_size is not None:
@@ -108,12 +121,17 @@ def _squeeze(a: np.ndarray, ndim: int) -> np.ndarray:
     return a.reshape(a.shape[-ndim:]) if a.ndim > ndim else a
 
 
-def torch_dataset(cube: xr.DataArray | xr.Dataset, labels: xr.DataArray | None = None, *,
-                  input_dims: Mapping[Hashable, int] | None = None,
-                  input_overlap: Mapping[Hashable, int] | None = None,
-                  bands: Sequence[str] | None = None,
-                  normalize: tuple[Sequence[float], Sequence[float]] | None = None,
-                  max_nodata_fraction: float | None = 0.5, ignore_index: int = -100) -> Any:
+def torch_dataset(
+    cube: xr.DataArray | xr.Dataset,
+    labels: xr.DataArray | None = None,
+    *,
+    input_dims: Mapping[Hashable, int] | None = None,
+    input_overlap: Mapping[Hashable, int] | None = None,
+    bands: Sequence[str] | None = None,
+    normalize: tuple[Sequence[float], Sequence[float]] | None = None,
+    max_nodata_fraction: float | None = 0.5,
+    ignore_index: int = -100,
+) -> Any:
     """A torch ``Dataset`` of ``(C, H, W)`` float32 patches (and ``(H, W)`` int64 labels).
 
     Inputs are normalised with ``normalize=(mean, std)`` and NaN set to 0 (as in
@@ -129,8 +147,14 @@ def torch_dataset(cube: xr.DataArray | xr.Dataset, labels: xr.DataArray | None =
     """
     import torch
 
-    gen = batches(cube, input_dims or {"y": 64, "x": 64}, input_overlap, labels, bands=bands,
-                  max_nodata_fraction=max_nodata_fraction)
+    gen = batches(
+        cube,
+        input_dims or {"y": 64, "x": 64},
+        input_overlap,
+        labels,
+        bands=bands,
+        max_nodata_fraction=max_nodata_fraction,
+    )
     da = select_channels(cube, bands)
     mean, std = _normalize_arrays(normalize, {}, da.shape[-3])
 

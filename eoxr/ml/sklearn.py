@@ -23,8 +23,9 @@ from ..errors import DimensionError, ParameterError
 _METHODS = ("predict", "predict_proba", "transform")
 
 
-def _layout(cube: xr.DataArray | xr.Dataset, feature_dims: Sequence[Hashable] | None
-            ) -> tuple[xr.DataArray, list[Hashable], list[Hashable]]:
+def _layout(
+    cube: xr.DataArray | xr.Dataset, feature_dims: Sequence[Hashable] | None
+) -> tuple[xr.DataArray, list[Hashable], list[Hashable]]:
     """The cube as ``(*other, *feature_dims, y, x)``."""
     da = to_array(cube)
     feats = list(feature_dims) if feature_dims is not None else [require_band_dim(da)]
@@ -39,7 +40,7 @@ def _layout(cube: xr.DataArray | xr.Dataset, feature_dims: Sequence[Hashable] | 
 def _pixels(block: np.ndarray, n_other: int, n_feat: int) -> tuple[np.ndarray, tuple]:
     """``(*o, *f, y, x)`` block -> ``(pixels, features)`` table and the output shape."""
     o = block.shape[:n_other]
-    f = int(np.prod(block.shape[n_other:n_other + n_feat]))
+    f = int(np.prod(block.shape[n_other : n_other + n_feat]))
     ny, nx = block.shape[-2:]
     table = block.reshape(int(np.prod(o)), f, ny * nx).transpose(0, 2, 1).reshape(-1, f)
     return table, (*o, ny, nx)
@@ -47,7 +48,8 @@ def _pixels(block: np.ndarray, n_other: int, n_feat: int) -> tuple[np.ndarray, t
 
 def _class_names(estimator: Any) -> list[str] | None:
     """Names that predicted codes index: the label raster's ``classes`` attr seen by :func:`fit`
-    (``eoxr_classes_``), else the estimator's own non-numeric ``classes_``."""
+    (``eoxr_classes_``), else the estimator's own non-numeric ``classes_``.
+    """
     names = getattr(estimator, "eoxr_classes_", None)
     if names is not None:
         return list(names)
@@ -67,7 +69,8 @@ def _encode(pred: np.ndarray, names: list[str] | None) -> np.ndarray:
 
 def _input_dtype(estimator: Any) -> np.dtype:
     """The float dtype the estimator was fitted with: some Cython kernels (KMeans) accept only
-    that one; float64 when the estimator does not tell (trees cast to float32 themselves)."""
+    that one; float64 when the estimator does not tell (trees cast to float32 themselves).
+    """
     for attr in ("cluster_centers_", "components_", "coef_", "means_", "mean_"):
         arr = getattr(estimator, attr, None)
         if isinstance(arr, np.ndarray) and np.issubdtype(arr.dtype, np.floating):
@@ -75,8 +78,9 @@ def _input_dtype(estimator: Any) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _kernel(block: np.ndarray, *, estimator: Any, method: str, n_other: int, n_feat: int,
-            k: int | None) -> np.ndarray:
+def _kernel(
+    block: np.ndarray, *, estimator: Any, method: str, n_other: int, n_feat: int, k: int | None
+) -> np.ndarray:
     table, shape = _pixels(block, n_other, n_feat)
     valid = ~np.isnan(table).any(axis=1)
     width = () if k is None else (k,)
@@ -123,8 +127,10 @@ def apply_estimator(
     ('y', 'x')
     """
     if method not in _METHODS or not hasattr(estimator, method):
-        raise ParameterError(f"method={method!r}: the estimator has no such method; use one of "
-                             f"{[m for m in _METHODS if hasattr(estimator, m)]}.")
+        raise ParameterError(
+            f"method={method!r}: the estimator has no such method; use one of "
+            f"{[m for m in _METHODS if hasattr(estimator, m)]}."
+        )
     da, feats, other = _layout(cube, feature_dims)
     n_feat = int(np.prod([da.sizes[d] for d in feats]))
     _check_features(estimator, n_feat)
@@ -134,9 +140,14 @@ def apply_estimator(
     shared = dask.delayed(estimator, pure=True) if _chunks.is_dask(da) else estimator
     out_dim = output_dim or ("class" if method == "predict_proba" else "component")
     data = _chunks.map_blocks(
-        _kernel, da, dtype=np.float32, whole=feats, drop_dims=feats,
+        _kernel,
+        da,
+        dtype=np.float32,
+        whole=feats,
+        drop_dims=feats,
         new_dims={out_dim: k} if k else None,
-        kwargs=dict(estimator=shared, method=method, n_other=len(other), n_feat=len(feats), k=k))
+        kwargs=dict(estimator=shared, method=method, n_other=len(other), n_feat=len(feats), k=k),
+    )
     ydim, xdim = spatial_dims(da)
     dims = (*other, ydim, xdim, *((out_dim,) if k else ()))
     coords = {d: da[d] for d in (*other, ydim, xdim) if d in da.coords}
@@ -150,15 +161,25 @@ def apply_estimator(
     names = _class_names(estimator)
     if method == "predict" and names is not None:
         attrs["classes"] = names
-    return finalize(out, cube, name=name or method, long_name=f"{type(estimator).__name__} "
-                    f"{method}", units="1", attrs=attrs,
-                    history=f"apply_estimator({type(estimator).__name__}, method={method!r}, "
-                            f"feature_dims={feats})")
+    return finalize(
+        out,
+        cube,
+        name=name or method,
+        long_name=f"{type(estimator).__name__} {method}",
+        units="1",
+        attrs=attrs,
+        history=f"apply_estimator({type(estimator).__name__}, method={method!r}, "
+        f"feature_dims={feats})",
+    )
 
 
-def training_table(cube: xr.DataArray | xr.Dataset, labels: Any, *, column: str | None = None,
-                   feature_dims: Sequence[Hashable] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, list | None]:
+def training_table(
+    cube: xr.DataArray | xr.Dataset,
+    labels: Any,
+    *,
+    column: str | None = None,
+    feature_dims: Sequence[Hashable] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list | None]:
     """Features ``(n, F)``, labels ``(n,)`` and class names of every labelled pixel without NaN.
 
     ``labels`` is a GeoDataFrame (points or polygons, class in ``column``; reprojected to the
@@ -170,8 +191,10 @@ def training_table(cube: xr.DataArray | xr.Dataset, labels: Any, *, column: str 
     if isinstance(labels, xr.DataArray):
         lab = labels
         if lab.dims != (ydim, xdim) or lab.shape != (da.sizes[ydim], da.sizes[xdim]):
-            raise ParameterError(f"the label DataArray has dims {lab.dims} {lab.shape}; expected "
-                                 f"({ydim!r}, {xdim!r}) {(da.sizes[ydim], da.sizes[xdim])}.")
+            raise ParameterError(
+                f"the label DataArray has dims {lab.dims} {lab.shape}; expected "
+                f"({ydim!r}, {xdim!r}) {(da.sizes[ydim], da.sizes[xdim])}."
+            )
         classes = lab.attrs.get("classes")
     else:
         from .vector import rasterize
@@ -181,8 +204,9 @@ def training_table(cube: xr.DataArray | xr.Dataset, labels: Any, *, column: str 
     lab_np = np.asarray(lab.values, dtype=np.float64)
     rows, cols = np.nonzero(~np.isnan(lab_np))
     if rows.size == 0:
-        raise ParameterError("no labelled pixel falls on the cube's grid: check the labels' "
-                             "extent and CRS.")
+        raise ParameterError(
+            "no labelled pixel falls on the cube's grid: check the labels' extent and CRS."
+        )
     pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
     vals = np.asarray(pts.transpose(*other, "_px", *feats).values)
     table = vals.reshape(-1, int(np.prod([da.sizes[d] for d in feats])))
@@ -196,8 +220,14 @@ def training_table(cube: xr.DataArray | xr.Dataset, labels: Any, *, column: str 
     return table[keep], y, classes
 
 
-def fit(cube: xr.DataArray | xr.Dataset, estimator: Any, labels: Any, *,
-        column: str | None = None, feature_dims: Sequence[Hashable] | None = None) -> Any:
+def fit(
+    cube: xr.DataArray | xr.Dataset,
+    estimator: Any,
+    labels: Any,
+    *,
+    column: str | None = None,
+    feature_dims: Sequence[Hashable] | None = None,
+) -> Any:
     """Fit ``estimator`` on the labelled pixels of the cube and return it.
 
     Examples

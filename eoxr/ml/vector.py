@@ -53,12 +53,23 @@ def _burn(cube: Any, shapes: Any, fill: float, dtype: Any, all_touched: bool) ->
     pairs = [(g, v) for g, v in shapes if g is not None and not g.is_empty]
     if not pairs:
         return np.full(_shape(cube), fill, dtype=dtype)
-    return features.rasterize(pairs, out_shape=_shape(cube), transform=_transform(cube),
-                              fill=fill, dtype=dtype, all_touched=all_touched)
+    return features.rasterize(
+        pairs,
+        out_shape=_shape(cube),
+        transform=_transform(cube),
+        fill=fill,
+        dtype=dtype,
+        all_touched=all_touched,
+    )
 
 
-def rasterize(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = None, *,
-              all_touched: bool = False) -> xr.DataArray:
+def rasterize(
+    cube: xr.DataArray | xr.Dataset,
+    gdf: Any,
+    column: str | None = None,
+    *,
+    all_touched: bool = False,
+) -> xr.DataArray:
     """Burn ``gdf`` into a float32 label raster on the cube's grid (NaN outside geometries).
 
     Numeric ``column`` values are burnt as they are; other values become codes ``0..n-1`` listed
@@ -86,14 +97,20 @@ def rasterize(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = No
     burnt = _burn(cube, zip(gdf.geometry, values), np.nan, "float32", all_touched)
     ydim, xdim = spatial_dims(cube)
     out = xr.DataArray(burnt, dims=(ydim, xdim), coords={ydim: cube[ydim], xdim: cube[xdim]})
-    return finalize(out, cube, name=column or "mask", long_name=f"rasterized {column or 'mask'}",
-                    attrs=attrs, history=f"rasterize(column={column!r}, "
-                                         f"all_touched={all_touched})")
+    return finalize(
+        out,
+        cube,
+        name=column or "mask",
+        long_name=f"rasterized {column or 'mask'}",
+        attrs=attrs,
+        history=f"rasterize(column={column!r}, all_touched={all_touched})",
+    )
 
 
 def _polygon_pixels(cube: Any, geom: Any, all_touched: bool) -> tuple[np.ndarray, np.ndarray]:
     """Row and column of the pixels a geometry covers, burnt on its bounding window only (a
-    full-grid burn per polygon costs polygons x pixels on a large cube)."""
+    full-grid burn per polygon costs polygons x pixels on a large cube).
+    """
     from affine import Affine
     from rasterio import features
 
@@ -108,9 +125,14 @@ def _polygon_pixels(cube: Any, geom: Any, all_touched: bool) -> tuple[np.ndarray
     c0, c1 = max(int(np.floor(c.min())) - 1, 0), min(int(np.ceil(c.max())) + 1, nx)
     if r0 >= r1 or c0 >= c1:
         return np.zeros(0, int), np.zeros(0, int)
-    mask = features.rasterize([(geom, 1)], out_shape=(r1 - r0, c1 - c0), fill=0, dtype="uint8",
-                              transform=transform * Affine.translation(c0, r0),
-                              all_touched=all_touched)
+    mask = features.rasterize(
+        [(geom, 1)],
+        out_shape=(r1 - r0, c1 - c0),
+        fill=0,
+        dtype="uint8",
+        transform=transform * Affine.translation(c0, r0),
+        all_touched=all_touched,
+    )
     r, c = np.nonzero(mask)
     return r + r0, c + c0
 
@@ -162,8 +184,13 @@ def _product(arrays: list) -> list[tuple]:
     return list(itertools.product(*arrays))
 
 
-def sample(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = None, *,
-           all_touched: bool = False) -> Any:
+def sample(
+    cube: xr.DataArray | xr.Dataset,
+    gdf: Any,
+    column: str | None = None,
+    *,
+    all_touched: bool = False,
+) -> Any:
     """Pixel values at points and inside polygons, as a GeoDataFrame (one row per pixel).
 
     Columns: ``source`` (row number in ``gdf``), ``row``/``col`` (pixel indices), ``column``
@@ -188,9 +215,13 @@ def sample(cube: xr.DataArray | xr.Dataset, gdf: Any, column: str | None = None,
     return gpd.GeoDataFrame(table, geometry=geom, crs=crs_of(cube))
 
 
-def zonal_stats(cube: xr.DataArray | xr.Dataset, gdf: Any,
-                stats: Sequence[str] = ("mean", "std", "count"), *,
-                all_touched: bool = False) -> Any:
+def zonal_stats(
+    cube: xr.DataArray | xr.Dataset,
+    gdf: Any,
+    stats: Sequence[str] = ("mean", "std", "count"),
+    *,
+    all_touched: bool = False,
+) -> Any:
     """Statistics of every band inside each geometry: the GeoDataFrame plus ``<band>_<stat>``.
 
     ``std`` is the population standard deviation; NaN pixels are left out; a geometry covering

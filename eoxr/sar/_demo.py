@@ -28,13 +28,22 @@ def run(out: pathlib.Path) -> list[str]:
     secs = time.perf_counter() - t0
     vv = s.cube.isel(time=0, band=0)
     truth = s.truth.isel(time=0, band=0)
-    table = compare_filters(vv, DEMO_FILTERS, truth=truth, mask=s.extras["homogeneous"],
-                            labels=truth, looks=filtered.attrs["eoxr:looks"])
+    table = compare_filters(
+        vv,
+        DEMO_FILTERS,
+        truth=truth,
+        mask=s.extras["homogeneous"],
+        labels=truth,
+        looks=filtered.attrs["eoxr:looks"],
+    )
     to_db(filtered.isel(time=-1)).eo.to_cog(folder / "s1_refined_lee_db.tif", overwrite=True)
     table.to_csv(folder / "speckle_metrics.csv", index=False)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
-    panels = [("speckled VV", vv), ("refined Lee", filtered.isel(time=0, band=0)),
-              ("clean truth", truth)]
+    panels = [
+        ("speckled VV", vv),
+        ("refined Lee", filtered.isel(time=0, band=0)),
+        ("clean truth", truth),
+    ]
     for ax, (title, img) in zip(axes, panels):
         ax.imshow(10 * np.log10(np.asarray(img)), cmap="gray", vmin=-25, vmax=-2)
         ax.set_title(f"{title} (dB)")

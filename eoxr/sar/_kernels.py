@@ -271,7 +271,7 @@ def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     distance its base index and integer power, and for each window offset (row-major) the index
     of its distance.
     """
-    dy, dx = np.mgrid[-h:h + 1, -h:h + 1]
+    dy, dx = np.mgrid[-h : h + 1, -h : h + 1]
     d2, offset_dist = np.unique((dy * dy + dx * dx).ravel(), return_inverse=True)
     free, power = d2.copy(), np.ones(d2.size, np.int64)
     for i, v in enumerate(d2):
@@ -282,8 +282,12 @@ def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         free[i] = v
     power[d2 == 0] = 0
     bases, dist_base = np.unique(free, return_inverse=True)
-    return (np.sqrt(bases.astype(np.float64)), dist_base.astype(np.int64), power,
-            offset_dist.astype(np.int64))
+    return (
+        np.sqrt(bases.astype(np.float64)),
+        dist_base.astype(np.int64),
+        power,
+        offset_dist.astype(np.int64),
+    )
 
 
 @numba.njit(parallel=True, **_jit)

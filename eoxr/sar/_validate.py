@@ -142,13 +142,24 @@ def per_variable(func: Callable[..., xr.DataArray]) -> Callable[..., Any]:
             if ydim in var.dims and xdim in var.dims:
                 done[name] = func(with_dataset_units(var, cube), *args, **kwargs)
         if not done:
-            raise DimensionError(f"{func.__name__}: no variable of the Dataset has both spatial "
-                                 f"dims ({ydim!r}, {xdim!r}); select or transpose one that has.")
+            raise DimensionError(
+                f"{func.__name__}: no variable of the Dataset has both spatial "
+                f"dims ({ydim!r}, {xdim!r}); select or transpose one that has."
+            )
         grid = next(iter(done.values())).sizes
-        rest = {name: var for name, var in cube.data_vars.items() if name not in done
-                and all(grid.get(d, n) == n for d, n in var.sizes.items() if d in (ydim, xdim))}
-        out = xr.Dataset({name: done.get(name, rest.get(name)) for name in cube.data_vars
-                          if name in done or name in rest})
+        rest = {
+            name: var
+            for name, var in cube.data_vars.items()
+            if name not in done
+            and all(grid.get(d, n) == n for d, n in var.sizes.items() if d in (ydim, xdim))
+        }
+        out = xr.Dataset(
+            {
+                name: done.get(name, rest.get(name))
+                for name in cube.data_vars
+                if name in done or name in rest
+            }
+        )
         return finalize_dataset(out, cube, history=f"{func.__name__} on each variable")
 
     return wrapper

@@ -49,8 +49,14 @@ def to_db(cube: SarCube) -> SarCube:
     if dom == "dB":
         return cube
     out = _wrap(map_blocks(_db_kernel, cube, kwargs={"check": inferred}), cube)
-    return finalize(out, cube, units="dB", long_name=_long_name(cube, "dB"),
-                    keep_value_attrs=True, history="to_db: 10*log10(linear power)")
+    return finalize(
+        out,
+        cube,
+        units="dB",
+        long_name=_long_name(cube, "dB"),
+        keep_value_attrs=True,
+        history="to_db: 10*log10(linear power)",
+    )
 
 
 @per_variable
@@ -72,8 +78,14 @@ def to_linear(cube: SarCube) -> SarCube:
     if declared_domain(cube) == "linear":
         return cube
     out = _wrap(map_blocks(_linear_kernel, cube), cube)
-    return finalize(out, cube, units="1", long_name=_long_name(cube, "linear"),
-                    keep_value_attrs=True, history="to_linear: 10**(dB/10)")
+    return finalize(
+        out,
+        cube,
+        units="1",
+        long_name=_long_name(cube, "linear"),
+        keep_value_attrs=True,
+        history="to_linear: 10**(dB/10)",
+    )
 
 
 def _long_name(cube: xr.DataArray, dom: str) -> str:

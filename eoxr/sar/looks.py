@@ -48,8 +48,7 @@ def local_enl_histogram(lin: xr.DataArray, size: int = 7, check: bool = False):
     """
     from .speckle import _filter_array  # local: speckle imports this module
 
-    enl = _filter_array(lin, "local_enl", size=size, cu2=1.0, check=check,
-                        what="estimate_looks")
+    enl = _filter_array(lin, "local_enl", size=size, cu2=1.0, check=check, what="estimate_looks")
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(enl.data)
     if is_dask(enl):
@@ -114,7 +113,7 @@ def _log_counts(data: Any) -> Any:
     """Histogram of log10 linear power on :data:`_VALUE_EDGES` (zeros in the first bin)."""
     mod = np
     if not isinstance(data, np.ndarray):
-        import dask.array as mod  # noqa: N812
+        import dask.array as mod
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = mod.clip(mod.log10(data), _VALUE_EDGES[0], _VALUE_EDGES[-1])  # NaN stays NaN
     return mod.histogram(logs, bins=_VALUE_EDGES)[0]
@@ -142,8 +141,9 @@ def slice_quantile(lin: xr.DataArray, q: float) -> xr.DataArray:
         vals = counts.map_blocks(_quantiles, q=q, drop_axis=1, dtype=np.float64)
         vals = vals.rechunk(-1).reshape(shape)
     else:
-        vals = _quantiles(np.stack([_log_counts(data[i]) for i in np.ndindex(shape)]),
-                          q).reshape(shape)
+        vals = _quantiles(np.stack([_log_counts(data[i]) for i in np.ndindex(shape)]), q).reshape(
+            shape
+        )
     return xr.DataArray(vals, dims=lead, coords={d: moved[d] for d in lead if d in moved.coords})
 
 
@@ -179,5 +179,11 @@ def sigma_range(looks: float, sigma: float) -> tuple[float, float, float]:
     return eta1, eta2, second - 1.0
 
 
-__all__ = ["LOOKS_ATTR", "estimate_looks", "slice_quantile", "sigma_range", "check_looks",
-           "looks_from_attrs"]
+__all__ = [
+    "LOOKS_ATTR",
+    "estimate_looks",
+    "slice_quantile",
+    "sigma_range",
+    "check_looks",
+    "looks_from_attrs",
+]

@@ -27,10 +27,14 @@ def _lin_values(cube: xr.DataArray, like: xr.DataArray | None = None) -> np.ndar
     dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
     ydim, xdim = spatial_dims(lin)
-    if like is not None and (lin.sizes[ydim], lin.sizes[xdim]) != (like.sizes[ydim],
-                                                                    like.sizes[xdim]):
-        raise GridMismatchError(f"metric inputs differ in shape: {dict(lin.sizes)} vs "
-                                f"{dict(like.sizes)}; compare images on the same grid.")
+    if like is not None and (lin.sizes[ydim], lin.sizes[xdim]) != (
+        like.sizes[ydim],
+        like.sizes[xdim],
+    ):
+        raise GridMismatchError(
+            f"metric inputs differ in shape: {dict(lin.sizes)} vs "
+            f"{dict(like.sizes)}; compare images on the same grid."
+        )
     values = np.asarray(lin.transpose(..., ydim, xdim).values, dtype=np.float64)
     if inferred:  # metrics of undeclared dB values would be silently meaningless
         raise_if_negative(values, "SAR metric")
@@ -71,8 +75,11 @@ def _enl_2d(x: np.ndarray, m: np.ndarray, labels: np.ndarray) -> float:
     return float(np.average(vals, weights=weights)) if vals else float("nan")
 
 
-def enl(cube: xr.DataArray, mask: xr.DataArray | np.ndarray | None = None,
-        labels: xr.DataArray | np.ndarray | None = None):
+def enl(
+    cube: xr.DataArray,
+    mask: xr.DataArray | np.ndarray | None = None,
+    labels: xr.DataArray | np.ndarray | None = None,
+):
     """Equivalent number of looks ``mean^2 / variance`` over a homogeneous area.
 
     Parameters
@@ -109,9 +116,12 @@ def _cv(v: np.ndarray) -> float:
     return float(v.std() / v.mean())
 
 
-def ssi(filtered: xr.DataArray, original: xr.DataArray,
-        mask: xr.DataArray | np.ndarray | None = None,
-        labels: xr.DataArray | np.ndarray | None = None):
+def ssi(
+    filtered: xr.DataArray,
+    original: xr.DataArray,
+    mask: xr.DataArray | np.ndarray | None = None,
+    labels: xr.DataArray | np.ndarray | None = None,
+):
     """Speckle suppression index (Shamsoddini & Trinder 2010): ``CV(filtered) / CV(original)``.
 
     Below 1 means speckle was reduced; computed over ``mask`` (default the whole image). With
@@ -139,8 +149,9 @@ def ssi(filtered: xr.DataArray, original: xr.DataArray,
     return _per_slice(filtered, one, f, o, m, lab)
 
 
-def mean_ratio(filtered: xr.DataArray, original: xr.DataArray,
-               mask: xr.DataArray | np.ndarray | None = None):
+def mean_ratio(
+    filtered: xr.DataArray, original: xr.DataArray, mask: xr.DataArray | np.ndarray | None = None
+):
     """Mean preservation ratio ``mean(filtered) / mean(original)`` (ideal 1) over ``mask``.
 
     Examples
@@ -161,8 +172,9 @@ def mean_ratio(filtered: xr.DataArray, original: xr.DataArray,
     return _per_slice(filtered, one, f, o, m)
 
 
-def edge_preservation_index(filtered: xr.DataArray, reference: xr.DataArray,
-                            mask: xr.DataArray | np.ndarray | None = None):
+def edge_preservation_index(
+    filtered: xr.DataArray, reference: xr.DataArray, mask: xr.DataArray | np.ndarray | None = None
+):
     """Edge preservation index of Sattar et al. (1997), ideal 1.
 
     Correlation of the 3x3 Laplacians (high-pass) of ``filtered`` and ``reference``:
@@ -222,19 +234,26 @@ def homogeneous_mask(cube: xr.DataArray, size: int = 31, smooth: int = 7) -> xr.
     i, j = np.unravel_index(int(np.argmin(cv)), cv.shape)
     h = size // 2
     mask = np.zeros(x.shape, bool)
-    mask[max(i - h, 0):i + h + 1, max(j - h, 0):j + h + 1] = True
+    mask[max(i - h, 0) : i + h + 1, max(j - h, 0) : j + h + 1] = True
     ydim, xdim = spatial_dims(cube)
-    return xr.DataArray(mask, dims=(ydim, xdim),
-                        coords={d: cube[d] for d in (ydim, xdim) if d in cube.coords},
-                        name="homogeneous")
+    return xr.DataArray(
+        mask,
+        dims=(ydim, xdim),
+        coords={d: cube[d] for d in (ydim, xdim) if d in cube.coords},
+        name="homogeneous",
+    )
 
 
-def compare_filters(cube: xr.DataArray, filters: Sequence[str] | None = None, *,
-                    truth: xr.DataArray | None = None,
-                    mask: xr.DataArray | np.ndarray | None = None,
-                    labels: xr.DataArray | np.ndarray | None = None,
-                    epi_mask: xr.DataArray | np.ndarray | None = None,
-                    **params: Any) -> pd.DataFrame:
+def compare_filters(
+    cube: xr.DataArray,
+    filters: Sequence[str] | None = None,
+    *,
+    truth: xr.DataArray | None = None,
+    mask: xr.DataArray | np.ndarray | None = None,
+    labels: xr.DataArray | np.ndarray | None = None,
+    epi_mask: xr.DataArray | np.ndarray | None = None,
+    **params: Any,
+) -> pd.DataFrame:
     """Run several speckle filters on a 2-D image and tabulate ENL, mean ratio, SSI and EPI.
 
     ``mask`` (default :func:`homogeneous_mask` of ``cube``) is where ENL, SSI and the
@@ -267,13 +286,25 @@ def compare_filters(cube: xr.DataArray, filters: Sequence[str] | None = None, *,
         else:
             accepted = inspect.signature(func).parameters
             out = func(cube, **{k: v for k, v in params.items() if k in accepted})
-        rows.append({"filter": name, "enl": enl(out, mask, labels),
-                     "mean_ratio": mean_ratio(out, cube, mask),
-                     "mean_ratio_all": mean_ratio(out, cube), "ssi": ssi(out, cube, mask, labels),
-                     "epi": edge_preservation_index(out, ref, epi_mask),
-                     "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "filter": name,
+                "enl": enl(out, mask, labels),
+                "mean_ratio": mean_ratio(out, cube, mask),
+                "mean_ratio_all": mean_ratio(out, cube),
+                "ssi": ssi(out, cube, mask, labels),
+                "epi": edge_preservation_index(out, ref, epi_mask),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-__all__ = ["enl", "ssi", "mean_ratio", "edge_preservation_index", "homogeneous_mask",
-           "compare_filters"]
+__all__ = [
+    "enl",
+    "ssi",
+    "mean_ratio",
+    "edge_preservation_index",
+    "homogeneous_mask",
+    "compare_filters",
+]

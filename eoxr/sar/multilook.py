@@ -13,21 +13,28 @@ from ._validate import SarCube, check_sar, checked, domain, per_variable
 from .looks import LOOKS_ATTR, looks_from_attrs
 
 
-def _check_factors(cube: xr.DataArray, looks: Mapping[str, int] | int,
-                   ydim: str, xdim: str) -> dict[str, int]:
+def _check_factors(
+    cube: xr.DataArray, looks: Mapping[str, int] | int, ydim: str, xdim: str
+) -> dict[str, int]:
     whole = isinstance(looks, int | np.integer)
     if not whole and not isinstance(looks, Mapping):
-        raise ParameterError(f"multilook looks={looks!r} must be an integer or a mapping such as "
-                             f"{{'{ydim}': 2, '{xdim}': 2}}.")
+        raise ParameterError(
+            f"multilook looks={looks!r} must be an integer or a mapping such as "
+            f"{{'{ydim}': 2, '{xdim}': 2}}."
+        )
     factors = {ydim: looks, xdim: looks} if whole else dict(looks)
     for dim, f in factors.items():
         if dim not in (ydim, xdim):
-            raise ParameterError(f"multilook looks={looks!r}: {dim!r} is not a spatial dim of the "
-                                 f"cube (use {ydim!r} and/or {xdim!r}).")
+            raise ParameterError(
+                f"multilook looks={looks!r}: {dim!r} is not a spatial dim of the "
+                f"cube (use {ydim!r} and/or {xdim!r})."
+            )
         integer = isinstance(f, int | np.integer) and not isinstance(f, bool)
         if not integer or not 1 <= f <= cube.sizes[dim]:
-            raise ParameterError(f"multilook factor {dim}={f!r} must be an integer in "
-                                 f"[1, {cube.sizes[dim]}] (the dim's size), e.g. {{'{dim}': 2}}.")
+            raise ParameterError(
+                f"multilook factor {dim}={f!r} must be an integer in "
+                f"[1, {cube.sizes[dim]}] (the dim's size), e.g. {{'{dim}': 2}}."
+            )
     return factors
 
 
@@ -69,15 +76,21 @@ def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
     n_in = looks_from_attrs(cube)
     if n_in is not None:
         attrs[LOOKS_ATTR] = round(n_in * factors.get(ydim, 1) * factors.get(xdim, 1), 4)
-    out = finalize(out, cube, keep_value_attrs=True, attrs=attrs,
-                   history=f"multilook {factors} (mean in linear power)")
+    out = finalize(
+        out,
+        cube,
+        keep_value_attrs=True,
+        attrs=attrs,
+        history=f"multilook {factors} (mean in linear power)",
+    )
     return _write_transform(out, cube, factors.get(xdim, 1), factors.get(ydim, 1))
 
 
 def _write_transform(out: xr.DataArray, cube: xr.DataArray, fx: int, fy: int) -> xr.DataArray:
     """Scale the input's affine transform by the block size (the origin stays: trailing pixels
     are trimmed). Derived from the input rather than recomputed from the output's coords, which
-    cannot give a resolution once a dim is a single block."""
+    cannot give a resolution once a dim is a single block.
+    """
     if "spatial_ref" not in out.coords:
         return out
     try:

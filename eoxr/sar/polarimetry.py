@@ -27,8 +27,9 @@ def _linear(band: xr.DataArray) -> xr.DataArray:
     return checked(band, "dual-pol index") if inferred else band
 
 
-def dual_pol_ratio(cube: xr.DataArray | xr.Dataset, co: str = "VV",
-                   cross: str = "VH") -> xr.DataArray:
+def dual_pol_ratio(
+    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+) -> xr.DataArray:
     """Cross- over co-polarised backscatter, ``VH / VV``; ``VH - VV`` in dB for dB input.
 
     Examples
@@ -40,13 +41,19 @@ def dual_pol_ratio(cube: xr.DataArray | xr.Dataset, co: str = "VV",
     vv, vh = _pols(cube, co, cross)
     db = domain(vv)[0] == "dB" and domain(vh)[0] == "dB"
     out = vh - vv if db else _linear(vh) / _linear(vv)
-    return finalize(out, cube, name=f"{cross}_{co}_ratio", units="dB" if db else "1",
-                    long_name=f"{cross}/{co} backscatter ratio",
-                    history=f"dual_pol_ratio {cross}/{co}")
+    return finalize(
+        out,
+        cube,
+        name=f"{cross}_{co}_ratio",
+        units="dB" if db else "1",
+        long_name=f"{cross}/{co} backscatter ratio",
+        history=f"dual_pol_ratio {cross}/{co}",
+    )
 
 
-def dual_pol_rvi(cube: xr.DataArray | xr.Dataset, co: str = "VV",
-                 cross: str = "VH") -> xr.DataArray:
+def dual_pol_rvi(
+    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+) -> xr.DataArray:
     """Dual-pol radar vegetation index ``4 VH / (VV + VH)`` (linear power; Trudel et al. 2012).
 
     Examples
@@ -58,8 +65,14 @@ def dual_pol_rvi(cube: xr.DataArray | xr.Dataset, co: str = "VV",
     """
     vv, vh = (_linear(b) for b in _pols(cube, co, cross))
     out = vh * vv.dtype.type(4.0) / (vv + vh)
-    return finalize(out, cube, name="rvi", units="1", long_name="dual-pol radar vegetation index",
-                    history=f"dual_pol_rvi 4*{cross}/({co}+{cross})")
+    return finalize(
+        out,
+        cube,
+        name="rvi",
+        units="1",
+        long_name="dual-pol radar vegetation index",
+        history=f"dual_pol_rvi 4*{cross}/({co}+{cross})",
+    )
 
 
 __all__ = ["dual_pol_ratio", "dual_pol_rvi"]

@@ -37,14 +37,21 @@ from .looks import (
 # TBB loads, must not be entered by two threads at once.
 _LOCK = threading.Lock()
 _N_STRIPES = 16  # row stripes per kernel call, shared by numba's threads (load balance)
-_MOMENT = {"boxcar": K.BOXCAR, "lee": K.LEE, "kuan": K.KUAN, "enhanced_lee": K.ENHANCED_LEE,
-           "gamma_map": K.GAMMA_MAP, "local_enl": K.LOCAL_ENL}
+_MOMENT = {
+    "boxcar": K.BOXCAR,
+    "lee": K.LEE,
+    "kuan": K.KUAN,
+    "enhanced_lee": K.ENHANCED_LEE,
+    "gamma_map": K.GAMMA_MAP,
+    "local_enl": K.LOCAL_ENL,
+}
 
 
 def _kernel2d(x: np.ndarray, kind: str, h: int, p: dict[str, Any], out: np.ndarray) -> None:
     if kind in _MOMENT:
-        K.moment_filter(x, h, _MOMENT[kind], p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0), out,
-                        _N_STRIPES)
+        K.moment_filter(
+            x, h, _MOMENT[kind], p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0), out, _N_STRIPES
+        )
     elif kind == "median":
         net, row = K.median_network((2 * h + 1) ** 2)
         K.median_filter(x, h, net, row, out, _N_STRIPES)
@@ -53,12 +60,23 @@ def _kernel2d(x: np.ndarray, kind: str, h: int, p: dict[str, Any], out: np.ndarr
     elif kind == "refined_lee":
         KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
     else:
-        KE.lee_sigma_filter(x, h, p["cu2"], p["eta1"], p["eta2"], p["sv2"],
-                            p["threshold"], p["min_count"], out, _N_STRIPES)
+        KE.lee_sigma_filter(
+            x,
+            h,
+            p["cu2"],
+            p["eta1"],
+            p["eta2"],
+            p["sv2"],
+            p["threshold"],
+            p["min_count"],
+            out,
+            _N_STRIPES,
+        )
 
 
-def _block(block: np.ndarray, *, kind: str, h: int, check: bool, what: str,
-           params: dict) -> np.ndarray:
+def _block(
+    block: np.ndarray, *, kind: str, h: int, check: bool, what: str, params: dict
+) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice."""
     if check:
         raise_if_negative(block, what)
@@ -70,17 +88,34 @@ def _block(block: np.ndarray, *, kind: str, h: int, check: bool, what: str,
     return out.reshape(block.shape)
 
 
-def _filter_array(lin: xr.DataArray, kind: str, *, size: int, check: bool,
-                  halo: int | None = None, what: str | None = None,
-                  **params: Any) -> xr.DataArray:
+def _filter_array(
+    lin: xr.DataArray,
+    kind: str,
+    *,
+    size: int,
+    check: bool,
+    halo: int | None = None,
+    what: str | None = None,
+    **params: Any,
+) -> xr.DataArray:
     """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back."""
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
     moved = lin.transpose(..., ydim, xdim)
     h = size // 2 if halo is None else halo
-    out = map_overlap(_block, moved, {ydim: h, xdim: h}, boundary="nan",
-                      kwargs={"kind": kind, "h": size // 2, "check": check, "what": what or kind,
-                              "params": params})
+    out = map_overlap(
+        _block,
+        moved,
+        {ydim: h, xdim: h},
+        boundary="nan",
+        kwargs={
+            "kind": kind,
+            "h": size // 2,
+            "check": check,
+            "what": what or kind,
+            "params": params,
+        },
+    )
     return out.transpose(*order)
 
 
@@ -118,8 +153,11 @@ def _finish(out: xr.DataArray, cube: xr.DataArray, db: bool, looks: float, text:
 def _moment(cube, kind: str, size: int, looks: Any, p1=None, p2=None, **extra) -> xr.DataArray:
     lin, db, inferred, L = _prepare(cube, size, looks, what=kind)
     cu2 = 1.0 / L
-    p = {"cu2": cu2, "p1": float(p1(L) if callable(p1) else (p1 or 0.0)),
-         "p2": float(p2(L) if callable(p2) else (p2 or 0.0))}
+    p = {
+        "cu2": cu2,
+        "p1": float(p1(L) if callable(p1) else (p1 or 0.0)),
+        "p2": float(p2(L) if callable(p2) else (p2 or 0.0)),
+    }
     out = _filter_array(lin, kind, size=size, check=inferred, **p)
     desc = ", ".join(f"{k}={v}" for k, v in {"size": size, "looks": round(L, 3), **extra}.items())
     return _finish(out, cube, db, L, f"{kind} speckle filter ({desc})")
@@ -174,8 +212,9 @@ def kuan(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
 
 
 @per_variable
-def enhanced_lee(cube: SarCube, size: int = 7, looks: float | None = None,
-                 damping: float = 1.0) -> SarCube:
+def enhanced_lee(
+    cube: SarCube, size: int = 7, looks: float | None = None, damping: float = 1.0
+) -> SarCube:
     """Enhanced Lee filter (Lopes, Touzi & Nezry 1990).
 
     Mean where ``Ci <= Cu``; the pixel itself where ``Ci >= Cmax = sqrt(1 + 2/looks)`` (point
@@ -188,8 +227,15 @@ def enhanced_lee(cube: SarCube, size: int = 7, looks: float | None = None,
     dtype('float32')
     """
     _positive(damping, "damping")
-    return _moment(cube, "enhanced_lee", size, looks, p1=lambda L: np.sqrt(1 + 2 / L),
-                   p2=damping, damping=damping)
+    return _moment(
+        cube,
+        "enhanced_lee",
+        size,
+        looks,
+        p1=lambda L: np.sqrt(1 + 2 / L),
+        p2=damping,
+        damping=damping,
+    )
 
 
 @per_variable
@@ -206,8 +252,9 @@ def gamma_map(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCu
 
 
 @per_variable
-def frost(cube: SarCube, size: int = 7, looks: float | None = None,
-          damping: float = 2.0) -> SarCube:
+def frost(
+    cube: SarCube, size: int = 7, looks: float | None = None, damping: float = 2.0
+) -> SarCube:
     """Frost et al. (1982) filter: weights ``exp(-damping Ci^2 |t|)``, ``|t|`` = distance to centre.
 
     ``looks`` is not used by the formula; it is only recorded in the attrs when given.
@@ -259,16 +306,24 @@ def refined_lee(cube: SarCube, size: int = 7, looks: float | None = None) -> Sar
     dtype('float32')
     """
     if size != 7:
-        raise ParameterError(f"refined_lee uses the 7x7 window of Lee 1981; got size={size}. "
-                             "Use size=7 (or `lee(cube, size=...)` for other windows).")
+        raise ParameterError(
+            f"refined_lee uses the 7x7 window of Lee 1981; got size={size}. "
+            "Use size=7 (or `lee(cube, size=...)` for other windows)."
+        )
     lin, db, inferred, L = _prepare(cube, size, looks, what="refined_lee")
     out = _filter_array(lin, "refined_lee", size=7, check=inferred, cu2=1.0 / L)
     return _finish(out, cube, db, L, f"refined_lee speckle filter (7x7, looks={L:.3f})")
 
 
 @per_variable
-def lee_sigma(cube: SarCube, size: int = 7, looks: float | None = None, sigma: float = 0.9,
-              point_threshold: float | None = None, min_count: int = 5) -> SarCube:
+def lee_sigma(
+    cube: SarCube,
+    size: int = 7,
+    looks: float | None = None,
+    sigma: float = 0.9,
+    point_threshold: float | None = None,
+    min_count: int = 5,
+) -> SarCube:
     """Improved Lee sigma filter (Lee, Wen, Ainsworth, Chen & Chen 2009, IEEE TGRS 47(1)).
 
     Parameters
@@ -299,15 +354,31 @@ def lee_sigma(cube: SarCube, size: int = 7, looks: float | None = None, sigma: f
     eta1, eta2, sv2 = sigma_range(round(L, 6), float(sigma))
     # The filter is scale-equivariant: dividing each slice by its threshold and using threshold
     # 1 equals a per-slice threshold, with the threshold kept out of the kernel's parameters.
-    out = _filter_array(lin / scale, "lee_sigma", size=size, check=inferred,
-                        halo=max(size // 2, 1), cu2=1.0 / L, eta1=eta1, eta2=eta2, sv2=sv2,
-                        threshold=1.0, min_count=int(min_count))
-    return _finish((out * scale).transpose(*cube.dims), cube, db, L,
-                   f"lee_sigma speckle filter (size={size}, looks={L:.3f}, sigma={sigma})")
+    out = _filter_array(
+        lin / scale,
+        "lee_sigma",
+        size=size,
+        check=inferred,
+        halo=max(size // 2, 1),
+        cu2=1.0 / L,
+        eta1=eta1,
+        eta2=eta2,
+        sv2=sv2,
+        threshold=1.0,
+        min_count=int(min_count),
+    )
+    return _finish(
+        (out * scale).transpose(*cube.dims),
+        cube,
+        db,
+        L,
+        f"lee_sigma speckle filter (size={size}, looks={L:.3f}, sigma={sigma})",
+    )
 
 
-def _sigma_scale(lin: xr.DataArray, looks: float | None, point_threshold: float | None,
-                 inferred: bool) -> tuple[Any, float]:
+def _sigma_scale(
+    lin: xr.DataArray, looks: float | None, point_threshold: float | None, inferred: bool
+) -> tuple[Any, float]:
     """Point-target threshold (given, or the per-slice 98th percentile) and the looks.
 
     A looks estimate and the percentile are computed in one pass (one ``dask.compute``).
@@ -334,5 +405,14 @@ def _positive(value: float, name: str) -> None:
         raise ParameterError(f"{name}={value!r} must be > 0.")
 
 
-__all__ = ["boxcar", "median", "lee", "kuan", "enhanced_lee", "gamma_map", "frost",
-           "refined_lee", "lee_sigma"]
+__all__ = [
+    "boxcar",
+    "median",
+    "lee",
+    "kuan",
+    "enhanced_lee",
+    "gamma_map",
+    "frost",
+    "refined_lee",
+    "lee_sigma",
+]

@@ -10,8 +10,13 @@ import xarray as xr
 
 from eoxr.datasets import synthetic_hsi
 
-JASPER = (Path(__file__).parents[2].parent / "shared" / "data" / "hsi_jasper_ridge"
-          / "jasperRidge2_R198.mat")
+JASPER = (
+    Path(__file__).parents[2].parent
+    / "shared"
+    / "data"
+    / "hsi_jasper_ridge"
+    / "jasperRidge2_R198.mat"
+)
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +35,17 @@ def _jasper_clean() -> xr.DataArray:
     cube = (d["Y"].astype("float64") / 10000.0).reshape(nb, 100, 100, order="F")
     # nominal AVIRIS centres (224 bands, ~365-2500 nm); approximate, enough for plots/flags
     wl = 365.0 + (d["SlectBands"].ravel() - 1) * (2500.0 - 365.0) / 223.0
-    return xr.DataArray(cube.astype("float32"), dims=("band", "y", "x"),
-                        coords={"band": np.arange(nb), "wavelength": ("band", wl),
-                                "y": np.arange(100.0), "x": np.arange(100.0)},
-                        attrs={"units": "1", "eoxr:kind": "hyperspectral"})
+    return xr.DataArray(
+        cube.astype("float32"),
+        dims=("band", "y", "x"),
+        coords={
+            "band": np.arange(nb),
+            "wavelength": ("band", wl),
+            "y": np.arange(100.0),
+            "x": np.arange(100.0),
+        },
+        attrs={"units": "1", "eoxr:kind": "hyperspectral"},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,10 @@ def prepared(scene):
 
 @pytest.fixture(scope="module")
 def scores(scene, prepared):
-    out = {"noisy": metrics.compare(scene.cube, scene.truth),
-           "prepared": metrics.compare(prepared, scene.truth)}
+    out = {
+        "noisy": metrics.compare(scene.cube, scene.truth),
+        "prepared": metrics.compare(prepared, scene.truth),
+    }
     for name, params in METHODS.items():
         out[name] = metrics.compare(prepared.eo.denoise(name, **params).compute(), scene.truth)
     return out
@@ -100,8 +102,13 @@ def test_mnf_component_choice(prepared):
 def test_subspace_nlmeans_is_chunk_exact(prepared):
     t = hsi.fit_subspace(prepared)
     small = prepared.isel(y=slice(0, 60), x=slice(0, 60))
-    assert_chunk_invariant(lambda c: hsi.subspace(c, transform=t), small,
-                           [{"band": -1, "y": 30, "x": 25}], rtol=1e-5, atol=1e-6)
+    assert_chunk_invariant(
+        lambda c: hsi.subspace(c, transform=t),
+        small,
+        [{"band": -1, "y": 30, "x": 25}],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_tv_chunked_matches_whole_to_tolerance(prepared):

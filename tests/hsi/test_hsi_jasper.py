@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import eoxr  # noqa: F401
+import eoxr
 from eoxr import hsi, metrics
 
 pytestmark = pytest.mark.slow
@@ -36,9 +36,16 @@ def test_destripe_on_real_scene(jasper, prepared):
     assert np.mean(reduction >= 0.90) >= 0.7
 
 
-@pytest.mark.parametrize("method,params", [
-    ("mnf", {}), ("pca", {}), ("savgol", {"spacing": "index"}), ("tv", {}), ("subspace", {}),
-])
+@pytest.mark.parametrize(
+    "method,params",
+    [
+        ("mnf", {}),
+        ("pca", {}),
+        ("savgol", {"spacing": "index"}),
+        ("tv", {}),
+        ("subspace", {}),
+    ],
+)
 def test_each_method_gains_on_real_scene(jasper, prepared, method, params):
     noisy, clean = jasper[0], jasper[1]
     out = prepared.eo.denoise(method, **params).compute()

@@ -37,8 +37,9 @@ def test_bands_last_layout_is_kept(small):
     for func in (lambda c: hsi.tv(c, sigma=sigma), hsi.subspace, hsi.repair_dead_pixels):
         got = func(cube)
         assert got.dims == ("y", "x", "band")
-        np.testing.assert_allclose(got.transpose("band", "y", "x").values,
-                                   func(small.cube).values, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            got.transpose("band", "y", "x").values, func(small.cube).values, rtol=1e-6, atol=1e-7
+        )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,7 @@ def nan_band(small):
     return cube
 
 
-@pytest.mark.parametrize("func", [hsi.fit_mnf, hsi.fit_pca, hsi.fit_subspace,
-                                  hsi.estimate_noise])
+@pytest.mark.parametrize("func", [hsi.fit_mnf, hsi.fit_pca, hsi.fit_subspace, hsi.estimate_noise])
 def test_all_nan_band_names_the_band_in_the_fit_error(nan_band, func):
     # before: fit_mnf fitted on 0 pixels and mnf returned the input unchanged, silently
     with pytest.raises(ParameterError, match=r"NaN everywhere \(band = \[6\]\).*dropna"):
@@ -114,13 +114,24 @@ def test_bad_noise_option_fails_before_reading_the_cube(small):
 @pytest.fixture(scope="module")
 def series(small):
     other = synthetic_hsi(seed=2, shape=(40, 40), n_bands=30, dead_fraction=0.0).cube
-    time = xr.DataArray(np.array(["2020-01-01", "2020-02-01"], "datetime64[ns]"), dims="time",
-                        name="time")
+    time = xr.DataArray(
+        np.array(["2020-01-01", "2020-02-01"], "datetime64[ns]"), dims="time", name="time"
+    )
     return xr.concat([small.cube, other], dim=time).transpose("y", "time", "band", "x"), other
 
 
-@pytest.mark.parametrize("name", ["estimate_noise", "find_bad_bands", "destripe",
-                                  "find_dead_pixels", "repair_dead_pixels", "mnf", "savgol"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "estimate_noise",
+        "find_bad_bands",
+        "destripe",
+        "find_dead_pixels",
+        "repair_dead_pixels",
+        "mnf",
+        "savgol",
+    ],
+)
 def test_time_dim_is_processed_scene_by_scene(series, name):
     cube, second = series
     func = getattr(hsi, name)
@@ -136,5 +147,6 @@ def test_time_dim_slices_per_scene_arguments_and_stays_lazy(series, small):
     masks = xr.concat([hsi.find_dead_pixels(small.cube), hsi.find_dead_pixels(second)], "time")
     got = hsi.repair_dead_pixels(cube.chunk({"y": 20}), masks)
     assert got.chunks is not None
-    np.testing.assert_array_equal(got.isel(time=1).transpose(*second.dims).values,
-                                  hsi.repair_dead_pixels(second).values)
+    np.testing.assert_array_equal(
+        got.isel(time=1).transpose(*second.dims).values, hsi.repair_dead_pixels(second).values
+    )

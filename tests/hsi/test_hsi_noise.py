@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import eoxr  # noqa: F401  (registers .eo)
+import eoxr
 from eoxr import hsi
 from eoxr.errors import DimensionError, ParameterError
 from eoxr.hsi._stats import cube_moments, sample_mask
@@ -22,9 +22,14 @@ def eager_chunk_check(func, cube, *, rtol=1e-6, computes=3):
     for ch in CHUNKINGS:
         with raise_if_dask_computes(computes):
             got = func(cube.chunk(ch))
-        np.testing.assert_allclose(np.asarray(got.values, dtype="float64"),
-                                   np.asarray(expected.values, dtype="float64"),
-                                   rtol=rtol, atol=0, equal_nan=True, err_msg=str(ch))
+        np.testing.assert_allclose(
+            np.asarray(got.values, dtype="float64"),
+            np.asarray(expected.values, dtype="float64"),
+            rtol=rtol,
+            atol=0,
+            equal_nan=True,
+            err_msg=str(ch),
+        )
     return expected
 
 
@@ -37,8 +42,9 @@ def test_diff_recovers_sigma_within_15pct_on_raw_scene(scene):
 
 def test_hysime_recovers_sigma_within_15pct_after_repair_and_destripe(scene):
     prepared = scene.cube.eo.repair_dead_pixels().eo.destripe()
-    sigma = eager_chunk_check(lambda c: c.eo.estimate_noise("hysime"), prepared.compute(),
-                              computes=1)
+    sigma = eager_chunk_check(
+        lambda c: c.eo.estimate_noise("hysime"), prepared.compute(), computes=1
+    )
     ratio = sigma.values / scene.extras["noise_sigma"].values
     assert np.all(np.abs(ratio - 1) < 0.15), ratio
     assert sigma.attrs["method"] == "hysime" and "estimate_noise" in sigma.attrs["history"]
@@ -99,8 +105,9 @@ def test_find_bad_bands_flags_water_absorption(scene):
     assert bad.values[water].all()
     assert bad.values.mean() < 0.4
     by_snr = scene.cube.eo.find_bad_bands(windows=None, noise=hsi.estimate_noise(scene.cube))
-    deep = (scene.extras["water_bands"].wavelength > 1850) & (scene.extras["water_bands"]
-                                                             .wavelength < 1920)
+    deep = (scene.extras["water_bands"].wavelength > 1850) & (
+        scene.extras["water_bands"].wavelength < 1920
+    )
     assert by_snr.values[deep.values].all()  # the deepest absorption is found by SNR alone
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import eoxr  # noqa: F401
+import eoxr
 from eoxr import hsi
 from eoxr.errors import GridMismatchError, ParameterError
 from eoxr.testing import assert_chunk_invariant, raise_if_dask_computes
@@ -43,8 +43,9 @@ def test_destripe_leaves_clean_columns_untouched(scene, repaired):
 def test_destripe_rows_and_multiplicative(scene):
     truth = scene.truth
     rng = np.random.default_rng(5)
-    gains = np.where(rng.random(truth.sizes["y"]) < 0.1,
-                     rng.uniform(0.9, 1.1, truth.sizes["y"]), 1.0)
+    gains = np.where(
+        rng.random(truth.sizes["y"]) < 0.1, rng.uniform(0.9, 1.1, truth.sizes["y"]), 1.0
+    )
     noise = rng.normal(0, 0.002, truth.shape).astype("float32")
     striped = truth * xr.DataArray(gains.astype("float32"), dims="y") + noise
     out = striped.eo.destripe(axis="y", mode="multiplicative")
@@ -67,8 +68,9 @@ def test_destripe_chunk_invariant_lazy_and_nan(scene, repaired):
         with raise_if_dask_computes(1):  # one pass for the line statistics
             got = hsi.destripe(cube.chunk(ch))
         eoxr.testing.assert_lazy(got)
-        np.testing.assert_allclose(got.values, expected.values, rtol=1e-6, atol=1e-7,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            got.values, expected.values, rtol=1e-6, atol=1e-7, equal_nan=True
+        )
     assert np.isnan(expected[:, 5:9, 10:13]).all() and np.isfinite(expected[:, 20:, :]).all()
     assert expected.dtype == np.float32 and expected.rio.crs == scene.cube.rio.crs
 

@@ -102,7 +102,8 @@ def test_hand_computed_values_with_a_nan_pixel(tiny):
     res = res.copy()
     res[0, 0, 0] = np.nan  # the whole pixel (0, 0) leaves every band
     assert metrics.mpsnr(res, ref) == pytest.approx(
-        (10 * np.log10(16 * 3) + 10 * np.log10(4 * 3)) / 2)
+        (10 * np.log10(16 * 3) + 10 * np.log10(4 * 3)) / 2
+    )
     assert metrics.sam(res, ref) == pytest.approx(_angle((4, 2), (5, 3)) / 3)
     rel = np.array([np.sqrt(1 / 3) / 3, np.sqrt(1 / 3) / 2])  # RMSE / mean of 3 pixels
     assert metrics.ergas(res, ref) == pytest.approx(100 * np.sqrt(np.mean(rel**2)))
@@ -123,8 +124,9 @@ def test_mssim_equals_skimage_mssim_and_needs_its_window():
     rng = np.random.default_rng(0)
     a = rng.uniform(0, 1, (3, 9, 11))
     b = a + rng.normal(0, 0.1, a.shape)
-    expected = np.mean([structural_similarity(b[i], a[i], data_range=np.ptp(a[i]))
-                        for i in range(3)])  # skimage crops the 3-pixel border
+    expected = np.mean(
+        [structural_similarity(b[i], a[i], data_range=np.ptp(a[i])) for i in range(3)]
+    )  # skimage crops the 3-pixel border
     assert metrics.mssim(cube(b), cube(a)) == pytest.approx(expected, rel=1e-6)
     with pytest.raises(ParameterError, match="7x7"):
         metrics.mssim(cube(b[:, :5]), cube(a[:, :5]))

@@ -37,13 +37,16 @@ def test_every_entry_classified():
     assert sum(bool(e.kernel_terms) for e in cat.indices.values()) == 5
 
 
-@pytest.mark.parametrize("mutate, match", [
-    (lambda r: r["indices"]["NDVI"].update(formula="(N - R) / (N + X)"), "does not declare"),
-    (lambda r: r["indices"]["NDVI"].update(bands=["N", "R", "Q"]), "unknown symbols"),
-    (lambda r: r["indices"]["NDVI"].update(formula="__import__('os')"), "not allowed"),
-    (lambda r: r.pop("constants"), "constants"),
-    (lambda r: r["kernels"]["RBF"].update(parameters=[]), "undeclared"),
-])
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda r: r["indices"]["NDVI"].update(formula="(N - R) / (N + X)"), "does not declare"),
+        (lambda r: r["indices"]["NDVI"].update(bands=["N", "R", "Q"]), "unknown symbols"),
+        (lambda r: r["indices"]["NDVI"].update(formula="__import__('os')"), "not allowed"),
+        (lambda r: r.pop("constants"), "constants"),
+        (lambda r: r["kernels"]["RBF"].update(parameters=[]), "undeclared"),
+    ],
+)
 def test_validation_rejects_bad_entries(mutate, match):
     raw = copy.deepcopy(RAW)
     mutate(raw)

@@ -105,8 +105,7 @@ def test_integer_dn_refused_or_scaled():
 
 
 def test_zero_denominator_and_nan_rules():
-    data = np.array([[[0.0, 0.2, np.nan, 0.3, 0.0]], [[0.0, -0.2, 0.5, 0.3, 0.4]]],
-                    dtype="float32")
+    data = np.array([[[0.0, 0.2, np.nan, 0.3, 0.0]], [[0.0, -0.2, 0.5, 0.3, 0.4]]], dtype="float32")
     c = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": ["red", "nir"]})
     ndvi = c.eo.index("NDVI").values[0]
     assert np.isnan(ndvi[0]) and np.isnan(ndvi[1])  # 0/0 and x/0 -> NaN, never +-inf
@@ -172,8 +171,11 @@ def test_lazy_and_one_task_per_chunk(cube):
     et.assert_lazy(ds)
     n_chunks = 3 * 2 * 2
     graph = dict(ds.__dask_graph__())
-    kernel_tasks = [k for k in graph if isinstance(k, tuple) and str(k[0]).startswith(
-        "eoxr-indices") and "-out" not in str(k[0])]
+    kernel_tasks = [
+        k
+        for k in graph
+        if isinstance(k, tuple) and str(k[0]).startswith("eoxr-indices") and "-out" not in str(k[0])
+    ]
     assert len(kernel_tasks) == n_chunks  # ONE task per chunk computes all ten indices
     layer = {str(k[0]) for k in kernel_tasks}.pop()
     for name in names:  # every index is a cheap selection from that task's result
@@ -185,10 +187,13 @@ def test_lazy_and_one_task_per_chunk(cube):
 
 
 def test_chunk_invariance_default_chunkings(cube):
-    et.assert_chunk_invariant(lambda c: c.eo.indices(["NDVI", "EVI", "TGI", "kNDVI"]), cube,
-                              rtol=0)
-    et.assert_chunk_invariant(lambda c: c.eo.index("MCARI2"), cube,
-                              [{"time": 1, "band": 1, "y": 7, "x": 3}, {"band": 2}], rtol=0)
+    et.assert_chunk_invariant(lambda c: c.eo.indices(["NDVI", "EVI", "TGI", "kNDVI"]), cube, rtol=0)
+    et.assert_chunk_invariant(
+        lambda c: c.eo.index("MCARI2"),
+        cube,
+        [{"time": 1, "band": 1, "y": 7, "x": 3}, {"band": 2}],
+        rtol=0,
+    )
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -199,8 +204,9 @@ def test_chunk_invariance_random_chunkings(ch):
 
 
 def test_function_api_equals_accessor(cube):
-    xr.testing.assert_identical(index(cube, "NDVI").drop_attrs(),
-                                cube.eo.index("NDVI").drop_attrs())
+    xr.testing.assert_identical(
+        index(cube, "NDVI").drop_attrs(), cube.eo.index("NDVI").drop_attrs()
+    )
     assert list(indices(cube, "NDVI").data_vars) == ["NDVI"]
 
 
@@ -227,15 +233,20 @@ def test_dataset_with_time_and_bands_in_different_dim_orders(cube):
         got = lazy.eo.indices(["NDVI", "EVI"])
     et.assert_lazy(got)
     graph = dict(got.__dask_graph__())
-    kernel_tasks = [k for k in graph if isinstance(k, tuple) and str(k[0]).startswith(
-        "eoxr-indices") and "-out" not in str(k[0])]
+    kernel_tasks = [
+        k
+        for k in graph
+        if isinstance(k, tuple) and str(k[0]).startswith("eoxr-indices") and "-out" not in str(k[0])
+    ]
     assert len(kernel_tasks) == 3 * 2 * 2  # one task per chunk for both indices
     for name in ("NDVI", "EVI"):
         assert got[name].dtype == np.float32 and set(got[name].dims) == {"time", "y", "x"}
-        xr.testing.assert_allclose(got[name].compute().transpose(*ref[name].dims), ref[name],
-                                   rtol=0, atol=0)
-        xr.testing.assert_allclose(ds.eo.index(name).transpose(*ref[name].dims), ref[name],
-                                   rtol=0, atol=0)
+        xr.testing.assert_allclose(
+            got[name].compute().transpose(*ref[name].dims), ref[name], rtol=0, atol=0
+        )
+        xr.testing.assert_allclose(
+            ds.eo.index(name).transpose(*ref[name].dims), ref[name], rtol=0, atol=0
+        )
 
 
 @pytest.mark.parametrize("order", [("band", "time", "y", "x"), ("y", "x", "time", "band")])
@@ -307,14 +318,18 @@ def test_kernel_cache_concurrent_processes(tmp_path):
     import subprocess
     import sys
 
-    code = ("import numpy as np, eoxr, eoxr.testing as et\n"
-            "c = et.make_cube(bands=['B04', 'B08'], ny=6, nx=6, times=1, seed=5)\n"
-            "g = c.eo.index('N * R + 0.0654')\n"
-            "n, r = (c.sel(band=b).astype('f8') for b in ('B08', 'B04'))\n"
-            "np.testing.assert_allclose(g, n * r + 0.0654, rtol=1e-6)\n")
+    code = (
+        "import numpy as np, eoxr, eoxr.testing as et\n"
+        "c = et.make_cube(bands=['B04', 'B08'], ny=6, nx=6, times=1, seed=5)\n"
+        "g = c.eo.index('N * R + 0.0654')\n"
+        "n, r = (c.sel(band=b).astype('f8') for b in ('B08', 'B04'))\n"
+        "np.testing.assert_allclose(g, n * r + 0.0654, rtol=1e-6)\n"
+    )
     env = {**__import__("os").environ, "EOXR_CACHE_DIR": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     for p in procs:  # all first-time writers of the same kernel file, at once
         assert p.wait(timeout=120) == 0, p.stderr.read().decode()
     assert len(list((tmp_path / "kernels").glob("k_*.py"))) == 1

@@ -11,28 +11,31 @@ from eoxr.errors import CatalogError
 from eoxr.indices import _expr
 
 
-@pytest.mark.parametrize("text", [
-    "__import__('os').system('true')",
-    "N.real",
-    "N[0]",
-    "lambda: 1",
-    "'abc'",
-    "N if R else 1",
-    "N and R",
-    "not N",
-    "N % 2",
-    "N // R",
-    "open('x')",
-    "sqrt(x=N)",
-    "where(N > 0, N)",
-    "sqrt",
-    "N @ R",
-    "[N, R]",
-    "True + N",
-    "1j * N",
-    "(N := 2)",
-    "N; R",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "N.real",
+        "N[0]",
+        "lambda: 1",
+        "'abc'",
+        "N if R else 1",
+        "N and R",
+        "not N",
+        "N % 2",
+        "N // R",
+        "open('x')",
+        "sqrt(x=N)",
+        "where(N > 0, N)",
+        "sqrt",
+        "N @ R",
+        "[N, R]",
+        "True + N",
+        "1j * N",
+        "(N := 2)",
+        "N; R",
+    ],
+)
 def test_disallowed_constructs_rejected(text):
     with pytest.raises(CatalogError, match="not allowed|not a valid expression"):
         _expr.parse(text)
@@ -56,17 +59,22 @@ R = CUBE.sel(band="B04").values.astype("float64")
 B = CUBE.sel(band="B02").values.astype("float64")
 
 
-@pytest.mark.parametrize("formula, oracle", [
-    ("where(N > 0.3, N - R, R - B)", lambda: np.where(N > 0.3, N - R, R - B)),
-    ("abs(R - N) + sqrt(N) - exp(-B) + log(R)",
-     lambda: np.abs(R - N) + np.sqrt(N) - np.exp(-B) + np.log(R)),
-    ("min(N, R, B) * max(N, R)", lambda: np.minimum(np.minimum(N, R), B) * np.maximum(N, R)),
-    ("tanh(((N - R) / (N + R)) ** 2)", lambda: np.tanh(((N - R) / (N + R)) ** 2)),
-    ("(N >= R) * 2 - (0.1 < B <= 0.4)", lambda: (N >= R) * 2.0 - ((B > 0.1) & (B <= 0.4))),
-    ("-N + +R", lambda: -N + R),
-    ("(nir - red) / (nir + red)", lambda: (N - R) / (N + R)),
-    ("(B08 - B04) / (B08 + B04)", lambda: (N - R) / (N + R)),
-])
+@pytest.mark.parametrize(
+    "formula, oracle",
+    [
+        ("where(N > 0.3, N - R, R - B)", lambda: np.where(N > 0.3, N - R, R - B)),
+        (
+            "abs(R - N) + sqrt(N) - exp(-B) + log(R)",
+            lambda: np.abs(R - N) + np.sqrt(N) - np.exp(-B) + np.log(R),
+        ),
+        ("min(N, R, B) * max(N, R)", lambda: np.minimum(np.minimum(N, R), B) * np.maximum(N, R)),
+        ("tanh(((N - R) / (N + R)) ** 2)", lambda: np.tanh(((N - R) / (N + R)) ** 2)),
+        ("(N >= R) * 2 - (0.1 < B <= 0.4)", lambda: (N >= R) * 2.0 - ((B > 0.1) & (B <= 0.4))),
+        ("-N + +R", lambda: -N + R),
+        ("(nir - red) / (nir + red)", lambda: (N - R) / (N + R)),
+        ("(B08 - B04) / (B08 + B04)", lambda: (N - R) / (N + R)),
+    ],
+)
 def test_custom_formulas_match_numpy(formula, oracle):
     got = CUBE.eo.index(formula)
     expected = oracle().astype("float32")
@@ -78,17 +86,20 @@ def test_custom_formulas_match_numpy(formula, oracle):
     assert got.attrs["formula"] == formula
 
 
-@pytest.mark.parametrize("text, why", [
-    ("1e999 * N", "finite"),                      # 'inf' would reach the generated source
-    ("N ** 1e400", "finite"),
-    ("1" + "0" * 400 + " * N", "finite"),         # an integer beyond the float range
-    ("-" * 5000 + "N", "characters"),
-    ("-" * 3000 + "N", "nested too deeply|nests more"),  # CPython's parser gives up here
-    ("+".join(["N"] * 150), "nests more"),
-    ("sqrt(" * 150 + "N" + ")" * 150, "nests more"),
-    ("(" * 300 + "N" + ")" * 300, "not a valid expression"),  # the tokenizer's own limit
-    ("max(" + ", ".join(["N"] * 150) + ")", "nests more"),  # becomes 149 nested _max calls
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("1e999 * N", "finite"),  # 'inf' would reach the generated source
+        ("N ** 1e400", "finite"),
+        ("1" + "0" * 400 + " * N", "finite"),  # an integer beyond the float range
+        ("-" * 5000 + "N", "characters"),
+        ("-" * 3000 + "N", "nested too deeply|nests more"),  # CPython's parser gives up here
+        ("+".join(["N"] * 150), "nests more"),
+        ("sqrt(" * 150 + "N" + ")" * 150, "nests more"),
+        ("(" * 300 + "N" + ")" * 300, "not a valid expression"),  # the tokenizer's own limit
+        ("max(" + ", ".join(["N"] * 150) + ")", "nests more"),  # becomes 149 nested _max calls
+    ],
+)
 def test_hostile_formulas_rejected_cleanly(text, why):
     # Pathological input must give CatalogError, never RecursionError, NameError from the
     # generated code, or a kernel file written to the cache.
@@ -101,5 +112,6 @@ def test_expression_constants_cannot_nest_past_the_limit():
     with pytest.raises(CatalogError, match="nests more"):
         CUBE.eo.index("a * b", a=deep, b=f"a + {deep}")
     ok = CUBE.eo.index("max(" + ", ".join(["N"] * 50) + ", R)")  # within the limit
-    np.testing.assert_allclose(ok.values, np.where(np.isnan(R), np.nan, np.maximum(N, R)),
-                               rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(
+        ok.values, np.where(np.isnan(R), np.nan, np.maximum(N, R)), rtol=1e-6, equal_nan=True
+    )

@@ -24,17 +24,57 @@ spyndex = pytest.importorskip("spyndex")
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "s2_slovenia_timeseries"
 S2_FILE = DATA / "s2l1c_5dates_13bands_epsg32633.nc"
-S2_LABELS = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11",
-             "B12"]
+S2_LABELS = [
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+]
 S2_COMPUTABLE = list(catalog(bands_available=S2_LABELS).index)
 # Every other ASI entry (thermal, radar, G1, PAR) is checked on a synthetic cube that has all
 # symbols, so that the whole catalog is covered.
-ALL_SYMBOL_BANDS = ["coastal", "blue", "green", "green05", "yellow", "red", "rededge071",
-                    "rededge075", "rededge078", "nir", "nir08", "nir09", "swir16", "swir22",
-                    "lwir", "lwir11", "lwir12", "vv", "vh", "hh", "hv"]
+ALL_SYMBOL_BANDS = [
+    "coastal",
+    "blue",
+    "green",
+    "green05",
+    "yellow",
+    "red",
+    "rededge071",
+    "rededge075",
+    "rededge078",
+    "nir",
+    "nir08",
+    "nir09",
+    "swir16",
+    "swir22",
+    "lwir",
+    "lwir11",
+    "lwir12",
+    "vv",
+    "vh",
+    "hh",
+    "hv",
+]
 OTHERS = sorted(set(_catalog.asi().indices) - set(S2_COMPUTABLE))
-EXTRA = {"PAR": 1.7, "lambdaG": 560.0, "lambdaN": 842.0, "lambdaN2": 865.0, "lambdaR": 665.0,
-         "lambdaS1": 1610.0, "lambdaS2": 2190.0}
+EXTRA = {
+    "PAR": 1.7,
+    "lambdaG": 560.0,
+    "lambdaN": 842.0,
+    "lambdaN2": 865.0,
+    "lambdaR": 665.0,
+    "lambdaS1": 1610.0,
+    "lambdaS2": 2190.0,
+}
 
 
 def _reference(name: str, cube: xr.DataArray, extra: dict) -> np.ndarray:
@@ -46,7 +86,8 @@ def _reference(name: str, cube: xr.DataArray, extra: dict) -> np.ndarray:
         params[c] = extra.get(c, constant_default(c, cb))
     for term, (a, b) in entry.kernel_terms.items():
         params[term] = spyndex.computeKernel(
-            "RBF", params={"a": params[a], "b": params[b], "sigma": 0.5})
+            "RBF", params={"a": params[a], "b": params[b], "sigma": 0.5}
+        )
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = spyndex.computeIndex(name, params=params)
@@ -81,7 +122,8 @@ def s2_all(s2):
 
 def test_catalog_coverage():
     assert len(S2_COMPUTABLE) >= 240 and len(S2_COMPUTABLE) + len(OTHERS) == len(
-        _catalog.asi().indices)
+        _catalog.asi().indices
+    )
 
 
 @pytest.mark.parametrize("name", S2_COMPUTABLE)

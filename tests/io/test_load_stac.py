@@ -121,8 +121,9 @@ def test_thermal_band_units_kelvin(tmp_path):
     item = _s2_item(tmp_path, "05.00", offset=0.0)
     item.properties["platform"] = "landsat-8"
     asset = item.assets.pop("B04")
-    asset.extra_fields["raster:bands"] = [{"nodata": 0, "data_type": "uint16",
-                                           "scale": 0.00341802, "offset": 149.0}]
+    asset.extra_fields["raster:bands"] = [
+        {"nodata": 0, "data_type": "uint16", "scale": 0.00341802, "offset": 149.0}
+    ]
     item.add_asset("ST_B10", asset)
     ds = eoxr.load_stac([item], bands=["ST_B10"])
     assert ds.ST_B10.attrs["units"] == "K"

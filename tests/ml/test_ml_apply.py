@@ -18,16 +18,18 @@ from eoxr.testing.strategies import chunkings  # noqa: E402
 def _fcn(c_in: int = 4, k: int = 3, seed: int = 0) -> torch.nn.Module:
     """Two 3x3 convs: receptive radius 2."""
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Conv2d(c_in, 8, 3, padding=1), torch.nn.ReLU(),
-                               torch.nn.Conv2d(8, k, 3, padding=1)).eval()
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(c_in, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, k, 3, padding=1)
+    ).eval()
 
 
 def _whole_pass(net: torch.nn.Module, cube: xr.DataArray, pad: int = 8) -> np.ndarray:
     """Oracle: one forward pass over the whole reflect-padded (numpy 'symmetric') image."""
     a = cube.values
     widths = [(0, 0)] * (a.ndim - 2) + [(pad, pad), (pad, pad)]
-    x = np.pad(a, widths, mode="symmetric").reshape(-1, *a.shape[-3:-2],
-                                                     a.shape[-2] + 2 * pad, a.shape[-1] + 2 * pad)
+    x = np.pad(a, widths, mode="symmetric").reshape(
+        -1, *a.shape[-3:-2], a.shape[-2] + 2 * pad, a.shape[-1] + 2 * pad
+    )
     with torch.no_grad():
         y = net(torch.from_numpy(x)).numpy()[..., pad:-pad, pad:-pad]
     return y.reshape(*a.shape[:-3], y.shape[1], *a.shape[-2:])
@@ -72,8 +74,9 @@ def test_chunk_invariant_property(ch: dict) -> None:
 def test_chunk_invariant_crop_exact() -> None:
     # Patches are the same on every chunking; only the batch composition changes, and torch's
     # CPU convolutions round differently per batch size (~1e-8 here).
-    et.assert_chunk_invariant(lambda c: apply_model(c, NET, *GEOM, blend="crop"), CUBE,
-                              rtol=1e-6, atol=1e-7)
+    et.assert_chunk_invariant(
+        lambda c: apply_model(c, NET, *GEOM, blend="crop"), CUBE, rtol=1e-6, atol=1e-7
+    )
 
 
 def test_nan_in_nan_out_and_skipped_patches() -> None:
@@ -93,8 +96,9 @@ def test_nan_in_nan_out_and_skipped_patches() -> None:
 
 def test_band_selection_and_normalize() -> None:
     net = _fcn(c_in=2)
-    out = apply_model(CUBE, net, *GEOM, bands=["nir", "red"], normalize=([0.3, 0.3], [0.2, 0.2]),
-                      blend="crop")
+    out = apply_model(
+        CUBE, net, *GEOM, bands=["nir", "red"], normalize=([0.3, 0.3], [0.2, 0.2]), blend="crop"
+    )
     sub = (CUBE.sel(band=["B08", "B04"]) - 0.3) / 0.2
     np.testing.assert_allclose(out.values, _whole_pass(net, sub), atol=1e-5)
     net.eoxr_meta = {"bands": ["B08", "B04"], "mean": [0.3, 0.3], "std": [0.2, 0.2]}
@@ -103,8 +107,9 @@ def test_band_selection_and_normalize() -> None:
 
 def test_patch_level_model_coords() -> None:
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(4, 5, 3), torch.nn.AdaptiveAvgPool2d(1),
-                              torch.nn.Flatten()).eval()
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 5, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
+    ).eval()
     cube = CUBE.isel(time=0)
     out = apply_model(cube, net, {"y": 16, "x": 16}, {"y": 4, "x": 4})
     assert out.dims == ("class", "y", "x") and out.shape == (5, 4, 3)  # ceil((45-4)/12), ...
@@ -114,8 +119,7 @@ def test_patch_level_model_coords() -> None:
     with torch.no_grad():
         first = net(torch.from_numpy(cube.values[None, :, 12:28, 12:28])).numpy()[0]
     np.testing.assert_allclose(out[:, 1, 1].values, first, rtol=1e-5)
-    lazy = apply_model(cube.chunk({"y": 14, "x": 25}), net, {"y": 16, "x": 16},
-                       {"y": 4, "x": 4})
+    lazy = apply_model(cube.chunk({"y": 14, "x": 25}), net, {"y": 16, "x": 16}, {"y": 4, "x": 4})
     np.testing.assert_allclose(lazy.values, out.values, rtol=1e-6)
 
 
@@ -142,8 +146,9 @@ class _Fails(torch.nn.Module):
 def test_model_error_names_patch_location() -> None:
     cube = CUBE.isel(time=0).copy(deep=True)
     cube[0, 40, 30] = 99.0  # only the patch(es) covering row 40, col 30 fail
-    lazy = apply_model(cube.chunk({"y": 20, "x": 19}), _Fails(), {"y": 16, "x": 16},
-                       {"y": 4, "x": 4}, blend="crop")
+    lazy = apply_model(
+        cube.chunk({"y": 20, "x": 19}), _Fails(), {"y": 16, "x": 16}, {"y": 4, "x": 4}, blend="crop"
+    )
     with pytest.raises(ModelError, match=r"boom.*rows \[34, 50\), cols \[22, 38\)"):
         lazy.compute()
 
@@ -169,7 +174,7 @@ def test_model_is_one_graph_key(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = _torch.prepare_model
 
-    def counting(model, device):  # noqa: ANN001, ANN202
+    def counting(model, device):
         calls.append(device)
         return real(model, device)
 

@@ -45,9 +45,11 @@ def test_proba_transform_kmeans_and_time_kept() -> None:
     pca = PCA(2).fit(table)
     comp = apply_model(cube, pca, method="transform")
     assert comp.dims == ("time", "component", "y", "x")
-    np.testing.assert_allclose(comp.isel(time=1, y=3, x=4).values,
-                               pca.transform(cube.isel(time=1, y=3, x=4).values[None])[0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        comp.isel(time=1, y=3, x=4).values,
+        pca.transform(cube.isel(time=1, y=3, x=4).values[None])[0],
+        rtol=1e-5,
+    )
     km = KMeans(3, n_init=1, random_state=0).fit(table)
     et.assert_chunk_invariant(lambda c: apply_model(c, km), cube)
     tree = DecisionTreeClassifier(random_state=0).fit(table, (table[:, 3] > 0.3).astype(int))
@@ -81,8 +83,12 @@ def test_random_forest_on_slovenia_polygons() -> None:
     polys = polys[polys.LULC_ID > 0].sort_values(["LULC_ID", "AREA"]).reset_index(drop=True)
     fold = polys.groupby("LULC_ID").cumcount() % 2  # split by polygon, alternating per class
     train, test = polys[fold == 0], polys[fold == 1]
-    rf = cube.eo.fit(RandomForestClassifier(100, random_state=0, n_jobs=1), train,
-                     column="LULC_ID", feature_dims=("time", "band"))
+    rf = cube.eo.fit(
+        RandomForestClassifier(100, random_state=0, n_jobs=1),
+        train,
+        column="LULC_ID",
+        feature_dims=("time", "band"),
+    )
     pred = cube.chunk({"y": 50, "x": 50}).eo.apply_model(rf, feature_dims=("time", "band"))
     eager = cube.eo.apply_model(rf, feature_dims=("time", "band"))
     np.testing.assert_array_equal(pred.values, eager.values)

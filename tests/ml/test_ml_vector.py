@@ -17,8 +17,9 @@ PT = shapely.Point(500_125, 5_099_985)  # row 1, col 12
 
 
 def _gdf(crs: str = "EPSG:32633") -> gpd.GeoDataFrame:
-    g = gpd.GeoDataFrame({"cls": ["field", "tree"], "id": [3.0, 7.0]}, geometry=[BOX, PT],
-                         crs="EPSG:32633")
+    g = gpd.GeoDataFrame(
+        {"cls": ["field", "tree"], "id": [3.0, 7.0]}, geometry=[BOX, PT], crs="EPSG:32633"
+    )
     return g.to_crs(crs)
 
 
@@ -99,10 +100,16 @@ def test_window_burn_equals_full_grid_burn(all_touched: bool) -> None:
 
     cube = CUBE.isel(time=0)
     rng = np.random.default_rng(1)
-    geoms = [shapely.Point(500_000 + rng.uniform(-50, 250), 5_100_000 - rng.uniform(-50, 250))
-             .buffer(rng.uniform(3, 60)) for _ in range(25)]
-    geoms += [shapely.box(499_000, 5_090_000, 501_000, 5_101_000),  # covers the whole grid
-              shapely.LineString([(500_001, 5_099_999), (500_150, 5_099_870)])]
+    geoms = [
+        shapely.Point(500_000 + rng.uniform(-50, 250), 5_100_000 - rng.uniform(-50, 250)).buffer(
+            rng.uniform(3, 60)
+        )
+        for _ in range(25)
+    ]
+    geoms += [
+        shapely.box(499_000, 5_090_000, 501_000, 5_101_000),  # covers the whole grid
+        shapely.LineString([(500_001, 5_099_999), (500_150, 5_099_870)]),
+    ]
     for geom in geoms:
         full = vector._burn(cube, [(geom, 1)], 0, "uint8", all_touched)
         rows, cols = vector._polygon_pixels(cube, geom, all_touched)

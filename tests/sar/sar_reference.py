@@ -14,7 +14,7 @@ def _windows(img: np.ndarray, h: int):
     pad = np.pad(img.astype(np.float64), h, constant_values=np.nan)
     for i in range(img.shape[0]):
         for j in range(img.shape[1]):
-            yield i, j, pad[i:i + 2 * h + 1, j:j + 2 * h + 1]
+            yield i, j, pad[i : i + 2 * h + 1, j : j + 2 * h + 1]
 
 
 def _stats(v: np.ndarray) -> tuple[float, float]:
@@ -108,15 +108,18 @@ def _mmse(z, v, s2):
 
 def _refined_lee(z, w, cu2, L, h):
     def sub_mean(a, b):
-        blk = w[2 * a:2 * a + 3, 2 * b:2 * b + 3]
+        blk = w[2 * a : 2 * a + 3, 2 * b : 2 * b + 3]
         return np.nanmean(blk) if (~np.isnan(blk)).any() else np.nan
 
     sub = np.array([[sub_mean(a, b) for b in range(3)] for a in range(3)])
     sub[np.isnan(sub)] = sub[1, 1]
     c = sub[1, 1]
-    grads = [abs(sub[:, 2].sum() - sub[:, 0].sum()), abs(sub[2].sum() - sub[0].sum()),
-             abs(sub[0, 1] + sub[0, 2] + sub[1, 2] - sub[1, 0] - sub[2, 0] - sub[2, 1]),
-             abs(sub[0, 0] + sub[0, 1] + sub[1, 0] - sub[1, 2] - sub[2, 1] - sub[2, 2])]
+    grads = [
+        abs(sub[:, 2].sum() - sub[:, 0].sum()),
+        abs(sub[2].sum() - sub[0].sum()),
+        abs(sub[0, 1] + sub[0, 2] + sub[1, 2] - sub[1, 0] - sub[2, 0] - sub[2, 1]),
+        abs(sub[0, 0] + sub[0, 1] + sub[1, 0] - sub[1, 2] - sub[2, 1] - sub[2, 2]),
+    ]
     d = int(np.argmax(grads))
     pairs = [((1, 0), (1, 2)), ((0, 1), (2, 1)), ((0, 2), (2, 0)), ((0, 0), (2, 2))]
     first, second = pairs[d]
@@ -127,7 +130,7 @@ def _refined_lee(z, w, cu2, L, h):
 
 
 def _lee_sigma(z, w, cu2, L, h, eta1, eta2, sv2, threshold, min_count=5):
-    w3 = w[h - 1:h + 2, h - 1:h + 2]
+    w3 = w[h - 1 : h + 2, h - 1 : h + 2]
     if z >= threshold and np.sum(w3 >= threshold) >= min_count:
         return z
     xh = _mmse(z, w3.copy(), cu2)
@@ -135,6 +138,14 @@ def _lee_sigma(z, w, cu2, L, h, eta1, eta2, sv2, threshold, min_count=5):
     return _mmse(z, inside, sv2) if inside.size else xh
 
 
-_ONE = {"boxcar": _boxcar, "median": _median, "lee": _lee, "kuan": _kuan,
-        "enhanced_lee": _enhanced_lee, "gamma_map": _gamma_map, "frost": _frost,
-        "refined_lee": _refined_lee, "lee_sigma": _lee_sigma}
+_ONE = {
+    "boxcar": _boxcar,
+    "median": _median,
+    "lee": _lee,
+    "kuan": _kuan,
+    "enhanced_lee": _enhanced_lee,
+    "gamma_map": _gamma_map,
+    "frost": _frost,
+    "refined_lee": _refined_lee,
+    "lee_sigma": _lee_sigma,
+}

@@ -29,8 +29,9 @@ def test_db_linear_round_trip_units_and_values():
 
 
 def test_db_of_zero_negative_nan_is_nan_and_lazy():
-    da = xr.DataArray(np.array([[0.0, -1e-4, np.nan, 1.0]], "float32"), dims=("y", "x"),
-                      attrs={"units": "1"})
+    da = xr.DataArray(
+        np.array([[0.0, -1e-4, np.nan, 1.0]], "float32"), dims=("y", "x"), attrs={"units": "1"}
+    )
     np.testing.assert_array_equal(np.isnan(sar.to_db(da).values), [[True, True, True, False]])
     with raise_if_dask_computes():
         lazy = sar.to_db(cube().chunk({"x": 7}))
@@ -60,8 +61,11 @@ def test_multilook_values_coords_transform_nan():
     assert ml.rio.transform().a == pytest.approx(3 * c.rio.transform().a)
     assert ml.rio.transform().c == pytest.approx(c.rio.transform().c)
     assert ml.attrs["eoxr:looks"] == pytest.approx(4.4 * 6)
-    assert_chunk_invariant(lambda d: sar.multilook(d, {"y": 2, "x": 2}), cube(),
-                           [{"y": 6, "x": 10}, {"y": 24, "x": 30}])
+    assert_chunk_invariant(
+        lambda d: sar.multilook(d, {"y": 2, "x": 2}),
+        cube(),
+        [{"y": 6, "x": 10}, {"y": 24, "x": 30}],
+    )
 
 
 def test_multilook_in_db_averages_linear_power():
@@ -125,8 +129,9 @@ def test_demo_step_writes_outputs(tmp_path):
     assert table.loc["refined_lee", "enl"] > 10 * table.loc["none", "enl"]
 
 
-@pytest.mark.parametrize("factors", [{"y": 2, "x": 3}, {"y": 5, "x": 4}, {"y": 25, "x": 2},
-                                     {"x": 31}])
+@pytest.mark.parametrize(
+    "factors", [{"y": 2, "x": 3}, {"y": 5, "x": 4}, {"y": 25, "x": 2}, {"x": 31}]
+)
 def test_multilook_transform_and_bounds_odd_sizes(factors):
     c = synthetic_s1(seed=0, shape=(25, 31), times=1).cube  # odd sizes: trailing pixels trimmed
     t0 = c.rio.transform()
@@ -138,7 +143,8 @@ def test_multilook_transform_and_bounds_odd_sizes(factors):
     assert (t.a, t.e, t.c, t.f) == pytest.approx((t0.a * fx, t0.e * fy, t0.c, t0.f))
     left, bottom, right, top = c.rio.bounds()
     assert ml.rio.bounds(recalc=False) == pytest.approx(
-        (left, top + t0.e * fy * ny, left + t0.a * fx * nx, top))
+        (left, top + t0.e * fy * ny, left + t0.a * fx * nx, top)
+    )
     # coords are the block centres, consistent with the transform (also for a 1-block dim)
     np.testing.assert_allclose(ml.x.values, t.c + t.a * (np.arange(nx) + 0.5))
     np.testing.assert_allclose(ml.y.values, t.f + t.e * (np.arange(ny) + 0.5))

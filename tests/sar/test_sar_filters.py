@@ -19,14 +19,24 @@ from eoxr.testing import assert_chunk_invariant, make_cube, raise_if_dask_comput
 from eoxr.testing.strategies import chunkings
 
 # the float64 reference lives next to this file (tests use --import-mode=importlib)
-_spec = importlib.util.spec_from_file_location("sar_reference",
-                                               Path(__file__).with_name("sar_reference.py"))
+_spec = importlib.util.spec_from_file_location(
+    "sar_reference", Path(__file__).with_name("sar_reference.py")
+)
 _ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_ref)
 filter_ref = _ref.filter_ref
 
-FILTERS = ["boxcar", "median", "lee", "kuan", "enhanced_lee", "gamma_map", "frost",
-           "refined_lee", "lee_sigma"]
+FILTERS = [
+    "boxcar",
+    "median",
+    "lee",
+    "kuan",
+    "enhanced_lee",
+    "gamma_map",
+    "frost",
+    "refined_lee",
+    "lee_sigma",
+]
 ADAPTIVE = ["lee", "kuan", "enhanced_lee", "gamma_map", "frost", "refined_lee", "lee_sigma"]
 LOOKS = 3.0
 
@@ -35,15 +45,16 @@ def speckle_image(ny=30, nx=34, looks=LOOKS, seed=1, nan=True, dims=("y", "x")):
     """Piecewise-constant backscatter (an edge, a bright patch) times gamma speckle."""
     rng = np.random.default_rng(seed)
     clean = np.full((ny, nx), 0.05)
-    clean[:, nx // 2:] = 0.2
-    clean[ny // 3:ny // 3 + 4, 3:7] = 3.0
+    clean[:, nx // 2 :] = 0.2
+    clean[ny // 3 : ny // 3 + 4, 3:7] = 3.0
     img = clean * rng.gamma(looks, 1 / looks, size=(ny, nx))
     if nan:
         img[5, 6] = np.nan
         img[12:15, 20:23] = np.nan
     coords = {dims[0]: 5_000_000.0 - 10 * np.arange(ny), dims[1]: 500_000.0 + 10 * np.arange(nx)}
-    return xr.DataArray(img.astype("float32"), dims=dims, coords=coords,
-                        attrs={"units": "1", "long_name": "sigma0"}).rio.write_crs("EPSG:32631")
+    return xr.DataArray(
+        img.astype("float32"), dims=dims, coords=coords, attrs={"units": "1", "long_name": "sigma0"}
+    ).rio.write_crs("EPSG:32631")
 
 
 def params(name, img=None):
@@ -60,8 +71,10 @@ def ref_params(name):
     return {}
 
 
-@pytest.mark.parametrize(("name", "size"), [(n, s) for n in FILTERS for s in (3, 7)
-                                             if not (n == "refined_lee" and s == 3)])
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [(n, s) for n in FILTERS for s in (3, 7) if not (n == "refined_lee" and s == 3)],
+)
 def test_matches_float64_reference(name, size):
     img = speckle_image()
     got = getattr(sar, name)(img, size=size, **params(name))
@@ -75,16 +88,22 @@ def test_matches_float64_reference(name, size):
 @pytest.mark.parametrize("name", FILTERS)
 def test_chunk_exact_and_lazy(name):
     base = xr.concat([speckle_image(seed=s) for s in (1, 2)], dim="time").transpose("time", ...)
-    chunkings = [{"y": 2, "x": 3}, {"y": (4, 11, 15), "x": (20, 1, 13)}, {"y": 13, "x": 8},
-                 {"time": 1, "y": 30, "x": 17}]
-    assert_chunk_invariant(lambda c: getattr(sar, name)(c, **params(name)), base, chunkings,
-                           rtol=1e-6)
+    chunkings = [
+        {"y": 2, "x": 3},
+        {"y": (4, 11, 15), "x": (20, 1, 13)},
+        {"y": 13, "x": 8},
+        {"time": 1, "y": 30, "x": 17},
+    ]
+    assert_chunk_invariant(
+        lambda c: getattr(sar, name)(c, **params(name)), base, chunkings, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", FILTERS)
 def test_extra_dims_filtered_per_slice_any_order(name):
     cube = xr.concat([speckle_image(seed=s) for s in (3, 4)], dim="band").assign_coords(
-        band=["VV", "VH"])
+        band=["VV", "VH"]
+    )
     xyb = cube.transpose("x", "band", "y")
     out = getattr(sar, name)(xyb, **params(name))
     assert out.dims == ("x", "band", "y") and out.dtype == np.float32
@@ -101,8 +120,7 @@ def test_nan_stays_nan_and_edges_use_valid_part():
     assert np.isnan(out.values[5, 6]) and np.isnan(out.values[13, 21])
     assert np.isfinite(out.values[4, 6]) and np.isfinite(out.values[0, 0])
     # corner: mean of the 4 valid pixels of its 3x3 window
-    np.testing.assert_allclose(out.values[0, 0], img.values[:2, :2].astype(float).mean(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(out.values[0, 0], img.values[:2, :2].astype(float).mean(), rtol=1e-6)
     assert np.isfinite(sar.lee(img, looks=3).values[0, -1])
 
 
@@ -159,9 +177,13 @@ def test_negative_values_without_units():
     assert np.isfinite(sar.lee(img, looks=3).values).any()
 
 
-@pytest.mark.parametrize("bad", [
-    lambda c: c.astype("complex64"), lambda c: (c * 100).fillna(0).astype("int16"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda c: c.astype("complex64"),
+        lambda c: (c * 100).fillna(0).astype("int16"),
+    ],
+)
 def test_bad_dtypes(bad):
     with pytest.raises(DataTypeError):
         sar.lee(bad(speckle_image()), looks=3)
@@ -205,10 +227,15 @@ def test_lee_sigma_keeps_point_targets_and_per_slice_threshold():
 def test_refined_lee_keeps_edges_sharper_than_boxcar():
     rng = np.random.default_rng(0)
     clean = np.where(np.arange(40)[None, :] < 20, 0.05, 0.5) * np.ones((40, 1))
-    img = xr.DataArray((clean * rng.gamma(4, 0.25, clean.shape)).astype("float32"),
-                       dims=("y", "x"), attrs={"units": "1"})
-    err = {n: float(np.abs(getattr(sar, n)(img, looks=4).values[:, 17:23] - clean[:, 17:23]).mean())
-           for n in ("refined_lee", "lee")}
+    img = xr.DataArray(
+        (clean * rng.gamma(4, 0.25, clean.shape)).astype("float32"),
+        dims=("y", "x"),
+        attrs={"units": "1"},
+    )
+    err = {
+        n: float(np.abs(getattr(sar, n)(img, looks=4).values[:, 17:23] - clean[:, 17:23]).mean())
+        for n in ("refined_lee", "lee")
+    }
     box = float(np.abs(sar.boxcar(img).values[:, 17:23] - clean[:, 17:23]).mean())
     assert err["refined_lee"] < err["lee"] < box
 
@@ -218,8 +245,9 @@ def test_denoise_verb_and_registry():
     sar_rows = table[table.kind == "sar"]
     assert set(FILTERS) <= set(sar_rows.method)
     img = speckle_image()
-    np.testing.assert_array_equal(img.eo.denoise("lee", size=5, looks=3).values,
-                                  sar.lee(img, size=5, looks=3).values)
+    np.testing.assert_array_equal(
+        img.eo.denoise("lee", size=5, looks=3).values, sar.lee(img, size=5, looks=3).values
+    )
     hsi = make_cube(bands=[f"b{i}" for i in range(30)], times=None)
     hsi = hsi.assign_coords(wavelength=("band", np.linspace(400, 2500, 30)))
     with pytest.raises(ParameterError, match="sar"):
@@ -279,8 +307,10 @@ def test_lee_sigma_default_threshold_lazy_and_one_pass():
     with raise_if_dask_computes():  # looks given: the 98th percentile stays in the graph
         lazy = sar.lee_sigma(chunked, looks=LOOKS)
     np.testing.assert_allclose(lazy.values, sar.lee_sigma(base, looks=LOOKS).values, rtol=1e-6)
-    big = xr.DataArray(np.random.default_rng(0).gamma(LOOKS, 0.1, (2, 200, 200)).astype("f4"),
-                       dims=("time", "y", "x"))
+    big = xr.DataArray(
+        np.random.default_rng(0).gamma(LOOKS, 0.1, (2, 200, 200)).astype("f4"),
+        dims=("time", "y", "x"),
+    )
     q = slice_quantile(big.chunk({"time": 1, "y": 64, "x": 90}), 0.98)
     assert q.dims == ("time",) and q.chunks is not None
     np.testing.assert_allclose(q.values, big.quantile(0.98, dim=("y", "x")).values, rtol=3e-3)

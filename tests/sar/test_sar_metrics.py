@@ -13,14 +13,26 @@ from eoxr.datasets import synthetic_s1
 from eoxr.errors import GridMismatchError
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "s1_camargue_vv_db"
-FILTERS = ["boxcar", "median", "lee", "kuan", "enhanced_lee", "gamma_map", "frost",
-           "refined_lee", "lee_sigma"]
+FILTERS = [
+    "boxcar",
+    "median",
+    "lee",
+    "kuan",
+    "enhanced_lee",
+    "gamma_map",
+    "frost",
+    "refined_lee",
+    "lee_sigma",
+]
 
 
 def gamma_img(looks, shape=(200, 200), mean=0.1, seed=0):
     rng = np.random.default_rng(seed)
-    return xr.DataArray((mean * rng.gamma(looks, 1 / looks, shape)).astype("float32"),
-                        dims=("y", "x"), attrs={"units": "1"})
+    return xr.DataArray(
+        (mean * rng.gamma(looks, 1 / looks, shape)).astype("float32"),
+        dims=("y", "x"),
+        attrs={"units": "1"},
+    )
 
 
 def test_enl_of_pure_speckle_and_per_label():
@@ -89,7 +101,10 @@ def test_metrics_and_looks_refuse_undeclared_db():
     from eoxr.errors import UnitsError
 
     db = sar.to_db(gamma_img(3.0)).drop_attrs()
-    for call in (lambda: sar.enl(db), lambda: sar.estimate_looks(db),
-                 lambda: sar.estimate_looks(db.chunk({"y": 50}))):
+    for call in (
+        lambda: sar.enl(db),
+        lambda: sar.estimate_looks(db),
+        lambda: sar.estimate_looks(db.chunk({"y": 50})),
+    ):
         with pytest.raises(UnitsError, match="units"):
             call()
