@@ -117,7 +117,7 @@ def test_synthetic_s1_scene():
 
 
 def test_demo_step_writes_outputs(tmp_path):
-    from eoxr.sar._demo import run
+    from eoxr.demo.sar import run
 
     lines = run(tmp_path)
     assert len(lines) == 3 and "refined Lee" in lines[0]

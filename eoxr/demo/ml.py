@@ -29,7 +29,7 @@ def train_cnn(
     """Train a tiny fully-convolutional net on 32 px patches with :func:`eoxr.ml.torch_dataset`."""
     import torch
 
-    from .batches import torch_dataset
+    from ..ml.batches import torch_dataset
 
     mean = cube.mean(("y", "x")).values.tolist()
     std = cube.std(("y", "x")).values.tolist()

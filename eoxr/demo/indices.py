@@ -17,7 +17,7 @@ def run(out: pathlib.Path) -> list[str]:
     import numpy as np
 
     from .. import datasets
-    from . import catalog
+    from ..indices import catalog
 
     folder = pathlib.Path(out) / "indices"
     folder.mkdir(parents=True, exist_ok=True)

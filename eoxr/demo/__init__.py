@@ -1,7 +1,7 @@
 """``eoxr demo``: the end-to-end workflow on the built-in data.
 
 The foundation step loads the shipped samples through their local STAC catalogs, masks clouds,
-composites and writes COG/Zarr/PNG; each topic package adds its own step (``<topic>._demo.run``).
+composites and writes COG/Zarr/PNG; each topic adds its own step in this package (``eoxr.demo.<topic>.run``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import xarray as xr
 #: (step name, "module:function"); each function takes the output folder and returns lines.
 STEPS: tuple[tuple[str, str], ...] = (
     ("foundation", "eoxr.demo:foundation_step"),
-    ("indices", "eoxr.indices._demo:run"),
-    ("sar", "eoxr.sar._demo:run"),
-    ("hsi", "eoxr.hsi._demo:run"),
-    ("ml", "eoxr.ml._demo:run"),
+    ("indices", "eoxr.demo.indices:run"),
+    ("sar", "eoxr.demo.sar:run"),
+    ("hsi", "eoxr.demo.hsi:run"),
+    ("ml", "eoxr.demo.ml:run"),
 )
 
 
@@ -52,8 +52,8 @@ def foundation_step(out: Path) -> list[str]:
     """Load through STAC, mask clouds, composite, write COG/Zarr/PNG."""
     from dask.diagnostics import ProgressBar
 
-    from . import datasets
-    from .io.write import to_cog, to_zarr
+    from .. import datasets
+    from ..io.write import to_cog, to_zarr
 
     out = out / "foundation"
     lines = []

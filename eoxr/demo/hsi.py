@@ -21,8 +21,8 @@ def run(out: pathlib.Path) -> list[str]:
 
     from .. import metrics
     from ..datasets import synthetic_hsi
-    from . import destripe, estimate_noise, find_bad_bands, repair_dead_pixels
-    from .denoise import mnf, subspace
+    from ..hsi import destripe, estimate_noise, find_bad_bands, repair_dead_pixels
+    from ..hsi.denoise import mnf, subspace
 
     folder = pathlib.Path(out) / "hsi"
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ def run(out: pathlib.Path) -> list[str]:
     import numpy as np
 
     from ..datasets import synthetic_s1
-    from . import compare_filters, speckle, to_db
+    from ..sar import compare_filters, speckle, to_db
 
     folder = pathlib.Path(out) / "sar"
     folder.mkdir(parents=True, exist_ok=True)
