@@ -2,6 +2,11 @@
 
 Each writer writes to a hidden temporary name beside the target and renames it into place only
 when complete, so a failed or interrupted write never leaves a partial file under the final name.
+
+``overwrite=True`` replaces only what the writer itself produces: :func:`to_cog` an existing
+GeoTIFF file, :func:`to_zarr` an existing Zarr store. A folder of other files, any other file or a
+symbolic link raises :class:`~eoxr.errors.WriteError` and nothing is deleted. The target's folder
+must exist: writers do not create folders, so that a mistyped path fails loudly.
 """
 
 from __future__ import annotations
@@ -12,23 +17,105 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import rasterio
+import rasterio.errors
 import xarray as xr
 from rasterio.shutil import copy as rio_copy
 
 from .. import bands as _bands
 from .._dims import spatial_dims
-from ..errors import DimensionError, WriteError
+from ..errors import DimensionError, ParameterError, WriteError
+from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
+
+# Little/big endian classic TIFF and BigTIFF (GDAL writes BigTIFF for > 4 GB outputs).
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_ZARR_METADATA = (".zgroup", ".zarray", "zarr.json")
+
+
+def is_geotiff(path: Path) -> bool:
+    """Whether ``path`` is a regular file that starts like a TIFF and GDAL opens as a GTiff."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) not in _TIFF_MAGIC:
+                return False
+        with rasterio.open(path) as src:
+            return src.driver in ("GTiff", "COG")
+    except (OSError, rasterio.errors.RasterioError):
+        return False
+
+
+def is_zarr_store(path: Path) -> bool:
+    """Whether ``path`` is a directory holding Zarr v2 (``.zgroup``/``.zarray``) or v3 metadata."""
+    return (
+        not path.is_symlink()
+        and path.is_dir()
+        and any((path / m).is_file() for m in _ZARR_METADATA)
+    )
+
+
+def _describe(path: Path) -> str:
+    """What stands at ``path``, in words, for error messages."""
+    if path.is_symlink():
+        return f"a symbolic link to {os.readlink(path)!r}"
+    if path.is_dir():
+        entries = sorted(os.listdir(path))
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        return (
+            f"a directory with {len(entries)} entries ({shown})"
+            if entries
+            else "an empty directory"
+        )
+    if path.is_file():
+        return f"a file of {path.stat().st_size} bytes"
+    return "a special file"
+
+
+def _check_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"]) -> None:
+    """Refuse, before anything is written, a target the writer may not create or replace.
+
+    The parent must already be a writable directory: a missing parent is not created, because
+    ``mkdir -p`` on a mistyped path silently scatters outputs. Overwrite replaces only what the
+    writer itself produces (a GeoTIFF file, a Zarr store); anything else is the user's and stays.
+    """
+    parent = path.parent
+    if not parent.exists():
+        raise WriteError(
+            f"cannot write {str(path)!r}: the folder {str(parent)!r} does not exist. Create it "
+            "first (e.g. `Path(...).mkdir(parents=True)`); eoxr does not create folders, so a "
+            "mistyped path fails instead of writing somewhere unexpected."
+        )
+    if not parent.is_dir():
+        raise WriteError(
+            f"cannot write {str(path)!r}: {str(parent)!r} is not a directory but "
+            f"{_describe(parent)}."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise WriteError(f"cannot write {str(path)!r}: the folder {str(parent)!r} is not writable.")
+    if not os.path.lexists(path):
+        return
+    what = "a GeoTIFF" if kind == "geotiff" else "a Zarr store"
+    if not overwrite:
+        raise WriteError(
+            f"{str(path)!r} exists ({_describe(path)}); pass overwrite=True to replace it."
+        )
+    ours = is_geotiff(path) if kind == "geotiff" else is_zarr_store(path)
+    if not ours:
+        raise WriteError(
+            f"refusing to overwrite {str(path)!r}: it is {_describe(path)}, not {what}. "
+            f"overwrite=True only replaces {what} written by eoxr; nothing was deleted. "
+            "Choose another path or remove it yourself."
+        )
 
 
 @contextlib.contextmanager
-def _atomic_target(path: Path, overwrite: bool) -> Iterator[Path]:
+def _atomic_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"]) -> Iterator[Path]:
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise WriteError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(path, overwrite, kind)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         yield tmp
@@ -39,20 +126,32 @@ def _atomic_target(path: Path, overwrite: bool) -> Iterator[Path]:
                 f"writing {str(path)!r} failed: {err}. Nothing was written under that name."
             ) from err
         raise
+    if kind == "geotiff":  # a file: one atomic rename replaces the old GeoTIFF
+        os.replace(tmp, path)
+        return
     trash = None
-    if path.exists():  # replace: move the old one aside first so the swap is two renames
+    if os.path.lexists(path):
+        # A directory cannot be renamed over a non-empty one: move the old store aside, swap the
+        # new one in, and only then delete the old one (re-checked: it must still be a store).
         trash = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
         os.replace(path, trash)
-    os.replace(tmp, path)
-    if trash is not None:
-        _remove(trash)
+    try:
+        os.replace(tmp, path)
+    except OSError as err:
+        if trash is not None:
+            os.replace(trash, path)
+        _remove(tmp)
+        raise WriteError(f"could not move the new store into {str(path)!r}: {err}") from err
+    if trash is not None and is_zarr_store(trash):
+        shutil.rmtree(trash)
 
 
 def _remove(p: Path) -> None:
-    if p.is_dir():
-        shutil.rmtree(p, ignore_errors=True)
-    elif p.exists():
+    """Remove one of the writer's own temporary outputs."""
+    if p.is_symlink() or p.is_file():
         p.unlink()
+    elif p.is_dir():
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def to_cog(
@@ -60,7 +159,7 @@ def to_cog(
     path: str | os.PathLike,
     *,
     overwrite: bool = False,
-    compress: str = "DEFLATE",
+    compress: Compression = "DEFLATE",
     **kwargs: Any,
 ) -> Path:
     """Write a 2-D or ``(band, y, x)`` cube as a Cloud-Optimized GeoTIFF, atomically.
@@ -68,6 +167,33 @@ def to_cog(
     NaN is written as the nodata value of float data; band labels become band descriptions.
     A Dataset is written one band per variable. Cubes with other extra dims (e.g. ``time``) must
     be reduced or selected first (``cube.isel(time=0)``), or written with :func:`to_zarr`.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        ``(y, x)`` or ``(band, y, x)`` data with a CRS (dask arrays stream block by block).
+    path : str or path
+        Output file. Its folder must exist (it is not created: a mistyped path fails).
+    overwrite : bool
+        Replace an existing file at ``path``, but only if it is a GeoTIFF; a folder or any other
+        file raises :class:`~eoxr.errors.WriteError` and is left untouched.
+    compress : str
+        GDAL compression (case-insensitive): one of ``NONE``, ``DEFLATE``, ``LZW``, ``ZSTD``,
+        ``LZMA``, ``PACKBITS``, ``JPEG``, ``WEBP``, ``LERC``, ``LERC_DEFLATE``, ``LERC_ZSTD``.
+    **kwargs
+        Passed to ``rio.to_raster`` (GDAL creation options such as ``blocksize``).
+
+    Returns
+    -------
+    Path
+        ``path``, complete: the file is written under a temporary name beside it and renamed
+        into place only once whole.
+
+    Raises
+    ------
+    WriteError
+        ``path`` exists (without ``overwrite``) or is not a GeoTIFF, its folder is missing or not
+        writable, or writing failed (then nothing is left under ``path``).
 
     Examples
     --------
@@ -77,6 +203,7 @@ def to_cog(
     >>> p.name
     'cube.tif'
     """
+    compress = check_choice(compress, COMPRESSIONS, "compress", case=False)
     da = _bands.to_array(cube) if isinstance(cube, xr.Dataset) else cube
     ydim, xdim = spatial_dims(da)
     extra = [d for d in da.dims if d not in (ydim, xdim, "band", "wavelength")]
@@ -96,7 +223,7 @@ def to_cog(
         da.attrs["description"] = da.attrs["long_name"]
     da.attrs["long_name"] = tuple(labels)
     path = Path(path)
-    with _atomic_target(path, overwrite) as tmp:
+    with _atomic_target(path, overwrite, "geotiff") as tmp:
         # GDAL's COG driver can only create-copy, and rioxarray writes dask chunks by updating
         # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
         staging = tmp.with_name(tmp.name + ".gtiff")
@@ -116,12 +243,42 @@ def to_zarr(
     *,
     overwrite: bool = False,
     name: str | None = None,
+    zarr_format: Literal[2, 3] = 2,
     **kwargs: Any,
 ) -> Path:
     """Write a cube to a Zarr store atomically (dask arrays stream chunk by chunk).
 
     The CRS travels in the ``spatial_ref`` variable (CF grid mapping): open with
     ``xr.open_zarr(path, decode_coords="all")`` to get it back as a coordinate (``.rio.crs``).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Data of any dims; a DataArray becomes the variable ``name``.
+    path : str or path
+        Output store (a directory). Its folder must exist (it is not created).
+    overwrite : bool
+        Replace an existing Zarr store at ``path`` (recognised by its ``.zgroup``/``.zarray`` or
+        ``zarr.json`` metadata). Any other directory or file raises
+        :class:`~eoxr.errors.WriteError` and is left untouched. The old store is deleted only
+        after the new one is complete and in place.
+    name : str, optional
+        Variable name for a DataArray (default its own name, else ``"data"``).
+    zarr_format : {2, 3}
+        Zarr format; 2 by default because v3 has no stable string dtype yet (band labels).
+    **kwargs
+        Passed to :meth:`xarray.Dataset.to_zarr` (``encoding``...); ``mode`` is set by eoxr.
+
+    Returns
+    -------
+    Path
+        ``path``, a complete, consolidated store.
+
+    Raises
+    ------
+    WriteError
+        ``path`` exists (without ``overwrite``) or is not a Zarr store, its folder is missing or
+        not writable, or writing failed (then nothing is left under ``path``).
 
     Examples
     --------
@@ -130,6 +287,12 @@ def to_zarr(
     >>> xr.open_zarr(p, decode_coords="all").rio.crs.to_epsg()
     32633
     """
+    zarr_format = check_choice(zarr_format, ZARR_FORMATS, "zarr_format")
+    if "mode" in kwargs:
+        raise ParameterError(
+            "to_zarr writes a whole new store atomically, so mode= cannot be chosen; use "
+            "overwrite=True to replace an existing store, or xarray's own to_zarr to append."
+        )
     ds = (
         cube.to_dataset(name=name or cube.name or "data")
         if isinstance(cube, xr.DataArray)
@@ -139,11 +302,9 @@ def to_zarr(
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)
     path = Path(path)
-    with _atomic_target(path, overwrite) as tmp:
-        # Zarr v2 by default: v3 has no stable string dtype yet (band labels are strings).
-        kwargs.setdefault("zarr_format", 2)
-        ds.to_zarr(tmp, mode="w", consolidated=True, **kwargs)
+    with _atomic_target(path, overwrite, "zarr") as tmp:
+        ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
     return path
 
 
-__all__ = ["to_cog", "to_zarr"]
+__all__ = ["to_cog", "to_zarr", "is_geotiff", "is_zarr_store"]
