@@ -1,8 +1,9 @@
-"""Loading (STAC via odc-stac, rasters via rioxarray) and atomic writing (COG, Zarr)."""
+"""Loading (STAC via odc-stac, rasters via rioxarray, netCDF via xarray) and atomic writing."""
 
 from __future__ import annotations
 
 from .raster import open_raster
 from .stac import load_stac
+from .write import to_cog, to_zarr
 
-__all__ = ["load_stac", "open_raster"]
+__all__ = ["load_stac", "open_raster", "to_cog", "to_zarr"]

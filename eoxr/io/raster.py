@@ -1,13 +1,16 @@
-"""Opening GeoTIFF / COG / ENVI files with rioxarray, lazily, as eoxr cubes."""
+"""Opening GeoTIFF / COG / JPEG2000 / ENVI / netCDF files lazily as eoxr cubes.
+
+Files of delivered products (Sentinel-2 SAFE granules, Landsat Collection 1/2 scenes) open as
+delivered: band labels, ``platform`` and acquisition ``time`` come from the file names
+(:mod:`eoxr.io.names`), and bands of different resolutions can be brought onto one grid lazily.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,114 +18,41 @@ import xarray as xr
 
 from .._attrs import append_history
 from ..errors import GridMismatchError, ParameterError, ReadError
+from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack
+from ._options import check_choice as _check_choice
+from .envi import read_envi_header, spectral_coords
+from .grid import onto_one_grid, same_grid
+from .names import ProductName, date_from_name, parse_product_name, platform_from_tags
+from .netcdf import is_netcdf, open_netcdf
 
 PathLike = str | os.PathLike
-
-
-def read_envi_header(path: PathLike) -> dict[str, Any]:
-    """Parse an ENVI ``.hdr`` file into a dict (lists for ``{...}`` values, lower-case keys)."""
-    text = Path(path).read_text(errors="replace")
-    out: dict[str, Any] = {}
-    for m in re.finditer(r"^\s*([^=\n]+?)\s*=\s*(\{[^}]*\}|[^\n]*)", text, flags=re.M):
-        key, val = m.group(1).strip().lower(), m.group(2).strip()
-        if val.startswith("{"):
-            out[key] = [v.strip() for v in val[1:-1].replace("\n", " ").split(",") if v.strip()]
-        else:
-            out[key] = val
-    return out
-
-
-def _envi_header_for(path: Path) -> Path | None:
-    for cand in (
-        path.with_suffix(".hdr"),
-        path.with_suffix(".HDR"),
-        Path(str(path) + ".hdr"),
-        Path(str(path) + ".HDR"),
-    ):
-        if cand.exists():
-            return cand
-    return None
-
-
-def _to_float(values: Sequence[str]) -> np.ndarray | None:
-    try:
-        return np.array([float(v) for v in values])
-    except ValueError:
-        return None
-
-
-def _spectral_coords(path: Path, da: xr.DataArray) -> xr.DataArray:
-    """Band labels and ``wavelength``/``fwhm`` coords from an ENVI header or GDAL descriptions."""
-    n = da.sizes["band"]
-    labels: list[str] = [str(i + 1) for i in range(n)]
-    desc = da.attrs.get("long_name")
-    if isinstance(desc, str) and n == 1:
-        desc = (desc,)
-    if isinstance(desc, tuple | list) and len(desc) == n and all(desc) and len(set(desc)) == n:
-        labels = [str(d) for d in desc]
-    hdr = _envi_header_for(path)
-    if hdr is not None:
-        meta = read_envi_header(hdr)
-        names = meta.get("band names")
-        if isinstance(names, list) and len(names) == n:
-            labels = names
-        for key in ("wavelength", "fwhm"):
-            vals = meta.get(key)
-            arr = _to_float(vals) if isinstance(vals, list) and len(vals) == n else None
-            if arr is not None:
-                units = str(meta.get("wavelength units", "nanometers")).lower()
-                if units.startswith("micro"):  # ENVI allows micrometres; eoxr uses nm
-                    arr = arr * 1000.0
-                da = da.assign_coords({key: ("band", arr)})
-    da = da.assign_coords(band=labels)
-    if "wavelength" in da.coords:
-        da["wavelength"].attrs["units"] = "nm"
-    return da
 
 
 def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
     """Nodata -> NaN lazily; integers and float32 become float32 (float64 stays float64)."""
     nodata = da.rio.nodata
-    if not masked:
-        return da
-    if nodata is None and np.issubdtype(da.dtype, np.floating):
-        return da
-    if nodata is None:
+    if not masked or nodata is None:
         return da  # integer data without nodata: keep codes (masks, DN) as they are
+    if np.issubdtype(da.dtype, np.floating) and np.isnan(nodata):
+        return da
     dtype = "float64" if da.dtype == np.float64 else "float32"
     out = da.astype(dtype).where(da != nodata)
     out.attrs = {k: v for k, v in da.attrs.items() if k not in ("_FillValue",)}
-    out = out.rio.write_nodata(np.nan, encoded=False)
-    return out
+    return out.rio.write_nodata(np.nan, encoded=False)
 
 
-_DATE_PATTERNS = (
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), "%Y-%m-%d"),
-    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "%Y%m%d"),
-    # Landsat pre-collection scene ids: LE7 PPPRRR YYYY DDD
-    (re.compile(r"L[CTEOM]\d{7}(\d{4})(\d{3})"), "%Y%j"),
-)
-
-
-def date_from_name(name: str) -> pd.Timestamp | None:
-    """A date found in a file name (``2020-05-01``, ``20200501`` or a Landsat scene id)."""
-    for rx, fmt in _DATE_PATTERNS:
-        m = rx.search(name)
-        if m:
-            try:
-                return pd.Timestamp(
-                    _dt.datetime.strptime("".join(m.groups()), fmt.replace("-", ""))
-                )
-            except ValueError:
-                continue
-    return None
-
-
-def _open_one(path: Path, chunks: Any, masked: bool) -> xr.DataArray:
+def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr.DataArray:
     import rioxarray
 
     if not path.exists():
         raise ReadError(f"file {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise ReadError(
+            f"{str(path)!r} is a folder; pass the band files in it, e.g. "
+            f"sorted(Path({str(path)!r}).glob('*.tif')), with stack='band'."
+        )
+    if is_netcdf(path):
+        return open_netcdf(path, chunks=chunks, masked=masked, variable=variable)
     if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
         chunks = {"band": -1, "y": "auto", "x": "auto"}
     try:
@@ -132,88 +62,221 @@ def _open_one(path: Path, chunks: Any, masked: bool) -> xr.DataArray:
     except Exception as err:  # rasterio raises RasterioIOError, CPLE_* ...
         raise ReadError(
             f"cannot read {str(path)!r} as a raster ({err}); check that it is a "
-            "GeoTIFF/COG/ENVI file and not truncated."
+            "GeoTIFF/COG/JPEG2000/ENVI/netCDF file and not truncated."
         ) from err
     if isinstance(da, list):
         raise ReadError(f"{str(path)!r} holds several subdatasets; open one of them by name.")
-    da = _spectral_coords(path, da)
+    da = spectral_coords(path, da)
     return _masked_float(da, masked)
+
+
+def _as_paths(paths: PathLike | Sequence[PathLike]) -> tuple[list[Path], bool]:
+    if isinstance(paths, str | os.PathLike):
+        return [Path(paths)], False
+    try:
+        plist = [Path(p) for p in paths]
+    except TypeError as err:
+        raise ParameterError(
+            f"paths must be a path or a sequence of paths, got {type(paths).__name__}."
+        ) from err
+    if not plist:
+        raise ParameterError("open_raster got an empty list of paths: pass at least one file.")
+    return plist, True
+
+
+def _check_resolution(resolution: Any) -> float | str | None:
+    if resolution is None or isinstance(resolution, str):
+        return None if resolution is None else _check_choice(resolution, RESOLUTIONS, "resolution")
+    if isinstance(resolution, bool) or not isinstance(resolution, int | float | np.number):
+        raise ParameterError(
+            f"resolution={resolution!r} is not valid; give a pixel size in CRS units (e.g. 10) "
+            f"or one of {list(RESOLUTIONS)}."
+        )
+    if not resolution > 0:
+        raise ParameterError(f"resolution must be a positive pixel size, got {resolution}.")
+    return float(resolution)
+
+
+def _file_label(da: xr.DataArray, product: ProductName, path: Path) -> str:
+    """Label of a one-band file: the product's band, else its description, else its stem."""
+    if product.label:
+        return product.label
+    own = str(da["band"].values[0])
+    return own if own != "1" else path.stem
+
+
+def _band_labels(arrays: list[xr.DataArray], products: list[ProductName], plist: list[Path]):
+    labels: list[str] = []
+    for da, prod, p in zip(arrays, products, plist):
+        if da.sizes["band"] == 1:
+            labels.append(_file_label(da, prod, p))
+        else:
+            labels.extend(f"{p.stem}_{b}" for b in da["band"].values)
+    return labels
+
+
+def _stack_bands(arrays, products, plist, names) -> xr.DataArray:
+    arrays = [
+        a if "band" in a.dims else a.expand_dims(band=[p.stem]) for a, p in zip(arrays, plist)
+    ]
+    labels = list(names) if names else _band_labels(arrays, products, plist)
+    da = xr.concat(arrays, dim="band", coords="minimal", compat="override", join="override")
+    if len(labels) != da.sizes["band"]:
+        raise ParameterError(f"{len(labels)} names for {da.sizes['band']} bands.")
+    if len(set(labels)) != len(labels):
+        raise ParameterError(f"band labels are not unique: {labels}; pass names=[...].")
+    return da.assign_coords(band=labels)
+
+
+def _stack_times(arrays, products, plist, names, times) -> xr.DataArray:
+    if times is not None:
+        stamps = list(times)
+        if len(stamps) != len(plist):
+            raise ParameterError(f"{len(stamps)} times for {len(plist)} files.")
+    else:
+        stamps = [prod.time or date_from_name(str(p)) for prod, p in zip(products, plist)]
+        missing = [p.name for p, t in zip(plist, stamps) if t is None]
+        if missing:
+            raise ParameterError(f"no date in file names {missing}: pass times=[...].")
+    one_band = all(a.sizes.get("band") == 1 for a in arrays)
+    labels = {prod.label for prod in products}
+    if one_band and not names and len(labels) == 1 and None not in labels:
+        arrays = [a.assign_coords(band=[prod.label]) for a, prod in zip(arrays, products)]
+    da = xr.concat(
+        arrays,
+        dim=pd.Index(pd.to_datetime(stamps), name="time"),
+        coords="minimal",
+        compat="override",
+        join="override",
+    )
+    platforms = [prod.platform for prod in products]
+    if len(set(platforms)) > 1 and None not in platforms:  # e.g. Landsat 5 and 7 in one series
+        da = da.assign_coords(platform=("time", platforms))
+    if names:
+        if len(names) != da.sizes["band"]:
+            raise ParameterError(f"{len(names)} names for {da.sizes['band']} bands.")
+        da = da.assign_coords(band=list(names))
+    return da
+
+
+def _product_metadata(da: xr.DataArray, products: list[ProductName], stacked_time: bool):
+    """``platform`` attr and scalar ``time`` coord where every file agrees on them."""
+    platforms = {p.platform for p in products}
+    platform = platforms.pop() if len(platforms) == 1 else None
+    if platform is None and len(products) == 1:
+        platform = platform_from_tags(da.attrs)
+    elif platform == "sentinel-2":  # a granule name does not say A/B/C; the tags may
+        platform = platform_from_tags(da.attrs) or platform
+    if platform:
+        da.attrs["platform"] = platform
+    stamps = {p.time for p in products}
+    if not stacked_time and len(stamps) == 1 and None not in stamps and "time" not in da.dims:
+        da = da.assign_coords(time=stamps.pop())
+    return da
 
 
 def open_raster(
     paths: PathLike | Sequence[PathLike],
     *,
     chunks: Any = "auto",
-    stack: Literal["time", "band"] | None = None,
+    stack: Stack | None = None,
     names: Sequence[str] | None = None,
     times: Sequence[Any] | None = None,
     masked: bool = True,
+    resolution: float | Resolution | None = None,
+    resampling: Resampling = "nearest",
+    variable: str | None = None,
 ) -> xr.DataArray:
     """Open one or several rasters lazily as a ``(band, y, x)`` or ``(time, band, y, x)`` cube.
+
+    Product files open as delivered: band labels, ``attrs["platform"]`` (STAC style,
+    ``"sentinel-2a"``, ``"landsat-8"``...) and the acquisition ``time`` are read from Sentinel-2
+    (``T33UUU_20170216T102101_B02.jp2``, ``..._B02_10m.jp2``, ``S2B_MSIL1C_...SAFE/...``) and
+    Landsat (``LC08_L1TP_..._T1_B4.TIF``, ``LC08_L2SP_..._SR_B4.TIF``, ``..._QA_PIXEL.TIF``,
+    pre-collection ``LC80440342017005LGN00_B4.TIF``) file names. Labels are kept as written
+    (``B02``, ``SR_B4``); :mod:`eoxr.bands` maps them to common names using the platform.
 
     Parameters
     ----------
     paths : path or sequence of paths
-        GeoTIFF, COG or ENVI files (anything GDAL reads).
+        GeoTIFF, COG, JPEG2000, ENVI or netCDF files (anything GDAL reads; netCDF via xarray).
     chunks : dict, "auto" or None
-        Dask chunks (``None`` reads into memory).
+        Dask chunks (``None``: no dask, pixels are read on access).
     stack : {"time", "band"}, optional
-        How to combine several files: along a new ``time`` dim (dates from ``times`` or parsed
-        from the file names) or as bands (one band per file, labels from ``names`` or file stems).
+        How to combine several files: along a new ``time`` dim (dates from ``times`` or the
+        file names) or as bands (labels from ``names``, the product file names, the files' band
+        descriptions or their stems). Required with more than one file.
     names : sequence of str, optional
-        Band labels (replace those from the file / ENVI header).
+        Band labels (replace those from the file names / descriptions / ENVI header).
     times : sequence, optional
         Timestamps for ``stack="time"``.
     masked : bool
         Map the file's nodata value to NaN (float32; float64 files stay float64).
+    resolution : float or {"finest", "coarsest"}, optional
+        Bring files of different grids (Sentinel-2's 10/20/60 m bands) onto one grid, lazily:
+        the grid of a file with this pixel size (CRS units), or of the finest / coarsest file.
+        Pixels outside a file's footprint are nodata (NaN when ``masked``; integer files
+        without nodata get 0, declared as their nodata value).
+    resampling : str
+        Resampling used with ``resolution``: one of ``"nearest"`` (default; right for quality
+        and class layers), ``"bilinear"``, ``"cubic"``, ``"cubic_spline"``, ``"lanczos"``,
+        ``"average"``, ``"mode"``, ``"min"``, ``"max"``, ``"med"``, ``"q1"``, ``"q3"``,
+        ``"sum"``, ``"rms"``.
+    variable : str, optional
+        netCDF variable to read when the file holds several.
 
     Returns
     -------
     DataArray
-        Lazy cube with ``y``/``x`` coords, CRS, band labels and, for ENVI headers that have them,
-        ``wavelength`` (nm) and ``fwhm`` coordinates along ``band``.
+        Lazy cube with ``y``/``x`` coords, CRS, band labels, ``attrs["platform"]`` and a
+        ``time`` coordinate where the file names tell them, GeoTIFF tags (``SPACECRAFT_ID``...)
+        in attrs, and for ENVI headers ``wavelength`` (nm), ``fwhm`` and ``bbl`` (1 good,
+        0 bad band) coordinates along ``band``.
+
+    Raises
+    ------
+    ReadError
+        A file is missing or unreadable.
+    GridMismatchError
+        Files lie on different grids and ``resolution`` is not given.
+    ParameterError
+        Empty ``paths``, several files without ``stack``, or an invalid option value.
 
     Examples
     --------
     >>> import eoxr, eoxr.datasets
     >>> files = sorted(eoxr.datasets.data_dir("s2_chesapeake").glob("*/B0[48].tif"))
-    >>> eoxr.open_raster(files, stack="band", names=["red", "nir"]).sizes["band"]
-    2
+    >>> eoxr.open_raster(files, stack="band").band.values.tolist()
+    ['B04', 'B08']
     """
-    many = not isinstance(paths, str | os.PathLike)
-    plist = [Path(p) for p in (paths if many else [paths])]
-    if many and len(plist) > 1 and stack is None:
+    plist, many = _as_paths(paths)
+    if stack is not None:
+        _check_choice(stack, STACKS, "stack")
+    resampling = _check_choice(resampling, RESAMPLINGS, "resampling")
+    res = _check_resolution(resolution)
+    if len(plist) > 1 and stack is None:
         raise ParameterError(
             f"{len(plist)} files given: say how to combine them with stack='time' or stack='band'."
         )
-    arrays = [_open_one(p, chunks, masked) for p in plist]
-    _check_same_grid(arrays, plist)
+    arrays = [_open_one(p, chunks, masked, variable) for p in plist]
+    if res is not None:
+        arrays = [_masked_float(a, masked) for a in onto_one_grid(arrays, res, resampling)]
+    else:
+        _check_same_grid(arrays, plist)
+    products = [parse_product_name(p) for p in plist]
     if stack == "band":
-        da = xr.concat(arrays, dim="band", coords="minimal", compat="override", join="override")
-        labels = list(names) if names else [p.stem for p in plist]
-        if len(labels) != da.sizes["band"]:
-            raise ParameterError(f"{len(labels)} names for {da.sizes['band']} bands.")
-        da = da.assign_coords(band=labels)
-    elif stack == "time" or (many and len(plist) > 1):
-        stamps = list(times) if times is not None else [date_from_name(p.name) for p in plist]
-        if any(t is None for t in stamps):
-            missing = [p.name for p, t in zip(plist, stamps) if t is None]
-            raise ParameterError(f"no date in file names {missing}: pass times=[...].")
-        da = xr.concat(
-            arrays,
-            dim=pd.Index(pd.to_datetime(stamps), name="time"),
-            coords="minimal",
-            compat="override",
-            join="override",
-        )
-        if names:
-            da = da.assign_coords(band=list(names))
+        da = _stack_bands(arrays, products, plist, names)
+    elif stack == "time":
+        da = _stack_times(arrays, products, plist, names, times)
     else:
         da = arrays[0]
+        if "band" in da.dims and da.sizes["band"] == 1 and products[0].label and not names:
+            da = da.assign_coords(band=[products[0].label])
         if names:
-            if len(names) != da.sizes["band"]:
-                raise ParameterError(f"{len(names)} names for {da.sizes['band']} bands.")
+            if "band" not in da.dims or len(names) != da.sizes["band"]:
+                raise ParameterError(f"{len(names)} names for {da.sizes.get('band', 0)} bands.")
             da = da.assign_coords(band=list(names))
+    da = _product_metadata(da, products, stack == "time")
     da.attrs = append_history(da.attrs, f"open_raster: {[p.name for p in plist]}")
     return da
 
@@ -221,19 +284,15 @@ def open_raster(
 def _check_same_grid(arrays: list[xr.DataArray], paths: list[Path]) -> None:
     ref = arrays[0]
     for da, p in zip(arrays[1:], paths[1:]):
-        same = (
-            da.sizes["y"] == ref.sizes["y"]
-            and da.sizes["x"] == ref.sizes["x"]
-            and da.rio.crs == ref.rio.crs
-            and np.allclose(da.rio.transform()[:6], ref.rio.transform()[:6])
-        )
-        if not same:
+        if not same_grid(da, ref):
             raise GridMismatchError(
                 f"{p.name} is on another grid than {paths[0].name}: shape "
-                f"{(da.sizes['y'], da.sizes['x'])} vs {(ref.sizes['y'], ref.sizes['x'])}, CRS "
-                f"{da.rio.crs} vs {ref.rio.crs}. Reproject first, e.g. "
-                "`other.rio.reproject_match(first)`, or load through a STAC catalog with "
-                "eoxr.load_stac, which resamples onto one grid."
+                f"{(da.sizes['y'], da.sizes['x'])} vs {(ref.sizes['y'], ref.sizes['x'])}, "
+                f"pixel size {abs(da.rio.resolution()[0]):g} vs "
+                f"{abs(ref.rio.resolution()[0]):g}, CRS {da.rio.crs} vs {ref.rio.crs}. "
+                "Pass resolution=10 (a pixel size), 'finest' or 'coarsest' (with e.g. "
+                "resampling='bilinear') to bring all files onto one grid lazily, or load through "
+                "a STAC catalog with eoxr.load_stac."
             )
 
 

@@ -28,7 +28,7 @@ def test_stack_bands_from_cogs():
 
 def test_mismatched_grids(tmp_path):
     folder = datasets.data_dir("s2_chesapeake") / "s2_chesapeake_l1c"
-    with pytest.raises(GridMismatchError, match="reproject"):
+    with pytest.raises(GridMismatchError, match="resolution="):
         eoxr.open_raster([folder / "B04.tif", folder / "B05.tif"], stack="band")
     with pytest.raises(ParameterError, match="stack="):
         eoxr.open_raster([folder / "B04.tif", folder / "B08.tif"])
