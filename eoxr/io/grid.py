@@ -54,6 +54,20 @@ def target_geobox(arrays: list[xr.DataArray], resolution: float | str):
     )
 
 
+#: Resamplings that pick one of the input values: integer codes and DNs stay integers.
+_PICKING = frozenset({"nearest", "mode", "min", "max", "med", "q1", "q3"})
+
+
+def _as_float(da: xr.DataArray) -> xr.DataArray:
+    """float32 with NaN for nodata (lazy), so that averaging does not round to integers."""
+    nodata = da.rio.nodata
+    out = da.astype("float32")
+    if nodata is not None:
+        out = out.where(da != nodata)
+    out.attrs = {k: v for k, v in da.attrs.items() if k != "_FillValue"}
+    return out.rio.write_nodata(np.nan, encoded=False)
+
+
 def _fill_value(da: xr.DataArray) -> float | int:
     nodata = da.rio.nodata
     if nodata is not None:
@@ -67,7 +81,8 @@ def onto_one_grid(
     """Warp every array that is not already on the target grid onto it (lazy on dask).
 
     Pixels outside an array's footprint get its nodata value; integer arrays without one get 0,
-    which is then declared their nodata value (GDAL's convention).
+    which is then declared their nodata value (GDAL's convention). Interpolating or averaging
+    resamplings turn integer arrays into float32 first (NaN outside the footprint).
     """
     import odc.geo.xr  # noqa: F401
 
@@ -77,6 +92,8 @@ def onto_one_grid(
         if da.odc.geobox == gbox:
             out.append(da)
             continue
+        if resampling not in _PICKING and not np.issubdtype(da.dtype, np.floating):
+            da = _as_float(da)
         fill = _fill_value(da)
         warped = da.odc.reproject(gbox, resampling=resampling, dst_nodata=fill)
         warped.attrs = {k: v for k, v in da.attrs.items() if k != "_FillValue"}

@@ -195,4 +195,9 @@ def platform_from_tags(tags: dict[str, Any]) -> str | None:
             found = parse_product_name(str(tags[key]).strip().strip('"'))
             if found.platform:
                 return found.platform
+    # ENVI ``sensor type``: only ETM(+) names one satellite (TM flew on Landsat 4 and 5, OLI on
+    # 8 and 9), and a wrong platform is worse than none.
+    sensor = str(tags.get("sensor_type") or tags.get("SENSOR_ID") or "").strip().upper()
+    if sensor in ("LANDSAT ETM", "LANDSAT ETM+", "ETM", "ETM+"):
+        return "landsat-7"
     return None

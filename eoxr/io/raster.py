@@ -216,7 +216,8 @@ def open_raster(
         Bring files of different grids (Sentinel-2's 10/20/60 m bands) onto one grid, lazily:
         the grid of a file with this pixel size (CRS units), or of the finest / coarsest file.
         Pixels outside a file's footprint are nodata (NaN when ``masked``; integer files
-        without nodata get 0, declared as their nodata value).
+        without nodata get 0, declared as their nodata value). Resampled integer files become
+        float32 unless ``resampling`` picks input values (nearest, mode, min, max, med, q1, q3).
     resampling : str
         Resampling used with ``resolution``: one of ``"nearest"`` (default; right for quality
         and class layers), ``"bilinear"``, ``"cubic"``, ``"cubic_spline"``, ``"lanczos"``,
