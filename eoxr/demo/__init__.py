@@ -56,6 +56,7 @@ def foundation_step(out: Path) -> list[str]:
     from ..io.write import to_cog, to_zarr
 
     out = out / "foundation"
+    out.mkdir(parents=True, exist_ok=True)  # writers do not create folders
     lines = []
     ls = datasets.open("landsat_colorado")
     summer = ls.sel(time=slice("2009-06-01", "2009-08-31"))

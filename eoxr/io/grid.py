@@ -11,7 +11,7 @@ import xarray as xr
 
 from .._dims import spatial_dims
 
-__all__ = ["same_grid", "pixel_size", "target_geobox", "onto_one_grid"]
+__all__ = ["same_grid", "pixel_size", "target_geobox", "onto_one_grid", "nodata_to_nan"]
 
 
 def same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
@@ -58,11 +58,11 @@ def target_geobox(arrays: list[xr.DataArray], resolution: float | str):
 _PICKING = frozenset({"nearest", "mode", "min", "max", "med", "q1", "q3"})
 
 
-def _as_float(da: xr.DataArray) -> xr.DataArray:
-    """float32 with NaN for nodata (lazy), so that averaging does not round to integers."""
+def nodata_to_nan(da: xr.DataArray) -> xr.DataArray:
+    """Lazily float (float32; float64 stays float64) with NaN for nodata, declared as nodata."""
     nodata = da.rio.nodata
-    out = da.astype("float32")
-    if nodata is not None:
+    out = da.astype("float64" if da.dtype == np.float64 else "float32")
+    if nodata is not None and not np.isnan(nodata):
         out = out.where(da != nodata)
     out.attrs = {k: v for k, v in da.attrs.items() if k != "_FillValue"}
     return out.rio.write_nodata(np.nan, encoded=False)
@@ -93,7 +93,7 @@ def onto_one_grid(
             out.append(da)
             continue
         if resampling not in _PICKING and not np.issubdtype(da.dtype, np.floating):
-            da = _as_float(da)
+            da = nodata_to_nan(da)  # averaging must not round to integers
         fill = _fill_value(da)
         warped = da.odc.reproject(gbox, resampling=resampling, dst_nodata=fill)
         warped.attrs = {k: v for k, v in da.attrs.items() if k != "_FillValue"}

@@ -21,7 +21,7 @@ from ..errors import GridMismatchError, ParameterError, ReadError
 from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack
 from ._options import check_choice as _check_choice
 from .envi import read_envi_header, spectral_coords
-from .grid import onto_one_grid, same_grid
+from .grid import nodata_to_nan, onto_one_grid, same_grid
 from .names import ProductName, date_from_name, parse_product_name, platform_from_tags
 from .netcdf import is_netcdf, open_netcdf
 
@@ -35,10 +35,7 @@ def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
         return da  # integer data without nodata: keep codes (masks, DN) as they are
     if np.issubdtype(da.dtype, np.floating) and np.isnan(nodata):
         return da
-    dtype = "float64" if da.dtype == np.float64 else "float32"
-    out = da.astype(dtype).where(da != nodata)
-    out.attrs = {k: v for k, v in da.attrs.items() if k not in ("_FillValue",)}
-    return out.rio.write_nodata(np.nan, encoded=False)
+    return nodata_to_nan(da)
 
 
 def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr.DataArray:
@@ -70,9 +67,9 @@ def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr
     return _masked_float(da, masked)
 
 
-def _as_paths(paths: PathLike | Sequence[PathLike]) -> tuple[list[Path], bool]:
+def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
     if isinstance(paths, str | os.PathLike):
-        return [Path(paths)], False
+        return [Path(paths)]
     try:
         plist = [Path(p) for p in paths]
     except TypeError as err:
@@ -81,7 +78,7 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> tuple[list[Path], bool]:
         ) from err
     if not plist:
         raise ParameterError("open_raster got an empty list of paths: pass at least one file.")
-    return plist, True
+    return plist
 
 
 def _check_resolution(resolution: Any) -> float | str | None:
@@ -250,7 +247,9 @@ def open_raster(
     >>> eoxr.open_raster(files, stack="band").band.values.tolist()
     ['B04', 'B08']
     """
-    plist, many = _as_paths(paths)
+    plist = _as_paths(paths)
+    if isinstance(chunks, str) and chunks != "auto":
+        raise ParameterError(f"chunks={chunks!r} is not valid; use 'auto', None or a dict.")
     if stack is not None:
         _check_choice(stack, STACKS, "stack")
     resampling = _check_choice(resampling, RESAMPLINGS, "resampling")
