@@ -160,9 +160,8 @@ def _product_metadata(da: xr.DataArray, products: list[ProductName], stacked_tim
     """``platform`` attr and scalar ``time`` coord where every file agrees on them."""
     platforms = {p.platform for p in products}
     platform = platforms.pop() if len(platforms) == 1 else None
-    if platform is None and len(products) == 1:
-        platform = platform_from_tags(da.attrs)
-    elif platform == "sentinel-2":  # a granule name does not say A/B/C; the tags may
+    if platforms == set() and platform in (None, "sentinel-2"):
+        # no product names, or a granule name that does not say A/B/C: the tags may
         platform = platform_from_tags(da.attrs) or platform
     if platform:
         da.attrs["platform"] = platform

@@ -36,8 +36,12 @@ def _as_items(items: Any) -> list:
                 f"STAC catalog {str(path)!r} does not exist; pass a path to a "
                 "catalog.json/collection.json/item JSON or pystac objects."
             )
-        obj = pystac.read_file(str(path))
-        items = obj
+        try:
+            items = pystac.read_file(str(path))
+        except Exception as err:  # JSONDecodeError, STACTypeError, KeyError...
+            raise ReadError(
+                f"{str(path)!r} is not a readable STAC catalog/collection/item JSON ({err})."
+            ) from err
     if isinstance(items, pystac.Item):
         return [items]
     if isinstance(items, pystac.Catalog):  # Collection is a Catalog
@@ -179,7 +183,7 @@ def load_stac(
     ----------
     items : pystac Item, ItemCollection, Catalog/Collection, iterable of Items, or path
         What to load; a path is read as a STAC catalog/collection/item JSON (local catalogs work).
-    bands : sequence of str, optional
+    bands : str or sequence of str, optional
         Asset keys, common names or aliases (``"red"``, ``"swir1"``, ``"B04"``...). Default: all
         raster assets of the first item.
     chunks : mapping, optional
@@ -210,6 +214,8 @@ def load_stac(
     import odc.stac
 
     items = _as_items(items)
+    if isinstance(bands, str):  # one band by name, not a sequence of one-letter names
+        bands = [bands]
     keys = _resolve_assets(items, bands)
     quality = [k for k in keys if _bands.is_quality_band(k)]
     spectral = [k for k in keys if k not in quality]

@@ -201,3 +201,9 @@ def test_load_stac_nothing_to_load(tmp_path):
     _refused(tmp_path, lambda: eoxr.load_stac([]), ReadError, "no STAC items")
     call = lambda: eoxr.load_stac(tmp_path / "catalog.json")  # noqa: E731
     _refused(tmp_path, call, ReadError, "does not exist")
+
+
+def test_load_stac_file_that_is_not_stac(tmp_path):
+    (tmp_path / "catalog.json").write_text("{not json")
+    call = lambda: eoxr.load_stac(tmp_path / "catalog.json")  # noqa: E731
+    _refused(tmp_path, call, ReadError, "not a readable STAC")

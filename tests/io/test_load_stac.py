@@ -128,3 +128,8 @@ def test_thermal_band_units_kelvin(tmp_path):
     ds = eoxr.load_stac([item], bands=["ST_B10"])
     assert ds.ST_B10.attrs["units"] == "K"
     np.testing.assert_allclose(ds.ST_B10.values[0, 1:, 1:], 2000 * 0.00341802 + 149.0, rtol=1e-6)
+
+
+def test_single_band_name_is_one_band():
+    ds = eoxr.load_stac(datasets.catalog_path("landsat_colorado"), "nir")
+    assert list(ds.data_vars) == ["nir"]
