@@ -94,21 +94,29 @@ def _check_resolution(resolution: Any) -> float | str | None:
     return float(resolution)
 
 
-def _file_label(da: xr.DataArray, product: ProductName, path: Path) -> str:
-    """Label of a one-band file: the product's band, else its description, else its stem."""
-    if product.label:
-        return product.label
-    own = str(da["band"].values[0])
-    return own if own != "1" else path.stem
+def _short_stems(plist: list[Path]) -> dict[Path, str]:
+    """File stems without the prefix they all share up to a separator (``s2_B04`` -> ``B04``)."""
+    stems = [p.stem for p in plist]
+    common = os.path.commonprefix(stems) if len(stems) > 1 else ""
+    cut = max(common.rfind("_"), common.rfind("-")) + 1
+    short = [s[cut:] for s in stems]
+    if cut and all(short) and len(set(short)) == len(short):
+        return dict(zip(plist, short))
+    return dict(zip(plist, stems))
 
 
 def _band_labels(arrays: list[xr.DataArray], products: list[ProductName], plist: list[Path]):
+    """One label per band: the product's band, else the file's description, else its stem."""
+    stems = _short_stems(plist)
     labels: list[str] = []
     for da, prod, p in zip(arrays, products, plist):
-        if da.sizes["band"] == 1:
-            labels.append(_file_label(da, prod, p))
+        own = [str(b) for b in da["band"].values]
+        if da.sizes["band"] > 1:
+            labels.extend(f"{stems[p]}_{b}" for b in own)
+        elif prod.label:
+            labels.append(prod.label)
         else:
-            labels.extend(f"{p.stem}_{b}" for b in da["band"].values)
+            labels.append(own[0] if own[0] != "1" else stems[p])
     return labels
 
 

@@ -194,3 +194,10 @@ def test_option_values_are_validated(tmp_path):
         eoxr.open_raster(files, stack="band", resolution=-10)
     with pytest.raises(ParameterError, match="empty"):
         eoxr.open_raster([])
+
+
+def test_plain_file_names_lose_their_shared_prefix():
+    root = shared_path("s2_chesapeake_l1c_cc0")
+    cube = eoxr.open_raster([root / "s2_B04.tif", root / "s2_B08.tif"], stack="band")
+    assert cube.band.values.tolist() == ["B04", "B08"]
+    assert "platform" not in cube.attrs  # nothing in these names says which sensor
