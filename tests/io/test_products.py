@@ -139,6 +139,8 @@ def test_landsat_collection1_scene(tmp_path):
     assert cube.rio.crs.to_epsg() == 32616 and cube.sizes["y"] == 603
     with rasterio.open(files[3]) as r:
         np.testing.assert_array_equal(cube.sel(band="B4").values, r.read(1))
+    # the platform lets eoxr.bands tell OLI's B4 (red) from TM's B4 (nir)
+    np.testing.assert_array_equal(cube.eo.band("red").values, cube.sel(band="B4").values)
     # the 15 m panchromatic band needs a common grid
     pan = _landsat_links(tmp_path, L8_ID, ["B8"])
     with pytest.raises(GridMismatchError, match="pixel size 15 vs 30"):
@@ -148,36 +150,41 @@ def test_landsat_collection1_scene(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("product_id", "labels", "platform", "date"),
+    ("product_id", "labels", "platform", "date", "red"),
     [
         (
             "LC09_L2SP_022039_20220105_20220218_02_T1",
             ["SR_B4", "SR_B5", "QA_PIXEL"],
             "landsat-9",
             "2022-01-05",
+            "SR_B4",
         ),
         (
             "LE07_L2SP_022039_20020105_20200218_02_T1",
             ["SR_B1", "SR_B3", "QA_PIXEL"],
             "landsat-7",
             "2002-01-05",
+            "SR_B3",
         ),
         (
             "LT05_L1TP_022039_19990607_20170218_01_T1",
             ["B3", "B4", "BQA"],
             "landsat-5",
             "1999-06-07",
+            "B3",
         ),
-        ("LC80220392017005LGN00", ["B4", "B5", "BQA"], "landsat-8", "2017-01-05"),
+        ("LC80220392017005LGN00", ["B4", "B5", "BQA"], "landsat-8", "2017-01-05", "B4"),
     ],
 )
-def test_landsat_naming_schemes(tmp_path, product_id, labels, platform, date):
+def test_landsat_naming_schemes(tmp_path, product_id, labels, platform, date, red):
     source = dict(zip(labels, ["B4", "B5", "BQA"]))
     files = _landsat_links(tmp_path, product_id, labels, source)
     cube = eoxr.open_raster(files, stack="band")
     assert cube.band.values.tolist() == labels  # raw labels: eoxr.bands maps them
     assert cube.attrs["platform"] == platform
     assert str(pd.Timestamp(cube.time.values).date()) == date
+    # B4 is red on OLI and nir on TM/ETM+: the platform decides
+    np.testing.assert_array_equal(cube.eo.band("red").values, cube.sel(band=red).values)
     one = eoxr.open_raster(files[0])  # a single product file is labelled too
     assert one.band.values.tolist() == [labels[0]] and one.attrs["platform"] == platform
 
