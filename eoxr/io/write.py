@@ -107,7 +107,7 @@ def _check_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"])
     if not ours:
         raise WriteError(
             f"refusing to overwrite {str(path)!r}: it is {_describe(path)}, not {what}. "
-            f"overwrite=True only replaces {what} written by eoxr; nothing was deleted. "
+            f"overwrite=True only replaces {what}; nothing was deleted. "
             "Choose another path or remove it yourself."
         )
 
@@ -126,22 +126,19 @@ def _atomic_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"]
                 f"writing {str(path)!r} failed: {err}. Nothing was written under that name."
             ) from err
         raise
-    if kind == "geotiff":  # a file: one atomic rename replaces the old GeoTIFF
-        os.replace(tmp, path)
-        return
     trash = None
-    if os.path.lexists(path):
-        # A directory cannot be renamed over a non-empty one: move the old store aside, swap the
-        # new one in, and only then delete the old one (re-checked: it must still be a store).
-        trash = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(path, trash)
     try:
-        os.replace(tmp, path)
+        if kind == "zarr" and os.path.lexists(path):
+            # A directory cannot be renamed over a non-empty one: move the old store aside,
+            # swap the new one in, and only then delete the old one (still a store: re-checked).
+            trash = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(path, trash)
+        os.replace(tmp, path)  # a file: this one atomic rename replaces the old GeoTIFF
     except OSError as err:
-        if trash is not None:
+        if trash is not None and not os.path.lexists(path):
             os.replace(trash, path)
         _remove(tmp)
-        raise WriteError(f"could not move the new store into {str(path)!r}: {err}") from err
+        raise WriteError(f"could not move the new output into {str(path)!r}: {err}") from err
     if trash is not None and is_zarr_store(trash):
         shutil.rmtree(trash)
 

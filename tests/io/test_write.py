@@ -138,3 +138,13 @@ def test_writer_options_validated(tmp_path):
     path = cube.eo.to_cog(tmp_path / "x.tif", compress="zstd")
     with rasterio.open(path) as r:
         assert r.compression.name.upper() == "ZSTD"
+
+
+def test_unwritable_parent_is_refused_before_writing(tmp_path, monkeypatch):
+    # tests run as root, which chmod cannot stop: simulate the permission answer instead
+    import eoxr.io.write as w
+
+    monkeypatch.setattr(w.os, "access", lambda *a, **k: False)
+    with pytest.raises(WriteError, match="not writable"):
+        make_cube(times=None).eo.to_cog(tmp_path / "x.tif")
+    assert os.listdir(tmp_path) == []
