@@ -18,10 +18,9 @@ import xarray as xr
 
 from .._attrs import append_history
 from ..errors import GridMismatchError, ParameterError, ReadError
-from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack
-from ._options import check_choice as _check_choice
+from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack, check_choice
 from .envi import read_envi_header, spectral_coords
-from .grid import nodata_to_nan, onto_one_grid, same_grid
+from .grid import nodata_to_nan, onto_one_grid, pixel_size, same_grid
 from .names import ProductName, date_from_name, parse_product_name, platform_from_tags
 from .netcdf import is_netcdf, open_netcdf
 
@@ -83,7 +82,7 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
 
 def _check_resolution(resolution: Any) -> float | str | None:
     if resolution is None or isinstance(resolution, str):
-        return None if resolution is None else _check_choice(resolution, RESOLUTIONS, "resolution")
+        return None if resolution is None else check_choice(resolution, RESOLUTIONS, "resolution")
     if isinstance(resolution, bool) or not isinstance(resolution, int | float | np.number):
         raise ParameterError(
             f"resolution={resolution!r} is not valid; give a pixel size in CRS units (e.g. 10) "
@@ -258,8 +257,8 @@ def open_raster(
     if isinstance(chunks, str) and chunks != "auto":
         raise ParameterError(f"chunks={chunks!r} is not valid; use 'auto', None or a dict.")
     if stack is not None:
-        _check_choice(stack, STACKS, "stack")
-    resampling = _check_choice(resampling, RESAMPLINGS, "resampling")
+        check_choice(stack, STACKS, "stack")
+    resampling = check_choice(resampling, RESAMPLINGS, "resampling")
     res = _check_resolution(resolution)
     if len(plist) > 1 and stack is None:
         raise ParameterError(
@@ -294,9 +293,8 @@ def _check_same_grid(arrays: list[xr.DataArray], paths: list[Path]) -> None:
         if not same_grid(da, ref):
             raise GridMismatchError(
                 f"{p.name} is on another grid than {paths[0].name}: shape "
-                f"{(da.sizes['y'], da.sizes['x'])} vs {(ref.sizes['y'], ref.sizes['x'])}, "
-                f"pixel size {abs(da.rio.resolution()[0]):g} vs "
-                f"{abs(ref.rio.resolution()[0]):g}, CRS {da.rio.crs} vs {ref.rio.crs}. "
+                f"{da.rio.shape} vs {ref.rio.shape}, pixel size {pixel_size(da):g} vs "
+                f"{pixel_size(ref):g}, CRS {da.rio.crs} vs {ref.rio.crs}. "
                 "Pass resolution=10 (a pixel size), 'finest' or 'coarsest' (with e.g. "
                 "resampling='bilinear') to bring all files onto one grid lazily, or load through "
                 "a STAC catalog with eoxr.load_stac."
