@@ -98,6 +98,11 @@ class EOAccessor:
     rasterize = _Method("eoxr.ml.vector:rasterize")
     batches = _Method("eoxr.ml.batches:batches")
 
+    # --- views (eoxr.plot)  [issue: interactive exploration]
+    plot_rgb = _Method("eoxr.plot:plot_rgb")
+    explore = _Method("eoxr.plot:explore")
+    plot_spectra = _Method("eoxr.plot:plot_spectra")
+
 
 xr.register_dataarray_accessor("eo")(EOAccessor)
 xr.register_dataset_accessor("eo")(EOAccessor)
