@@ -13,6 +13,7 @@ from . import accessor as _accessor  # noqa: F401  (registers .eo)
 from .denoise import denoise_methods
 from .errors import BandNotFoundError, EoxrError
 from .io import load_stac, open_raster
+from .progress import progress
 
 __all__ = [
     "__version__",
@@ -23,4 +24,5 @@ __all__ = [
     "load_stac",
     "open_raster",
     "denoise_methods",
+    "progress",
 ]

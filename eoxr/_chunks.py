@@ -655,3 +655,36 @@ def hist_quantile(counts: Any, edges: np.ndarray, q: float, *, log10: bool = Tru
     frac = (target - before) / counts[k] if counts[k] else 0.5
     val = edges[k] + frac * (edges[k + 1] - edges[k])
     return float(10.0**val) if log10 else float(val)
+
+
+# --- views helpers
+
+
+def client_progress_scheduler(client: Any) -> Callable[..., Any]:
+    """A dask scheduler function: run graphs on ``client`` behind distributed's progress bar."""
+    from distributed import progress as client_progress
+
+    def get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        futures = client.get(dsk, keys, sync=False, **kwargs)
+        client_progress(futures)
+        return client.gather(futures)
+
+    return get
+
+
+def progress_context(progress: bool | None = None) -> Any:
+    """Context manager showing progress for EVERY dask computation run inside it.
+
+    Distributed's bar when a client is active (graphs are sent through it as futures), else
+    dask's local ``ProgressBar``; a null context unless :func:`want_progress` allows.
+    """
+    import contextlib
+
+    if not want_progress(progress):
+        return contextlib.nullcontext()
+    client = active_client()
+    if client is None:
+        from dask.diagnostics import ProgressBar
+
+        return ProgressBar()
+    return dask.config.set(scheduler=client_progress_scheduler(client))

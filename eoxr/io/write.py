@@ -25,6 +25,7 @@ import rasterio.errors
 import xarray as xr
 from rasterio.shutil import copy as rio_copy
 
+from .. import _chunks
 from .. import bands as _bands
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
@@ -157,6 +158,7 @@ def to_cog(
     *,
     overwrite: bool = False,
     compress: Compression = "DEFLATE",
+    progress: bool | None = None,
     **kwargs: Any,
 ) -> Path:
     """Write a 2-D or ``(band, y, x)`` cube as a Cloud-Optimized GeoTIFF, atomically.
@@ -177,6 +179,9 @@ def to_cog(
     compress : str
         GDAL compression (case-insensitive): one of ``NONE``, ``DEFLATE``, ``LZW``, ``ZSTD``,
         ``LZMA``, ``PACKBITS``, ``JPEG``, ``WEBP``, ``LERC``, ``LERC_DEFLATE``, ``LERC_ZSTD``.
+    progress : bool, optional
+        Progress bar while a lazy cube is computed and written (see :func:`eoxr.progress`):
+        by default only in a terminal or notebook.
     **kwargs
         Passed to ``rio.to_raster`` (GDAL creation options such as ``blocksize``).
 
@@ -225,9 +230,10 @@ def to_cog(
         # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
         staging = tmp.with_name(tmp.name + ".gtiff")
         try:
-            da.rio.to_raster(
-                staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
-            )
+            with _chunks.progress_context(progress):
+                da.rio.to_raster(
+                    staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
+                )
             rio_copy(staging, tmp, driver="COG", compress=compress)
         finally:
             _remove(staging)
@@ -241,6 +247,7 @@ def to_zarr(
     overwrite: bool = False,
     name: str | None = None,
     zarr_format: Literal[2, 3] = 2,
+    progress: bool | None = None,
     **kwargs: Any,
 ) -> Path:
     """Write a cube to a Zarr store atomically (dask arrays stream chunk by chunk).
@@ -263,6 +270,9 @@ def to_zarr(
         Variable name for a DataArray (default its own name, else ``"data"``).
     zarr_format : {2, 3}
         Zarr format; 2 by default because v3 has no stable string dtype yet (band labels).
+    progress : bool, optional
+        Progress bar while a lazy cube is computed and written (see :func:`eoxr.progress`):
+        by default only in a terminal or notebook.
     **kwargs
         Passed to :meth:`xarray.Dataset.to_zarr` (``encoding``...); ``mode`` is set by eoxr.
 
@@ -299,7 +309,7 @@ def to_zarr(
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)
     path = Path(path)
-    with _atomic_target(path, overwrite, "zarr") as tmp:
+    with _atomic_target(path, overwrite, "zarr") as tmp, _chunks.progress_context(progress):
         ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
     return path
 
