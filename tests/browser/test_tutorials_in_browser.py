@@ -1,0 +1,216 @@
+"""Every tutorial, run in JupyterLab in a real (headless) browser, shows its plots.
+
+`nbconvert --execute` only proves that the code runs: plots can still stay blank for the reader
+(JavaScript from a CDN offline, a widget that fails in the page). Here JupyterLab runs on
+loopback with a random token, Chromium opens each tutorial, runs all cells and waits for the
+kernel to go idle; then no cell may have an error output or a warning, every cell that outputs a
+plot must show a canvas with more than a few colours, and a screenshot is saved under
+``test-artifacts/screenshots/``.
+
+Needs the system ``chromium`` and Playwright for Python (``.ci/run`` installs both; never
+``playwright install``, which downloads a browser build). Skipped, with the reason, otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PLOT_MIME = ("application/vnd.holoviews_exec.v0+json", "application/vnd.bokehjs_exec.v0+json")
+CELL_TIMEOUT_S = 600
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Settings the reader would want too: every cell rendered (not only those in view, so that
+# off-screen plots get a canvas), and no news/update checks that need internet.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+# Run in the page: the notebook panel's cells as plain data (type, execution count, outputs).
+CELLS_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.map(c => ({
+    type: c.model.type,
+    count: c.model.type === 'code' ? c.model.executionCount : null,
+    outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : [],
+  }));
+}"""
+KERNEL_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const ctx = panel && panel.sessionContext;
+  return ctx && ctx.session && ctx.session.kernel ? ctx.session.kernel.status : 'none';
+}"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on loopback serving a copy of the tutorials (the originals stay clean)."""
+    if _chromium() is None:
+        pytest.skip("no Chromium executable (apt-get install chromium); .ci/run installs it")
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python (test extra)")
+    pytest.importorskip("jupyterlab", reason="JupyterLab (viz extra)")
+    tmp = tmp_path_factory.mktemp("lab")
+    work = tmp / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work)
+    settings = tmp / "settings"
+    for name, value in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    token, port = uuid.uuid4().hex, _free_port()
+    env = dict(os.environ)
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        # the kernel imports this checkout's eoxr, and shows no progress bars
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        EOXR_PROGRESS="0",
+    )
+    # Started directly (not through the `jupyter` wrapper), so that terminating this PID
+    # stops the server.
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
+            "--LabApp.expose_app_in_browser=True",
+        ],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "lab.log", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "JupyterLab did not start:\n" + (tmp / "lab.log").read_text()[-3000:]
+                    ) from None
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _colours(png: bytes) -> int:
+    """Number of distinct colours in a screenshot (a blank canvas has one or two)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    return len(img.getcolors(maxcolors=1 << 20) or [])
+
+
+def _is_plot(output: dict) -> bool:
+    """A displayed plot; the extension's loader also sends an exec stub, but without a repr."""
+    data = output.get("data", {})
+    return "text/plain" in data and any(m in data for m in PLOT_MIME)
+
+
+def _problems(cells: list[dict]) -> list[str]:
+    out = []
+    for i, cell in enumerate(cells):
+        for o in cell["outputs"]:
+            if o.get("output_type") == "error":
+                out.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}")
+            text = "".join(o.get("text", "")) if o.get("name") == "stderr" else ""
+            if "Warning" in text or "Traceback" in text:
+                out.append(f"cell {i} writes to stderr: {text[:300]}")
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_tutorial_renders_in_jupyterlab(lab, browser, path):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab/workspaces/{uuid.uuid4().hex}/tree/{path.name}?reset&token={token}")
+        page.wait_for_function(f"({KERNEL_JS})() === 'idle'", timeout=120_000)
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for the notebook
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(
+            f"""() => {{
+              const cells = ({CELLS_JS})();
+              return ({KERNEL_JS})() === 'idle' &&
+                     cells.every(c => c.type !== 'code' || c.count !== null);
+            }}""",
+            timeout=CELL_TIMEOUT_S * 1000,
+            polling=500,
+        )
+        cells = page.evaluate(CELLS_JS)
+        problems = _problems(cells)
+        plot_cells = [i for i, c in enumerate(cells) if any(map(_is_plot, c["outputs"]))]
+        dom_cells = page.locator(".jp-Notebook .jp-Cell")
+        first_canvas = None
+        for i in plot_cells:
+            canvas = dom_cells.nth(i).locator(".jp-OutputArea-output canvas").first
+            try:
+                canvas.wait_for(state="visible", timeout=30_000)
+            except Exception:  # playwright's TimeoutError: reported below with the cell index
+                problems.append(f"cell {i}: plot output without a rendered canvas")
+                continue
+            canvas.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)  # let bokeh finish painting after the scroll
+            if _colours(canvas.screenshot()) < 4:
+                problems.append(f"cell {i}: the plot canvas is blank")
+            first_canvas = first_canvas if first_canvas is not None else i
+        if first_canvas is not None:
+            dom_cells.nth(first_canvas).scroll_into_view_if_needed()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{path.stem}.png"))
+        assert plot_cells, f"{path.name} shows no plot at all"
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
