@@ -325,9 +325,9 @@ def _add_tiles(view: Any, cube: xr.DataArray | xr.Dataset, tiles: str | None) ->
 def class_names(da: xr.DataArray) -> list[str] | None:
     """Names of the classes of a class or change map, or ``None`` if ``da`` is not categorical.
 
-    Read from ``attrs["classes"]`` (a list; value ``i`` is ``classes[i]``), from CF
-    ``flag_meanings`` (with ``flag_values`` 0..n-1), or from a ``class`` coordinate; a boolean map
-    has two classes (``"no change"``/``"change"`` when its name says change).
+    Read from ``attrs["classes"]`` or ``attrs["class_names"]`` (a list; value ``i`` is the
+    ``i``-th name) or from CF ``flag_meanings`` (with ``flag_values`` 0..n-1); a boolean map has
+    two classes (``"no change"``/``"change"`` when its name says change).
 
     Examples
     --------
@@ -336,12 +336,11 @@ def class_names(da: xr.DataArray) -> list[str] | None:
     ['water', 'land']
     """
     attrs = da.attrs
-    if "classes" in attrs:
-        return [str(c) for c in attrs["classes"]]
+    for key in ("classes", "class_names"):
+        if key in attrs:
+            return [str(c) for c in attrs[key]]
     if "flag_meanings" in attrs:
         return str(attrs["flag_meanings"]).split()
-    if "class" in da.coords and da["class"].ndim == 1 and "class" not in da.dims:
-        return [str(c) for c in da["class"].values]
     if da.dtype == bool:
         text = f"{da.name} {attrs.get('long_name', '')}".lower()
         return ["no change", "change"] if "change" in text else ["False", "True"]

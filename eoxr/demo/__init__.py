@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 #: (step name, "module:function"); each function takes the output folder and returns lines.
@@ -24,36 +23,40 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def quicklook(rgb: xr.DataArray, path: Path, title: str, *, cmap: str | None = None) -> Path:
-    """Save a PNG of a (band, y, x) RGB stack (2-98 % stretch) or a single (y, x) layer."""
+def quicklook(layer: xr.DataArray, path: Path, title: str, *, cmap: str | None = None) -> Path:
+    """Save a PNG quick look of a 3-band RGB stack or a single (y, x) layer.
+
+    Drawn by the same verbs a notebook uses (:func:`eoxr.plot.plot_rgb`, 2-98 % stretch, and
+    :func:`eoxr.plot.image`; class and change maps get their categorical legend), rendered by
+    holoviews' matplotlib backend: no browser needed.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import holoviews as hv
 
-    arr = np.asarray(rgb.values, dtype=float)
-    fig, ax = plt.subplots(figsize=(5, 5))
-    if arr.ndim == 3:
-        lo, hi = np.nanpercentile(arr, [2, 98])
-        img = np.clip((np.moveaxis(arr, 0, -1) - lo) / (hi - lo + 1e-12), 0, 1)
-        ax.imshow(np.nan_to_num(img))
+    from .. import plot
+    from .._dims import band_dim
+
+    current = hv.Store.current_backend
+    if "matplotlib" not in hv.Store.loaded_backends():
+        hv.extension("matplotlib")  # before building: the verbs style every loaded backend
+        hv.Store.set_current_backend(current)
+    dim = band_dim(layer)
+    if dim is not None and layer.sizes[dim] == 3:
+        view = plot.plot_rgb(layer, [str(b) for b in layer[dim].values], title=title)
     else:
-        im = ax.imshow(arr, cmap=cmap or "viridis")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    ax.set_title(title, fontsize=9)
-    ax.set_axis_off()
+        view = plot.image(layer, cmap=cmap or "viridis", title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+    hv.save(view, path, backend="matplotlib", dpi=80)
     return path
 
 
 def foundation_step(out: Path) -> list[str]:
     """Load through STAC, mask clouds, composite, write COG/Zarr/PNG."""
-    from dask.diagnostics import ProgressBar
-
     from .. import datasets
     from ..io.write import to_cog, to_zarr
+    from ..progress import progress
 
     out = out / "foundation"
     out.mkdir(parents=True, exist_ok=True)  # writers do not create folders
@@ -62,7 +65,7 @@ def foundation_step(out: Path) -> list[str]:
     summer = ls.sel(time=slice("2009-06-01", "2009-08-31"))
     clear = summer.eo.mask_clouds()  # fmask: clouds, shadows, fill
     comp = clear.eo.composite("median")
-    with ProgressBar(minimum=2):
+    with progress():
         comp = comp.compute()
     to_cog(comp, out / "landsat_summer2009_median.tif", overwrite=True)
     to_zarr(comp, out / "landsat_summer2009_median.zarr", overwrite=True)
@@ -78,7 +81,7 @@ def foundation_step(out: Path) -> list[str]:
 
     s2 = datasets.open("s2_chesapeake")
     rgb = s2.eo.to_array().sel(band=["B04", "B03", "B02"]).isel(time=0)
-    with ProgressBar(minimum=2):
+    with progress():
         s2c = s2[["B02", "B03", "B04", "B08"]].isel(time=0).compute()
     to_cog(s2c, out / "s2_chesapeake_10m.tif", overwrite=True)
     quicklook(rgb, out / "s2_chesapeake_rgb.png", "Sentinel-2 L1C Chesapeake (true colour)")
