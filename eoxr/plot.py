@@ -284,15 +284,30 @@ def plot_rgb(
     >>> type(view).__name__
     'RGB'
     """
+    rgba, labels = _stretched(cube, bands, stretch, percentiles, gamma)
+    title = title or f"R={labels[0]} G={labels[1]} B={labels[2]} ({stretch})"
+    return _add_tiles(_rgb_view(rgba, cube, title), cube, tiles)
+
+
+def _stretched(
+    cube: xr.DataArray | xr.Dataset,
+    bands: Sequence[str],
+    stretch: Stretch = "percentile",
+    percentiles: Sequence[float] = (2, 98),
+    gamma: float = 1.8,
+) -> tuple[xr.Dataset, list[str]]:
+    """Lazy RGBA of three bands, stretched with limits from one sampled pass; band labels."""
     if len(bands) != 3:
         raise ParameterError(f"bands={bands!r}: give exactly three bands (red, green, blue).")
     _check_stretch(stretch, percentiles, gamma)
     layers = [_plain(_bands.select_band(cube, b)) for b in bands]
-    labels = [str(layer.name) for layer in layers]
     limits = stretch_limits(layers, stretch, percentiles=percentiles)
     rgba = _rgba(layers, limits, gamma if stretch == "gamma" else 1.0)
+    return rgba, [str(layer.name) for layer in layers]
+
+
+def _rgb_view(rgba: xr.Dataset, cube: xr.DataArray | xr.Dataset, title: str) -> Any:
     ydim, xdim = spatial_dims(rgba)
-    title = title or f"R={labels[0]} G={labels[1]} B={labels[2]} ({stretch})"
 
     def build(ds: xr.Dataset) -> Any:
         def make(d: xr.Dataset) -> Any:
@@ -301,8 +316,7 @@ def plot_rgb(
         view = _shrink(make, _plain(ds).transpose(ydim, xdim))
         return _map_opts(view, cube, title)
 
-    view = _with_time(rgba, build)
-    return _add_tiles(view, cube, tiles)
+    return _with_time(rgba, build)
 
 
 def _add_tiles(view: Any, cube: xr.DataArray | xr.Dataset, tiles: str | None) -> Any:
@@ -613,7 +627,8 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
     Parameters
     ----------
     before, after : DataArray
-        Layers on the same grid: single bands, class/change maps or 3-band RGB stacks.
+        Layers on the same grid: single bands, class/change maps or 3-band RGB stacks (each
+        stretched on its own, from a sample computed once when called).
     title : str
         Plot title.
 
@@ -638,20 +653,22 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
     ydim, xdim = spatial_dims(before)
     x = before[xdim]
     lo, hi = float(x.min()), float(x.max())
-    left_first = bool(x[0] <= x[-1])
+    dim = band_dim(before)
+    rgb = dim is not None and before.sizes[dim] == 3 and band_dim(after) == dim
+    if rgb:  # each side keeps its own stretch: a cloudy date must not darken a clear one
+        pair = [_stretched(c, [str(b) for b in c[dim].values])[0] for c in (before, after)]
 
     def frame(split: float) -> Any:
         at = lo + split * (hi - lo)
-        show_before = (x <= at) if left_first else (x >= lo + (1 - split) * (hi - lo))
-        mixed = after.where(~show_before, before)
-        mixed.attrs = dict(after.attrs)
-        mixed = mixed.rename(after.name)
+        left = x <= at  # the screen's left is the smallest x, whatever the order of the coord
         line = _style(
-            hv.VLine(at),
-            dict(color="white"),
-            bokeh=dict(line_width=2),
+            hv.VLine(at), dict(color="white"), bokeh=dict(line_width=2),
             matplotlib=dict(linewidth=2),
-        )
+        )  # fmt: skip
+        if rgb:
+            return _rgb_view(pair[1].where(~left, pair[0]), after, title) * line
+        mixed = after.where(~left, before).rename(after.name)
+        mixed.attrs = dict(after.attrs)
         return _view(mixed, title) * line
 
     split = hv.Dimension("split", range=(0.0, 1.0), default=0.5, step=0.01)

@@ -4,8 +4,8 @@
 (JavaScript from a CDN offline, a widget that fails in the page). Here JupyterLab runs on
 loopback with a random token, Chromium opens each tutorial, runs all cells and waits for the
 kernel to go idle; then no cell may have an error output or a warning, every cell that outputs a
-plot must show a canvas with more than a few colours, and a screenshot is saved under
-``test-artifacts/screenshots/``.
+plot must show a canvas with more than a few colours; a screenshot of each tutorial (and of each
+plot's output) is saved under ``test-artifacts/screenshots/``.
 
 Needs the system ``chromium`` and Playwright for Python (``.ci/run`` installs both; never
 ``playwright install``, which downloads a browser build). Skipped, with the reason, otherwise.
@@ -205,6 +205,10 @@ def test_tutorial_renders_in_jupyterlab(lab, browser, path):
             page.wait_for_timeout(300)  # let bokeh finish painting after the scroll
             if _colours(canvas.screenshot()) < 4:
                 problems.append(f"cell {i}: the plot canvas is blank")
+            SHOTS.mkdir(parents=True, exist_ok=True)  # each plot as the reader sees it
+            dom_cells.nth(i).locator(".jp-Cell-outputArea").screenshot(
+                path=str(SHOTS / f"{path.stem}-cell{i:02d}.png")
+            )
             first_canvas = first_canvas if first_canvas is not None else i
         if first_canvas is not None:
             dom_cells.nth(first_canvas).scroll_into_view_if_needed()

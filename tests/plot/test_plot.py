@@ -235,3 +235,13 @@ def test_quicklook_png_through_the_verbs(tmp_path):
     assert path.stat().st_size > 1000
     buf = io.BytesIO(path.read_bytes())
     assert buf.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_swipe_rgb_keeps_each_stretch():
+    cube = _ramp()
+    before, after = cube, cube * 10  # same picture, ten times brighter
+    view = ep.swipe(before, after)
+    rgb = view[0.3].traverse(lambda e: e, [hv.RGB])[0]
+    r = rgb.dimension_values("R", flat=False)[::-1]
+    expected = cube.eo.plot_rgb().data["R"].values  # identical after each side's own stretch
+    np.testing.assert_allclose(r, expected, atol=1e-6)
