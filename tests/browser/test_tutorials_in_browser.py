@@ -206,7 +206,7 @@ def test_tutorial_renders_in_jupyterlab(lab, browser, path):
             if _colours(canvas.screenshot()) < 4:
                 problems.append(f"cell {i}: the plot canvas is blank")
             SHOTS.mkdir(parents=True, exist_ok=True)  # each plot as the reader sees it
-            dom_cells.nth(i).locator(".jp-Cell-outputArea").screenshot(
+            dom_cells.nth(i).locator(".jp-OutputArea-output:has(canvas)").last.screenshot(
                 path=str(SHOTS / f"{path.stem}-cell{i:02d}.png")
             )
             first_canvas = first_canvas if first_canvas is not None else i
