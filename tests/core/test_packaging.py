@@ -52,17 +52,3 @@ def test_cli_info():
         [sys.executable, "-m", "eoxr", "info"], capture_output=True, text=True, check=True
     )
     assert "s2_chesapeake" in out.stdout and "landsat_colorado" in out.stdout
-
-
-def test_accessor_methods_resolve():
-    import xarray as xr
-
-    import eoxr.accessor as acc
-
-    for name, attr in vars(acc.EOAccessor).items():
-        if isinstance(attr, acc._Method):
-            func = acc._resolve(attr.target)  # every bound target imports and exists
-            assert callable(func), name
-            assert func.__doc__, f"{attr.target} has no docstring"
-    da = xr.DataArray([[1.0]], dims=("y", "x"))
-    assert da.eo.to_array.__doc__ == acc._resolve("eoxr.bands:to_array").__doc__
