@@ -51,6 +51,24 @@ def data_kind(cube: xr.DataArray | xr.Dataset) -> DataKind | None:
     """Tell SAR from hyperspectral data, from attrs, units, band labels and band count.
 
     An explicit ``cube.attrs["eoxr:kind"]`` (``"sar"`` or ``"hyperspectral"``) wins.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The data to classify.
+
+    Returns
+    -------
+    {"sar", "hyperspectral"} or None
+        ``None`` when the data do not tell (the caller then trusts the method asked for).
+
+    Examples
+    --------
+    >>> import eoxr.datasets
+    >>> data_kind(eoxr.datasets.synthetic_s1(shape=(16, 16), times=1).cube)
+    'sar'
+    >>> data_kind(eoxr.datasets.synthetic_hsi(shape=(8, 8), n_bands=30).cube)
+    'hyperspectral'
     """
     declared = cube.attrs.get("eoxr:kind")
     if declared in ("sar", "hyperspectral"):
@@ -72,11 +90,18 @@ def data_kind(cube: xr.DataArray | xr.Dataset) -> DataKind | None:
 def denoise_methods() -> pd.DataFrame:
     """Every denoising method, with the kind of data it applies to.
 
+    Returns
+    -------
+    DataFrame
+        Columns ``method``, ``kind`` (``"sar"`` or ``"hyperspectral"``), ``function`` (where its
+        parameters are documented) and ``description``.
+
     Examples
     --------
     >>> import eoxr
-    >>> isinstance(eoxr.denoise_methods(), __import__("pandas").DataFrame)
-    True
+    >>> table = eoxr.denoise_methods()
+    >>> table.set_index("method").loc["lee", "function"]
+    'eoxr.sar.speckle.lee'
     """
     rows = [
         {"method": name, "kind": kind, "function": display_path(target), "description": desc}

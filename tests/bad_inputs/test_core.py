@@ -89,3 +89,8 @@ def test_demo_unknown_step_writes_nothing(tmp_path):
     )
     assert run.returncode == 2 and "unknown steps ['nosuch']" in run.stderr
     assert not out.exists()
+
+
+def test_synthetic_s1_too_small():
+    with pytest.raises(ParameterError, match=r"shape=\(8, 8\) is too small.*\(16, 16\)"):
+        datasets.synthetic_s1(shape=(8, 8))
