@@ -73,7 +73,26 @@ class _Method:
         return method
 
 
-class _EOAccessor:
+def _offered(cls: type, names: list[str]) -> list[str]:
+    """``names`` without the verbs that ``cls`` does not offer."""
+    kind = cls._kind
+    return [
+        name
+        for name in names
+        if not isinstance(verb := inspect.getattr_static(cls, name, None), _Method)
+        or kind is None
+        or verb.applies_to(kind)
+    ]
+
+
+class _AccessorType(type):
+    """Lists only the offered verbs in ``dir()`` of the class too (used by ``help()``)."""
+
+    def __dir__(cls) -> list[str]:
+        return _offered(cls, super().__dir__())
+
+
+class _EOAccessor(metaclass=_AccessorType):
     """Earth-observation methods on xarray objects: ``cube.eo.<verb>(...)``."""
 
     _kind: str | None = None  # "dataarray" or "dataset" on the registered subclasses
@@ -82,13 +101,7 @@ class _EOAccessor:
         self._obj = obj
 
     def __dir__(self) -> list[str]:
-        offered = self._verbs()
-        cls = type(self)
-        return [
-            name
-            for name in super().__dir__()
-            if name in offered or not isinstance(inspect.getattr_static(cls, name, None), _Method)
-        ]
+        return _offered(type(self), super().__dir__())
 
     @classmethod
     def _verbs(cls) -> dict[str, _Method]:

@@ -131,3 +131,11 @@ def test_sar_verbs_on_a_dataset_of_polarisations():
     assert looked.sizes["x"] == ds.sizes["x"] // 2
     filtered = ds.eo.denoise("boxcar", size=3)
     assert set(filtered.data_vars) == set(ds.data_vars)
+
+
+def test_help_of_the_accessor_lists_only_offered_verbs():
+    ds = make_cube(times=None, as_dataset=True)
+    text = pydoc.render_doc(ds.eo, renderer=pydoc.plaintext)
+    assert " |  composite(" in text and " |  to_array(" in text
+    assert "destripe(" not in text and "to_dataset(" not in text
+    assert "destripe" not in dir(DS) and "destripe" in dir(DA)
