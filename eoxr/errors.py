@@ -84,6 +84,10 @@ class WriteError(EoxrError, OSError):
     """An output could not be written; nothing is left under the final name."""
 
 
+class AccessorError(EoxrError, AttributeError):
+    """A ``.eo`` verb was asked of the wrong kind of object (a DataArray verb on a Dataset...)."""
+
+
 __all__ = [
     "EoxrError",
     "BandNotFoundError",
@@ -96,4 +100,5 @@ __all__ = [
     "ModelError",
     "ReadError",
     "WriteError",
+    "AccessorError",
 ]
