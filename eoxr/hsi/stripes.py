@@ -22,6 +22,7 @@ Multiplicative stripes (gains) are handled the same way on the logarithm of the 
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -66,7 +67,9 @@ def line_contrast(
         h = data - 0.5 * (data.copy(data=lo) + data.copy(data=hi))
         h = rechunk_whole(h, [along])
         parts.append(h.median(along, skipna=True).transpose(data.dims[0], line_dim).data)
-    vals = compute(*parts, progress=progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lines: NaN contrast, skipped
+        vals = compute(*parts, progress=progress)
     return np.stack([np.asarray(v, dtype="float64") for v in vals])
 
 
@@ -125,8 +128,10 @@ def offsets_from_contrast(
 
 def _robust_z(c: np.ndarray) -> np.ndarray:
     """``|c|`` in robust sigmas along the last axis (0 where NaN)."""
-    med = np.nanmedian(c, axis=-1, keepdims=True)
-    scale = 1.4826 * np.nanmedian(np.abs(c - med), axis=-1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN band: z = 0
+        med = np.nanmedian(c, axis=-1, keepdims=True)
+        scale = 1.4826 * np.nanmedian(np.abs(c - med), axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(np.abs(c - med) / scale)
 
@@ -174,10 +179,13 @@ def _moment_offsets(
     data: xr.DataArray, along: str, progress: bool | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classic moment matching: per-line means/stds and the band's global ones (one pass)."""
-    vals = compute(data.mean(along).data, data.std(along).data, progress=progress)
-    mean, std = (np.asarray(v, dtype="float64") for v in vals)
-    ref_m = np.nanmean(mean, axis=1, keepdims=True)
-    ref_s = np.nanmean(std, axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        # an all-NaN line or band has no statistics: NaN, which leaves it untouched below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        vals = compute(data.mean(along).data, data.std(along).data, progress=progress)
+        mean, std = (np.asarray(v, dtype="float64") for v in vals)
+        ref_m = np.nanmean(mean, axis=1, keepdims=True)
+        ref_s = np.nanmean(std, axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = np.where(std > 0, ref_s / std, 1.0)
     return gain, ref_m - gain * mean
