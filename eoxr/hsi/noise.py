@@ -351,7 +351,7 @@ def find_bad_bands(
     --------
     >>> from eoxr.datasets import synthetic_hsi
     >>> bad = find_bad_bands(synthetic_hsi(shape=(48, 48), n_bands=60).cube)
-    >>> bad.reason.isel(band=int(abs(bad.wavelength - 1400).argmin())).item()
+    >>> bad.reason.isel(band=int(abs(bad.wavelength - 1400).argmin("band"))).item()
     'absorption range'
     """
     ranges = check_wavelength_ranges(wavelength_ranges)

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, rechunk_whole
+from .._chunks import compute, match_chunks, rechunk_whole
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
 
@@ -247,7 +247,7 @@ def destripe(
     run = functools.partial(
         _destripe, line_dim=line_dim, along=along, mode=mode, method=method, k=k, progress=progress
     )
-    out = on_good_bands(run, data)
+    out = match_chunks(on_good_bands(run, data), cube.transpose(*data.dims))
     return finalize(
         out.transpose(*order),
         cube,

@@ -119,7 +119,29 @@ def fit_mnf(
     (:func:`scipy.linalg.eigh`); ``lambda - 1`` is each component's SNR. Without
     ``n_components``, components with SNR >= ``min_snr`` are kept (``min_snr=1``: signal power
     at least the noise power, the HySime criterion). Bands a ``bbl`` coordinate marks 0 are
-    left out. ``progress`` shows a progress bar for the pass over a dask cube.
+    left out.
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube (one scene); pixels with NaN in any band are left out.
+    n_components : int, optional
+        Components kept (default: by ``min_snr``).
+    min_snr : float
+        SNR a component needs to be kept by default.
+    noise : {"diff", "hysime"} or DataArray
+        Noise covariance: ``y`` differences (full), HySime or a per-band sigma (diagonal).
+    sample : float, optional
+        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    seed : int
+        Seed of the pixel sample.
+    progress : bool, optional
+        Progress bar for the pass over a dask cube (default: when interactive).
+
+    Returns
+    -------
+    LowRankTransform
+        The fitted transform; apply it with :func:`eoxr.hsi.apply_transform`.
 
     Examples
     --------
@@ -165,7 +187,27 @@ def fit_pca(
 
     ``noise`` (a method name or a per-band sigma DataArray) serves the HySime rank choice only,
     so it is not estimated when ``n_components`` is given. Bands a ``bbl`` coordinate marks 0 are
-    left out. ``progress`` shows a progress bar for the pass over a dask cube.
+    left out.
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube (one scene); pixels with NaN in any band are left out.
+    n_components : int, optional
+        Components kept (default: the HySime signal-subspace size).
+    noise : {"hysime", "diff"} or DataArray
+        Noise estimate for the default rank.
+    sample : float, optional
+        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    seed : int
+        Seed of the pixel sample.
+    progress : bool, optional
+        Progress bar for the pass over a dask cube (default: when interactive).
+
+    Returns
+    -------
+    LowRankTransform
+        The fitted transform; apply it with :func:`eoxr.hsi.apply_transform`.
 
     Examples
     --------
@@ -203,7 +245,27 @@ def fit_subspace(
     variance; the subspace is spanned by the leading eigenvectors of the whitened covariance,
     ``rank`` of them or as many as HySime finds. The component scores ("eigen-images") then
     carry unit-variance noise, which the spatial denoiser is told. Bands a ``bbl`` coordinate
-    marks 0 are left out; ``progress`` shows a progress bar for the pass over a dask cube.
+    marks 0 are left out.
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube (one scene); pixels with NaN in any band are left out.
+    rank : int, optional
+        Subspace dimension (default: HySime's estimate).
+    noise : {"hysime", "diff"} or DataArray
+        Per-band noise sigma used to whiten the bands.
+    sample : float, optional
+        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    seed : int
+        Seed of the pixel sample.
+    progress : bool, optional
+        Progress bar for the pass over a dask cube (default: when interactive).
+
+    Returns
+    -------
+    LowRankTransform
+        The fitted transform; apply it with :func:`eoxr.hsi.apply_transform`.
 
     Examples
     --------
