@@ -45,7 +45,9 @@ def filter_ref(
     With ``threshold``: point targets keep their value and are left out of every window.
     """
     h = size // 2
-    points = np.zeros(img.shape, bool) if threshold is None else point_mask(img, threshold, min_count)
+    points = (
+        np.zeros(img.shape, bool) if threshold is None else point_mask(img, threshold, min_count)
+    )
     work = np.where(points, np.nan, img.astype(np.float64))
     out = np.full(img.shape, np.nan)
     cu2 = 1.0 / looks
