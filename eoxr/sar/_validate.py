@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize_dataset
+from .._chunks import check_window
 from .._dims import spatial_dims
-from ..errors import DataTypeError, DimensionError, UnitsError
+from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
 
 Domain = Literal["dB", "linear"]
 #: SAR operations take a DataArray, or a Dataset with one variable per polarisation
 SarCube = xr.DataArray | xr.Dataset
+#: a window size: one odd int, or ``{dim: int}`` (the same for both spatial dims)
+Size = int | Mapping[str, int]
 
 _DB_UNITS = ("db", "decibel", "decibels")
 _LINEAR_UNITS = ("1", "", "linear", "intensity", "power", "m2/m2", "m2 m-2", "amplitude^2")
@@ -103,6 +106,23 @@ def checked(cube: xr.DataArray, what: str) -> xr.DataArray:
     from .._chunks import map_blocks
 
     return cube.copy(data=map_blocks(_check_block, cube, kwargs={"what": what}))
+
+
+def window_size(cube: xr.DataArray, size: Size) -> int:
+    """The window size as one odd int; a mapping must give both spatial dims the same size."""
+    if isinstance(size, Mapping):
+        ydim, xdim = spatial_dims(cube)
+        sizes = {d: size.get(d) for d in (ydim, xdim)}
+        extra = set(size) - {ydim, xdim}
+        if extra or sizes[ydim] is None or sizes[ydim] != sizes[xdim]:
+            raise ParameterError(
+                f"size={dict(size)!r}: speckle windows are square; give one odd int (size=7) "
+                f"or the same size for both spatial dims, e.g. {{{ydim!r}: 7, {xdim!r}: 7}}."
+            )
+        size = sizes[ydim]
+    if isinstance(size, bool) or not isinstance(size, int | np.integer):
+        raise ParameterError(f"size={size!r} must be an odd integer >= 3 (e.g. size=7).")
+    return check_window(int(size))
 
 
 def require_2d_plus(cube: xr.DataArray) -> None:

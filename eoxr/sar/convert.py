@@ -37,6 +37,16 @@ def to_db(cube: SarCube) -> SarCube:
     value raises :class:`~eoxr.errors.UnitsError` (only dB can be negative). A Dataset is
     converted variable by variable (its own ``units`` attr applies to variables without one).
 
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Linear power (``units="1"``, or no units), or data already in dB.
+
+    Returns
+    -------
+    DataArray or Dataset
+        Decibels, ``units="dB"``, same dtype; lazy for dask input.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr
@@ -65,6 +75,16 @@ def to_linear(cube: SarCube) -> SarCube:
 
     Data declared linear (``units="1"``) are returned unchanged; without a ``units`` attr the
     input is taken to be dB (that is what calling this function states).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Decibels (``units="dB"``, or no units), or data already linear.
+
+    Returns
+    -------
+    DataArray or Dataset
+        Linear power, ``units="1"``, same dtype; lazy for dask input.
 
     Examples
     --------

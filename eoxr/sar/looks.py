@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._chunks import check_window, compute, hist_quantile, histogram, lazy_call
+from .._chunks import compute, hist_quantile, histogram, lazy_call
 from .._dims import spatial_dims
 from ..errors import ParameterError
 from ._filtering import filter_array
 from ._gamma import sigma_range
-from ._validate import check_sar, domain
+from ._validate import Size, check_sar, domain, window_size
 
 #: attribute under which filters record the number of looks they used
 LOOKS_ATTR = "eoxr:looks"
@@ -72,7 +72,7 @@ def _linear(cube: xr.DataArray) -> tuple[xr.DataArray, bool]:
     return (to_linear(cube) if dom == "dB" else cube), inferred
 
 
-def estimate_looks(cube: xr.DataArray, size: int = 7) -> float:
+def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
     """Estimate the equivalent number of looks of SAR intensity (linear, or dB declared).
 
     A documented global statistic, computed now in one pass (with a progress bar in interactive
@@ -90,7 +90,7 @@ def estimate_looks(cube: xr.DataArray, size: int = 7) -> float:
     cube : DataArray
         Intensity, ``units="1"`` (or no units: linear) or ``units="dB"``; every 2-D slice of the
         extra dims enters the one estimate.
-    size : int
+    size : int or {dim: int}
         Window of the local ENL (odd, >= 3).
 
     Returns
@@ -106,7 +106,7 @@ def estimate_looks(cube: xr.DataArray, size: int = 7) -> float:
     True
     """
     lin, inferred = _linear(cube)
-    (counts,) = compute(local_enl_histogram(lin, check_window(size), check=inferred))
+    (counts,) = compute(local_enl_histogram(lin, window_size(lin, size), check=inferred))
     return looks_from_counts(counts)
 
 

@@ -28,9 +28,21 @@ def _linear(band: xr.DataArray) -> xr.DataArray:
 
 
 def dual_pol_ratio(
-    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+    cube: xr.DataArray | xr.Dataset, *, co: str = "VV", cross: str = "VH"
 ) -> xr.DataArray:
     """Cross- over co-polarised backscatter, ``VH / VV``; ``VH - VV`` in dB for dB input.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Dual-pol backscatter: a band dim with both polarisations, or one variable each.
+    co, cross : str
+        Band names of the co- and cross-polarised channels.
+
+    Returns
+    -------
+    DataArray
+        The ratio, ``units="1"`` (linear input) or ``"dB"`` (both channels in dB); lazy.
 
     Examples
     --------
@@ -52,9 +64,21 @@ def dual_pol_ratio(
 
 
 def dual_pol_rvi(
-    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+    cube: xr.DataArray | xr.Dataset, *, co: str = "VV", cross: str = "VH"
 ) -> xr.DataArray:
     """Dual-pol radar vegetation index ``4 VH / (VV + VH)`` (linear power; Trudel et al. 2012).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Dual-pol backscatter (linear or dB, converted): a band dim or one variable per channel.
+    co, cross : str
+        Band names of the co- and cross-polarised channels.
+
+    Returns
+    -------
+    DataArray
+        The index in [0, 4] (``units="1"``); lazy for dask input.
 
     Examples
     --------

@@ -36,34 +36,23 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, is_dask
-from .._dims import spatial_dims
+from .._chunks import is_dask
 from ..errors import ParameterError
 from ._filtering import filter_array
-from ._validate import SarCube, check_sar, domain, per_variable, require_2d_plus
+from ._validate import (
+    SarCube,
+    Size,
+    check_sar,
+    domain,
+    per_variable,
+    require_2d_plus,
+    window_size,
+)
 from .convert import to_db, to_linear
 from .looks import LOOKS_ATTR, check_looks, lazy_looks, looks_from_attrs, slice_quantile
 
-Size = int | Mapping[str, int]
 #: percentile of each 2-D slice above which clustered pixels are point targets (Lee et al. 2009)
 POINT_PERCENTILE = 0.98
-
-
-def _size(cube: xr.DataArray, size: Size) -> int:
-    """The window size as one odd int; a mapping must give both spatial dims the same size."""
-    if isinstance(size, Mapping):
-        ydim, xdim = spatial_dims(cube)
-        sizes = {d: size.get(d) for d in (ydim, xdim)}
-        extra = set(size) - {ydim, xdim}
-        if extra or sizes[ydim] is None or sizes[ydim] != sizes[xdim]:
-            raise ParameterError(
-                f"size={dict(size)!r}: speckle windows are square; give one odd int (size=7) "
-                f"or the same size for both spatial dims, e.g. {{{ydim!r}: 7, {xdim!r}: 7}}."
-            )
-        size = sizes[ydim]
-    if isinstance(size, bool) or not isinstance(size, int | np.integer):
-        raise ParameterError(f"size={size!r} must be an odd integer >= 3 (e.g. size=7).")
-    return check_window(int(size))
 
 
 def _run(
@@ -84,7 +73,7 @@ def _run(
     """
     check_sar(cube, what=kind)
     require_2d_plus(cube)
-    n = _size(cube, size)
+    n = window_size(cube, size)
     dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
     L = check_looks(looks) if looks is not None else looks_from_attrs(cube)
