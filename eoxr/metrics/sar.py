@@ -46,11 +46,11 @@ def _lin_values(*cubes: xr.DataArray) -> list[np.ndarray]:
         dom, inferred = domain(cube)
         lin = to_linear(cube) if dom == "dB" else cube
         arrays.append(lin.transpose(..., *spatial_dims(lin)).data)
-        checks.append(inferred)
+        checks.append((dom == "linear", not inferred))
     values = [np.asarray(a, dtype=np.float64) for a in compute(*arrays)]
-    for v, inferred in zip(values, checks):
-        if inferred:  # metrics of undeclared dB values would be silently meaningless
-            raise_if_negative(v, "SAR metric")
+    for v, (linear, declared) in zip(values, checks):
+        if linear:  # metrics of dB values taken as power would be silently meaningless
+            raise_if_negative(v, "SAR metric", declared)
     return values
 
 

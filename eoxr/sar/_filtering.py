@@ -91,6 +91,7 @@ def _block(
     params: dict,
     looks: Any = None,
     min_count: int | None = None,
+    declared: bool = False,
 ) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice.
 
@@ -98,7 +99,7 @@ def _block(
     are left out of every window's statistics and keep their own value.
     """
     if check:
-        raise_if_negative(block, what)
+        raise_if_negative(block, what, declared)
     p = params if looks is None else looks_params(kind, float(looks), params)
     flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
     points = None
@@ -120,6 +121,7 @@ def filter_array(
     *,
     size: int,
     check: bool,
+    declared: bool = False,
     looks: Any = None,
     min_count: int | None = None,
     what: str | None = None,
@@ -127,6 +129,8 @@ def filter_array(
 ) -> xr.DataArray:
     """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back.
 
+    ``check``: raise a UnitsError on values linear power cannot take (``declared``: the data are
+    declared linear, see :func:`~eoxr.sar._validate.raise_if_negative`).
     ``looks`` (a number or a lazy 0-d array) sets the looks-dependent parameters inside the
     blocks; ``min_count`` turns on the point-target step (``lin`` scaled to threshold 1).
     """
@@ -140,6 +144,7 @@ def filter_array(
         "kind": kind,
         "h": h,
         "check": check,
+        "declared": declared,
         "what": what or kind,
         "params": params,
     }

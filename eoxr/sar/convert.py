@@ -10,9 +10,8 @@ from .._chunks import map_blocks
 from ._validate import SarCube, check_sar, declared_domain, domain, per_variable, raise_if_negative
 
 
-def _db_kernel(block: np.ndarray, check: bool) -> np.ndarray:
-    if check:
-        raise_if_negative(block, "to_db")
+def _db_kernel(block: np.ndarray, declared: bool) -> np.ndarray:
+    raise_if_negative(block, "to_db", declared)
     # log10 of 0 or of a negative value (noise-subtracted sigma0) has no dB value: NaN, not -inf.
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log10(np.where(block > 0, block, np.nan).astype(block.dtype, copy=False))
@@ -34,7 +33,9 @@ def to_db(cube: SarCube) -> SarCube:
 
     Values <= 0 have no dB value and become NaN. Data already declared ``units="dB"`` are
     returned unchanged. Without a ``units`` attr the data are taken as linear, and a negative
-    value raises :class:`~eoxr.errors.UnitsError` (only dB can be negative). A Dataset is
+    value raises :class:`~eoxr.errors.UnitsError` (only dB can be negative); data declared
+    linear may hold small negative values (thermal noise subtraction) but a value <= -1 raises
+    it too (dB labelled linear). A Dataset is
     converted variable by variable (its own ``units`` attr applies to variables without one).
 
     Parameters
@@ -58,7 +59,7 @@ def to_db(cube: SarCube) -> SarCube:
     dom, inferred = domain(cube)
     if dom == "dB":
         return cube
-    out = _wrap(map_blocks(_db_kernel, cube, kwargs={"check": inferred}), cube)
+    out = _wrap(map_blocks(_db_kernel, cube, kwargs={"declared": not inferred}), cube)
     return finalize(
         out,
         cube,

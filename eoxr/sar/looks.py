@@ -43,13 +43,24 @@ def check_looks(looks: Any) -> float:
     return val
 
 
-def local_enl_histogram(lin: xr.DataArray, size: int = 7, check: bool = False) -> Any:
+def local_enl_histogram(
+    lin: xr.DataArray, size: int = 7, check: bool = False, declared: bool = False
+) -> Any:
     """Histogram counts of log10 local ENL (``mean^2 / var`` in ``size`` windows) over the image.
 
     Lazy (a dask array of integer counts, chunk-independent) for dask input, numpy otherwise.
-    ``check``: raise the undeclared-domain UnitsError on a negative value.
+    ``check``: raise the UnitsError of :func:`~eoxr.sar._validate.raise_if_negative` on values
+    linear power cannot take (``declared``: the data are declared linear).
     """
-    enl = filter_array(lin, "local_enl", size=size, cu2=1.0, check=check, what="estimate_looks")
+    enl = filter_array(
+        lin,
+        "local_enl",
+        size=size,
+        cu2=1.0,
+        check=check,
+        declared=declared,
+        what="estimate_looks",
+    )
     # floored so that lazy blocks raise no log10(0) warning; such windows fall outside the bins
     return histogram(np.log10(np.maximum(enl.data, 1e-30)), _EDGES)
 
@@ -64,12 +75,12 @@ def looks_from_counts(counts: np.ndarray) -> float:
     return hist_quantile(counts, _EDGES, 0.5)
 
 
-def _linear(cube: xr.DataArray) -> tuple[xr.DataArray, bool]:
+def _linear(cube: xr.DataArray) -> tuple[xr.DataArray, str, bool]:
     from .convert import to_linear
 
     check_sar(cube, what="estimate_looks")
     dom, inferred = domain(cube)
-    return (to_linear(cube) if dom == "dB" else cube), inferred
+    return (to_linear(cube) if dom == "dB" else cube), dom, inferred
 
 
 def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
@@ -105,14 +116,20 @@ def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
     >>> 3.8 < estimate_looks(cube) < 5.0
     True
     """
-    lin, inferred = _linear(cube)
-    (counts,) = compute(local_enl_histogram(lin, window_size(lin, size), check=inferred))
+    lin, dom, inferred = _linear(cube)
+    counts = local_enl_histogram(
+        lin, window_size(lin, size), check=dom == "linear", declared=not inferred
+    )
+    (counts,) = compute(counts)
     return looks_from_counts(counts)
 
 
-def lazy_looks(lin: xr.DataArray, size: int = 7, *, check: bool = False) -> Any:
+def lazy_looks(
+    lin: xr.DataArray, size: int = 7, *, check: bool = False, declared: bool = False
+) -> Any:
     """The :func:`estimate_looks` value as part of the graph: a lazy 0-d array for dask input."""
-    return lazy_call(looks_from_counts, local_enl_histogram(lin, size, check=check))
+    counts = local_enl_histogram(lin, size, check=check, declared=declared)
+    return lazy_call(looks_from_counts, counts)
 
 
 def _log_counts(data: Any) -> Any:

@@ -74,8 +74,8 @@ def multilook(cube: SarCube, factors: Mapping[str, int] | int = 2) -> SarCube:
     factors = {d: int(f) for d, f in _check_factors(cube, factors, ydim, xdim).items()}
     dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
-    if inferred:  # averaging undeclared dB values would be silently wrong: check lazily
-        lin = checked(lin, "multilook")
+    if dom == "linear":  # averaging dB values as power would be silently wrong: check lazily
+        lin = checked(lin, "multilook", declared=not inferred)
     out = lin.coarsen(factors, boundary="trim", coord_func="mean").mean()  # NaN-skipping for floats
     out = out.astype(cube.dtype)
     if dom == "dB":

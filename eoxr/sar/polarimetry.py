@@ -24,7 +24,7 @@ def _linear(band: xr.DataArray) -> xr.DataArray:
     dom, inferred = domain(band)
     if dom == "dB":
         return to_linear(band)
-    return checked(band, "dual-pol index") if inferred else band
+    return checked(band, "dual-pol index", declared=not inferred)
 
 
 def dual_pol_ratio(

@@ -78,7 +78,7 @@ def _run(
     lin = to_linear(cube) if dom == "dB" else cube
     L = check_looks(looks) if looks is not None else looks_from_attrs(cube)
     if L is None and uses_looks:
-        L = lazy_looks(lin, 7, check=inferred)
+        L = lazy_looks(lin, 7, check=dom == "linear", declared=not inferred)
     work, scale, min_count = lin, None, None
     if points is not None and points[0]:
         scale, min_count = _point_scale(lin, points[1]), _min_count(points[2])
@@ -87,7 +87,8 @@ def _run(
         work,
         kind,
         size=n,
-        check=inferred,
+        check=dom == "linear",
+        declared=not inferred,
         looks=L if uses_looks else None,
         min_count=min_count,
         **params,
