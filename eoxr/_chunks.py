@@ -682,9 +682,3 @@ def _flat(args: Sequence[Any]) -> list[Any]:
         out.extend(_flat(a) if isinstance(a, list | tuple) else [a])
     return out
 
-
-def stack(arrays: Sequence[Any]) -> Any:
-    """Stack numpy or dask arrays along a new first axis (lazily if any is dask)."""
-    if any(isinstance(a, dsa.Array) for a in arrays):
-        return dsa.stack(list(arrays))
-    return np.stack(list(arrays))

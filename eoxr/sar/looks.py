@@ -14,6 +14,7 @@ from ..errors import ParameterError
 from ._filtering import filter_array
 from ._gamma import sigma_range
 from ._validate import Size, check_sar, domain, window_size
+from .convert import to_linear
 
 #: attribute under which filters record the number of looks they used
 LOOKS_ATTR = "eoxr:looks"
@@ -76,8 +77,6 @@ def looks_from_counts(counts: np.ndarray) -> float:
 
 
 def _linear(cube: xr.DataArray) -> tuple[xr.DataArray, str, bool]:
-    from .convert import to_linear
-
     check_sar(cube, what="estimate_looks")
     dom, inferred = domain(cube)
     return (to_linear(cube) if dom == "dB" else cube), dom, inferred

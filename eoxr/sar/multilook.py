@@ -10,6 +10,7 @@ import xarray as xr
 from .._attrs import finalize
 from ..errors import ParameterError
 from ._validate import SarCube, check_sar, checked, domain, per_variable
+from .convert import to_db, to_linear
 from .looks import LOOKS_ATTR, looks_from_attrs
 
 
@@ -68,8 +69,6 @@ def multilook(cube: SarCube, factors: Mapping[str, int] | int = 2) -> SarCube:
     >>> multilook(synthetic_s1(shape=(64, 64)).cube, {"y": 2, "x": 4}).shape
     (2, 2, 32, 16)
     """
-    from .convert import to_db, to_linear
-
     ydim, xdim = check_sar(cube, what="multilook")
     factors = {d: int(f) for d, f in _check_factors(cube, factors, ydim, xdim).items()}
     dom, inferred = domain(cube)

@@ -7,6 +7,7 @@ import xarray as xr
 from .._attrs import finalize
 from ..bands import select_band
 from ._validate import check_sar, checked, domain, with_dataset_units
+from .convert import to_linear
 
 
 def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
@@ -19,8 +20,6 @@ def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
 
 
 def _linear(band: xr.DataArray) -> xr.DataArray:
-    from .convert import to_linear
-
     dom, inferred = domain(band)
     if dom == "dB":
         return to_linear(band)

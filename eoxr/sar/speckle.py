@@ -491,8 +491,7 @@ def refined_lee(
     >>> refined_lee(synthetic_s1(shape=(64, 64)).cube, looks=4.4).dtype
     dtype('float32')
     """
-    n = size if isinstance(size, Mapping) else [size]
-    if any(v != 7 for v in (n.values() if isinstance(n, Mapping) else n)):
+    if any(v != 7 for v in (size.values() if isinstance(size, Mapping) else [size])):
         raise ParameterError(
             f"refined_lee uses the 7x7 window of Lee 1981; got size={size!r}. "
             "Use size=7 (or `lee(cube, size=...)` for other windows)."
