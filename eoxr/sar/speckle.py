@@ -225,7 +225,9 @@ _ADAPTIVE_DOC = """
     point_threshold : float, optional
         Linear power at or above which clustered pixels are point targets. Default: each 2-D
         slice's 98th percentile, a global statistic read from a fixed-edge histogram (within
-        ~3e-3 of the exact quantile, chunking-independent) and kept in the graph.
+        ~3e-3 of the exact quantile, chunking-independent) and kept in the graph. A statistic in
+        the graph needs a pass over the data before the filter runs, so dask holds (or re-reads)
+        the input chunks meanwhile: give ``looks`` and ``point_threshold`` for one streaming pass.
     min_count : int
         Pixels of the 3x3 neighbourhood (itself included) at or above the threshold that make a
         point target (1-9). Lee et al. 2009 use 5; 3 also catches the first sidelobes of a
