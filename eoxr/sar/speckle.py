@@ -13,18 +13,20 @@ strong scatterers, as the improved sigma filter does (Lee et al. 2009): a pixel 
 (default 3) such pixels in its 3x3 neighbourhood keeps its value and is left out of every other
 pixel's window, so that its power is neither shrunk nor smeared into its neighbours.
 
-Without that step the filters lose or gain backscatter around strong scatterers. Refined Lee
-pulls a bright point toward the mean of its 28-pixel half window (its MMSE gain is at most
-``1 / (1 + Cu^2)``, 0.81 for 4.4 looks) while its neighbours choose the half windows away from
-it (the side nearer their own, darker, mean): the point's power vanishes instead of being
-spread. The sigma filter's 3x3 a priori mean, inflated by a nearby point, pulls neighbours up.
-On a synthetic urban flood scene refined Lee lost 6 % of the whole-scene mean linear power and
-lee_sigma gained 4 % (6 % with points kept but left in the windows, as in Lee et al. 2009);
-with the point step, 1.4 % and 0.8 %. What remains is the edge asymmetry
-of the multiplicative model: a few dark pixels in a bright window barely raise its variation
-coefficient, so bright pixels near edges are pulled toward the darker side while dark pixels
-near bright ones are seen as edges and kept (1-2.5 % on the real Camargue sample). The tests
-hold every adaptive filter within 3 % on both scenes.
+Without that step the filters lose or gain backscatter around strong scatterers. Refined Lee pulls
+a bright point toward the mean of its 28-pixel half window (its MMSE gain is at most ``1 / (1 +
+Cu^2)``, 0.81 for 4.4 looks) while its neighbours choose the half windows away from it (the side
+nearer their own, darker, mean): the point's power vanishes instead of being spread. The sigma
+filter's 3x3 a priori mean, inflated by a nearby point, pulls neighbours up. On a synthetic urban
+flood scene refined Lee lost 6 % of the whole-scene mean linear power and lee_sigma gained 4 % (6 %
+with points kept but left in the windows, as in Lee et al. 2009); with the point step, 1.4 % and
+0.8 %. What remains is the edge asymmetry of the multiplicative model: a few dark pixels in a
+bright window barely raise its variation coefficient, so bright pixels near edges are pulled toward
+the darker side while dark pixels near bright ones are seen as edges and kept. It costs 1-2.5 % on
+the real Camargue sample, and more on dense high-contrast texture: on 6-pixel stripes 10 dB apart,
+with the point step off, Lee keeps 0.947, enhanced Lee 0.908, frost 0.933, refined Lee and
+lee_sigma 0.98. The tests hold every adaptive filter within 3 % on the Camargue sample and the
+urban flood scene.
 """
 
 from __future__ import annotations
