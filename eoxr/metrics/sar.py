@@ -22,8 +22,7 @@ from .._chunks import compute
 from .._dims import spatial_dims
 from ..errors import GridMismatchError, ParameterError
 from ..sar import speckle
-from ..sar._validate import check_sar, domain, raise_if_negative
-from ..sar.convert import to_linear
+from ..sar.convert import as_linear
 
 Mask = xr.DataArray | np.ndarray | None
 
@@ -35,23 +34,16 @@ def _grid(cube: xr.DataArray) -> tuple[int, int]:
 
 def _lin_values(*cubes: xr.DataArray) -> list[np.ndarray]:
     """Each cube as float64 linear power, spatial dims last, all read in one pass."""
-    arrays, checks = [], []
+    arrays = []
     for cube in cubes:
-        check_sar(cube, what="SAR metric")
+        lin = as_linear(cube, what="SAR metric")  # dB taken as power would be meaningless
         if _grid(cube) != _grid(cubes[0]):
             raise GridMismatchError(
                 f"metric inputs differ in shape: {dict(cube.sizes)} vs {dict(cubes[0].sizes)}; "
                 "compare images on the same grid."
             )
-        dom, inferred = domain(cube)
-        lin = to_linear(cube) if dom == "dB" else cube
         arrays.append(lin.transpose(..., *spatial_dims(lin)).data)
-        checks.append((dom == "linear", not inferred))
-    values = [np.asarray(a, dtype=np.float64) for a in compute(*arrays)]
-    for v, (linear, declared) in zip(values, checks):
-        if linear:  # metrics of dB values taken as power would be silently meaningless
-            raise_if_negative(v, "SAR metric", declared)
-    return values
+    return [np.asarray(a, dtype=np.float64) for a in compute(*arrays)]
 
 
 def _per_slice(cube: xr.DataArray, func: Callable[..., float], *arrays: np.ndarray) -> Any:

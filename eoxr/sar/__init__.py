@@ -7,7 +7,7 @@ the xarray wrappers. Quality metrics (ENL, SSI, EPI, mean ratio) live in :mod:`e
 
 from __future__ import annotations
 
-from .convert import to_db, to_linear
+from .convert import as_linear, to_db, to_linear
 from .looks import estimate_looks
 from .multilook import multilook
 from .polarimetry import dual_pol_ratio, dual_pol_rvi
@@ -26,6 +26,7 @@ from .speckle import (
 __all__ = [
     "to_db",
     "to_linear",
+    "as_linear",
     "estimate_looks",
     "multilook",
     "boxcar",

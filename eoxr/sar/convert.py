@@ -7,7 +7,15 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._chunks import map_blocks
-from ._validate import SarCube, check_sar, declared_domain, domain, per_variable, raise_if_negative
+from ._validate import (
+    SarCube,
+    check_sar,
+    checked,
+    declared_domain,
+    domain,
+    per_variable,
+    raise_if_negative,
+)
 
 
 def _db_kernel(block: np.ndarray, declared: bool) -> np.ndarray:
@@ -109,6 +117,39 @@ def to_linear(cube: SarCube) -> SarCube:
     )
 
 
+def as_linear(cube: xr.DataArray, *, what: str = "this SAR function") -> xr.DataArray:
+    """``cube`` as linear power, validated, for code that reads SAR intensity (metrics, looks).
+
+    dB input (``units="dB"``) is converted; linear input is returned with the check of
+    :func:`~eoxr.sar._validate.raise_if_negative` attached lazily (it raises when the data are
+    read: undeclared data with a negative value, or data declared linear that hold dB values).
+
+    Parameters
+    ----------
+    cube : DataArray
+        SAR intensity, ``units="1"``, ``"dB"`` or none (taken as linear).
+    what : str
+        Name of the caller, for error messages.
+
+    Returns
+    -------
+    DataArray
+        Linear power; lazy for dask input.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.array([[-10.0]], "float32"), dims=("y", "x"), attrs={"units": "dB"})
+    >>> round(float(as_linear(da)[0, 0]), 6)
+    0.1
+    """
+    check_sar(cube, what=what)
+    dom, inferred = domain(cube)
+    if dom == "dB":
+        return to_linear(cube)
+    return checked(cube, what, declared=not inferred)
+
+
 def _long_name(cube: xr.DataArray, dom: str) -> str:
     base = str(cube.attrs.get("long_name", "backscatter"))
     for suffix in (" (dB)", " (linear)"):
@@ -116,4 +157,4 @@ def _long_name(cube: xr.DataArray, dom: str) -> str:
     return f"{base} ({dom})"
 
 
-__all__ = ["to_db", "to_linear"]
+__all__ = ["to_db", "to_linear", "as_linear"]

@@ -13,8 +13,8 @@ from .._dims import spatial_dims
 from ..errors import ParameterError
 from ._filtering import filter_array
 from ._gamma import sigma_range
-from ._validate import Size, check_sar, domain, window_size
-from .convert import to_linear
+from ._validate import Size, window_size
+from .convert import as_linear
 
 #: attribute under which filters record the number of looks they used
 LOOKS_ATTR = "eoxr:looks"
@@ -76,12 +76,6 @@ def looks_from_counts(counts: np.ndarray) -> float:
     return hist_quantile(counts, _EDGES, 0.5)
 
 
-def _linear(cube: xr.DataArray) -> tuple[xr.DataArray, str, bool]:
-    check_sar(cube, what="estimate_looks")
-    dom, inferred = domain(cube)
-    return (to_linear(cube) if dom == "dB" else cube), dom, inferred
-
-
 def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
     """Estimate the equivalent number of looks of SAR intensity (linear, or dB declared).
 
@@ -115,11 +109,8 @@ def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
     >>> 3.8 < estimate_looks(cube) < 5.0
     True
     """
-    lin, dom, inferred = _linear(cube)
-    counts = local_enl_histogram(
-        lin, window_size(lin, size), check=dom == "linear", declared=not inferred
-    )
-    (counts,) = compute(counts)
+    lin = as_linear(cube, what="estimate_looks")
+    (counts,) = compute(local_enl_histogram(lin, window_size(lin, size)))
     return looks_from_counts(counts)
 
 

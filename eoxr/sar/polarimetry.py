@@ -6,8 +6,8 @@ import xarray as xr
 
 from .._attrs import finalize
 from ..bands import select_band
-from ._validate import check_sar, checked, domain, with_dataset_units
-from .convert import to_linear
+from ._validate import check_sar, domain, with_dataset_units
+from .convert import as_linear
 
 
 def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
@@ -17,13 +17,6 @@ def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
     for band in (vv, vh):
         check_sar(band, what="dual-pol index")
     return vv, vh
-
-
-def _linear(band: xr.DataArray) -> xr.DataArray:
-    dom, inferred = domain(band)
-    if dom == "dB":
-        return to_linear(band)
-    return checked(band, "dual-pol index", declared=not inferred)
 
 
 def dual_pol_ratio(
@@ -51,7 +44,11 @@ def dual_pol_ratio(
     """
     vv, vh = _pols(cube, co, cross)
     db = domain(vv)[0] == "dB" and domain(vh)[0] == "dB"
-    out = vh - vv if db else _linear(vh) / _linear(vv)
+    out = (
+        vh - vv
+        if db
+        else as_linear(vh, what="dual-pol index") / as_linear(vv, what="dual-pol index")
+    )
     return finalize(
         out,
         cube,
@@ -86,7 +83,7 @@ def dual_pol_rvi(
     >>> bool(((rvi >= 0) & (rvi <= 4)).all())
     True
     """
-    vv, vh = (_linear(b) for b in _pols(cube, co, cross))
+    vv, vh = (as_linear(b, what="dual-pol index") for b in _pols(cube, co, cross))
     out = vh * vv.dtype.type(4.0) / (vv + vh)
     return finalize(
         out,
