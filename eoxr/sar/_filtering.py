@@ -48,20 +48,22 @@ def looks_params(kind: str, looks: float, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _kernel2d(x: np.ndarray, kind: str, h: int, p: dict[str, Any], out: np.ndarray) -> None:
+def _kernel2d(
+    x: np.ndarray, kind: str, h: tuple[int, int], p: dict[str, Any], out: np.ndarray
+) -> None:
+    hy, hx = h
     if kind in MOMENT:
-        K.moment_filter(
-            x, h, MOMENT[kind], p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0), out, _N_STRIPES
-        )
+        cu2, p1, p2 = p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0)
+        K.moment_filter(x, hy, hx, MOMENT[kind], cu2, p1, p2, out, _N_STRIPES)
     elif kind == "median":
-        net, row = K.median_network((2 * h + 1) ** 2)
-        K.median_filter(x, h, net, row, out, _N_STRIPES)
+        net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
+        K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
     elif kind == "frost":
-        K.frost_filter(x, h, p["damping"], *K.frost_tables(h), out, _N_STRIPES)
+        K.frost_filter(x, hy, hx, p["damping"], *K.frost_tables(hy, hx), out, _N_STRIPES)
     elif kind == "refined_lee":
         KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
     else:
-        KE.lee_sigma_filter(x, h, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
+        KE.lee_sigma_filter(x, hy, hx, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
 
 
 def point_targets(x: np.ndarray, min_count: int) -> np.ndarray:
@@ -85,7 +87,7 @@ def _block(
     block: np.ndarray,
     *,
     kind: str,
-    h: int,
+    h: tuple[int, int],
     check: bool,
     what: str,
     params: dict,
@@ -119,7 +121,7 @@ def filter_array(
     lin: xr.DataArray,
     kind: str,
     *,
-    size: int,
+    size: int | tuple[int, int],
     check: bool,
     declared: bool = False,
     looks: Any = None,
@@ -129,6 +131,8 @@ def filter_array(
 ) -> xr.DataArray:
     """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back.
 
+    ``size``: the window, one odd int or ``(rows, columns)``.
+
     ``check``: raise a UnitsError on values linear power cannot take (``declared``: the data are
     declared linear, see :func:`~eoxr.sar._validate.raise_if_negative`).
     ``looks`` (a number or a lazy 0-d array) sets the looks-dependent parameters inside the
@@ -137,9 +141,12 @@ def filter_array(
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
     moved = lin.transpose(..., ydim, xdim)
-    h = size // 2
-    halo = h if kind != "lee_sigma" else max(h, 1)  # lee_sigma's a priori mean is 3x3
-    halo += 0 if min_count is None else 1  # the 3x3 count of the point-target test
+    sy, sx = (size, size) if isinstance(size, int | np.integer) else size
+    h = (int(sy) // 2, int(sx) // 2)
+    # lee_sigma's a priori mean is 3x3; the point-target test counts over 3x3
+    lo = 1 if kind == "lee_sigma" else 0
+    extra = 0 if min_count is None else 1
+    halo = {ydim: max(h[0], lo) + extra, xdim: max(h[1], lo) + extra}
     kwargs: dict[str, Any] = {
         "kind": kind,
         "h": h,
@@ -152,5 +159,5 @@ def filter_array(
         kwargs["looks"] = looks
     if min_count is not None:
         kwargs["min_count"] = int(min_count)
-    out = map_overlap(_block, moved, {ydim: halo, xdim: halo}, boundary="nan", kwargs=kwargs)
+    out = map_overlap(_block, moved, halo, boundary="nan", kwargs=kwargs)
     return out.transpose(*order)

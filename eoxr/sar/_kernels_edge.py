@@ -148,7 +148,7 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
 
 
 @numba.njit(parallel=True, **_jit)
-def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, out, n_stripes=8):
+def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
     """Improved Lee sigma filter (Lee, Wen, Ainsworth et al. 2009, IEEE TGRS 47(1)).
 
     1. a priori mean: 3x3 Lee MMSE estimate ``xh`` (speckle variance ``cu2``);
@@ -161,13 +161,13 @@ def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, out, n_stripes=8):
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: the per-pixel accumulators stay in L1 cache
-    bounds = _stripes(ny, h, n_stripes)
+    bounds = _stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         n, s, s2 = np.empty(lanes), np.empty(lanes), np.empty(lanes)
         lo, hi = np.empty(lanes), np.empty(lanes)
         for i in range(bounds[t], bounds[t + 1]):
-            for j0 in range(h, nx - h, lanes):
-                nl = min(lanes, nx - h - j0)
+            for j0 in range(hx, nx - hx, lanes):
+                nl = min(lanes, nx - hx - j0)
                 n[:] = 0.0
                 s[:] = 0.0
                 s2[:] = 0.0
@@ -188,9 +188,9 @@ def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, out, n_stripes=8):
                 n[:] = 0.0
                 s[:] = 0.0
                 s2[:] = 0.0
-                for di in range(-h, h + 1):
+                for di in range(-hy, hy + 1):
                     row = x[i + di]
-                    for dj in range(-h, h + 1):
+                    for dj in range(-hx, hx + 1):
                         for q in range(nl):
                             v = np.float64(row[j0 + q + dj])
                             ok = (v >= lo[q]) & (v <= hi[q])  # False for NaN

@@ -125,21 +125,26 @@ def checked(cube: xr.DataArray, what: str, declared: bool = False) -> xr.DataArr
     return cube.copy(data=map_blocks(_check_block, cube, kwargs=kwargs))
 
 
-def window_size(cube: xr.DataArray, size: Size) -> int:
-    """The window size as one odd int; a mapping must give both spatial dims the same size."""
+def window_size(cube: xr.DataArray, size: Size) -> tuple[int, int]:
+    """The window as ``(rows, columns)``: one odd int for both, or ``{dim: int}`` per spatial dim.
+
+    A spatial dim left out of the mapping gets the other's size (``{"y": 9}`` is 9x9).
+    """
+    ydim, xdim = spatial_dims(cube)
     if isinstance(size, Mapping):
-        ydim, xdim = spatial_dims(cube)
-        sizes = {d: size.get(d) for d in (ydim, xdim)}
         extra = set(size) - {ydim, xdim}
-        if extra or sizes[ydim] is None or sizes[ydim] != sizes[xdim]:
+        if extra or not size:
             raise ParameterError(
-                f"size={dict(size)!r}: speckle windows are square; give one odd int (size=7) "
-                f"or the same size for both spatial dims, e.g. {{{ydim!r}: 7, {xdim!r}: 7}}."
+                f"size={dict(size)!r}: the keys must be the spatial dims {ydim!r} and/or "
+                f"{xdim!r}, e.g. {{{ydim!r}: 7, {xdim!r}: 5}}."
             )
-        size = sizes[ydim]
-    if isinstance(size, bool) or not isinstance(size, int | np.integer):
-        raise ParameterError(f"size={size!r} must be an odd integer >= 3 (e.g. size=7).")
-    return check_window(int(size))
+        sizes = (size.get(ydim, size.get(xdim)), size.get(xdim, size.get(ydim)))
+    else:
+        sizes = (size, size)
+    for v in sizes:
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            raise ParameterError(f"size={size!r} must be an odd integer >= 3 (e.g. size=7).")
+    return check_window(int(sizes[0])), check_window(int(sizes[1]))
 
 
 def require_2d_plus(cube: xr.DataArray) -> None:

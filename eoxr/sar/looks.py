@@ -45,7 +45,7 @@ def check_looks(looks: Any) -> float:
 
 
 def local_enl_histogram(
-    lin: xr.DataArray, size: int = 7, check: bool = False, declared: bool = False
+    lin: xr.DataArray, size: int | tuple[int, int] = 7, check: bool = False, declared: bool = False
 ) -> Any:
     """Histogram counts of log10 local ENL (``mean^2 / var`` in ``size`` windows) over the image.
 

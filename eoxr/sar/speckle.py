@@ -73,7 +73,7 @@ def _run(
     ``looks``: given, else the cube's attrs, else (``uses_looks``) the estimate, lazily.
     ``points``: ``(keep_points, point_threshold, min_count)`` for the adaptive filters.
     """
-    check_sar(cube, what=kind)
+    dims = check_sar(cube, what=kind)
     require_2d_plus(cube)
     n = window_size(cube, size)
     dom, inferred = domain(cube)
@@ -102,7 +102,7 @@ def _run(
         out = to_db(out)
     known = L is not None and not is_dask(L)
     attrs = {LOOKS_ATTR: round(float(L), 4)} if known else {}
-    shown = {"size": n}
+    shown: dict[str, Any] = {"size": n[0] if n[0] == n[1] else dict(zip(dims, n))}
     if uses_looks or known:
         shown["looks"] = round(float(L), 3) if known else "estimated (median local ENL)"
     if min_count is not None:
@@ -157,7 +157,8 @@ def boxcar(cube: SarCube, *, size: Size = 7, looks: float | None = None) -> SarC
         ``units="dB"`` (converted, filtered in linear power and converted back). A Dataset is
         filtered variable by variable (one per polarisation).
     size : int or {dim: int}
-        Odd window size (>= 3).
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
     looks : float, optional
         Not used by the formula; recorded in the attrs when given.
 
@@ -192,7 +193,8 @@ def median(cube: SarCube, *, size: Size = 7, looks: float | None = None) -> SarC
     cube : DataArray or Dataset
         Intensity (``units="1"`` or ``"dB"``), as for :func:`boxcar`.
     size : int or {dim: int}
-        Odd window size (>= 3).
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
     looks : float, optional
         Not used by the formula; recorded in the attrs when given.
 
@@ -216,7 +218,8 @@ _ADAPTIVE_DOC = """
         ``units="dB"`` (converted, filtered in linear power and converted back). A Dataset is
         filtered variable by variable (one per polarisation).
     size : int or {dim: int}
-        Odd window size (>= 3).
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
     looks : float, optional
         Equivalent number of looks of the speckle (``Cu^2 = 1 / looks``). ``None``: the cube's
         ``eoxr:looks`` attr, else the :func:`~eoxr.sar.looks.estimate_looks` statistic, kept in

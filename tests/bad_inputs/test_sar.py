@@ -57,11 +57,11 @@ def test_size_below_three(img, size):
         sar.kuan(img, size=size, looks=4.4)
 
 
-def test_rectangular_or_foreign_size_mapping(img):
-    with pytest.raises(ParameterError, match="square"):
-        sar.lee(img, size={"y": 5, "x": 7}, looks=4.4)
-    with pytest.raises(ParameterError, match="square"):
+def test_size_mapping_on_foreign_dims_or_even(img):
+    with pytest.raises(ParameterError, match="keys must be the spatial dims"):
         sar.lee(img, size={"time": 5}, looks=4.4)
+    with pytest.raises(ParameterError, match="odd integer"):
+        sar.lee(img, size={"y": 5, "x": 4}, looks=4.4)
     with pytest.raises(ParameterError, match="7x7"):
         sar.refined_lee(img, size={"y": 5, "x": 5}, looks=4.4)
 
