@@ -681,4 +681,3 @@ def _flat(args: Sequence[Any]) -> list[Any]:
     for a in args:
         out.extend(_flat(a) if isinstance(a, list | tuple) else [a])
     return out
-
