@@ -691,3 +691,29 @@ def load_metadata(a: Any) -> np.ndarray:
     if isinstance(a, dsa.Array):
         return np.asarray(a.compute(scheduler="sync"))
     return np.asarray(a)
+
+
+# --- sar helpers
+
+
+def lazy_call(
+    func: Callable[..., Any], *args: Any, shape: tuple[int, ...] = (), dtype: Any = np.float64
+) -> Any:
+    """``func(*args)`` as a lazy array of ``shape`` when an argument holds dask arrays.
+
+    Dask arrays among ``args`` (also inside lists/tuples) reach ``func`` whole, as numpy arrays,
+    so a global statistic read from lazy partial results (e.g. histogram counts) stays in the
+    graph and can feed a kernel (as a ``kwargs`` value of :func:`map_overlap`) without computing
+    at call time. Without dask arrays ``func`` runs now and its result is returned as numpy.
+    """
+    if not any(dask.is_dask_collection(a) for a in _flat(args)):
+        return np.asarray(func(*args), dtype=dtype)
+    value = dask.delayed(func, pure=True)(*args)
+    return dsa.from_delayed(value, shape=shape, dtype=dtype)
+
+
+def _flat(args: Sequence[Any]) -> list[Any]:
+    out: list[Any] = []
+    for a in args:
+        out.extend(_flat(a) if isinstance(a, list | tuple) else [a])
+    return out
