@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-import dask
 import numpy as np
 import xarray as xr
 
@@ -47,8 +46,10 @@ def _pixels(block: np.ndarray, n_other: int, n_feat: int) -> tuple[np.ndarray, t
 
 
 def _class_names(estimator: Any) -> list[str] | None:
-    """Names that predicted codes index: the label raster's ``classes`` attr seen by :func:`fit`
-    (``eoxr_classes_``), else the estimator's own non-numeric ``classes_``.
+    """Names that predicted codes index.
+
+    The label raster's ``classes`` attr seen by :func:`fit` (``eoxr_classes_``), else the
+    estimator's own non-numeric ``classes_``.
     """
     names = getattr(estimator, "eoxr_classes_", None)
     if names is not None:
@@ -68,8 +69,10 @@ def _encode(pred: np.ndarray, names: list[str] | None) -> np.ndarray:
 
 
 def _input_dtype(estimator: Any) -> np.dtype:
-    """The float dtype the estimator was fitted with: some Cython kernels (KMeans) accept only
-    that one; float64 when the estimator does not tell (trees cast to float32 themselves).
+    """The float dtype the estimator was fitted with.
+
+    Some Cython kernels (KMeans) accept only that one; float64 when the estimator does not tell
+    (trees cast to float32 themselves).
     """
     for attr in ("cluster_centers_", "components_", "coef_", "means_", "mean_"):
         arr = getattr(estimator, attr, None)
@@ -137,7 +140,7 @@ def apply_estimator(
     k = None
     if method != "predict":
         k = int(np.asarray(getattr(estimator, method)(np.zeros((1, n_feat)))).shape[1])
-    shared = dask.delayed(estimator, pure=True) if _chunks.is_dask(da) else estimator
+    shared = _chunks.shared(estimator, lazy=_chunks.is_dask(da))
     out_dim = output_dim or ("class" if method == "predict_proba" else "component")
     data = _chunks.map_blocks(
         _kernel,
