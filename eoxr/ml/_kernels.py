@@ -31,7 +31,7 @@ def probe(runner: Any, channels: int, patch: tuple[int, int]) -> tuple[int, bool
             f"{want} bands with `bands=[...]` (or check the band dimension)."
         )
     cy, cx = patch[0] // 2, patch[1] // 2
-    x = np.random.default_rng(0).random((2, channels, *patch), dtype=np.float32)
+    x = np.repeat(np.random.default_rng(0).random((1, channels, *patch), np.float32), 2, axis=0)
     x[1, :, cy, cx] += 1.0
     try:
         out = runner(x)
