@@ -9,8 +9,10 @@ import numpy as np
 import xarray as xr
 
 from .._dims import spatial_dims
+from ..bands import band_labels
 from ..errors import ParameterError
-from .apply import _normalize_arrays, select_channels
+from ._kernels import prepare_block
+from .apply import band_stats, select_channels
 
 
 def _keep_patches(gen: Any, nodata: xr.DataArray, limit: float) -> None:
@@ -128,13 +130,15 @@ def torch_dataset(
     input_dims: Mapping[Hashable, int] | None = None,
     input_overlap: Mapping[Hashable, int] | None = None,
     bands: Sequence[str] | None = None,
-    normalize: tuple[Sequence[float], Sequence[float]] | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    scale: float = 1.0,
     max_nodata_fraction: float | None = 0.5,
     ignore_index: int = -100,
 ) -> Any:
     """A torch ``Dataset`` of ``(C, H, W)`` float32 patches (and ``(H, W)`` int64 labels).
 
-    Inputs are normalised with ``normalize=(mean, std)`` and NaN set to 0 (as in
+    Inputs become ``(value * scale - mean) / std`` and NaN are set to 0 (as in
     :func:`eoxr.ml.apply_model`); NaN labels become ``ignore_index`` (the default of
     ``torch.nn.CrossEntropyLoss``). Built on :func:`batches`; use it with a ``DataLoader``.
 
@@ -155,8 +159,8 @@ def torch_dataset(
         bands=bands,
         max_nodata_fraction=max_nodata_fraction,
     )
-    da = select_channels(cube, bands)
-    mean, std = _normalize_arrays(normalize, {}, da.shape[-3])
+    labels_ = band_labels(select_channels(cube, bands))
+    mean_a, std_a = band_stats(mean, "mean", labels_), band_stats(std, "std", labels_)
 
     class _PatchDataset(torch.utils.data.Dataset):
         def __len__(self) -> int:
@@ -165,10 +169,9 @@ def torch_dataset(
         def __getitem__(self, idx: int) -> Any:
             item = gen[int(idx)]
             img = item["image"] if labels is not None else item
-            x = _squeeze(np.asarray(img.values, dtype=np.float32), 3).copy()
-            if mean is not None:
-                x = (x - mean[:, None, None]) / std[:, None, None]
-            np.copyto(x, 0.0, where=np.isnan(x))  # NaN only: +-inf stay data, as in apply_model
+            x = _squeeze(np.asarray(img.values, dtype=np.float32), 3)[None]
+            # the same (value * scale - mean) / std and NaN -> 0 as apply_model; owned copy
+            x = prepare_block(x, mean_a, std_a, scale)[0][0].copy()
             x = torch.from_numpy(x)
             if labels is None:
                 return x

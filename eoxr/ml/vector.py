@@ -108,8 +108,10 @@ def rasterize(
 
 
 def _polygon_pixels(cube: Any, geom: Any, all_touched: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of the pixels a geometry covers, burnt on its bounding window only (a
-    full-grid burn per polygon costs polygons x pixels on a large cube).
+    """Row and column of the pixels a geometry covers.
+
+    Burnt on its bounding box only: a full-grid burn per polygon costs polygons x pixels on a
+    large cube.
     """
     from affine import Affine
     from rasterio import features

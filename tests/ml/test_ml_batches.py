@@ -31,9 +31,7 @@ def test_torch_dataset_with_labels_trains() -> None:
     cube = et.make_cube(ny=32, nx=32, times=None, seed=2)
     labels = (cube.sel(band="B08") > 0.3).astype("float32")
     labels[0, 0] = np.nan
-    ds = torch_dataset(
-        cube, labels, input_dims={"y": 16, "x": 16}, normalize=([0.3] * 4, [0.2] * 4)
-    )
+    ds = torch_dataset(cube, labels, input_dims={"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4)
     x, y = ds[0]
     assert x.shape == (4, 16, 16) and x.dtype == torch.float32 and y.dtype == torch.int64
     assert y[0, 0] == -100
@@ -48,6 +46,6 @@ def test_torch_dataset_with_labels_trains() -> None:
             loss = loss_fn(net(xb), yb)
             loss.backward()
             opt.step()
-    pred = cube.eo.apply_model(net.eval(), {"y": 16, "x": 16}, normalize=([0.3] * 4, [0.2] * 4))
+    pred = cube.eo.apply_model(net.eval(), {"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4)
     acc = float((pred.argmax("class") == (cube.sel(band="B08") > 0.3)).mean())
     assert acc > 0.97  # a 1x1 conv learns the threshold B08 > 0.3
