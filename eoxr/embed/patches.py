@@ -9,7 +9,6 @@ once on any chunking, and the result is lazy for a dask cube.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Hashable
 from typing import Any
 
@@ -53,17 +52,13 @@ def _check_encoder(enc: Any) -> Encoder:
 def _run_patches(
     da: xr.DataArray, enc: Encoder, patch: int, stride: int, batch_size: int, device: str | None
 ) -> xr.DataArray:
-    """``apply_model`` per patch, with the encoder's preprocessing passed the way it accepts."""
+    """``apply_model`` per patch with the encoder's preprocessing (bands already selected)."""
     from ..ml.apply import apply_model
 
     ydim, xdim = spatial_dims(da)
     dims, over = {ydim: patch, xdim: patch}, {ydim: patch - stride, xdim: patch - stride}
     kw: dict = dict(batch_size=batch_size, device=device, output_dim="feature", name="embedding")
-    if "scale" in inspect.signature(apply_model).parameters:
-        kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
-    else:  # (x * scale - mean) / std == (x - mean / scale) / (std / scale)
-        s = enc.scale
-        kw["normalize"] = ([m / s for m in enc.mean], [v / s for v in enc.std])
+    kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
     return apply_model(da, enc.eoxr_model, dims, over, **kw)
 
 
