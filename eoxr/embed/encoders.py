@@ -225,7 +225,7 @@ def encoder(
         return rcf_encoder(
             bands=bands, mean=mean, std=std, scale=scale, patch=patch, name=name, **options
         )
-    if isinstance(model, str) and not model.endswith(".onnx"):
+    if isinstance(model, str) and not model.endswith(".onnx") and not Path(model).is_file():
         from .specs import spec_encoder
 
         return spec_encoder(
@@ -238,6 +238,14 @@ def encoder(
         )
     if isinstance(model, str | Path) and not Path(model).is_file():
         raise ParameterError(f"ONNX file {str(model)!r} does not exist.")
+    if (
+        isinstance(model, str | Path)
+        and bands is None
+        and Path(model).with_suffix(".json").is_file()
+    ):
+        from .onnx import load_onnx_encoder
+
+        return load_onnx_encoder(model, mean=mean, std=std, scale=scale, patch=patch, name=name)
     if bands is None:
         raise ParameterError("bands= is required: the model's input bands in its order.")
     return make_encoder(
