@@ -24,6 +24,7 @@ _LAZY = {
     "to_geoparquet": "eoxr.embed.vector",
     "read_geoparquet": "eoxr.embed.vector",
     "SPECS": "eoxr.embed.specs",
+    "Spec": "eoxr.embed.specs",
     "spec_from_json": "eoxr.embed.onnx",
     "csmask": "eoxr.embed.onnx",
 }
