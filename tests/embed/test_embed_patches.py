@@ -122,3 +122,39 @@ def test_encoder_protocol() -> None:
     assert list(pre.band.values) == ["B08", "B03", "B02"]
     want = (CUBE.isel(time=0).sel(band="B03").values * 10000 - 900) / 400
     np.testing.assert_allclose(pre.sel(band="B03").values, want, rtol=1e-5)
+
+
+def _onnx_mean_pool(path, channels: int = 3):
+    """An ONNX model that averages each band over the patch: (N, C, H, W) -> (N, C)."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+            helper.make_node("Flatten", ["p"], ["y"], axis=1),
+        ],
+        "mean_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", channels, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", channels])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_onnx_encoder_path_and_session(tmp_path) -> None:
+    """embed runs an ONNX file or session like a torch module: the same block means, lazily."""
+    import onnxruntime as ort
+
+    path = _onnx_mean_pool(tmp_path / "pool.onnx")
+    want = _block_means(CUBE, ["B08", "B03", "B02"], 8, 4)
+    by_path = encoder(str(path), bands=["nir", "green", "blue"], mean=MEAN, std=STD, scale=10000)
+    np.testing.assert_allclose(embed(CUBE, by_path, patch=8, stride=4).values, want, rtol=1e-5)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    by_session = encoder(sess, bands=["nir", "green", "blue"], mean=MEAN, std=STD, scale=10000)
+    with et.raise_if_dask_computes():
+        lazy = embed(CUBE.chunk({"y": 13, "x": 17, "time": 1}), by_session, patch=8, stride=4)
+    np.testing.assert_allclose(lazy.values, want, rtol=1e-5, atol=1e-5)
