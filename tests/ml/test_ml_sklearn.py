@@ -170,3 +170,23 @@ def test_output_dim_named_for_what_it_holds() -> None:
     tree = DecisionTreeClassifier().fit(table, (table[:, 3] > 0.3).astype(int))
     assert apply_model(cube, tree, method="predict_proba").dims == ("class", "y", "x")
     assert apply_model(cube, tree, method="predict_proba", output_dim="p").dims == ("p", "y", "x")
+
+
+def test_fit_computes_in_two_passes_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eoxr._chunks as chunks
+
+    calls = []
+    real = chunks.compute
+
+    def spy(*objs, progress=None):
+        calls.append(progress)
+        return real(*objs, progress=progress)
+
+    monkeypatch.setattr(chunks, "compute", spy)
+    cube, labels = _toy()
+    lazy = cube.chunk({"y": 10})
+    tree = lazy.eo.fit(
+        DecisionTreeClassifier(random_state=0), labels.chunk({"y": 10}), progress=True
+    )
+    assert calls == [True, True]  # labels, then the labelled pixels
+    np.testing.assert_array_equal(apply_model(cube, tree).values, labels.values)
