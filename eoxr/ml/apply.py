@@ -293,6 +293,13 @@ def apply_model(
     if not _is_patch_model(model):
         from .sklearn import apply_estimator
 
+        if not any(hasattr(model, m) for m in ("predict", "predict_proba", "transform")):
+            raise ParameterError(
+                f"model of type {type(model).__name__} is none of: torch.nn.Module, "
+                "onnxruntime.InferenceSession, path to a .onnx file, fitted scikit-learn "
+                "estimator, or an encoder with `eoxr_model`."
+            )
+
         if mean is not None or std is not None or scale != 1.0:
             raise ParameterError(
                 "mean/std/scale apply to patch models (torch, ONNX); for an estimator put the "
