@@ -1,13 +1,15 @@
-"""Apply a model over a cube: torch models in blended patches, scikit-learn estimators per pixel.
+"""Apply a model over a cube: torch / ONNX models in blended patches, estimators per pixel.
 
-The torch path tiles the *global* pixel grid (see :mod:`eoxr.ml._geometry`), runs every patch
-exactly once and blends overlaps with global weights, so the result is the same for a numpy cube
-and for any dask chunking:
+Patch models run through a backend *runner* (:mod:`eoxr.ml._torch`, :mod:`eoxr.ml._onnx`) and
+the backend-neutral kernels of :mod:`eoxr.ml._kernels`. The tiling covers the *global* pixel
+grid (see :mod:`eoxr.ml._geometry`), runs every patch exactly once and blends overlaps with
+global weights, so the result is the same for a numpy cube and for any dask chunking:
 
 1. the cube is reflect-padded to the patch grid and re-chunked on multiples of the stride
    (:func:`eoxr._chunks.stride_chunks`);
 2. each block runs the patches that *start* in it, seeing ``overlap`` samples of the next block
-   (:func:`eoxr._chunks.map_halo_blocks`, the model is one graph key shared by all tasks), and
+   (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
+   torch model travels once, an ONNX model as its file, opened once per worker process), and
    returns weighted predictions over its own extent plus the ``overlap`` it spills over;
 3. spills are added onto the next blocks (:func:`eoxr._chunks.overlap_add`) and divided by the
    global sum of weights; the padding is cropped and the caller's chunks restored.
