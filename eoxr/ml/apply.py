@@ -255,7 +255,8 @@ def apply_model(
     batch_size : int
         Patches per forward pass.
     device : str, optional
-        ``None`` picks CUDA when available, else CPU (ONNX: the session's own providers).
+        ``None`` picks CUDA when available, else CPU (an InferenceSession passed in keeps its
+        own execution providers).
     blend : {"cosine", "mean", "crop"}
         Overlap blending: partition-of-unity cosine taper, plain mean, or keep patch centres.
     output_dim : str, optional
