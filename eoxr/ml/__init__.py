@@ -11,7 +11,7 @@ from typing import Any
 
 _LAZY = {
     "apply_model": "eoxr.ml.apply",
-    "model_metadata": "eoxr.ml.apply",
+    "model_metadata": "eoxr.ml.preprocess",
     "default_overlap": "eoxr.ml.apply",
     "fit": "eoxr.ml.sklearn",
     "apply_estimator": "eoxr.ml.sklearn",

@@ -21,7 +21,7 @@ from ..bands import band_labels
 from ..errors import ParameterError
 from ._geometry import patch_starts
 from ._kernels import prepare_block
-from .apply import band_stats, select_channels
+from .preprocess import band_stats, select_channels
 from .sklearn import check_label_grid
 
 
