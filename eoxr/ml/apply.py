@@ -1,13 +1,15 @@
-"""Apply a model over a cube: torch models in blended patches, scikit-learn estimators per pixel.
+"""Apply a model over a cube: torch / ONNX models in blended patches, estimators per pixel.
 
-The torch path tiles the *global* pixel grid (see :mod:`eoxr.ml._geometry`), runs every patch
-exactly once and blends overlaps with global weights, so the result is the same for a numpy cube
-and for any dask chunking:
+Patch models run through a backend *runner* (:mod:`eoxr.ml._torch`, :mod:`eoxr.ml._onnx`) and
+the backend-neutral kernels of :mod:`eoxr.ml._kernels`. The tiling covers the *global* pixel
+grid (see :mod:`eoxr.ml._geometry`), runs every patch exactly once and blends overlaps with
+global weights, so the result is the same for a numpy cube and for any dask chunking:
 
 1. the cube is reflect-padded to the patch grid and re-chunked on multiples of the stride
    (:func:`eoxr._chunks.stride_chunks`);
 2. each block runs the patches that *start* in it, seeing ``overlap`` samples of the next block
-   (:func:`eoxr._chunks.map_halo_blocks`, the model is one graph key shared by all tasks), and
+   (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
+   torch model travels once, an ONNX model as its file, opened once per worker process), and
    returns weighted predictions over its own extent plus the ``overlap`` it spills over;
 3. spills are added onto the next blocks (:func:`eoxr._chunks.overlap_add`) and divided by the
    global sum of weights; the padding is cropped and the caller's chunks restored.
@@ -24,83 +26,13 @@ import xarray as xr
 from .. import _chunks
 from .._attrs import finalize
 from .._dims import require_band_dim, spatial_dims
-from ..bands import band_labels, resolve_band, to_array
+from ..bands import band_labels
 from ..errors import ParameterError
 from . import _kernels
 from ._geometry import Blend, make_tiling, weight_sum, window_1d
+from .preprocess import band_stats, select_channels, unwrap_model
 
-_PREPROCESS = ("bands", "mean", "std", "scale")
 _DEFAULT_SIZE = 256
-
-
-def model_metadata(model: Any) -> dict:
-    """Preprocessing defaults a model carries: ``bands``, ``mean``, ``std``, ``scale``.
-
-    Read from ``model.eoxr_preprocess`` (the encoder protocol, see :func:`apply_model`), else
-    from an ``eoxr_meta`` / ``meta`` / ``metadata`` dict attribute; ``{}`` when there is none.
-
-    Examples
-    --------
-    >>> class Wrapped:
-    ...     eoxr_model = None
-    ...     eoxr_preprocess = {"bands": ["red", "nir"], "scale": 1e-4}
-    >>> model_metadata(Wrapped())
-    {'bands': ['red', 'nir'], 'scale': 0.0001}
-    """
-    for attr in ("eoxr_preprocess", "eoxr_meta", "meta", "metadata"):
-        meta = getattr(model, attr, None)
-        if isinstance(meta, Mapping):
-            return {k: v for k, v in meta.items() if k in _PREPROCESS}
-    return {}
-
-
-def unwrap_model(model: Any) -> tuple[Any, dict]:
-    """The model to run and its preprocessing defaults (encoder protocol: ``eoxr_model``)."""
-    meta = model_metadata(model)
-    if hasattr(model, "eoxr_model"):
-        model = model.eoxr_model
-    return model, meta
-
-
-def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None) -> xr.DataArray:
-    """The cube as ``(*other, band, y, x)`` float DataArray with the requested bands in order.
-
-    Bands are picked by name (any alias :func:`eoxr.bands.resolve_band` knows), never by
-    position; a missing one raises :class:`~eoxr.errors.BandNotFoundError`.
-    """
-    da = to_array(cube)
-    bdim = require_band_dim(da)
-    if bands is not None:
-        if isinstance(bands, str):
-            bands = [bands]
-        labels = [resolve_band(da, b) for b in bands]
-        da = da.sel({bdim: labels})
-    ydim, xdim = spatial_dims(da)
-    other = [d for d in da.dims if d not in (bdim, ydim, xdim)]
-    da = da.transpose(*other, bdim, ydim, xdim)
-    if not np.issubdtype(da.dtype, np.floating):
-        da = da.astype(np.float32)
-    return _chunks.rechunk_whole(da, [bdim])
-
-
-def band_stats(
-    values: float | Sequence[float] | None, name: str, bands: Sequence[str]
-) -> np.ndarray | None:
-    """Per-band ``mean`` or ``std`` as float32, one value per band (a scalar applies to all)."""
-    if values is None:
-        return None
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim > 1 or (arr.ndim == 1 and arr.size not in (1, len(bands))):
-        raise ParameterError(
-            f"{name} has {arr.size} values but the model gets {len(bands)} bands {list(bands)}: "
-            f"give one {name} per band, in the order of `bands`."
-        )
-    arr = np.broadcast_to(arr.reshape(-1), (len(bands),)).astype(np.float32)
-    if not np.isfinite(arr).all() or (name == "std" and (arr <= 0).any()):
-        raise ParameterError(
-            f"{name} must be finite{' and positive' if name == 'std' else ''}, got {arr.tolist()}."
-        )
-    return arr
 
 
 def _patch_size(da: xr.DataArray, input_dims: Mapping | None, fixed: tuple | None) -> dict:
@@ -253,7 +185,8 @@ def apply_model(
     batch_size : int
         Patches per forward pass.
     device : str, optional
-        ``None`` picks CUDA when available, else CPU (ONNX: the session's own providers).
+        ``None`` picks CUDA when available, else CPU (an InferenceSession passed in keeps its
+        own execution providers).
     blend : {"cosine", "mean", "crop"}
         Overlap blending: partition-of-unity cosine taper, plain mean, or keep patch centres.
     output_dim : str, optional
@@ -292,6 +225,13 @@ def apply_model(
     scale = float(scale if scale is not None else meta.get("scale", 1.0))
     if not _is_patch_model(model):
         from .sklearn import apply_estimator
+
+        if not any(hasattr(model, m) for m in ("predict", "predict_proba", "transform")):
+            raise ParameterError(
+                f"model of type {type(model).__name__} is none of: torch.nn.Module, "
+                "onnxruntime.InferenceSession, path to a .onnx file, fitted scikit-learn "
+                "estimator, or an encoder with `eoxr_model`."
+            )
 
         if mean is not None or std is not None or scale != 1.0:
             raise ParameterError(
