@@ -159,6 +159,15 @@ class _EOAccessor(metaclass=_AccessorType):
     rasterize = _Method("eoxr.ml.vector:rasterize", on="both")
     batches = _Method("eoxr.ml.batches:batches", on="both")
 
+    # --- embeddings (eoxr.embed)  [issue: embeddings and pretrained models]
+    embed = _Method("eoxr.embed.patches:embed")
+    similarity = _Method("eoxr.embed.analysis:similarity")
+    kmeans = _Method("eoxr.embed.analysis:kmeans")
+    pca = _Method("eoxr.embed.analysis:pca")
+    zonal = _Method("eoxr.embed.vector:zonal")
+    to_geoparquet = _Method("eoxr.embed.vector:to_geoparquet")
+    cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask")
+
 
 @xr.register_dataarray_accessor("eo")
 class EODataArrayAccessor(_EOAccessor):
