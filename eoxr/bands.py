@@ -8,6 +8,27 @@ symbols (``R``, ``N``, ``S1``...) used by index formulas. The tables are data
 
 A cube is either a DataArray with a band dimension (``band`` or ``wavelength``) or a Dataset with
 one variable per band (as :func:`odc.stac.load` returns).
+
+Which sensor?
+-------------
+The same label means different bands on different sensors (``SR_B4`` is red on Landsat 8/9 OLI
+but NIR on Landsat 5/7 TM/ETM+; ``B5`` is NIR on OLI, SWIR on TM and red edge on Sentinel-2), so
+labels are read through a sensor, which :func:`resolve_sensor` finds from every clue there is:
+
+1. a declaration: ``attrs["eoxr:sensor"]`` naming a band table (:func:`declare_sensor`);
+2. metadata: ``platform``, ``eo:platform``, ``SPACECRAFT_ID``, ``constellation``, ``collection``,
+   ``instruments``/``SENSOR_ID``, product or scene IDs (``LANDSAT_PRODUCT_ID``, ``PRODUCT_ID``,
+   ``S2A_MSIL1C_...``, ``LC08_L2SP_...``, ``LE70350322008118EDC00``) in the attrs of the cube or
+   of a Dataset's variables, in ``source``/``filename`` paths, and prefixes of the band labels
+   (``l8_B4``, ``LC08_..._SR_B4``); any common spelling (``LANDSAT_8``, ``Landsat 8``, ``S2B``);
+3. the band set: a sensor must know every sensor-style label present (zero-padded ``B04``,
+   ``B8A`` and ``B12`` exist only on Sentinel-2, ``SR_B6``/``ST_B10`` only on OLI, ``ST_B6`` only
+   on TM/ETM+, ``BQA``/``QA_PIXEL`` only on Landsat, ``SCL`` only on Sentinel-2), plus the
+   ``narrow_rules`` of the table (unpadded ``B9`` with ``B10``/``B11``: OLI/TIRS).
+
+When the sensors still possible give the present labels different meanings,
+:class:`~eoxr.errors.AmbiguousBandsError` lists each meaning and the one line that settles it;
+eoxr never picks one silently. When they all agree, there is no error.
 """
 
 from __future__ import annotations
@@ -16,16 +37,26 @@ import json
 import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 import xarray as xr
 
 from ._dims import band_dim, require_band_dim, spatial_dims
-from .errors import BandNotFoundError, DimensionError, GridMismatchError
+from ._platforms import Platform, file_stem, find_product_id, parse_instrument, parse_platform
+from .errors import (
+    AmbiguousBandsError,
+    BandNotFoundError,
+    DimensionError,
+    GridMismatchError,
+    ParameterError,
+)
 
 Cube = xr.DataArray | xr.Dataset
+
+#: Meaning given to the quality / mask layers of a sensor table.
+QUALITY = "quality layer"
 
 
 @dataclass(frozen=True)
@@ -42,6 +73,12 @@ class CommonBand:
     description: str
 
 
+def _normalise(label: str) -> str:
+    """Upper-case and zero-pad Sentinel-style numbers: ``b4`` -> ``B04``, ``b8a`` -> ``B8A``."""
+    s = str(label).strip().upper()
+    return f"B0{s[1]}" if re.fullmatch(r"B\d", s) else s
+
+
 @dataclass(frozen=True)
 class Sensor:
     """A sensor's band table."""
@@ -55,6 +92,27 @@ class Sensor:
     bands: Mapping[str, tuple[str, float, float]]
     #: Labels of quality / mask layers (not spectral).
     quality_bands: tuple[str, ...] = ()
+    #: Instrument family matched by ``instruments`` attrs: ``"sentinel-2"``, ``"oli"``, ``"tm"``.
+    family: str = ""
+    #: Processing level of the label scheme (``"l1"``, ``"l2"``; ``""`` for both).
+    level: str = ""
+    #: Labels compare with Sentinel-2 zero padding (``B4`` = ``B04``).
+    pad_numbers: bool = False
+
+    def meaning(self, label: str) -> str | None:
+        """Common name of one label of this sensor (:data:`QUALITY` for QA layers), else None."""
+        key = _normalise(label) if self.pad_numbers else str(label).upper()
+        return _meanings_table(self.name).get(key)
+
+
+@cache
+def _meanings_table(name: str) -> dict[str, str]:
+    """Upper-case label -> meaning, for one sensor (built once)."""
+    sensor = table().sensors[name]
+    out = {q.upper(): QUALITY for q in sensor.quality_bands}
+    for key, (common, _, _) in sensor.bands.items():
+        out[_normalise(key) if sensor.pad_numbers else key.upper()] = common
+    return out
 
 
 @dataclass(frozen=True)
@@ -65,13 +123,19 @@ class BandTable:
     aliases: Mapping[str, str]
     sensors: Mapping[str, Sensor]
     symbol_fallbacks: Mapping[str, tuple[str, ...]]
-    detect_rules: tuple[Mapping[str, Any], ...]
+    #: Band-set rules that narrow the sensors a label set may come from.
+    narrow_rules: tuple[Mapping[str, Any], ...]
     quality_names: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def symbols(self) -> dict[str, str]:
         """ASI symbol -> canonical common name."""
         return {b.symbol: b.name for b in self.common.values() if b.symbol}
+
+    @property
+    def platforms(self) -> list[str]:
+        """Every STAC platform name some band table is for."""
+        return sorted({p for s in self.sensors.values() for p in s.platforms})
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +156,9 @@ def table() -> BandTable:
                 for b, d in v["bands"].items()
             },
             tuple(v.get("quality_bands", ())),
+            v.get("family", ""),
+            v.get("level", ""),
+            bool(v.get("pad_numbers", False)),
         )
         for k, v in raw["sensors"].items()
     }
@@ -104,9 +171,18 @@ def table() -> BandTable:
         aliases={k.lower(): v for k, v in raw["aliases"].items()},
         sensors=sensors,
         symbol_fallbacks={k: tuple(v) for k, v in raw["symbol_fallbacks"].items()},
-        detect_rules=tuple(raw["detect_rules"]),
+        narrow_rules=tuple(raw["narrow_rules"]),
         quality_names=frozenset(n.lower() for n in raw["quality_band_names"]),
     )
+
+
+@lru_cache(maxsize=1)
+def _sensor_labels() -> frozenset[str]:
+    """Every label (upper-case, both paddings) that some sensor table knows."""
+    out: set[str] = set()
+    for s in table().sensors.values():
+        out |= set(_meanings_table(s.name))
+    return frozenset(out | {f"B{k[2:]}" for k in out if re.fullmatch(r"B0\d", k)})
 
 
 # ----------------------------------------------------------------------------------- labels
@@ -124,65 +200,376 @@ def band_labels(cube: Cube) -> list[str]:
     return [str(v) for v in cube[dim].values]
 
 
-def _normalise(label: str) -> str:
-    """Upper-case and zero-pad Sentinel-style numbers: ``b4`` -> ``B04``, ``b8a`` -> ``B8A``."""
-    s = str(label).strip().upper()
-    m = re.fullmatch(r"B(\d)(A?)", s)
-    return f"B0{m.group(1)}{m.group(2)}" if m else s
+@lru_cache(maxsize=4096)
+def split_label(label: str) -> tuple[str, str]:
+    """Split a product / file prefix off a band label: ``l8_B4`` -> ``("l8", "B4")``.
+
+    Labels made from file names carry the product (``LC08_L2SP_..._SR_B4``); the band part is the
+    longest tail that some sensor table knows. A label without such a tail comes back whole.
+
+    Examples
+    --------
+    >>> split_label("l8_B4"), split_label("SR_B4"), split_label("T33UVP_20200101T100031_B8A_20m")
+    (('l8', 'B4'), ('', 'SR_B4'), ('T33UVP_20200101T100031', 'B8A'))
+    """
+    text = str(label).strip()
+    up = text.upper()
+    known = _sensor_labels()
+    if up in known:
+        return "", up
+    core = re.sub(r"[_-]\d{2,3}M$", "", up)  # Sentinel-2 granule files: B8A_20m
+    if core in known:
+        return "", core
+    for i, ch in enumerate(core):
+        if ch in "_-. " and core[i + 1 :] in known:
+            return text[:i], core[i + 1 :]
+    return "", text
 
 
-def _sensor_band(label: str, sensor: Sensor) -> str | None:
-    up = str(label).strip().upper()
-    for key, (common, _, _) in sensor.bands.items():
-        if key.upper() == up or (sensor.name == "sentinel-2" and _normalise(key) == _normalise(up)):
-            return common
-    return None
+# ------------------------------------------------------------------------ sensor resolution
+#: attrs naming the band table directly.
+_DECLARED_KEYS = ("eoxr:sensor", "sensor")
+#: attrs naming the satellite: a value eoxr cannot read stops labels being read as any sensor's.
+_PLATFORM_KEYS = ("platform", "eo:platform", "eoxr:platform", "spacecraft_id", "spacecraft")
+#: attrs that help when they are recognised and are ignored otherwise.
+_HINT_KEYS = ("constellation", "collection", "mission", "satellite")
+_INSTRUMENT_KEYS = ("instruments", "instrument", "eo:instrument", "sensor", "sensor_id")
+_ID_KEYS = (
+    "landsat_product_id",
+    "landsat_scene_id",
+    "product_id",
+    "productid",
+    "product_uri",
+    "granule_id",
+    "datatake_identifier",
+    "id",
+    "title",
+    "source",
+    "filename",
+    "file",
+    "path",
+)
+_CLUE_KEYS = frozenset(_DECLARED_KEYS + _PLATFORM_KEYS + _HINT_KEYS + _INSTRUMENT_KEYS + _ID_KEYS)
 
 
-def detect_sensor(cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = None) -> str | None:
-    """Guess the sensor of a cube from its attrs (``platform``/``eoxr:sensor``) or labels.
+@dataclass(frozen=True)
+class SensorResolution:
+    """What the clues of a cube say about its sensor (see :func:`resolve_sensor`)."""
 
-    Returns a key of the band table (e.g. ``"sentinel-2"``, ``"landsat-oli-l2"``) or ``None``.
+    #: The band table to read the labels with (``None``: labels are read as names/aliases only).
+    sensor: str | None
+    #: Sensors still possible, in table order.
+    candidates: tuple[str, ...]
+    #: For each candidate, the meaning of every sensor-style label present.
+    meanings: Mapping[str, Mapping[str, str]]
+    #: The clues that were used, in words.
+    clues: tuple[str, ...] = ()
+    #: Why the labels could not be read through a sensor, if so.
+    note: str = ""
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when candidates give the present labels different meanings."""
+        return self.sensor is None and len({tuple(m.items()) for m in self.meanings.values()}) > 1
+
+
+def _clue_items(cube_or_attrs: Cube | Mapping | None) -> tuple[tuple[str, str], ...]:
+    """(lower-case key, text) of every clue-bearing attr, of the cube and of its variables."""
+    if cube_or_attrs is None:
+        return ()
+    sources: list[Mapping] = []
+    if isinstance(cube_or_attrs, xr.Dataset | xr.DataArray):
+        sources.append(cube_or_attrs.attrs)
+        if isinstance(cube_or_attrs, xr.Dataset):
+            sources += [v.attrs for v in cube_or_attrs.data_vars.values()]
+    else:
+        sources.append(cube_or_attrs)
+    out: list[tuple[str, str]] = []
+    for attrs in sources:
+        for k, v in attrs.items():
+            key = str(k).lower()
+            if key not in _CLUE_KEYS:
+                continue
+            values = v if isinstance(v, list | tuple) else [v]
+            out += [(key, str(x)) for x in values if isinstance(x, str) and x.strip()]
+    return tuple(dict.fromkeys(out))
+
+
+def _platform_sensors(plat: Platform) -> list[str]:
+    name, level = plat
+    sensors = table().sensors.values()
+    if name == "landsat":
+        hits = [s for s in sensors if any(p.startswith("landsat-") for p in s.platforms)]
+    else:
+        hits = [s for s in sensors if name in s.platforms or any(p == name for p in s.platforms)]
+        if not hits and name.startswith("sentinel-2"):
+            hits = [s for s in sensors if s.family == "sentinel-2"]
+    leveled = [s for s in hits if not level or not s.level or s.level == level]
+    return [s.name for s in leveled or hits]
+
+
+def _read_clue(key: str, value: str) -> tuple[list[str] | None, bool]:
+    """(sensors the clue allows or None if unreadable, whether it names the satellite)."""
+    if key in _PLATFORM_KEYS or key in _HINT_KEYS:
+        plat = parse_platform(value) or find_product_id(value)
+        return (None if plat is None else _platform_sensors(plat)), key in _PLATFORM_KEYS
+    if key in _INSTRUMENT_KEYS:
+        fam = parse_instrument(value)
+        if fam is not None:
+            return [s.name for s in table().sensors.values() if s.family == fam], False
+    if key in _ID_KEYS:
+        plat = find_product_id(value)
+        if plat is None:
+            prefix = split_label(file_stem(value))[0]
+            plat = parse_platform(prefix) if prefix else None
+        return (None if plat is None else _platform_sensors(plat)), False
+    return None, False
+
+
+def _metadata_sensors(
+    clues: tuple[tuple[str, str], ...], labels: tuple[str, ...]
+) -> tuple[set[str] | None, list[str], str]:
+    """Sensors the metadata allows (None: metadata silent), the clues used, and a note."""
+    sets: list[set[str]] = []
+    used: list[str] = []
+    unknown: list[str] = []
+    for key, value in clues:
+        allowed, names_satellite = _read_clue(key, value)
+        if allowed is not None:
+            sets.append(set(allowed))
+            used.append(f"{key}={value!r}")
+        elif names_satellite:
+            unknown.append(value)
+    for lab in labels:
+        prefix = split_label(lab)[0]
+        plat = (parse_platform(prefix) or find_product_id(prefix)) if prefix else None
+        if plat is not None:
+            sets.append(set(_platform_sensors(plat)))
+            used.append(f"label prefix {prefix!r}")
+    if sets:
+        both = set.intersection(*sets)
+        if both:
+            return both, used, ""
+        return set.union(*sets), used, f"the metadata disagree ({', '.join(used)})"
+    if unknown:
+        return (
+            set(),
+            [],
+            f"platform {unknown[0]!r} has no band table in eoxr (known platforms: "
+            f"{table().platforms}), so sensor band numbers are not read",
+        )
+    return None, [], ""
+
+
+def _label_sensors(cores: list[str]) -> set[str]:
+    """Sensors whose table knows every sensor-style label, narrowed by the band-set rules."""
+    tab = table()
+    fits = {s.name for s in tab.sensors.values() if all(s.meaning(c) for c in cores)}
+    written = set(cores)
+    for rule in tab.narrow_rules:
+        if set(rule.get("all_of", ())) <= written and not set(rule.get("none_of", ())) & written:
+            kept = fits & set(rule["keep"])
+            fits = kept or fits
+    return fits
+
+
+@lru_cache(maxsize=512)
+def _resolve(labels: tuple[str, ...], clues: tuple[tuple[str, str], ...]) -> SensorResolution:
+    tab = table()
+    for key, value in clues:
+        if key in _DECLARED_KEYS and value in tab.sensors:
+            return SensorResolution(value, (value,), {}, (f"{key}={value!r}",))
+    meta, used, note = _metadata_sensors(clues, labels)
+    pairs = [(lab, split_label(lab)[1]) for lab in labels]
+    pairs = [(lab, core) for lab, core in pairs if core.upper() in _sensor_labels()]
+    cores = [c for _, c in pairs]
+    if cores:
+        used.append(f"bands {cores}")
+    fits = _label_sensors(cores) if cores else None
+    if meta is None:
+        chosen = fits or set()
+        if cores and not fits:
+            note = f"no sensor table has all of the bands {cores}"
+    elif fits is None:
+        chosen = meta
+    else:
+        chosen = meta & fits
+        if meta and fits and not chosen:
+            chosen, note = (
+                meta | fits,
+                f"the metadata ({', '.join(used[:-1])}) and {used[-1]} disagree",
+            )
+    order = [s for s in tab.sensors if s in chosen]
+    meanings = {
+        s: {lab: tab.sensors[s].meaning(core) or "not a band of this sensor" for lab, core in pairs}
+        for s in order
+    }
+    if len({tuple(m.items()) for m in meanings.values()}) == 1:
+        return SensorResolution(order[0], tuple(order), meanings, tuple(dict.fromkeys(used)), note)
+    return SensorResolution(None, tuple(order), meanings, tuple(dict.fromkeys(used)), note)
+
+
+def resolve_sensor(
+    cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = None
+) -> SensorResolution:
+    """Find the band table of a cube from its declaration, metadata and band set; never raises.
+
+    Parameters
+    ----------
+    cube_or_labels : DataArray, Dataset or iterable of str
+        A cube (its attrs and, for a Dataset, its variables' attrs are read) or band labels.
+    attrs : mapping, optional
+        More metadata, e.g. a STAC item's ``properties`` (``platform``, ``instruments``...).
+
+    Returns
+    -------
+    SensorResolution
+        ``sensor`` (a key of :func:`table`, or ``None``), the ``candidates`` still possible and
+        their ``meanings`` for the labels present; ``ambiguous`` tells whether they disagree.
+
+    Examples
+    --------
+    >>> r = resolve_sensor(["SR_B3", "SR_B4", "SR_B5"])
+    >>> r.ambiguous, r.candidates
+    (True, ('landsat-oli-l2', 'landsat-tm-l2'))
+    >>> resolve_sensor(["SR_B3", "SR_B4"], {"platform": "LANDSAT_8"}).sensor
+    'landsat-oli-l2'
+    """
+    if isinstance(cube_or_labels, xr.DataArray | xr.Dataset):
+        labels = tuple(band_labels(cube_or_labels))
+        clues = _clue_items(cube_or_labels) + _clue_items(attrs)
+    else:
+        labels = tuple(str(x) for x in cube_or_labels)
+        clues = _clue_items(attrs)
+    return _resolve(labels, tuple(dict.fromkeys(clues)))
+
+
+def _ambiguity_error(res: SensorResolution) -> AmbiguousBandsError:
+    tab = table()
+    groups: dict[tuple, list[str]] = {}
+    for s, m in res.meanings.items():
+        groups.setdefault(tuple(m.items()), []).append(s)
+    lines = [
+        " / ".join(f"{s} ({', '.join(tab.sensors[s].platforms)})" for s in names)
+        + ": "
+        + ", ".join(f"{lab}={meaning}" for lab, meaning in key)
+        for key, names in groups.items()
+    ]
+    example = res.candidates[0]
+    hint = (
+        f"{'; '.join(lines)}. {res.note + '. ' if res.note else ''}"
+        f"Declare the sensor in one line: `cube = eoxr.bands.declare_sensor(cube, {example!r})` "
+        f"(or a platform: `cube.attrs['platform'] = "
+        f"{tab.sensors[example].platforms[0]!r}`)."
+    )
+    labels = list(next(iter(res.meanings.values())))
+    return AmbiguousBandsError(labels, res.meanings, hint=hint)
+
+
+def detect_sensor(
+    cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = None, *, strict: bool = True
+) -> str | None:
+    """The band table a cube's labels are read with (see :func:`resolve_sensor` for the clues).
+
+    Parameters
+    ----------
+    cube_or_labels : DataArray, Dataset or iterable of str
+        A cube or its band labels.
+    attrs : mapping, optional
+        More metadata (e.g. STAC item properties).
+    strict : bool
+        Raise when the labels mean different bands on the sensors still possible; with
+        ``strict=False`` return ``None`` then (for callers that only label or describe).
+
+    Returns
+    -------
+    str or None
+        A key of the band table (``"sentinel-2"``, ``"landsat-oli-l2"``...) or ``None`` when the
+        labels are plain names (``red``, ``nir``) or no table fits.
+
+    Raises
+    ------
+    AmbiguousBandsError
+        Several sensors fit with different meanings; the message lists them and how to declare.
 
     Examples
     --------
     >>> detect_sensor(["SR_B4", "SR_B5", "ST_B10"])
     'landsat-oli-l2'
+    >>> detect_sensor(["B2", "B3", "B4"], {"platform": "Landsat 8"})
+    'landsat-oli-l1'
     """
-    if isinstance(cube_or_labels, xr.DataArray | xr.Dataset):
-        attrs = {**cube_or_labels.attrs, **(attrs or {})}
-        labels = band_labels(cube_or_labels)
-    else:
-        labels = [str(x) for x in cube_or_labels]
+    res = resolve_sensor(cube_or_labels, attrs)
+    if res.ambiguous and strict:
+        raise _ambiguity_error(res)
+    return res.sensor
+
+
+def declare_sensor(cube: Cube, sensor: str) -> Cube:
+    """Say which sensor a cube comes from (a band-table key or a platform in any spelling).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube; it is not modified.
+    sensor : str
+        A key of the band table (``"landsat-oli-l2"``, ``"landsat-tm-l1"``, ``"sentinel-2"``) or a
+        platform (``"landsat-8"``, ``"LANDSAT_5"``, ``"Sentinel-2A"``, ``"S2B"``).
+
+    Returns
+    -------
+    Same type as ``cube``
+        A shallow copy (lazy data shared) with ``attrs["eoxr:sensor"]`` set to the band table
+        and, when a platform was given, ``attrs["platform"]`` in STAC form.
+
+    Raises
+    ------
+    ParameterError
+        ``sensor`` is neither a band-table key nor a platform eoxr has a table for.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> cube = et.make_cube(bands=["SR_B3", "SR_B4", "SR_B5"], times=None)
+    >>> declare_sensor(cube, "landsat-8").eo.band("nir").name
+    'SR_B5'
+    """
     tab = table()
-    attrs = attrs or {}
-    declared = attrs.get("eoxr:sensor") or attrs.get("sensor")
-    if declared in tab.sensors:
-        return str(declared)
-    raw = {str(x).upper() for x in labels}
-    ups = {_normalise(x) for x in labels} | raw
-    platform = str(attrs.get("platform", "")).lower()
-    if platform:
-        candidates = [s for s in tab.sensors.values() if platform in s.platforms]
-        for s in candidates:  # among sensors of this platform, the one whose labels match best
-            if ups & {k.upper() for k in s.bands}:
-                return s.name
-    for rule in tab.detect_rules:
-        all_of = {x.upper() for x in rule.get("all_of", [])}
-        any_of = {x.upper() for x in rule.get("any_of", [])}
-        none_of = {x.upper() for x in rule.get("none_of", [])}
-        if all_of and not all_of <= ups:
-            continue
-        if any_of and not any_of & ups:
-            continue
-        if none_of & raw:
-            continue
-        return str(rule["sensor"])
-    return None
+    if sensor in tab.sensors:
+        return cube.assign_attrs({"eoxr:sensor": sensor})
+    plat = parse_platform(sensor)
+    allowed = _platform_sensors(plat) if plat is not None else []
+    if not allowed:
+        raise ParameterError(
+            f"unknown sensor or platform {sensor!r}: use a band-table key {sorted(tab.sensors)} "
+            f"or a platform {tab.platforms} (spellings such as 'LANDSAT_8' or 'S2A' work too)."
+        )
+    out = cube.assign_attrs({"platform": plat[0]})
+    out.attrs.pop("eoxr:sensor", None)
+    res = resolve_sensor(out)
+    if res.ambiguous:
+        raise _ambiguity_error(res)
+    return out.assign_attrs({"eoxr:sensor": res.sensor}) if res.sensor else out
+
+
+def _sensor_band(label: str, sensor: Sensor) -> str | None:
+    meaning = sensor.meaning(split_label(label)[1])
+    return None if meaning == QUALITY else meaning
 
 
 def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
     """Map one band label or alias to its canonical common name (``None`` if unknown).
+
+    Parameters
+    ----------
+    label : str
+        A band label (``"B8A"``, ``"l8_B5"``), common name, alias or ASI symbol.
+    sensor : str, optional
+        Band table to read sensor labels with; without it only names and aliases are known.
+
+    Returns
+    -------
+    str or None
 
     Examples
     --------
@@ -208,16 +595,49 @@ def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
 def is_quality_band(label: Hashable, sensor: str | None = None) -> bool:
     """True for mask / QA layers (SCL, QA_PIXEL, fmask...), which are not reflectance."""
     tab = table()
-    up = str(label).upper()
-    if sensor and up in {q.upper() for q in tab.sensors[sensor].quality_bands}:
+    core = split_label(str(label))[1]
+    if sensor and tab.sensors[sensor].meaning(core) == QUALITY:
         return True
     return str(label).lower() in tab.quality_names or any(
-        up in {q.upper() for q in s.quality_bands} for s in tab.sensors.values()
+        s.meaning(core) == QUALITY for s in tab.sensors.values()
     )
+
+
+def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
+    """Canonical common name -> label, reading labels with ``sensor`` (no detection).
+
+    Examples
+    --------
+    >>> label_mapping(["SR_B4", "SR_B5"], "landsat-tm-l2")
+    {'nir': 'SR_B4', 'swir16': 'SR_B5'}
+    """
+    out: dict[str, str] = {}
+    for label in labels:
+        name = canonical_name(label, sensor)
+        if name is not None and name not in out:
+            out[name] = label
+    return out
 
 
 def band_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
     """Canonical common name -> the cube's own label, for every recognised band.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube; its sensor is found as :func:`detect_sensor` finds it.
+    sensor : str, optional
+        Band table to use instead of detecting one.
+
+    Returns
+    -------
+    dict
+        ``{common name: label}`` (e.g. ``{"red": "B04"}``).
+
+    Raises
+    ------
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
 
     Examples
     --------
@@ -225,14 +645,7 @@ def band_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
     >>> band_mapping(et.make_cube(bands=["B04", "B08"]))
     {'red': 'B04', 'nir': 'B08'}
     """
-    labels = band_labels(cube)
-    sensor = sensor or detect_sensor(cube)
-    out: dict[str, str] = {}
-    for label in labels:
-        name = canonical_name(label, sensor)
-        if name is not None and name not in out:
-            out[name] = label
-    return out
+    return label_mapping(band_labels(cube), sensor or detect_sensor(cube))
 
 
 def _candidates(name: str, sensor: str | None) -> list[str]:
@@ -259,6 +672,24 @@ def aliases_of(canon: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
+    """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
+    if sensor is not None:
+        return ""
+    res = resolve_sensor(cube)
+    if res.sensor is not None:
+        return ""
+    cores = [lab for lab in band_labels(cube) if split_label(lab)[1].upper() in _sensor_labels()]
+    if not cores:
+        return ""
+    why = res.note or "no metadata says which sensor they come from"
+    return (
+        f" Labels {cores} look like sensor band numbers but were not read: {why}. Rename them "
+        "to common names (`cube.eo.rename_to_common()` after declaring) or declare the sensor: "
+        "`cube = eoxr.bands.declare_sensor(cube, 'landsat-8')`."
+    )
+
+
 def resolve_band(cube: Cube, name: str, sensor: str | None = None) -> str:
     """Return the cube's own label for ``name`` (a label, common name, alias or ASI symbol).
 
@@ -266,28 +697,36 @@ def resolve_band(cube: Cube, name: str, sensor: str | None = None) -> str:
     ------
     BandNotFoundError
         Listing the labels present and every alias tried.
+    AmbiguousBandsError
+        ``name`` is not a label and the labels mean different bands on several sensors.
     """
     labels = band_labels(cube)
     if name in labels:
         return name
     sensor = sensor or detect_sensor(cube)
-    mapping = band_mapping(cube, sensor)
+    mapping = label_mapping(labels, sensor)
     cands = _candidates(name, sensor)
     for canon in cands:
         if canon in mapping:
             return mapping[canon]
     tried = [name] + [a for c in cands for a in aliases_of(c)]
-    raise BandNotFoundError(name, labels, tried)
+    hint = unread_labels_hint(cube, sensor)
+    if hint:
+        hint = (
+            "Rename the band (e.g. `cube.rename({'B8': 'nir'})`) or pass the cube's own label."
+            + hint
+        )
+    raise BandNotFoundError(name, labels, tried, hint=hint)
 
 
-def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
-    """ASI symbol (``R``, ``N``, ``S1``...) -> the cube's own label, for every band it can fill.
+def label_symbols(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
+    """ASI symbol -> label, reading labels with ``sensor`` (no detection).
 
     A fallback (e.g. ``N`` from ``nir08`` on Landsat 8/9) is used only when the primary band is
     absent, and a band used by a fallback is not reused under its own symbol.
     """
     tab = table()
-    mapping = band_mapping(cube, sensor)
+    mapping = label_mapping(labels, sensor)
     out: dict[str, str] = {}
     for canon, label in mapping.items():
         sym = tab.common[canon].symbol
@@ -306,9 +745,39 @@ def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
     return out
 
 
+def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
+    """ASI symbol (``R``, ``N``, ``S1``...) -> the cube's own label, for every band it can fill.
+
+    See :func:`label_symbols` for the fallbacks (``N`` from ``nir08``).
+    """
+    return label_symbols(band_labels(cube), sensor or detect_sensor(cube))
+
+
 # ------------------------------------------------------------------------------ selection
-def select_band(cube: Cube, name: str, sensor: str | None = None) -> xr.DataArray:
+def select_band(cube: Cube, name: str, *, sensor: str | None = None) -> xr.DataArray:
     """One band as a DataArray (named by its label, without the band coordinate).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube.
+    name : str
+        The cube's label, a common name (``"nir"``), an alias (``"NIR"``, ``"swir1"``) or an ASI
+        symbol (``"N"``).
+    sensor : str, optional
+        Band table to read the labels with instead of detecting one.
+
+    Returns
+    -------
+    DataArray
+        Lazy for dask cubes.
+
+    Raises
+    ------
+    BandNotFoundError
+        The band is absent (the message lists the labels present and the names tried).
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
 
     Examples
     --------
@@ -327,16 +796,39 @@ def select_band(cube: Cube, name: str, sensor: str | None = None) -> xr.DataArra
     return out.rename(label)
 
 
-def select_bands(cube: Cube, names: Iterable[str], sensor: str | None = None) -> list[xr.DataArray]:
+def select_bands(
+    cube: Cube, names: Iterable[str], *, sensor: str | None = None
+) -> list[xr.DataArray]:
     """Several bands, each as in :func:`select_band`."""
-    return [select_band(cube, n, sensor) for n in names]
+    return [select_band(cube, n, sensor=sensor) for n in names]
 
 
-def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
+def to_array(cube: Cube, *, dim: str = "band") -> xr.DataArray:
     """A cube as a DataArray with a band dimension (lazy, keeps attrs and CRS coordinate).
 
     Variables without the spatial dims (e.g. ``spatial_ref``) stay as coordinates.
     A ``wavelength`` coordinate is added from the band table when the sensor is known.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        A Dataset with one variable per band, or a DataArray (returned as is when it has a band
+        dimension; a single band gets one).
+    dim : str
+        Name of the band dimension to create.
+
+    Returns
+    -------
+    DataArray
+        ``(..., band, y, x)``.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> ds = et.make_cube(bands=["B04", "B08"], times=None, as_dataset=True)
+    >>> da = to_array(ds)
+    >>> da.dims, da["wavelength"].values.tolist()
+    (('band', 'y', 'x'), [664.6, 832.8])
     """
     if isinstance(cube, xr.DataArray):
         if band_dim(cube) is None:
@@ -355,7 +847,8 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
         )
     da = cube[labels].to_dataarray(dim=dim)
     da.attrs = dict(cube.attrs)
-    wl = wavelengths_of(labels, detect_sensor(cube))
+    # A layout change must work on any cube: an unknown or ambiguous sensor only omits wavelength.
+    wl = wavelengths_of(labels, detect_sensor(cube, strict=False))
     if all(w is not None for w in wl):
         da = da.assign_coords(wavelength=(dim, [float(w) for w in wl]))
     return da.transpose(
@@ -364,7 +857,24 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
 
 
 def to_dataset(cube: Cube) -> xr.Dataset:
-    """A cube as a Dataset with one variable per band (lazy)."""
+    """A cube as a Dataset with one variable per band (lazy).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        A DataArray with a band dimension (a Dataset is returned as is).
+
+    Returns
+    -------
+    Dataset
+        One variable per band label, the cube's attrs kept.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> list(to_dataset(et.make_cube(bands=["B04", "B08"])).data_vars)
+    ['B04', 'B08']
+    """
     if isinstance(cube, xr.Dataset):
         return cube
     dim = require_band_dim(cube)
@@ -382,9 +892,9 @@ def wavelengths_of(labels: Iterable[str], sensor: str | None = None) -> list[flo
     for label in labels:
         w = None
         if sensor:
-            row = tab.sensors[sensor].bands
-            for k, (_, cw, _) in row.items():
-                if _normalise(k) == _normalise(label):
+            core = split_label(label)[1]
+            for k, (_, cw, _) in tab.sensors[sensor].bands.items():
+                if _normalise(k) == _normalise(core):
                     w = cw
         if w is None:
             canon = canonical_name(label, sensor)
@@ -394,7 +904,32 @@ def wavelengths_of(labels: Iterable[str], sensor: str | None = None) -> list[flo
 
 
 def rename_to_common(cube: Cube, sensor: str | None = None) -> Cube:
-    """Relabel bands with their canonical common names (unknown labels are kept)."""
+    """Relabel bands with their canonical common names (unknown labels are kept).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube.
+    sensor : str, optional
+        Band table to read the labels with instead of detecting one.
+
+    Returns
+    -------
+    Same type as ``cube``
+        With labels such as ``red``, ``nir08``; quality layers and unknown labels unchanged.
+
+    Raises
+    ------
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> cube = et.make_cube(bands=["B02", "B8A", "SCL"], times=None)
+    >>> rename_to_common(cube)["band"].values.tolist()
+    ['blue', 'nir08', 'SCL']
+    """
     sensor = sensor or detect_sensor(cube)
     mapping = {lab: canonical_name(lab, sensor) or lab for lab in band_labels(cube)}
     if isinstance(cube, xr.Dataset):
@@ -406,17 +941,25 @@ def rename_to_common(cube: Cube, sensor: str | None = None) -> Cube:
 
 
 __all__ = [
+    "QUALITY",
     "BandTable",
     "CommonBand",
     "Sensor",
+    "SensorResolution",
     "table",
     "band_labels",
+    "split_label",
+    "resolve_sensor",
     "detect_sensor",
+    "declare_sensor",
     "canonical_name",
     "is_quality_band",
+    "label_mapping",
     "band_mapping",
     "aliases_of",
+    "unread_labels_hint",
     "resolve_band",
+    "label_symbols",
     "symbol_mapping",
     "select_band",
     "select_bands",

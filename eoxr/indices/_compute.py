@@ -54,7 +54,7 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
     if dim is not None:  # labels come from bands.band_labels: select by position (fast)
         arrays = [cube.isel({dim: cb.labels.index(lab)}, drop=True).rename(lab) for lab in labels]
     else:
-        arrays = [_bands.select_band(cube, lab, cb.sensor) for lab in labels]
+        arrays = [_bands.select_band(cube, lab, sensor=cb.sensor) for lab in labels]
     dims = arrays[0].dims
     for a in arrays[1:]:
         if set(a.dims) != set(dims):

@@ -52,7 +52,7 @@ class CubeBands:
     @classmethod
     def of(cls, cube: Cube) -> CubeBands:
         labels = tuple(_bands.band_labels(cube))
-        sensor = _bands.detect_sensor(labels, cube.attrs)
+        sensor = _bands.detect_sensor(cube)
         return _cube_bands(labels, sensor)
 
     def wavelength(self, symbol: str) -> float | None:

@@ -83,7 +83,7 @@ def test_band_mapping_per_sensor(labels, sensor, expected):
 def test_same_label_differs_between_landsat_generations():
     # SR_B1 is coastal on OLI but blue on TM: the sensor decides, not the label alone.
     oli = make_cube(bands=["SR_B1", "SR_B6"], ny=2, nx=2, times=None)
-    tm = make_cube(bands=["SR_B1", "SR_B5"], ny=2, nx=2, times=None)
+    tm = make_cube(bands=["SR_B1", "SR_B5", "ST_B6"], ny=2, nx=2, times=None)
     assert oli.eo.bands["coastal"] == "SR_B1"
     assert tm.eo.bands["blue"] == "SR_B1"
 
