@@ -19,7 +19,7 @@ Platform = tuple[str, str]
 _SEP = re.compile(r"[\s_/]+")
 _S2 = re.compile(r"(?:sentinel-?2|s2)(?P<unit>[a-d])?(?:-.*)?")
 _LANDSAT = re.compile(r"(?:landsat-?|l[comte]?0?)(?P<n>\d)(?:-.*|\d{6}.*)?")
-_LANDSAT_FAMILY = re.compile(r"landsat(?:-.*)?")
+_LANDSAT_FAMILY = re.compile(r"landsat(?:-[a-z].*)?")
 _LEVEL = re.compile(r"(?:^|-)(?:c\d)?l([12])[a-z]{0,4}(?:-|$)|msil([12])")
 #: Product / scene identifiers found anywhere in a string (paths, titles, tags).
 _IDS = (

@@ -123,7 +123,7 @@ class AmbiguousBandsError(BandNotFoundError):
         self.tried: list[str] = []
         msg = (
             f"ambiguous band labels {self.labels}: they mean different bands on the sensors "
-            f"{list(self.candidates)} and nothing in the cube's metadata says which. "
+            f"{list(self.candidates)} and the cube's metadata does not settle which. "
         )
         EoxrError.__init__(self, msg + (hint or "Declare it with eoxr.bands.declare_sensor."))
 
