@@ -619,7 +619,7 @@ def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
     return out
 
 
-def band_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
+def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
     """Canonical common name -> the cube's own label, for every recognised band.
 
     Parameters
@@ -690,7 +690,7 @@ def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
     )
 
 
-def resolve_band(cube: Cube, name: str, sensor: str | None = None) -> str:
+def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
     """Return the cube's own label for ``name`` (a label, common name, alias or ASI symbol).
 
     Raises
@@ -745,7 +745,7 @@ def label_symbols(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
     return out
 
 
-def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
+def symbol_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
     """ASI symbol (``R``, ``N``, ``S1``...) -> the cube's own label, for every band it can fill.
 
     See :func:`label_symbols` for the fallbacks (``N`` from ``nir08``).
@@ -785,7 +785,7 @@ def select_band(cube: Cube, name: str, *, sensor: str | None = None) -> xr.DataA
     >>> select_band(et.make_cube(bands=["B04", "B08"]), "nir").name
     'B08'
     """
-    label = resolve_band(cube, name, sensor)
+    label = resolve_band(cube, name, sensor=sensor)
     if isinstance(cube, xr.Dataset):
         return cube[label]
     dim = band_dim(cube)

@@ -10,8 +10,7 @@ import xarray as xr
 
 from .. import bands as _bands
 from . import _catalog
-from ._resolve import CubeBands, computable
-from ._resolve import _cube_bands as _resolve_cube_bands
+from ._resolve import CubeBands, computable, cube_bands_of
 
 _COLUMNS = [
     "long_name",
@@ -42,7 +41,7 @@ def _cube_bands(available: xr.DataArray | xr.Dataset | Iterable[str]) -> CubeBan
     if isinstance(available, xr.DataArray | xr.Dataset):
         return CubeBands.of(available)
     labels = tuple(str(n) for n in available)
-    cb = _resolve_cube_bands(labels, _bands.detect_sensor(labels))
+    cb = cube_bands_of(labels, _bands.detect_sensor(labels))
     cat_bands = _catalog.asi().bands  # ASI symbols given directly ("N", "S1") are taken as such
     symbols = {**cb.symbols, **{n: n for n in labels if n in cat_bands}}
     return CubeBands(symbols, cb.labels, cb.sensor)

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numpy as np
 import xarray as xr
 
 from .. import bands as _bands
@@ -53,7 +52,7 @@ class CubeBands:
     def of(cls, cube: Cube) -> CubeBands:
         labels = tuple(_bands.band_labels(cube))
         sensor = _bands.detect_sensor(cube)
-        return _cube_bands(labels, sensor)
+        return cube_bands_of(labels, sensor)
 
     def wavelength(self, symbol: str) -> float | None:
         """Centre wavelength (nm) of the band filling ``symbol`` (for ``lambda*`` constants)."""
@@ -65,14 +64,9 @@ class CubeBands:
 
 
 @lru_cache(maxsize=64)
-def _cube_bands(labels: tuple[str, ...], sensor: str | None) -> CubeBands:
+def cube_bands_of(labels: tuple[str, ...], sensor: str | None) -> CubeBands:
     """Symbol mapping of a band list (cached: it depends on the labels and sensor only)."""
-    empty = xr.DataArray(
-        np.empty((len(labels), 0, 0), "float32"),
-        dims=("band", "y", "x"),
-        coords={"band": list(labels)},
-    )
-    return CubeBands(_bands.symbol_mapping(empty, sensor), labels, sensor)
+    return CubeBands(_bands.label_symbols(labels, sensor), labels, sensor)
 
 
 def constant_default(name: str, cb: CubeBands | None) -> float | None:
@@ -150,7 +144,9 @@ def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -
     raise ParameterError(f"constants {sorted(found)} refer to each other in a cycle")
 
 
-def _missing_bands_error(name: str, missing: list[str], cb: CubeBands) -> BandNotFoundError:
+def _missing_bands_error(
+    name: str, missing: list[str], cb: CubeBands, cube: Cube
+) -> BandNotFoundError:
     cat = _catalog.asi()
     described = [
         f"{m} ({cat.bands[m].get('common_name', '?')})" if m in cat.bands else m for m in missing
@@ -161,7 +157,7 @@ def _missing_bands_error(name: str, missing: list[str], cb: CubeBands) -> BandNo
         f"Index {name!r} needs {described}, which the cube lacks. Computable on this cube: "
         f"[{shown or 'none'}]; see eoxr.indices.catalog(bands_available=cube). If the band is "
         "present under another name, rename it (e.g. `cube.rename({'nir_band': 'nir'})`)."
-    )
+    ) + _bands.unread_labels_hint(cube, cb.sensor)
     tried = [
         a
         for m in missing
@@ -206,11 +202,11 @@ def resolve(
                 missing.append(nm)
         else:  # a band written by name in a custom formula: label, common name or alias
             try:
-                res.band_labels[nm] = _bands.resolve_band(cube, nm, cb.sensor)
+                res.band_labels[nm] = _bands.resolve_band(cube, nm, sensor=cb.sensor)
             except BandNotFoundError:
                 missing.append(nm)
     if missing:
-        raise _missing_bands_error(res.name, missing, cb)
+        raise _missing_bands_error(res.name, missing, cb, cube)
     return res
 
 
@@ -240,6 +236,7 @@ def check_names(requests: Iterable[str]) -> None:
 __all__ = [
     "Resolved",
     "CubeBands",
+    "cube_bands_of",
     "resolve",
     "computable",
     "constant_default",
