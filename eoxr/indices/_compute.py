@@ -15,6 +15,7 @@ from ._resolve import (
     ConstantValue,
     CubeBands,
     Resolved,
+    check_kernel,
     check_names,
     check_user_constants,
     resolve,
@@ -176,6 +177,7 @@ def compute(
     if not requests:
         raise ParameterError("no index requested: pass names such as ['NDVI', 'EVI']")
     check_names(t for _, t in requests)
+    check_kernel(kernel)
     cb = CubeBands.of(cube)
     resolved = [resolve(t, n, cb, cube, user, kernel) for n, t in requests]
     names = [r.name for r in resolved]

@@ -226,6 +226,13 @@ def check_user_constants(user: Mapping[str, ConstantValue], used: Iterable[str])
         raise ParameterError(f"constants must be numbers or formula strings, got {bad}")
 
 
+def check_kernel(kernel: str) -> None:
+    """Reject an unknown kernel name even when no requested index uses a kernel."""
+    known = sorted(_catalog.asi().kernels)
+    if kernel not in known:
+        raise ParameterError(f"kernel={kernel!r} is not one of {known}")
+
+
 def check_names(requests: Iterable[str]) -> None:
     """Reject empty or non-string requests early with a clear message."""
     for r in requests:
@@ -241,5 +248,6 @@ __all__ = [
     "computable",
     "constant_default",
     "check_user_constants",
+    "check_kernel",
     "check_names",
 ]
