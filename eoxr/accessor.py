@@ -59,6 +59,7 @@ class EOAccessor:
     to_array = _Method("eoxr.bands:to_array")
     to_dataset = _Method("eoxr.bands:to_dataset")
     rename_to_common = _Method("eoxr.bands:rename_to_common")
+    declare_sensor = _Method("eoxr.bands:declare_sensor")
 
     # --- preparation (eoxr.prep)
     mask_clouds = _Method("eoxr.prep.masking:mask_clouds")
