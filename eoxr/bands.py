@@ -301,7 +301,7 @@ def _platform_sensors(plat: Platform) -> list[str]:
     if name == "landsat":
         hits = [s for s in sensors if any(p.startswith("landsat-") for p in s.platforms)]
     else:
-        hits = [s for s in sensors if name in s.platforms or any(p == name for p in s.platforms)]
+        hits = [s for s in sensors if name in s.platforms]
         if not hits and name.startswith("sentinel-2"):
             hits = [s for s in sensors if s.family == "sentinel-2"]
     leveled = [s for s in hits if not level or not s.level or s.level == level]
@@ -335,10 +335,10 @@ def _metadata_sensors(
     unknown: list[str] = []
     for key, value in clues:
         allowed, names_satellite = _read_clue(key, value)
-        if allowed is not None:
+        if allowed:
             sets.append(set(allowed))
             used.append(f"{key}={value!r}")
-        elif names_satellite:
+        elif names_satellite or allowed == []:  # unreadable, or a satellite without a table
             unknown.append(value)
     for lab in labels:
         prefix = split_label(lab)[0]

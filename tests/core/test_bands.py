@@ -353,6 +353,14 @@ def test_unknown_platform_does_not_read_sensor_numbers():
         cube.eo.band("red")
 
 
+def test_platform_without_band_table():
+    # Landsat 1-3 MSS: B4 green, B5 red, B6/B7 NIR; eoxr has no MSS table and must not guess.
+    cube = _cube(["B4", "B5", "B6", "B7"], platform="landsat-1")
+    assert cube.eo.sensor is None
+    with pytest.raises(BandNotFoundError, match="'landsat-1' has no band table"):
+        cube.eo.index("NDVI")
+
+
 def test_metadata_that_contradicts_the_labels_raises():
     cube = _cube(["B04", "B8A", "B05"], platform="landsat-8")
     with pytest.raises(AmbiguousBandsError, match="disagree"):
