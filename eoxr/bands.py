@@ -1,4 +1,7 @@
-"""Band names: the only module of eoxr that knows them.
+"""Band names: the one public module of eoxr that knows them.
+
+Its private helpers hold the rest of that knowledge: :mod:`eoxr._bandtable` (the tables),
+:mod:`eoxr._sensors` (finding a cube's sensor) and :mod:`eoxr._platforms` (platform strings).
 
 Every form of band label a cube may carry (Sentinel-2 ``B04``, Landsat ``SR_B4``, STAC common
 names such as ``red``, colloquial aliases such as ``swir1`` or ``NIR``) is mapped to one canonical
