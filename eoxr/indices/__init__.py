@@ -67,9 +67,9 @@ def index(
         Required for integer input (e.g. ``scale=1e-4`` for Sentinel-2 L1C) and for float input
         whose ``units`` attr is ``"DN"``/``"counts"``. A ``scale`` on other float input is
         refused (:class:`~eoxr.errors.UnitsError`): float bands are taken to be reflectance
-        already, unless their attrs say they are raw (``units="DN"``, or a rioxarray
-        ``scale_factor`` attr without eoxr's ``scale_applied``); this is decided from dtype and
-        attrs, without reading data. ``offset`` alone is applied to float input with a scale of 1.
+        already, unless their attrs say they are raw (``units="DN"``/``"counts"``, or a file
+        ``scale_factor`` other than 1 left unapplied); this is decided from dtype and attrs,
+        without reading data. ``offset`` alone is applied to float input with a scale of 1.
     nodata : float, optional
         Input value that means "no data" (e.g. ``0`` for Sentinel-2 DN); it becomes NaN.
     kernel : {"RBF", "poly", "linear"}

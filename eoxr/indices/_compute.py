@@ -76,16 +76,25 @@ def _value_kind(attrs_list: Sequence[Mapping]) -> str:
     """``"dn"``, ``"reflectance"`` or ``""`` (unknown) from the attrs of the bands and the cube.
 
     Explicit units win; ``scale_applied`` (written by :func:`eoxr.load_stac`) means the scale is
-    in already; a bare ``scale_factor`` (rioxarray: values as stored in the file) means raw.
+    in already; a file ``scale_factor`` other than 1 that rioxarray left unapplied means raw
+    values. rioxarray writes ``scale_factor=1.0`` on every file, reflectance or not, so that
+    value says nothing.
     """
     units = {str(a.get("units", "")).strip().lower() for a in attrs_list}
     if units & DN_UNITS:
         return "dn"
     if units & REFLECTANCE_UNITS or any("scale_applied" in a for a in attrs_list):
         return "reflectance"
-    if any("scale_factor" in a for a in attrs_list):
+    if any(_number(a.get("scale_factor", 1.0)) != 1.0 for a in attrs_list):
         return "dn"
     return ""
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _check_inputs(arrays: Sequence[xr.DataArray], cube: Cube, scale: float | None) -> None:

@@ -198,9 +198,13 @@ def test_float_dn_declared_by_attrs():
     assert got == pytest.approx(refl_evi, rel=1e-5)
     with pytest.raises(UnitsError, match="digital numbers"):
         as_float.eo.index("EVI")  # units say DN: a scale is needed
-    # rioxarray's raw-file marker (open_raster of a DN GeoTIFF): scale accepted
-    raw = dn.astype("float32").drop_attrs().assign_attrs(scale_factor=1.0, add_offset=0.0)
+    # a file scale factor that rioxarray left unapplied: raw values, scale accepted
+    raw = dn.astype("float32").drop_attrs().assign_attrs(scale_factor=1e-4, add_offset=0.0)
     assert float(raw.eo.index("EVI", scale=1e-4).mean()) == pytest.approx(refl_evi, rel=1e-5)
+    # ...but rioxarray writes scale_factor=1.0 on every file, reflectance too: not a DN sign
+    refl = (dn * 1e-4).astype("float32").drop_attrs().assign_attrs(scale_factor=1.0)
+    with pytest.raises(UnitsError, match="already floating point"):
+        refl.eo.index("EVI", scale=1e-4)
 
 
 def test_mapping_names_custom_outputs(cube):
