@@ -396,3 +396,12 @@ def test_nan_propagates_through_powers_ieee_would_make_one():
     # kNR = (N * R + c) ** p reads the NaN red band of pixel 0 and the NaN NIR of pixel 1.
     kvi = c.eo.index("kRVI", kernel="poly", p=0, c=1)
     np.testing.assert_array_equal(kvi.values[0], [np.nan, np.nan])
+
+
+def test_real_reflectance_refuses_a_second_scale(s2_slovenia):
+    # Real Sentinel-2 L1C TOA reflectance (0-1) as float32: EVI is about 0.5; scale=1e-4 would
+    # have shrunk it to about 5e-5 without a word.
+    evi = s2_slovenia.eo.index("EVI")
+    assert 0.3 < float(evi.mean()) < 0.7
+    with pytest.raises(UnitsError, match="already floating point"):
+        s2_slovenia.eo.index("EVI", scale=1e-4)
