@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 
 import eoxr
+import eoxr.indices
 import eoxr.testing as et
 from eoxr import bands
 from eoxr.errors import (
@@ -119,6 +120,18 @@ CASES = [
         lambda: _cube(["B04", "B08"]).eo.index("NDVI", kernel="gauss"),
         ParameterError,
         "kernel='gauss' is not one of",
+    ),
+    (
+        "catalog-unknown-domain",
+        lambda: eoxr.indices.catalog(domain="forest"),
+        ParameterError,
+        "unknown domain ['forest']",
+    ),
+    (
+        "catalog-with-ambiguous-label-list",
+        lambda: eoxr.indices.catalog(bands_available=["B3", "B4", "B5"]),
+        AmbiguousBandsError,
+        "B5=nir08",
     ),
     (
         "unknown-composite-method",
