@@ -125,7 +125,11 @@ class AmbiguousBandsError(BandNotFoundError):
             f"ambiguous band labels {self.labels}: they mean different bands on the sensors "
             f"{list(self.candidates)} and the cube's metadata does not settle which. "
         )
+        self.hint = hint
         EoxrError.__init__(self, msg + (hint or "Declare it with eoxr.bands.declare_sensor."))
+
+    def __reduce__(self) -> tuple:  # picklable (dask/distributed ship errors between processes)
+        return (type(self), (self.labels, self.candidates, self.hint))
 
 
 __all__ += ["AmbiguousBandsError"]

@@ -199,3 +199,12 @@ def test_ambiguity_error_is_a_band_error():
         _cube(["SR_B3", "SR_B4", "SR_B5"]).eo.band("red")
     assert issubclass(AmbiguousBandsError, KeyError)
     assert eoxr.errors.AmbiguousBandsError is AmbiguousBandsError
+
+
+def test_ambiguity_error_pickles():
+    import pickle
+
+    with pytest.raises(AmbiguousBandsError) as info:
+        _cube(["SR_B3", "SR_B4", "SR_B5"]).eo.bands  # noqa: B018
+    back = pickle.loads(pickle.dumps(info.value))
+    assert str(back) == str(info.value) and back.candidates == info.value.candidates
