@@ -120,6 +120,7 @@ class _EOAccessor(metaclass=_AccessorType):
     to_array = _Method("eoxr.bands:to_array", on="dataset", hint="this is a DataArray already")
     to_dataset = _Method("eoxr.bands:to_dataset", on="dataarray", hint="this is a Dataset already")
     rename_to_common = _Method("eoxr.bands:rename_to_common", on="both")
+    declare_sensor = _Method("eoxr.bands:declare_sensor", on="both")
 
     # --- preparation (eoxr.prep)
     mask_clouds = _Method("eoxr.prep.masking:mask_clouds", on="both")
