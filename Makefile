@@ -42,6 +42,7 @@ demo: install
 
 test: install-test
 	$(VENV)/bin/ruff check eoxr tests benchmarks scripts
+	$(VENV)/bin/ruff format --check eoxr tests benchmarks scripts
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules eoxr tests $(PYTEST_ARGS)
 
 bench: install-bench
@@ -52,6 +53,7 @@ lab: install-test
 
 lint: install-test
 	$(VENV)/bin/ruff check eoxr tests benchmarks scripts
+	$(VENV)/bin/ruff format --check eoxr tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) eoxr-output build *.egg-info

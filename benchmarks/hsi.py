@@ -115,7 +115,7 @@ def _in_memory(a) -> None:
         ("eoxr mnf (dask 256 px)", a.size, lambda: hsi.mnf(dcube, k).compute()),
         ("eoxr mnf sample=0.1 (numpy)", a.size, lambda: hsi.mnf(cube, k, sample=0.1).values),
         ("eoxr pca (numpy)", a.size, lambda: hsi.pca(cube, k).values),
-        ("eoxr savgol 7/2 (numpy)", a.size, lambda: hsi.savgol(cube, 7, 2).values),
+        ("eoxr savgol 7/2 (numpy)", a.size, lambda: hsi.savgol(cube, 7, order=2).values),
     ]
     crop = cube.isel(y=slice(0, a.crop), x=slice(0, a.crop))
     rows += [

@@ -8,7 +8,8 @@ Same models (a small U-Net-like net and a 1x1 conv), same cube, same patch size 
 (a) floor: bare torch on patches pre-sliced into one array (only the forward passes are timed);
 (b) naive: the loop users write today — xbatcher ``BatchGenerator`` -> tensor -> model -> manual
     mean stitching into a preallocated array (xbatcher drops the edge pixels it cannot fit);
-(c) eoxr: ``apply_model`` (cosine blending, reflect-padded edges, every pixel covered).
+(c) eoxr: ``apply_model`` (cosine blending, reflect-padded edges, every pixel covered);
+(d) eoxr with the same model exported to ONNX (onnxruntime, when installed).
 
 Throughput is patches run per second (each method's own patch count), best of two runs;
 overhead is relative to the floor. Peak RSS comes from one subprocess per method and cube
@@ -127,8 +128,29 @@ def naive(cube: xr.DataArray, model: nn.Module) -> tuple[float, int]:
     return time.perf_counter() - t, n
 
 
+def to_onnx(model: nn.Module, path: Path) -> Path | None:
+    """The model as an ONNX file with dynamic batch and spatial dims (None without onnxruntime)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    import warnings
+
+    with warnings.catch_warnings():  # the TorchScript-based exporter needs no extra package
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, 4, PATCH, PATCH),),
+            path,
+            input_names=["x"],
+            dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}},
+            dynamo=False,
+        )
+    return path
+
+
 def eoxr_apply(
-    cube: xr.DataArray, model: nn.Module, zarr_path: str | None = None
+    cube: xr.DataArray, model: nn.Module | Path, zarr_path: str | None = None
 ) -> tuple[float, int]:
     """(c) apply_model into a preallocated array (or a Zarr store)."""
     t = time.perf_counter()
@@ -193,6 +215,7 @@ def timing_table(size: int, tmp: Path) -> None:
     print(f"{'model':6} {'method':22} {'patches':>8} {'s':>7} {'patch/s':>8} {'vs floor':>9}")
     for name in ("1x1", "unet"):
         model = make_model(name)
+        onnx_path = to_onnx(model, tmp / f"{name}.onnx")
         floor(base.isel(y=slice(0, 512), x=slice(0, 512)), model)  # warm-up
         sec, n = best(floor, base, model)
         ref = n / sec
@@ -202,6 +225,13 @@ def timing_table(size: int, tmp: Path) -> None:
                 sec, n = best(fn, cube, model)
                 print(
                     f"{name:6} {label + ' ' + backing:22} {n:8d} {sec:7.2f} {n / sec:8.1f} "
+                    f"{ref / (n / sec) - 1:+8.0%}"
+                )
+            if onnx_path is not None:
+                sec, n = best(eoxr_apply, cube, onnx_path)
+                label = "(d) eoxr ONNX " + backing
+                print(
+                    f"{name:6} {label:22} {n:8d} {sec:7.2f} {n / sec:8.1f} "
                     f"{ref / (n / sec) - 1:+8.0%}"
                 )
 

@@ -19,11 +19,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("info", help="version, built-in data and denoising methods")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import STEPS, run_demo
+        from .demo import STEPS, require_demo_dependencies, run_demo
 
         unknown = set(args.only or ()) - {s for s, _ in STEPS}
         if unknown:
             parser.error(f"unknown steps {sorted(unknown)}; available: {[s for s, _ in STEPS]}")
+        try:
+            require_demo_dependencies()
+        except ImportError as err:  # say which extra to install, without a traceback
+            print(f"eoxr demo: {err}", file=sys.stderr)
+            return 1
         run_demo(args.out, args.only)
     else:
         import eoxr

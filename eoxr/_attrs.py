@@ -3,6 +3,10 @@
 Every public operation ends with :func:`finalize`, which copies coordinates and the CRS
 (rioxarray's ``spatial_ref`` grid-mapping coordinate) from the input, keeps the input's attrs
 that remain true, sets ``long_name``/``units`` and appends a line to the ``history`` attr.
+
+Like xarray, the input's attrs are kept unless ``xr.set_options(keep_attrs=False)`` is in force;
+then only what the operation itself writes (``long_name``, ``units``, its own attrs) and the
+``history`` chain remain.
 """
 
 from __future__ import annotations
@@ -56,6 +60,32 @@ def crs_of(obj: xr.DataArray | xr.Dataset) -> Any:
         return None
 
 
+def keep_attrs() -> bool:
+    """Whether results keep the input's attrs: xarray's ``keep_attrs`` option, default True.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> keep_attrs()
+    True
+    >>> with xr.set_options(keep_attrs=False):
+    ...     keep_attrs()
+    False
+    """
+    option = xr.get_options()["keep_attrs"]
+    return True if option == "default" else bool(option)
+
+
+def _base_attrs(like: xr.DataArray | xr.Dataset, keep_values: bool) -> dict[str, Any]:
+    """The input's attrs that stay true on the result, under the ``keep_attrs`` option."""
+    if keep_attrs():
+        drop = () if keep_values else _VALUE_ATTRS
+        return {k: v for k, v in like.attrs.items() if k not in drop}
+    # provenance always stays; the quantity's name/units stay when the operation keeps them
+    kept = ("history", "units", "long_name") if keep_values else ("history",)
+    return {k: v for k, v in like.attrs.items() if k in kept}
+
+
 def _grid_coords(like: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> dict:
     """Coords of ``like`` whose dims all lie in ``dims`` (plus the CRS coordinate)."""
     out = {}
@@ -93,14 +123,30 @@ def finalize(
         change the physical quantity, e.g. a speckle filter).
     attrs : mapping, optional
         Extra attributes to set.
+
+    Returns
+    -------
+    DataArray
+        ``result`` with the grid coords and CRS of ``like``, its attrs (all of them unless
+        ``xr.set_options(keep_attrs=False)``; the ``history`` chain always), the given
+        ``long_name``/``units``/``attrs`` and a new ``history`` line.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> like = xr.DataArray([1.0, 2.0], dims="x", attrs={"title": "t", "units": "m"})
+    >>> out = finalize(like * 2, like, units="m", history="doubled")
+    >>> sorted(out.attrs)
+    ['history', 'title', 'units']
+    >>> with xr.set_options(keep_attrs=False):
+    ...     sorted(finalize(like * 2, like, units="m", history="doubled").attrs)
+    ['history', 'units']
     """
     coords = {
         k: v for k, v in _grid_coords(like, tuple(result.dims)).items() if k not in result.coords
     }
     out = result.assign_coords(coords) if coords else result
-    base = dict(like.attrs)
-    if isinstance(like, xr.DataArray) and not keep_value_attrs or isinstance(like, xr.Dataset):
-        base = {k: v for k, v in base.items() if k not in _VALUE_ATTRS}
+    base = _base_attrs(like, keep_value_attrs and isinstance(like, xr.DataArray))
     base.update(attrs or {})
     if long_name is not None:
         base["long_name"] = long_name
@@ -128,7 +174,7 @@ def finalize_dataset(
         k: v for k, v in _grid_coords(like, tuple(result.dims)).items() if k not in result.coords
     }
     out = result.assign_coords(coords) if coords else result
-    base = {k: v for k, v in like.attrs.items() if k not in _VALUE_ATTRS}
+    base = _base_attrs(like, False)
     out.attrs = append_history(base, history) if history else base
     crs = crs_of(like)
     if crs is not None and crs_of(out) is None:
@@ -137,4 +183,11 @@ def finalize_dataset(
     return out
 
 
-__all__ = ["history_line", "append_history", "crs_of", "finalize", "finalize_dataset"]
+__all__ = [
+    "history_line",
+    "append_history",
+    "crs_of",
+    "keep_attrs",
+    "finalize",
+    "finalize_dataset",
+]

@@ -657,6 +657,68 @@ def hist_quantile(counts: Any, edges: np.ndarray, q: float, *, log10: bool = Tru
     return float(10.0**val) if log10 else float(val)
 
 
+# --- hsi helpers
+
+
+def index_range(n: int, *, chunks: tuple[int, ...] | None = None, dtype: str = "int64") -> Any:
+    """``arange(n)`` as numpy, or as a dask array with ``chunks`` (to align with a cube's axis)."""
+    if chunks is None:
+        return np.arange(n, dtype=dtype)
+    return dsa.arange(n, chunks=(tuple(chunks),), dtype=dtype)
+
+
+def match_chunks(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """Rechunk ``out`` to the chunks of ``like`` along their shared dims (no-op for numpy).
+
+    ``dask.array.map_overlap`` enlarges chunks smaller than its halo; a result whose chunks then
+    differ from the input's cannot take the input's chunked (e.g. 2-D ``xc``/``yc``) coords.
+    """
+    if not (is_dask(out) and is_dask(like)):
+        return out
+    want = {d: like.chunksizes[d] for d in out.dims if d in like.dims}
+    if all(out.chunksizes[d] == c for d, c in want.items()):
+        return out
+    return out.chunk(want)
+
+
+def load_metadata(a: Any) -> np.ndarray:
+    """A small coordinate (band wavelengths, a ``bbl`` list) as numpy, loaded synchronously.
+
+    ``.chunk()`` also chunks non-index coordinates; reading one back is not a pass over the
+    data, so it goes through the synchronous scheduler, outside progress bars and compute counts.
+    """
+    a = getattr(a, "data", a)
+    if isinstance(a, dsa.Array):
+        return np.asarray(a.compute(scheduler="sync"))
+    return np.asarray(a)
+
+
+# --- sar helpers
+
+
+def lazy_call(
+    func: Callable[..., Any], *args: Any, shape: tuple[int, ...] = (), dtype: Any = np.float64
+) -> Any:
+    """``func(*args)`` as a lazy array of ``shape`` when an argument holds dask arrays.
+
+    Dask arrays among ``args`` (also inside lists/tuples) reach ``func`` whole, as numpy arrays,
+    so a global statistic read from lazy partial results (e.g. histogram counts) stays in the
+    graph and can feed a kernel (as a ``kwargs`` value of :func:`map_overlap`) without computing
+    at call time. Without dask arrays ``func`` runs now and its result is returned as numpy.
+    """
+    if not any(dask.is_dask_collection(a) for a in _flat(args)):
+        return np.asarray(func(*args), dtype=dtype)
+    value = dask.delayed(func, pure=True)(*args)
+    return dsa.from_delayed(value, shape=shape, dtype=dtype)
+
+
+def _flat(args: Sequence[Any]) -> list[Any]:
+    out: list[Any] = []
+    for a in args:
+        out.extend(_flat(a) if isinstance(a, list | tuple) else [a])
+    return out
+
+
 # --- views helpers
 
 

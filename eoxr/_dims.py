@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+import numpy as np
 import xarray as xr
 
 from .errors import DimensionError
@@ -60,6 +61,33 @@ def require_band_dim(obj: xr.DataArray) -> str:
     return dim
 
 
+def make_grid_coords(
+    ny: int, nx: int, *, res: float = 10.0, x0: float = 500_000.0, y0: float = 5_100_000.0
+) -> dict[str, np.ndarray]:
+    """Pixel-centre ``y``/``x`` coordinates of a north-up grid (``y`` decreasing).
+
+    Examples
+    --------
+    >>> c = make_grid_coords(2, 3, res=10.0, x0=0.0, y0=100.0)
+    >>> c["x"].tolist(), c["y"].tolist()
+    ([5.0, 15.0, 25.0], [95.0, 85.0])
+    """
+    x = x0 + res * (np.arange(nx) + 0.5)
+    y = y0 - res * (np.arange(ny) + 0.5)
+    return {"y": y, "x": x}
+
+
 def other_dims(obj: xr.DataArray, exclude: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
     """Dims of ``obj`` not in ``exclude``, in order."""
     return tuple(d for d in obj.dims if d not in exclude)
+
+
+__all__ = [
+    "SPATIAL_DIM_PAIRS",
+    "BAND_DIMS",
+    "spatial_dims",
+    "band_dim",
+    "require_band_dim",
+    "make_grid_coords",
+    "other_dims",
+]

@@ -2,36 +2,63 @@
 
 It holds the object and nothing else: every method is a plain function of a topic module, bound
 here by name and imported on first use (so ``import eoxr`` stays light and the method's help is
-the function's own docstring).
+the function's own docstring, with the cube left out of its signature).
+
+One list of verbs serves both accessors. Each line says which kind of object the verb works on
+(``on="both" | "dataarray" | "dataset"``); a verb is offered (attribute, ``dir()``, tab
+completion) only on the kind it works on, and asking the other kind raises an
+:class:`~eoxr.errors.AccessorError` (an ``AttributeError``) that says how to convert.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
-from typing import Any
+from typing import Any, Literal
 
 import xarray as xr
 
+from ._registry import resolve
+from .errors import AccessorError
 
-def _resolve(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+On = Literal["both", "dataarray", "dataset"]
+_KINDS = ("both", "dataarray", "dataset")
+_HINTS = {
+    "dataarray": "select a variable (`ds['vv']`) or stack the bands with `ds.eo.to_array()`",
+    "dataset": "convert with `da.eo.to_dataset()` (one variable per band)",
+}
 
 
 class _Method:
     """Bind ``"module:function"`` as a method whose first argument is the accessor's object."""
 
-    def __init__(self, target: str, *, prop: bool = False) -> None:
+    def __init__(
+        self, target: str, *, on: On = "dataarray", prop: bool = False, hint: str = ""
+    ) -> None:
+        if on not in _KINDS:
+            raise ValueError(f"on={on!r}; expected one of {_KINDS}")
         self.target = target
+        self.on = on
         self.prop = prop
+        self.hint = hint
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, acc: EOAccessor | None, owner: type) -> Any:
-        func = _resolve(self.target)
+    def applies_to(self, kind: str) -> bool:
+        """Whether the verb is offered on ``kind`` (``"dataarray"`` or ``"dataset"``)."""
+        return self.on in ("both", kind)
+
+    def __get__(self, acc: _EOAccessor | None, owner: type) -> Any:
+        kind = owner._kind
+        if kind is not None and not self.applies_to(kind):
+            here, there = (
+                ("Dataset", "DataArray") if kind == "dataset" else ("DataArray", "Dataset")
+            )
+            raise AccessorError(
+                f"`{self.name}` works on a {there}, not a {here}; {self.hint or _HINTS[self.on]}."
+            )
+        func = resolve(self.target)
         if acc is None:
             return func
         if self.prop:
@@ -46,42 +73,77 @@ class _Method:
         return method
 
 
-class EOAccessor:
+def _offered(cls: type, names: list[str]) -> list[str]:
+    """``names`` without the verbs that ``cls`` does not offer."""
+    kind = cls._kind
+    return [
+        name
+        for name in names
+        if not isinstance(verb := inspect.getattr_static(cls, name, None), _Method)
+        or kind is None
+        or verb.applies_to(kind)
+    ]
+
+
+class _AccessorType(type):
+    """Lists only the offered verbs in ``dir()`` of the class too (used by ``help()``)."""
+
+    def __dir__(cls) -> list[str]:
+        return _offered(cls, super().__dir__())
+
+
+class _EOAccessor(metaclass=_AccessorType):
     """Earth-observation methods on xarray objects: ``cube.eo.<verb>(...)``."""
+
+    _kind: str | None = None  # "dataarray" or "dataset" on the registered subclasses
 
     def __init__(self, obj: xr.DataArray | xr.Dataset) -> None:
         self._obj = obj
 
+    def __dir__(self) -> list[str]:
+        return _offered(type(self), super().__dir__())
+
+    @classmethod
+    def _verbs(cls) -> dict[str, _Method]:
+        """The verbs offered on this kind of object, by name."""
+        out = {}
+        for klass in reversed(cls.__mro__):
+            for name, attr in vars(klass).items():
+                if isinstance(attr, _Method) and (cls._kind is None or attr.applies_to(cls._kind)):
+                    out[name] = attr
+        return out
+
     # --- bands (eoxr.bands)
-    bands = _Method("eoxr.bands:band_mapping", prop=True)
-    sensor = _Method("eoxr.bands:detect_sensor", prop=True)
-    band = _Method("eoxr.bands:select_band")
-    to_array = _Method("eoxr.bands:to_array")
-    to_dataset = _Method("eoxr.bands:to_dataset")
-    rename_to_common = _Method("eoxr.bands:rename_to_common")
+    bands = _Method("eoxr.bands:band_mapping", on="both", prop=True)
+    sensor = _Method("eoxr.bands:detect_sensor", on="both", prop=True)
+    band = _Method("eoxr.bands:select_band", on="both")
+    to_array = _Method("eoxr.bands:to_array", on="dataset", hint="this is a DataArray already")
+    to_dataset = _Method("eoxr.bands:to_dataset", on="dataarray", hint="this is a Dataset already")
+    rename_to_common = _Method("eoxr.bands:rename_to_common", on="both")
+    declare_sensor = _Method("eoxr.bands:declare_sensor", on="both")
 
     # --- preparation (eoxr.prep)
-    mask_clouds = _Method("eoxr.prep.masking:mask_clouds")
-    composite = _Method("eoxr.prep.composite:composite")
+    mask_clouds = _Method("eoxr.prep.masking:mask_clouds", on="both")
+    composite = _Method("eoxr.prep.composite:composite", on="both")
 
     # --- writing (eoxr.io)
-    to_cog = _Method("eoxr.io.write:to_cog")
-    to_zarr = _Method("eoxr.io.write:to_zarr")
+    to_cog = _Method("eoxr.io.write:to_cog", on="both")
+    to_zarr = _Method("eoxr.io.write:to_zarr", on="both")
 
     # --- denoising shared by SAR and hyperspectral (eoxr.denoise)
-    denoise = _Method("eoxr.denoise:denoise")
+    denoise = _Method("eoxr.denoise:denoise", on="both")
 
     # --- spectral indices (eoxr.indices)  [issue: spectral indices]
-    index = _Method("eoxr.indices:index")
-    indices = _Method("eoxr.indices:indices")
+    index = _Method("eoxr.indices:index", on="both")
+    indices = _Method("eoxr.indices:indices", on="both")
 
     # --- SAR (eoxr.sar)  [issue: SAR]
-    to_db = _Method("eoxr.sar.convert:to_db")
-    to_linear = _Method("eoxr.sar.convert:to_linear")
-    multilook = _Method("eoxr.sar.multilook:multilook")
+    to_db = _Method("eoxr.sar.convert:to_db", on="both")
+    to_linear = _Method("eoxr.sar.convert:to_linear", on="both")
+    multilook = _Method("eoxr.sar.multilook:multilook", on="both")
     estimate_looks = _Method("eoxr.sar.looks:estimate_looks")
-    dual_pol_ratio = _Method("eoxr.sar.polarimetry:dual_pol_ratio")
-    dual_pol_rvi = _Method("eoxr.sar.polarimetry:dual_pol_rvi")
+    dual_pol_ratio = _Method("eoxr.sar.polarimetry:dual_pol_ratio", on="both")
+    dual_pol_rvi = _Method("eoxr.sar.polarimetry:dual_pol_rvi", on="both")
 
     # --- hyperspectral (eoxr.hsi)  [issue: hyperspectral]
     estimate_noise = _Method("eoxr.hsi.noise:estimate_noise")
@@ -91,12 +153,21 @@ class EOAccessor:
     repair_dead_pixels = _Method("eoxr.hsi.deadpix:repair_dead_pixels")
 
     # --- models (eoxr.ml)  [issue: model application]
-    apply_model = _Method("eoxr.ml.apply:apply_model")
-    fit = _Method("eoxr.ml.sklearn:fit")
-    sample = _Method("eoxr.ml.vector:sample")
-    zonal_stats = _Method("eoxr.ml.vector:zonal_stats")
-    rasterize = _Method("eoxr.ml.vector:rasterize")
-    batches = _Method("eoxr.ml.batches:batches")
+    apply_model = _Method("eoxr.ml.apply:apply_model", on="both")
+    fit = _Method("eoxr.ml.sklearn:fit", on="both")
+    sample = _Method("eoxr.ml.vector:sample", on="both")
+    zonal_stats = _Method("eoxr.ml.vector:zonal_stats", on="both")
+    rasterize = _Method("eoxr.ml.vector:rasterize", on="both")
+    batches = _Method("eoxr.ml.batches:batches", on="both")
+
+    # --- embeddings (eoxr.embed)  [issue: embeddings and pretrained models]
+    embed = _Method("eoxr.embed.patches:embed")
+    similarity = _Method("eoxr.embed.analysis:similarity")
+    kmeans = _Method("eoxr.embed.analysis:kmeans")
+    pca = _Method("eoxr.embed.analysis:pca")
+    zonal = _Method("eoxr.embed.vector:zonal")
+    to_geoparquet = _Method("eoxr.embed.vector:to_geoparquet")
+    cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask")
 
     # --- views (eoxr.plot)  [issue: interactive exploration]
     plot_rgb = _Method("eoxr.plot:plot_rgb")
@@ -104,5 +175,18 @@ class EOAccessor:
     plot_spectra = _Method("eoxr.plot:plot_spectra")
 
 
-xr.register_dataarray_accessor("eo")(EOAccessor)
-xr.register_dataset_accessor("eo")(EOAccessor)
+@xr.register_dataarray_accessor("eo")
+class EODataArrayAccessor(_EOAccessor):
+    """Earth-observation methods on a DataArray: ``da.eo.<verb>(...)``."""
+
+    _kind = "dataarray"
+
+
+@xr.register_dataset_accessor("eo")
+class EODatasetAccessor(_EOAccessor):
+    """Earth-observation methods on a Dataset: ``ds.eo.<verb>(...)``."""
+
+    _kind = "dataset"
+
+
+__all__ = ["EODataArrayAccessor", "EODatasetAccessor"]

@@ -1,4 +1,7 @@
-"""Band names: the only module of eoxr that knows them.
+"""Band names: the one public module of eoxr that knows them.
+
+Its private helpers hold the rest of that knowledge: :mod:`eoxr._bandtable` (the tables),
+:mod:`eoxr._sensors` (finding a cube's sensor) and :mod:`eoxr._platforms` (platform strings).
 
 Every form of band label a cube may carry (Sentinel-2 ``B04``, Landsat ``SR_B4``, STAC common
 names such as ``red``, colloquial aliases such as ``swir1`` or ``NIR``) is mapped to one canonical
@@ -8,181 +11,70 @@ symbols (``R``, ``N``, ``S1``...) used by index formulas. The tables are data
 
 A cube is either a DataArray with a band dimension (``band`` or ``wavelength``) or a Dataset with
 one variable per band (as :func:`odc.stac.load` returns).
+
+Which sensor?
+-------------
+The same label means different bands on different sensors (``SR_B4`` is red on Landsat 8/9 OLI
+but NIR on Landsat 5/7 TM/ETM+; ``B5`` is NIR on OLI, SWIR on TM and red edge on Sentinel-2), so
+labels are read through a sensor, which :func:`resolve_sensor` finds from every clue there is:
+
+1. a declaration: ``attrs["eoxr:sensor"]`` naming a band table (:func:`declare_sensor`);
+2. metadata: ``platform``, ``eo:platform``, ``SPACECRAFT_ID``, ``constellation``, ``collection``,
+   ``instruments``/``SENSOR_ID``, product or scene IDs (``LANDSAT_PRODUCT_ID``, ``PRODUCT_ID``,
+   ``S2A_MSIL1C_...``, ``LC08_L2SP_...``, ``LE70350322008118EDC00``) in the attrs of the cube or
+   of a Dataset's variables, in ``source``/``filename`` paths, and prefixes of the band labels
+   (``l8_B4``, ``LC08_..._SR_B4``); any common spelling (``LANDSAT_8``, ``Landsat 8``, ``S2B``);
+3. the band set: a sensor must know every sensor-style label present (zero-padded ``B04``,
+   ``B8A`` and ``B12`` exist only on Sentinel-2, ``SR_B6``/``ST_B10`` only on OLI, ``ST_B6`` only
+   on TM/ETM+, ``BQA``/``QA_PIXEL`` only on Landsat, ``SCL`` only on Sentinel-2), plus the
+   ``narrow_rules`` of the table (unpadded ``B9`` with ``B10``/``B11``: OLI/TIRS).
+
+When the sensors still possible give the present labels different meanings,
+:class:`~eoxr.errors.AmbiguousBandsError` lists each meaning and the one line that settles it;
+eoxr never picks one silently. When they all agree, there is no error.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-from typing import Any
+from collections.abc import Hashable, Iterable
 
 import xarray as xr
 
+from ._bandtable import (
+    QUALITY,
+    BandTable,
+    CommonBand,
+    Cube,
+    Sensor,
+    band_labels,
+    normalise_label,
+    sensor_labels,
+    split_label,
+    table,
+)
 from ._dims import band_dim, require_band_dim, spatial_dims
+from ._sensors import SensorResolution, declare_sensor, detect_sensor, resolve_sensor
 from .errors import BandNotFoundError, DimensionError, GridMismatchError
-
-Cube = xr.DataArray | xr.Dataset
-
-
-@dataclass(frozen=True)
-class CommonBand:
-    """One entry of the canonical vocabulary."""
-
-    #: STAC ``eo:bands`` common name, e.g. ``"swir16"``.
-    name: str
-    #: Awesome Spectral Indices symbol, e.g. ``"S1"`` (``None`` if the catalog has none).
-    symbol: str | None
-    #: Typical centre wavelength in nanometres (``None`` for SAR polarisations).
-    center_wavelength: float | None
-    #: Human-readable description.
-    description: str
-
-
-@dataclass(frozen=True)
-class Sensor:
-    """A sensor's band table."""
-
-    #: Key such as ``"sentinel-2"``.
-    name: str
-    description: str
-    #: STAC ``platform`` values that identify the sensor.
-    platforms: tuple[str, ...]
-    #: Band label -> (common name, centre wavelength nm, FWHM nm).
-    bands: Mapping[str, tuple[str, float, float]]
-    #: Labels of quality / mask layers (not spectral).
-    quality_bands: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BandTable:
-    """The whole vocabulary, loaded once from ``eoxr/data/bands.json``."""
-
-    common: Mapping[str, CommonBand]
-    aliases: Mapping[str, str]
-    sensors: Mapping[str, Sensor]
-    symbol_fallbacks: Mapping[str, tuple[str, ...]]
-    detect_rules: tuple[Mapping[str, Any], ...]
-    quality_names: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def symbols(self) -> dict[str, str]:
-        """ASI symbol -> canonical common name."""
-        return {b.symbol: b.name for b in self.common.values() if b.symbol}
-
-
-@lru_cache(maxsize=1)
-def table() -> BandTable:
-    """Load (once) and return the band vocabulary."""
-    raw = json.loads(resources.files("eoxr.data").joinpath("bands.json").read_text())
-    common = {
-        k: CommonBand(k, v["symbol"], v["center_wavelength"], v["description"])
-        for k, v in raw["common_names"].items()
-    }
-    sensors = {
-        k: Sensor(
-            k,
-            v["description"],
-            tuple(v["platforms"]),
-            {
-                b: (d["common_name"], d["center_wavelength"], d["fwhm"])
-                for b, d in v["bands"].items()
-            },
-            tuple(v.get("quality_bands", ())),
-        )
-        for k, v in raw["sensors"].items()
-    }
-    for s in sensors.values():
-        unknown = {c for c, _, _ in s.bands.values()} - set(common)
-        if unknown:  # the data file is ours: fail loudly if it is inconsistent
-            raise ValueError(f"bands.json: sensor {s.name} uses unknown common names {unknown}")
-    return BandTable(
-        common=common,
-        aliases={k.lower(): v for k, v in raw["aliases"].items()},
-        sensors=sensors,
-        symbol_fallbacks={k: tuple(v) for k, v in raw["symbol_fallbacks"].items()},
-        detect_rules=tuple(raw["detect_rules"]),
-        quality_names=frozenset(n.lower() for n in raw["quality_band_names"]),
-    )
-
-
-# ----------------------------------------------------------------------------------- labels
-def band_labels(cube: Cube) -> list[str]:
-    """The cube's own band labels, in order.
-
-    For a Dataset these are the data variables that have the spatial dimensions.
-    """
-    if isinstance(cube, xr.Dataset):
-        ydim, xdim = spatial_dims(cube)
-        return [str(k) for k, v in cube.data_vars.items() if ydim in v.dims and xdim in v.dims]
-    dim = band_dim(cube)
-    if dim is None:
-        return [str(cube.name)] if cube.name is not None else []
-    return [str(v) for v in cube[dim].values]
-
-
-def _normalise(label: str) -> str:
-    """Upper-case and zero-pad Sentinel-style numbers: ``b4`` -> ``B04``, ``b8a`` -> ``B8A``."""
-    s = str(label).strip().upper()
-    m = re.fullmatch(r"B(\d)(A?)", s)
-    return f"B0{m.group(1)}{m.group(2)}" if m else s
 
 
 def _sensor_band(label: str, sensor: Sensor) -> str | None:
-    up = str(label).strip().upper()
-    for key, (common, _, _) in sensor.bands.items():
-        if key.upper() == up or (sensor.name == "sentinel-2" and _normalise(key) == _normalise(up)):
-            return common
-    return None
-
-
-def detect_sensor(cube_or_labels: Cube | Iterable[str], attrs: Mapping | None = None) -> str | None:
-    """Guess the sensor of a cube from its attrs (``platform``/``eoxr:sensor``) or labels.
-
-    Returns a key of the band table (e.g. ``"sentinel-2"``, ``"landsat-oli-l2"``) or ``None``.
-
-    Examples
-    --------
-    >>> detect_sensor(["SR_B4", "SR_B5", "ST_B10"])
-    'landsat-oli-l2'
-    """
-    if isinstance(cube_or_labels, xr.DataArray | xr.Dataset):
-        attrs = {**cube_or_labels.attrs, **(attrs or {})}
-        labels = band_labels(cube_or_labels)
-    else:
-        labels = [str(x) for x in cube_or_labels]
-    tab = table()
-    attrs = attrs or {}
-    declared = attrs.get("eoxr:sensor") or attrs.get("sensor")
-    if declared in tab.sensors:
-        return str(declared)
-    raw = {str(x).upper() for x in labels}
-    ups = {_normalise(x) for x in labels} | raw
-    platform = str(attrs.get("platform", "")).lower()
-    if platform:
-        candidates = [s for s in tab.sensors.values() if platform in s.platforms]
-        for s in candidates:  # among sensors of this platform, the one whose labels match best
-            if ups & {k.upper() for k in s.bands}:
-                return s.name
-    for rule in tab.detect_rules:
-        all_of = {x.upper() for x in rule.get("all_of", [])}
-        any_of = {x.upper() for x in rule.get("any_of", [])}
-        none_of = {x.upper() for x in rule.get("none_of", [])}
-        if all_of and not all_of <= ups:
-            continue
-        if any_of and not any_of & ups:
-            continue
-        if none_of & raw:
-            continue
-        return str(rule["sensor"])
-    return None
+    meaning = sensor.meaning(split_label(label)[1])
+    return None if meaning == QUALITY else meaning
 
 
 def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
     """Map one band label or alias to its canonical common name (``None`` if unknown).
+
+    Parameters
+    ----------
+    label : str
+        A band label (``"B8A"``, ``"l8_B5"``), common name, alias or ASI symbol.
+    sensor : str, optional
+        Band table to read sensor labels with; without it only names and aliases are known.
+
+    Returns
+    -------
+    str or None
 
     Examples
     --------
@@ -208,16 +100,49 @@ def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
 def is_quality_band(label: Hashable, sensor: str | None = None) -> bool:
     """True for mask / QA layers (SCL, QA_PIXEL, fmask...), which are not reflectance."""
     tab = table()
-    up = str(label).upper()
-    if sensor and up in {q.upper() for q in tab.sensors[sensor].quality_bands}:
+    core = split_label(str(label))[1]
+    if sensor and tab.sensors[sensor].meaning(core) == QUALITY:
         return True
     return str(label).lower() in tab.quality_names or any(
-        up in {q.upper() for q in s.quality_bands} for s in tab.sensors.values()
+        s.meaning(core) == QUALITY for s in tab.sensors.values()
     )
 
 
-def band_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
+def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
+    """Canonical common name -> label, reading labels with ``sensor`` (no detection).
+
+    Examples
+    --------
+    >>> label_mapping(["SR_B4", "SR_B5"], "landsat-tm-l2")
+    {'nir': 'SR_B4', 'swir16': 'SR_B5'}
+    """
+    out: dict[str, str] = {}
+    for label in labels:
+        name = canonical_name(label, sensor)
+        if name is not None and name not in out:
+            out[name] = label
+    return out
+
+
+def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
     """Canonical common name -> the cube's own label, for every recognised band.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube; its sensor is found as :func:`detect_sensor` finds it.
+    sensor : str, optional
+        Band table to use instead of detecting one.
+
+    Returns
+    -------
+    dict
+        ``{common name: label}`` (e.g. ``{"red": "B04"}``).
+
+    Raises
+    ------
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
 
     Examples
     --------
@@ -225,14 +150,7 @@ def band_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
     >>> band_mapping(et.make_cube(bands=["B04", "B08"]))
     {'red': 'B04', 'nir': 'B08'}
     """
-    labels = band_labels(cube)
-    sensor = sensor or detect_sensor(cube)
-    out: dict[str, str] = {}
-    for label in labels:
-        name = canonical_name(label, sensor)
-        if name is not None and name not in out:
-            out[name] = label
-    return out
+    return label_mapping(band_labels(cube), sensor or detect_sensor(cube))
 
 
 def _candidates(name: str, sensor: str | None) -> list[str]:
@@ -259,35 +177,61 @@ def aliases_of(canon: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def resolve_band(cube: Cube, name: str, sensor: str | None = None) -> str:
+def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
+    """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
+    if sensor is not None:
+        return ""
+    res = resolve_sensor(cube)
+    if res.sensor is not None:
+        return ""
+    cores = [lab for lab in band_labels(cube) if split_label(lab)[1].upper() in sensor_labels()]
+    if not cores:
+        return ""
+    why = res.note or "no metadata says which sensor they come from"
+    return (
+        f" Labels {cores} look like sensor band numbers but were not read: {why}. Rename them "
+        "to common names (`cube.eo.rename_to_common()` after declaring) or declare the sensor: "
+        "`cube = eoxr.bands.declare_sensor(cube, 'landsat-8')`."
+    )
+
+
+def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
     """Return the cube's own label for ``name`` (a label, common name, alias or ASI symbol).
 
     Raises
     ------
     BandNotFoundError
         Listing the labels present and every alias tried.
+    AmbiguousBandsError
+        ``name`` is not a label and the labels mean different bands on several sensors.
     """
     labels = band_labels(cube)
     if name in labels:
         return name
     sensor = sensor or detect_sensor(cube)
-    mapping = band_mapping(cube, sensor)
+    mapping = label_mapping(labels, sensor)
     cands = _candidates(name, sensor)
     for canon in cands:
         if canon in mapping:
             return mapping[canon]
     tried = [name] + [a for c in cands for a in aliases_of(c)]
-    raise BandNotFoundError(name, labels, tried)
+    hint = unread_labels_hint(cube, sensor)
+    if hint:
+        hint = (
+            "Rename the band (e.g. `cube.rename({'B8': 'nir'})`) or pass the cube's own label."
+            + hint
+        )
+    raise BandNotFoundError(name, labels, tried, hint=hint)
 
 
-def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
-    """ASI symbol (``R``, ``N``, ``S1``...) -> the cube's own label, for every band it can fill.
+def label_symbols(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
+    """ASI symbol -> label, reading labels with ``sensor`` (no detection).
 
     A fallback (e.g. ``N`` from ``nir08`` on Landsat 8/9) is used only when the primary band is
     absent, and a band used by a fallback is not reused under its own symbol.
     """
     tab = table()
-    mapping = band_mapping(cube, sensor)
+    mapping = label_mapping(labels, sensor)
     out: dict[str, str] = {}
     for canon, label in mapping.items():
         sym = tab.common[canon].symbol
@@ -306,9 +250,39 @@ def symbol_mapping(cube: Cube, sensor: str | None = None) -> dict[str, str]:
     return out
 
 
+def symbol_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
+    """ASI symbol (``R``, ``N``, ``S1``...) -> the cube's own label, for every band it can fill.
+
+    See :func:`label_symbols` for the fallbacks (``N`` from ``nir08``).
+    """
+    return label_symbols(band_labels(cube), sensor or detect_sensor(cube))
+
+
 # ------------------------------------------------------------------------------ selection
-def select_band(cube: Cube, name: str, sensor: str | None = None) -> xr.DataArray:
+def select_band(cube: Cube, name: str, *, sensor: str | None = None) -> xr.DataArray:
     """One band as a DataArray (named by its label, without the band coordinate).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube.
+    name : str
+        The cube's label, a common name (``"nir"``), an alias (``"NIR"``, ``"swir1"``) or an ASI
+        symbol (``"N"``).
+    sensor : str, optional
+        Band table to read the labels with instead of detecting one.
+
+    Returns
+    -------
+    DataArray
+        Lazy for dask cubes.
+
+    Raises
+    ------
+    BandNotFoundError
+        The band is absent (the message lists the labels present and the names tried).
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
 
     Examples
     --------
@@ -316,7 +290,7 @@ def select_band(cube: Cube, name: str, sensor: str | None = None) -> xr.DataArra
     >>> select_band(et.make_cube(bands=["B04", "B08"]), "nir").name
     'B08'
     """
-    label = resolve_band(cube, name, sensor)
+    label = resolve_band(cube, name, sensor=sensor)
     if isinstance(cube, xr.Dataset):
         return cube[label]
     dim = band_dim(cube)
@@ -327,16 +301,39 @@ def select_band(cube: Cube, name: str, sensor: str | None = None) -> xr.DataArra
     return out.rename(label)
 
 
-def select_bands(cube: Cube, names: Iterable[str], sensor: str | None = None) -> list[xr.DataArray]:
+def select_bands(
+    cube: Cube, names: Iterable[str], *, sensor: str | None = None
+) -> list[xr.DataArray]:
     """Several bands, each as in :func:`select_band`."""
-    return [select_band(cube, n, sensor) for n in names]
+    return [select_band(cube, n, sensor=sensor) for n in names]
 
 
-def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
+def to_array(cube: Cube, *, dim: str = "band") -> xr.DataArray:
     """A cube as a DataArray with a band dimension (lazy, keeps attrs and CRS coordinate).
 
     Variables without the spatial dims (e.g. ``spatial_ref``) stay as coordinates.
     A ``wavelength`` coordinate is added from the band table when the sensor is known.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        A Dataset with one variable per band, or a DataArray (returned as is when it has a band
+        dimension; a single band gets one).
+    dim : str
+        Name of the band dimension to create.
+
+    Returns
+    -------
+    DataArray
+        ``(..., band, y, x)``.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> ds = et.make_cube(bands=["B04", "B08"], times=None, as_dataset=True)
+    >>> da = to_array(ds)
+    >>> da.dims, da["wavelength"].values.tolist()
+    (('band', 'y', 'x'), [664.6, 832.8])
     """
     if isinstance(cube, xr.DataArray):
         if band_dim(cube) is None:
@@ -355,7 +352,8 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
         )
     da = cube[labels].to_dataarray(dim=dim)
     da.attrs = dict(cube.attrs)
-    wl = wavelengths_of(labels, detect_sensor(cube))
+    # A layout change must work on any cube: an unknown or ambiguous sensor only omits wavelength.
+    wl = wavelengths_of(labels, detect_sensor(cube, strict=False))
     if all(w is not None for w in wl):
         da = da.assign_coords(wavelength=(dim, [float(w) for w in wl]))
     return da.transpose(
@@ -364,7 +362,24 @@ def to_array(cube: Cube, dim: str = "band") -> xr.DataArray:
 
 
 def to_dataset(cube: Cube) -> xr.Dataset:
-    """A cube as a Dataset with one variable per band (lazy)."""
+    """A cube as a Dataset with one variable per band (lazy).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        A DataArray with a band dimension (a Dataset is returned as is).
+
+    Returns
+    -------
+    Dataset
+        One variable per band label, the cube's attrs kept.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> list(to_dataset(et.make_cube(bands=["B04", "B08"])).data_vars)
+    ['B04', 'B08']
+    """
     if isinstance(cube, xr.Dataset):
         return cube
     dim = require_band_dim(cube)
@@ -382,9 +397,9 @@ def wavelengths_of(labels: Iterable[str], sensor: str | None = None) -> list[flo
     for label in labels:
         w = None
         if sensor:
-            row = tab.sensors[sensor].bands
-            for k, (_, cw, _) in row.items():
-                if _normalise(k) == _normalise(label):
+            core = split_label(label)[1]
+            for k, (_, cw, _) in tab.sensors[sensor].bands.items():
+                if normalise_label(k) == normalise_label(core):
                     w = cw
         if w is None:
             canon = canonical_name(label, sensor)
@@ -394,7 +409,32 @@ def wavelengths_of(labels: Iterable[str], sensor: str | None = None) -> list[flo
 
 
 def rename_to_common(cube: Cube, sensor: str | None = None) -> Cube:
-    """Relabel bands with their canonical common names (unknown labels are kept)."""
+    """Relabel bands with their canonical common names (unknown labels are kept).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube.
+    sensor : str, optional
+        Band table to read the labels with instead of detecting one.
+
+    Returns
+    -------
+    Same type as ``cube``
+        With labels such as ``red``, ``nir08``; quality layers and unknown labels unchanged.
+
+    Raises
+    ------
+    AmbiguousBandsError
+        The labels mean different bands on several possible sensors.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> cube = et.make_cube(bands=["B02", "B8A", "SCL"], times=None)
+    >>> rename_to_common(cube)["band"].values.tolist()
+    ['blue', 'nir08', 'SCL']
+    """
     sensor = sensor or detect_sensor(cube)
     mapping = {lab: canonical_name(lab, sensor) or lab for lab in band_labels(cube)}
     if isinstance(cube, xr.Dataset):
@@ -406,17 +446,25 @@ def rename_to_common(cube: Cube, sensor: str | None = None) -> Cube:
 
 
 __all__ = [
+    "QUALITY",
     "BandTable",
     "CommonBand",
     "Sensor",
+    "SensorResolution",
     "table",
     "band_labels",
+    "split_label",
+    "resolve_sensor",
     "detect_sensor",
+    "declare_sensor",
     "canonical_name",
     "is_quality_band",
+    "label_mapping",
     "band_mapping",
     "aliases_of",
+    "unread_labels_hint",
     "resolve_band",
+    "label_symbols",
     "symbol_mapping",
     "select_band",
     "select_bands",

@@ -84,6 +84,10 @@ class WriteError(EoxrError, OSError):
     """An output could not be written; nothing is left under the final name."""
 
 
+class AccessorError(EoxrError, AttributeError):
+    """A ``.eo`` verb was asked of the wrong kind of object (a DataArray verb on a Dataset...)."""
+
+
 __all__ = [
     "EoxrError",
     "BandNotFoundError",
@@ -96,4 +100,41 @@ __all__ = [
     "ModelError",
     "ReadError",
     "WriteError",
+    "AccessorError",
 ]
+
+
+class AmbiguousBandsError(BandNotFoundError):
+    """Band labels mean different bands on several sensors and no metadata says which.
+
+    Raised instead of guessing (``SR_B4`` is red on Landsat 8/9 but NIR on Landsat 5/7). The
+    message lists each candidate sensor with its meaning of the labels, and how to declare one.
+
+    Attributes
+    ----------
+    labels : list of str
+        The sensor-style labels whose meaning is in doubt.
+    candidates : dict
+        Sensor key -> {label: meaning} for every sensor still possible.
+    """
+
+    def __init__(
+        self, labels: Iterable[str], candidates: dict[str, dict[str, str]], hint: str = ""
+    ) -> None:
+        self.labels = [str(x) for x in labels]
+        self.candidates = {str(s): dict(m) for s, m in candidates.items()}
+        self.band = ", ".join(self.labels)
+        self.present = list(self.labels)
+        self.tried: list[str] = []
+        msg = (
+            f"ambiguous band labels {self.labels}: they mean different bands on the sensors "
+            f"{list(self.candidates)} and the cube's metadata does not settle which. "
+        )
+        self.hint = hint
+        EoxrError.__init__(self, msg + (hint or "Declare it with eoxr.bands.declare_sensor."))
+
+    def __reduce__(self) -> tuple:  # picklable (dask/distributed ship errors between processes)
+        return (type(self), (self.labels, self.candidates, self.hint))
+
+
+__all__ += ["AmbiguousBandsError"]

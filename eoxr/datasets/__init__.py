@@ -35,21 +35,73 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def data_dir(name: str) -> Path:
-    """Folder of a shipped sample (its COGs and ``catalog.json``)."""
+    """Folder of a shipped sample (its COGs and ``catalog.json``).
+
+    Parameters
+    ----------
+    name : {"s2_chesapeake", "landsat_colorado"}
+        The sample (see :func:`list_datasets`).
+
+    Returns
+    -------
+    Path
+        The folder inside the installed package.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a shipped sample; the message lists them.
+
+    Examples
+    --------
+    >>> data_dir("landsat_colorado").name
+    'landsat_colorado'
+    """
     if name not in SAMPLES:
         raise ParameterError(f"unknown sample {name!r}; available: {sorted(SAMPLES)}.")
     return Path(str(resources.files("eoxr.datasets").joinpath("data", name)))
 
 
 def catalog_path(name: str) -> Path:
-    """Path of the local STAC catalog of a shipped sample."""
+    """Path of the local STAC catalog of a shipped sample.
+
+    Parameters
+    ----------
+    name : {"s2_chesapeake", "landsat_colorado"}
+        The sample.
+
+    Returns
+    -------
+    Path
+        Its ``catalog.json``, usable with :func:`eoxr.load_stac` or pystac.
+
+    Examples
+    --------
+    >>> catalog_path("s2_chesapeake").is_file()
+    True
+    """
     return data_dir(name) / "catalog.json"
 
 
 def list_datasets() -> dict[str, str]:
-    """Shipped samples and synthetic generators, with a description of each."""
+    """Shipped samples and synthetic generators, with a description of each.
+
+    Returns
+    -------
+    dict
+        Name -> one-line description (source, size, grid, licence for the real samples).
+
+    Examples
+    --------
+    >>> sorted(list_datasets())[:2]
+    ['landsat_colorado', 's2_chesapeake']
+    """
     out = {k: v[0] for k, v in SAMPLES.items()}
     out["synthetic_s2"] = "synthetic_s2(seed=...): Sentinel-2-like series with clouds, SCL, change"
+    out["synthetic_s1"] = "synthetic_s1(seed=...): Sentinel-1 VV/VH with speckle, truth, a flood"
+    out["synthetic_hsi"] = (
+        "synthetic_hsi(seed=...): AVIRIS-like cube with noise, stripes, dead pixels, truth"
+    )
     return out
 
 
@@ -72,6 +124,16 @@ def open(
         Dask chunks (default 256x256 px).
     **kwargs
         Passed to :func:`eoxr.load_stac`.
+
+    Returns
+    -------
+    Dataset
+        One dask-backed variable per band, dims ``(time, y, x)``, with its CRS.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a shipped sample.
 
     Examples
     --------

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from .._dims import make_grid_coords
 from ._scene import SyntheticScene
 
 _ENDMEMBERS = ("vegetation", "dry_soil", "wet_soil", "water", "roof")
@@ -135,8 +136,6 @@ def synthetic_hsi(
     >>> scene.cube.dims, scene.cube.dtype.name
     (('band', 'y', 'x'), 'float32')
     """
-    from ..testing import make_grid_coords
-
     rng = np.random.default_rng(seed)
     ny, nx = shape
     wl = np.linspace(*wavelength_range, n_bands)

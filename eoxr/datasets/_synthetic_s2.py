@@ -12,8 +12,8 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from .._dims import make_grid_coords
 from ..bands import wavelengths_of
-from ..testing import make_grid_coords
 from ._scene import SyntheticScene
 
 BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import ParameterError
 from ._scene import SyntheticScene
 
 #: land-cover classes -> (sigma0 VV, sigma0 VH) in linear power, typical C-band values
@@ -101,6 +102,9 @@ def synthetic_s1(
     """
     rng = np.random.default_rng(seed)
     ny, nx = (int(v) for v in shape)
+    if min(ny, nx) < 16:
+        # point targets keep 6 px from the border and the flood needs room inside the scene
+        raise ParameterError(f"shape={tuple(shape)} is too small: use at least (16, 16) pixels.")
     dates = (
         pd.date_range("2024-01-05", periods=int(times), freq="12D")
         if np.isscalar(times)

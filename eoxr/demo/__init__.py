@@ -1,7 +1,8 @@
 """``eoxr demo``: the end-to-end workflow on the built-in data.
 
 The foundation step loads the shipped samples through their local STAC catalogs, masks clouds,
-composites and writes COG/Zarr/PNG; each topic adds its own step in this package (``eoxr.demo.<topic>.run``).
+composites and writes COG/Zarr/PNG; each topic adds its own step in this package
+(``eoxr.demo.<topic>.run``). The PNG quicklooks need matplotlib: ``pip install "eoxr[demo]"``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import xarray as xr
 
+from .._chunks import compute
+
 #: (step name, "module:function"); each function takes the output folder and returns lines.
 STEPS: tuple[tuple[str, str], ...] = (
     ("foundation", "eoxr.demo:foundation_step"),
@@ -20,6 +23,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("sar", "eoxr.demo.sar:run"),
     ("hsi", "eoxr.demo.hsi:run"),
     ("ml", "eoxr.demo.ml:run"),
+    ("embed", "eoxr.demo.embed:run"),
 )
 
 
@@ -56,7 +60,6 @@ def foundation_step(out: Path) -> list[str]:
     """Load through STAC, mask clouds, composite, write COG/Zarr/PNG."""
     from .. import datasets
     from ..io.write import to_cog, to_zarr
-    from ..progress import progress
 
     out = out / "foundation"
     out.mkdir(parents=True, exist_ok=True)  # writers do not create folders
@@ -65,8 +68,7 @@ def foundation_step(out: Path) -> list[str]:
     summer = ls.sel(time=slice("2009-06-01", "2009-08-31"))
     clear = summer.eo.mask_clouds()  # fmask: clouds, shadows, fill
     comp = clear.eo.composite("median")
-    with progress():
-        comp = comp.compute()
+    (comp,) = compute(comp)  # progress bar when interactive
     to_cog(comp, out / "landsat_summer2009_median.tif", overwrite=True)
     to_zarr(comp, out / "landsat_summer2009_median.zarr", overwrite=True)
     fc = comp.eo.to_array().sel(band=["swir16", "nir", "red"])
@@ -81,8 +83,7 @@ def foundation_step(out: Path) -> list[str]:
 
     s2 = datasets.open("s2_chesapeake")
     rgb = s2.eo.to_array().sel(band=["B04", "B03", "B02"]).isel(time=0)
-    with progress():
-        s2c = s2[["B02", "B03", "B04", "B08"]].isel(time=0).compute()
+    (s2c,) = compute(s2[["B02", "B03", "B04", "B08"]].isel(time=0))
     to_cog(s2c, out / "s2_chesapeake_10m.tif", overwrite=True)
     quicklook(rgb, out / "s2_chesapeake_rgb.png", "Sentinel-2 L1C Chesapeake (true colour)")
     lines.append(
@@ -107,20 +108,48 @@ def foundation_step(out: Path) -> list[str]:
     return lines
 
 
+def require_demo_dependencies() -> None:
+    """Raise an ``ImportError`` that names the extra to install when matplotlib is missing."""
+    try:
+        import holoviews  # noqa: F401
+        import hvplot  # noqa: F401
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            "eoxr demo draws PNG quicklooks with eoxr.plot (holoviews, hvplot) and matplotlib; "
+            'install them with `pip install "eoxr[demo]"`'
+        ) from err
+
+
 def run_demo(
     out: str | Path = "eoxr-output",
     steps: Sequence[str] | None = None,
     printer: Callable[[str], None] = print,
 ) -> dict[str, list[str]]:
-    """Run the demo steps (all, or those named), print a summary, return it per step."""
-    from tqdm import tqdm
+    """Run the demo steps (all, or those named), print a summary, return it per step.
 
+    Parameters
+    ----------
+    out : str or Path
+        Output folder (created).
+    steps : sequence of str, optional
+        Names of the steps to run (see :data:`STEPS`); default all.
+    printer : callable
+        Receives each line of the progress and summary (default :func:`print`).
+
+    Returns
+    -------
+    dict
+        Step name -> the lines it reported, the last one its run time.
+    """
+    require_demo_dependencies()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = [s for s in STEPS if steps is None or s[0] in steps]
     summary: dict[str, list[str]] = {}
     t_all = time.perf_counter()
-    for name, target in tqdm(chosen, desc="eoxr demo", unit="step"):
+    for i, (name, target) in enumerate(chosen, 1):
+        printer(f"eoxr demo [{i}/{len(chosen)}] {name} ...")
         module, _, func = target.partition(":")
         t0 = time.perf_counter()
         lines = getattr(importlib.import_module(module), func)(out)

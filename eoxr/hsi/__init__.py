@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from .deadpix import find_dead_pixels, repair_dead_pixels
 from .denoise import apply_transform, mnf, pca, savgol, subspace, tv
-from .noise import WATER_WINDOWS, estimate_noise, find_bad_bands, hysime_subspace
+from .noise import (
+    MIN_PIXELS_PER_BAND,
+    WATER_ABSORPTION_RANGES,
+    estimate_noise,
+    find_bad_bands,
+    hysime_subspace,
+)
 from .stripes import destripe
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace
 
@@ -20,7 +26,8 @@ __all__ = [
     "estimate_noise",
     "find_bad_bands",
     "hysime_subspace",
-    "WATER_WINDOWS",
+    "WATER_ABSORPTION_RANGES",
+    "MIN_PIXELS_PER_BAND",
     "mnf",
     "pca",
     "savgol",

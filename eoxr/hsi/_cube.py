@@ -6,11 +6,10 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from .._chunks import rechunk_whole
+from .._chunks import load_metadata, rechunk_whole
 from .._dims import band_dim, require_band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError
 
@@ -72,7 +71,10 @@ def as_bands_first(cube: xr.DataArray) -> tuple[xr.DataArray, tuple]:
     """Return ``cube`` as ``(band, y, x)`` float data with the band axis in one chunk.
 
     Also returns the original dim order, to transpose results back with
-    ``result.transpose(*order)``.
+    ``result.transpose(*order)``. Non-index coords on the spatial dims (2-D ``xc``/``yc`` of a
+    curvilinear grid, a chunked ``lat``...) are dropped: they would be rechunked along with the
+    data and clash with results whose chunks differ; :func:`eoxr._attrs.finalize` restores
+    them from the input.
     """
     if not isinstance(cube, xr.DataArray):
         raise DimensionError(
@@ -94,7 +96,66 @@ def as_bands_first(cube: xr.DataArray) -> tuple[xr.DataArray, tuple]:
             "Scale digital numbers first, e.g. `(cube / 10000).astype('float32')`."
         )
     order = tuple(cube.dims)
-    return rechunk_whole(cube.transpose(bdim, ydim, xdim), [bdim]), order
+    grid = [k for k, c in cube.coords.items() if k not in cube.dims and {ydim, xdim} & set(c.dims)]
+    bare = cube.drop_vars(grid).transpose(bdim, ydim, xdim)
+    return rechunk_whole(bare, [bdim]), order
+
+
+def good_bands(data: xr.DataArray) -> np.ndarray | None:
+    """Positions of the bands an ENVI ``bbl`` (bad band list) coordinate marks good, or None.
+
+    ``bbl`` is 1 for a good band and 0 for a bad one (ENVI header convention, exposed by
+    :func:`eoxr.open_raster` as a coordinate on the band dim). ``None`` when there is no ``bbl``
+    or every band is good, so callers can skip the split.
+    """
+    bdim = data.dims[0]
+    if "bbl" not in data.coords or data["bbl"].dims != (bdim,):
+        return None
+    flag = load_metadata(data["bbl"]).astype("float64")
+    good = np.flatnonzero(flag != 0)
+    if good.size == flag.size:
+        return None
+    if good.size == 0:
+        raise ParameterError(
+            "the `bbl` (bad band list) coordinate marks every band bad (0); nothing to process. "
+            "Check the header, or drop the coordinate: `cube.drop_vars('bbl')`."
+        )
+    return good
+
+
+def with_bad_bands(
+    result: xr.DataArray, data: xr.DataArray, good: np.ndarray | None
+) -> xr.DataArray:
+    """Put the untouched ``bbl == 0`` bands of ``data`` back beside ``result`` (the good bands)."""
+    if good is None:
+        return result
+    bdim = data.dims[0]
+    bad = np.setdiff1d(np.arange(data.sizes[bdim]), good)
+    merged = xr.concat([result, data.isel({bdim: bad}).astype(result.dtype)], dim=bdim)
+    back = np.argsort(np.concatenate([good, bad]))
+    return rechunk_whole(merged.isel({bdim: back}), [bdim])
+
+
+def on_good_bands(func: Callable, data: xr.DataArray) -> xr.DataArray:
+    """``func`` applied to the bands ``bbl`` keeps; the ``bbl == 0`` bands come back untouched.
+
+    Bad bands (e.g. the water-vapour bands an ENVI header marks 0) carry no usable signal: left
+    in, they would spoil the statistics shared across bands (transforms, stripe pooling).
+    """
+    good = good_bands(data)
+    if good is None:
+        return func(data)
+    return with_bad_bands(func(data.isel({data.dims[0]: good})), data, good)
+
+
+def halo_depth(data: xr.DataArray, size: int) -> dict:
+    """Halo of ``size`` pixels on both spatial dims, capped at the image size.
+
+    A halo wider than the image adds nothing but padding, and dask refuses it ("depth larger
+    than your array"); the cap is applied identically to numpy and dask input, so both agree.
+    """
+    ydim, xdim = data.dims[1:]
+    return {d: min(int(size), data.sizes[d]) for d in (ydim, xdim)}
 
 
 def wavelengths(cube: xr.DataArray, needed_for: str) -> np.ndarray:
@@ -108,12 +169,7 @@ def wavelengths(cube: xr.DataArray, needed_for: str) -> np.ndarray:
             f"`cube.assign_coords(wavelength=({bdim!r}, wl_nm))` (ENVI headers read by "
             "`eoxr.open_raster` provide it)."
         )
-    wl = cube[name].data
-    if isinstance(wl, dsa.Array):
-        # `.chunk()` also chunks non-index coordinates; this one is tiny band metadata, loaded
-        # synchronously, never a pass over the data
-        wl = wl.compute(scheduler="sync")
-    wl = np.asarray(wl, dtype="float64")
+    wl = load_metadata(cube[name]).astype("float64")
     if np.nanmax(wl) < 25:  # micrometres are a common alternative unit in headers
         raise ParameterError(
             f"the wavelength coordinate looks like micrometres (max {np.nanmax(wl):g}); "

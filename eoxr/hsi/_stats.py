@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dask
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from .._chunks import block_sum
+from .._chunks import block_sum, compute, index_range, is_dask
 from ..errors import ParameterError
 
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
@@ -48,6 +46,7 @@ class Moments:
 
     @property
     def mean(self) -> np.ndarray:
+        """Band means."""
         return self.total / max(self.n, 1)
 
     @property
@@ -63,6 +62,7 @@ class Moments:
 
     @classmethod
     def from_augmented(cls, aug: np.ndarray) -> Moments:
+        """Split an augmented Gram matrix ``[X;1][X;1]^T`` into count, sums and products."""
         return cls(int(round(aug[-1, -1])), aug[:-1, -1].copy(), aug[:-1, :-1].copy())
 
 
@@ -91,6 +91,7 @@ def _augmented_gram(block: np.ndarray, keep: np.ndarray | None = None) -> np.nda
 
 
 def _gram_blockwise(data, keep):
+    """Lazy (dask) or eager (numpy) augmented Gram matrix of a band-whole cube."""
     nb = data.shape[0]
     return block_sum(_augmented_gram, data, (nb + 1, nb + 1), "float64", keep)
 
@@ -102,11 +103,8 @@ def sample_mask(shape: tuple[int, int], fraction: float, seed: int, chunks=None)
     pixels are chosen for any chunking, which dask's random generators do not guarantee.
     """
     ny, nx = shape
-    xp = dsa if chunks is not None else np
-    kw = {"chunks": chunks[0]} if chunks is not None else {}
-    iy = xp.arange(ny, dtype="uint64", **kw)[:, None]
-    kw = {"chunks": chunks[1]} if chunks is not None else {}
-    ix = xp.arange(nx, dtype="uint64", **kw)[None, :]
+    iy = index_range(ny, chunks=None if chunks is None else chunks[0], dtype="uint64")[:, None]
+    ix = index_range(nx, chunks=None if chunks is None else chunks[1], dtype="uint64")[None, :]
     with np.errstate(over="ignore"):
         z = iy * np.uint64(nx) + ix + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -116,7 +114,12 @@ def sample_mask(shape: tuple[int, int], fraction: float, seed: int, chunks=None)
 
 
 def cube_moments(
-    cube: xr.DataArray, *, diff: int = 0, sample: float | None = None, seed: int = 0
+    cube: xr.DataArray,
+    *,
+    diff: int = 0,
+    sample: float | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
 ) -> tuple[Moments, Moments | None]:
     """Moments of a ``(band, y, x)`` cube and, with ``diff`` (1 or 2), of its ``y`` differences.
 
@@ -124,16 +127,17 @@ def cube_moments(
     second-order difference ``x[y-1] - 2 x[y] + x[y+1]`` (noise covariance ``6 Sigma_n``).
     ``sample`` keeps that fraction of pixels (chosen by :func:`sample_mask` with ``seed``) to
     cut the cost of the cross-products; differences are then taken at the sampled pixels.
+    ``progress`` shows a progress bar for dask input (see :func:`eoxr._chunks.want_progress`).
     """
     data = cube.data
-    chunks = data.chunks[1:] if isinstance(data, dsa.Array) else None
+    chunks = data.chunks[1:] if is_dask(data) else None
     keep = None if sample is None else sample_mask(data.shape[1:], sample, seed, chunks)
     tasks = [_gram_blockwise(data, keep)]
     if diff:
         # lazy across chunk borders; NaN where any of the pixels involved is NaN
         d = cube.diff(cube.dims[1], n=diff).data
         tasks.append(_gram_blockwise(d, None if keep is None else keep[diff:]))
-    results = dask.compute(*tasks) if chunks is not None else tasks
+    results = compute(*tasks, progress=progress)
     out = [Moments.from_augmented(np.asarray(r)) for r in results]
     if out[0].n <= data.shape[0] + 1:
         _raise_too_few_pixels(cube, out[0].n, sample)

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import warnings
 
-import dask
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import is_dask, map_overlap
+from .._chunks import compute, map_overlap, match_chunks
 from ..errors import GridMismatchError, ParameterError
-from ._cube import as_bands_first, per_scene
-from .noise import estimate_noise
+from ._cube import as_bands_first, good_bands, halo_depth, per_scene, with_bad_bands
+from .noise import Noise, check_noise, noise_sigma
 
 _OFFSETS3 = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
 _OFFSETS5 = [(i, j) for i in range(-2, 3) for j in range(-2, 3) if max(abs(i), abs(j)) == 2]
@@ -66,7 +65,7 @@ def _outlier_block(
     return (mostly[None] | spike) & valid
 
 
-def _dead_lines(data: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+def _dead_lines(data: xr.DataArray, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
     """Per band: columns constant along y and rows constant along x (one pass).
 
     Only lines with at least 3 valid pixels count: at the NaN border of an orthorectified scene
@@ -79,7 +78,7 @@ def _dead_lines(data: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
         data.count(ydim),
         data.count(xdim),
     ]
-    vals = dask.compute(*[p.data for p in parts]) if is_dask(data) else [p.data for p in parts]
+    vals = compute(*[p.data for p in parts], progress=progress)
     rng_y, rng_x, n_y, n_x = (np.asarray(v) for v in vals)
     return (rng_y == 0) & (n_y > 2), (rng_x == 0) & (n_x > 2)
 
@@ -91,7 +90,8 @@ def find_dead_pixels(
     z: float = 6.0,
     band_fraction: float = 0.5,
     spike_z: float = 15.0,
-    noise: xr.DataArray | None = None,
+    noise: Noise = "diff",
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Boolean mask of dead/hot pixels, dead lines and single-band spikes.
 
@@ -105,14 +105,18 @@ def find_dead_pixels(
         Fraction of bands in which a pixel must be a spatial outlier to be flagged whole.
     spike_z : float
         Threshold for single-band spikes (spatial and spectral outlier).
-    noise : DataArray, optional
-        Per-band noise sigma (default: :func:`estimate_noise` ``"diff"``, robust to the defects).
+    noise : {"diff", "hysime"} or DataArray
+        Per-band noise sigma: estimated now (``"diff"``, the default, is robust to the defects;
+        HySime counts them as noise) or given.
+    progress : bool, optional
+        Progress bar for the passes over a dask cube.
 
     Returns
     -------
     DataArray
         Boolean ``dead`` mask with the cube's dims (lazy for dask input; the noise sigma and the
         line ranges are computed now, in two passes). ``mask.any("band")`` gives the pixels.
+        Bands a ``bbl`` coordinate marks 0 are never flagged (nor used to flag).
 
     Examples
     --------
@@ -124,13 +128,39 @@ def find_dead_pixels(
     """
     if not 0 < band_fraction <= 1:
         raise ParameterError(f"band_fraction={band_fraction!r} must lie in (0, 1].")
+    check_noise(noise)
     data, order = as_bands_first(cube)
-    noise = estimate_noise(data, "diff") if noise is None else noise
-    sigma = np.asarray(getattr(noise, "values", noise), dtype="float64")
-    if sigma.shape != (data.shape[0],):
-        raise ParameterError(f"noise must give one sigma per band ({data.shape[0]}).")
-    sigma = np.where(np.isfinite(sigma) & (sigma > 0), sigma, np.nanmax(sigma[sigma > 0]))
-    cols, rows = _dead_lines(data)
+    sigma = noise_sigma(data, noise, progress=progress)
+    ok = np.isfinite(sigma) & (sigma > 0)
+    sigma = np.where(ok, sigma, np.max(sigma[ok]) if ok.any() else 1.0)
+
+    good = good_bands(data)
+    if good is None:
+        mask = _find_dead(data, sigma, z, band_fraction, spike_z, progress)
+    else:  # bbl bands: neither flagged nor used to flag
+        sub = data.isel({data.dims[0]: good})
+        mask = _find_dead(sub, sigma[good], z, band_fraction, spike_z, progress)
+        mask = with_bad_bands(mask, xr.zeros_like(data, dtype=bool), good)
+    mask = match_chunks(mask.assign_coords(data.coords), data)
+    return finalize(
+        mask.transpose(*order),
+        cube,
+        name="dead",
+        long_name="dead/hot pixel flag",
+        history=f"find_dead_pixels(z={z}, band_fraction={band_fraction})",
+    )
+
+
+def _find_dead(
+    data: xr.DataArray,
+    sigma: np.ndarray,
+    z: float,
+    band_fraction: float,
+    spike_z: float,
+    progress: bool | None,
+) -> xr.DataArray:
+    """Dead-pixel mask of a ``(band, y, x)`` cube whose bands all take part."""
+    cols, rows = _dead_lines(data, progress)
     bdim, ydim, xdim = data.dims
     # certain defects first (pixel-local or global facts), then left out of the neighbourhoods
     # of the outlier test, so that a dead line or a cluster of dead pixels does not make its
@@ -143,19 +173,12 @@ def find_dead_pixels(
     found = map_overlap(
         _outlier_block,
         data.where(~certain),
-        {ydim: 1, xdim: 1},
+        halo_depth(data, 1),
         boundary="reflect",
         dtype=bool,
         kwargs=kw,
     )
-    mask = (certain | found).assign_coords(data.coords)
-    return finalize(
-        mask.transpose(*order),
-        cube,
-        name="dead",
-        long_name="dead/hot pixel flag",
-        history=f"find_dead_pixels(z={z}, band_fraction={band_fraction})",
-    )
+    return certain | found
 
 
 def _repair_block(block: np.ndarray) -> np.ndarray:
@@ -186,16 +209,26 @@ def _repair_block(block: np.ndarray) -> np.ndarray:
 
 
 @per_scene
-def repair_dead_pixels(cube: xr.DataArray, mask: xr.DataArray | None = None) -> xr.DataArray:
+def repair_dead_pixels(
+    cube: xr.DataArray, mask: xr.DataArray | None = None, *, progress: bool | None = None
+) -> xr.DataArray:
     """Fill dead pixels from their spatial neighbours (3x3, then 5x5) and spectral neighbours.
 
     Parameters
     ----------
     cube : DataArray
         ``(band, y, x)`` float cube; NaN (nodata) stays NaN and is never used as a neighbour.
+        Bands a ``bbl`` coordinate marks 0 are left as they are.
     mask : DataArray, optional
         Boolean mask with dims ``(y, x)`` (all bands) or the cube's dims; default
-        :func:`find_dead_pixels`.
+        :func:`find_dead_pixels` (computed now: two passes).
+    progress : bool, optional
+        Progress bar for the passes of :func:`find_dead_pixels`.
+
+    Returns
+    -------
+    DataArray
+        The repaired cube, same dims, dtype and coords; lazy for dask input.
 
     Examples
     --------
@@ -207,18 +240,28 @@ def repair_dead_pixels(cube: xr.DataArray, mask: xr.DataArray | None = None) -> 
     True
     """
     data, order = as_bands_first(cube)
-    mask = find_dead_pixels(data) if mask is None else mask
-    if not set(mask.dims) <= set(data.dims) or any(
-        mask.sizes[d] != data.sizes[d] for d in mask.dims
+    mask = find_dead_pixels(data, progress=progress) if mask is None else mask
+    if (
+        not isinstance(mask, xr.DataArray)
+        or not set(mask.dims) <= set(data.dims)
+        or any(mask.sizes[d] != data.sizes[d] for d in mask.dims)
     ):
+        got = dict(mask.sizes) if isinstance(mask, xr.DataArray) else type(mask).__name__
         raise GridMismatchError(
-            f"mask dims {dict(mask.sizes)} do not fit the cube {dict(data.sizes)}; pass a (y, x) "
-            "or (band, y, x) boolean mask on the cube's grid."
+            f"mask {got} does not fit the cube {dict(data.sizes)}; pass a boolean DataArray "
+            "with dims (y, x) or the cube's dims, on the cube's grid (e.g. from "
+            "`cube.eo.find_dead_pixels()`)."
         )
     mask = mask.astype(bool).variable.set_dims(data.sizes).transpose(*data.dims)
-    marked = data.where(~xr.DataArray(mask, dims=data.dims, coords=data.coords), np.inf)
-    _, ydim, xdim = data.dims
-    out = map_overlap(_repair_block, marked, {ydim: 2, xdim: 2}, boundary="reflect")
+    mask = xr.DataArray(mask, dims=data.dims, coords=data.coords)
+    good = good_bands(data)
+    if good is not None:  # bbl bands are left as they are
+        keep = np.zeros(data.shape[0], bool)
+        keep[good] = True
+        mask = mask & xr.DataArray(keep, dims=data.dims[:1])
+    marked = data.where(~mask, np.inf)
+    out = map_overlap(_repair_block, marked, halo_depth(data, 2), boundary="reflect")
+    out = match_chunks(out, data)
     return finalize(
         out.transpose(*order), cube, keep_value_attrs=True, history="repair_dead_pixels"
     )

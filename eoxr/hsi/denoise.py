@@ -15,14 +15,19 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, map_blocks, map_overlap
+from .._chunks import check_window, map_blocks, map_overlap, match_chunks
 from ..errors import ParameterError
-from ._cube import as_bands_first, per_scene, wavelengths
+from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
+from .noise import Noise, check_noise, noise_sigma
 from .spatial import denoise_scores, nlm_halo, tv_block
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace, project_block
 
 
-def _finish(out: xr.DataArray, cube: xr.DataArray, order: tuple, history: str) -> xr.DataArray:
+def _finish(
+    out: xr.DataArray, data: xr.DataArray, cube: xr.DataArray, order: tuple, history: str
+) -> xr.DataArray:
+    """Chunks of the input, its dim order and metadata back on a result."""
+    out = match_chunks(out, data)
     return finalize(out.transpose(*order), cube, keep_value_attrs=True, history=history)
 
 
@@ -33,8 +38,8 @@ def _check_transform(t: LowRankTransform, data: xr.DataArray, method: str) -> No
         )
     if t.n_bands != data.shape[0]:
         raise ParameterError(
-            f"the transform was fitted on {t.n_bands} bands but the cube has {data.shape[0]}; "
-            "fit it on the same bands."
+            f"the transform was fitted on {t.n_bands} bands but the cube has {data.shape[0]} "
+            "(not counting bands a `bbl` coordinate marks 0); fit it on the same bands."
         )
 
 
@@ -43,7 +48,20 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
     """Project every pixel with a fitted :class:`LowRankTransform`, lazily per chunk.
 
     Nothing is computed: fit once (e.g. on a sample or a clear subset) and apply to any cube
-    with the same bands. Pixels with NaN in any band are returned unchanged.
+    with the same bands. Pixels with NaN in any band are returned unchanged, and so are bands
+    a ``bbl`` coordinate marks 0 (the fits leave them out).
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube with the bands the transform was fitted on.
+    transform : LowRankTransform
+        From :func:`fit_mnf`, :func:`fit_pca` or :func:`fit_subspace`.
+
+    Returns
+    -------
+    DataArray
+        The projected cube, same dims, dtype and coords; lazy for dask input.
 
     Examples
     --------
@@ -56,11 +74,14 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
     ((24, 24), 'float32')
     """
     data, order = as_bands_first(cube)
-    _check_transform(transform, data, transform.method)
-    out = data.copy(data=map_blocks(project_block, data, kwargs={"t": transform}))
-    return _finish(
-        out, cube, order, f"{transform.method} denoising, {transform.n_components} components"
-    )
+
+    def project(d: xr.DataArray) -> xr.DataArray:
+        _check_transform(transform, d, getattr(transform, "method", "mnf"))
+        return d.copy(data=map_blocks(project_block, d, kwargs={"t": transform}))
+
+    out = on_good_bands(project, data)
+    history = f"{transform.method} denoising, {transform.n_components} components"
+    return _finish(out, data, cube, order, history)
 
 
 @per_scene
@@ -69,10 +90,11 @@ def mnf(
     n_components: int | None = None,
     *,
     min_snr: float = 1.0,
-    noise: Literal["diff", "hysime"] = "diff",
+    noise: Noise = "diff",
     sample: float | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Minimum noise fraction denoising: keep the high-SNR MNF components, transform back.
 
@@ -83,12 +105,25 @@ def mnf(
         left out of the statistics.
     n_components : int, optional
         Components kept; default: those with SNR >= ``min_snr`` (see :func:`fit_mnf`).
-    noise : {"diff", "hysime"}
-        Noise covariance estimator of the fit.
+    min_snr : float
+        SNR (noise-adjusted eigenvalue - 1) a component needs to be kept by default.
+    noise : {"diff", "hysime"} or DataArray
+        Noise covariance of the fit: estimated from ``y`` differences (full covariance) or by
+        HySime, or a per-band sigma DataArray (e.g. :func:`estimate_noise`).
     sample : float, optional
         Fit on this fraction of pixels (pseudo-random with ``seed``, chunk-independent).
+    seed : int
+        Seed of the pixel sample.
     transform : LowRankTransform, optional
         A fitted transform (:func:`eoxr.hsi.fit_mnf`): nothing is computed now.
+    progress : bool, optional
+        Progress bar for the fit's pass over a dask cube (default: when interactive).
+
+    Returns
+    -------
+    DataArray
+        The denoised cube, same dims, dtype and coords; lazy for dask input. Bands a ``bbl``
+        coordinate marks 0 are returned unchanged.
 
     Notes
     -----
@@ -104,7 +139,13 @@ def mnf(
     (40, 48, 48)
     """
     t = transform or fit_mnf(
-        cube, n_components, min_snr=min_snr, noise=noise, sample=sample, seed=seed
+        cube,
+        n_components,
+        min_snr=min_snr,
+        noise=noise,
+        sample=sample,
+        seed=seed,
+        progress=progress,
     )
     return apply_transform(cube, t)
 
@@ -114,15 +155,38 @@ def pca(
     cube: xr.DataArray,
     n_components: int | None = None,
     *,
+    noise: Noise = "hysime",
     sample: float | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Low-rank projection on the leading principal components (default rank: HySime).
 
-    Without ``transform`` the covariance is computed now, in one pass over the chunks
-    (``sample`` restricts the cross-products to a pseudo-random fraction of pixels); the
+    Without ``transform`` the covariance is computed now, in one pass over the chunks; the
     projection is lazy and per chunk.
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube; pixels with NaN in any band are returned unchanged.
+    n_components : int, optional
+        Components kept; default: the HySime signal-subspace size for ``noise``.
+    noise : {"hysime", "diff"} or DataArray
+        Noise estimate for the default rank (not used when ``n_components`` is given).
+    sample : float, optional
+        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    seed : int
+        Seed of the pixel sample.
+    transform : LowRankTransform, optional
+        A fitted transform (:func:`eoxr.hsi.fit_pca`): nothing is computed now.
+    progress : bool, optional
+        Progress bar for the fit's pass over a dask cube.
+
+    Returns
+    -------
+    DataArray
+        The projected cube, same dims, dtype and coords; lazy for dask input.
 
     Examples
     --------
@@ -130,7 +194,9 @@ def pca(
     >>> pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, 5).dtype.name
     'float32'
     """
-    t = transform or fit_pca(cube, n_components, sample=sample, seed=seed)
+    t = transform or fit_pca(
+        cube, n_components, noise=noise, sample=sample, seed=seed, progress=progress
+    )
     return apply_transform(cube, t)
 
 
@@ -153,14 +219,16 @@ def subspace(
     *,
     spatial: Literal["nlmeans", "tv"] = "nlmeans",
     h: float = 0.6,
-    patch_size: int = 5,
+    size: int = 5,
     patch_distance: int = 6,
     weight: float = 1.0,
     n_iter: int = 60,
     halo: int | None = None,
+    noise: Noise = "hysime",
     sample: float | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Spatial-spectral denoising in the signal subspace (FastHyDe-like).
 
@@ -173,15 +241,38 @@ def subspace(
 
     Parameters
     ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube; pixels with NaN in any band are returned unchanged.
     rank : int, optional
         Subspace dimension (default: HySime's estimate).
     spatial : {"nlmeans", "tv"}
-        Eigen-image denoiser. ``"nlmeans"`` (``h`` x sigma filtering strength, ``patch_size``,
+        Eigen-image denoiser. ``"nlmeans"`` (``h`` x sigma filtering strength, patch ``size``,
         ``patch_distance``) is exact across chunkings with its default halo
-        ``patch_distance + patch_size // 2``; ``"tv"`` (``weight``, ``n_iter``) is iterative
-        and global, chunked results match to a tolerance near borders (default halo 16).
+        ``patch_distance + size // 2``; ``"tv"`` (``weight``, ``n_iter``) is iterative and
+        global, chunked results match to a tolerance near borders (default halo 16).
+    h : float
+        Non-local means filtering strength, in noise sigmas.
+    size : int
+        Non-local means patch size (odd).
+    patch_distance : int
+        Non-local means search distance (pixels).
+    weight, n_iter : float, int
+        TV weight (the eigen-images have unit noise) and iterations.
     halo : int, optional
-        Override the halo (pixels).
+        Override the halo (pixels); capped at the image size.
+    noise : {"hysime", "diff"} or DataArray
+        Noise sigma used to whiten the bands.
+    sample, seed : float, int
+        Fit on a pseudo-random, chunk-independent fraction of pixels.
+    transform : LowRankTransform, optional
+        A fitted transform (:func:`eoxr.hsi.fit_subspace`): nothing is computed now.
+    progress : bool, optional
+        Progress bar for the fit's pass over a dask cube.
+
+    Returns
+    -------
+    DataArray
+        The denoised cube, same dims, dtype and coords; lazy for dask input.
 
     Examples
     --------
@@ -191,33 +282,33 @@ def subspace(
     """
     if spatial not in ("nlmeans", "tv"):
         raise ParameterError(f"spatial={spatial!r}: use 'nlmeans' or 'tv'.")
+    size = check_window(size, name="size")
+    check_noise(noise)
     data, order = as_bands_first(cube)
-    t = transform or fit_subspace(data, rank, sample=sample, seed=seed)
-    _check_transform(t, data, "subspace")
+    t = transform or fit_subspace(
+        data, rank, noise=noise, sample=sample, seed=seed, progress=progress
+    )
     params = {
         "h": h,
-        "patch_size": check_window(patch_size, name="patch_size"),
+        "patch_size": size,
         "patch_distance": int(patch_distance),
         "weight": weight,
         "n_iter": int(n_iter),
     }
-    depth = (
-        halo
-        if halo is not None
-        else (nlm_halo(patch_size, patch_distance) if spatial == "nlmeans" else 16)
-    )
-    ydim, xdim = data.dims[1:]
-    out = map_overlap(
-        _subspace_block,
-        data,
-        {ydim: depth, xdim: depth},
-        boundary="reflect",
-        kwargs={"t": t, "spatial": spatial, "params": params},
-    )
-    return _finish(out, cube, order, f"subspace denoising, rank {t.n_components}, {spatial}")
+    if halo is None:
+        halo = nlm_halo(size, patch_distance) if spatial == "nlmeans" else 16
+
+    def run(d: xr.DataArray) -> xr.DataArray:
+        _check_transform(t, d, "subspace")
+        kw = {"t": t, "spatial": spatial, "params": params}
+        return map_overlap(_subspace_block, d, halo_depth(d, halo), boundary="reflect", kwargs=kw)
+
+    out = on_good_bands(run, data)
+    return _finish(out, data, cube, order, f"subspace denoising, rank {t.n_components}, {spatial}")
 
 
-def _savgol_block(block: np.ndarray, window: int, order: int) -> np.ndarray:
+def _savgol_block(block: np.ndarray, size: int, order: int) -> np.ndarray:
+    """Savitzky-Golay along axis 0 of a ``(band, y, x)`` block; NaN bands interpolated, kept."""
     from scipy.signal import savgol_filter
 
     nb = block.shape[0]
@@ -234,47 +325,23 @@ def _savgol_block(block: np.ndarray, window: int, order: int) -> np.ndarray:
     # Interior bands share one row of taps (window shifted adds over contiguous rows, memory
     # bound); the edge rows (polynomial fits of mode="interp") are two small GEMMs. This is
     # ~10x faster than savgol_filter along a strided axis 0.
-    mat = savgol_filter(np.eye(nb), window, order, axis=0, mode="interp").astype(x.dtype)
-    half = window // 2
+    mat = savgol_filter(np.eye(nb), size, order, axis=0, mode="interp").astype(x.dtype)
+    half = size // 2
     out = np.empty_like(x)
-    taps = mat[half, :window]
-    out[half : nb - half] = taps[0] * x[: nb - window + 1]
-    for j in range(1, window):
-        out[half : nb - half] += taps[j] * x[j : nb - window + 1 + j]
-    out[:half] = mat[:half, :window] @ x[:window]
-    out[nb - half :] = mat[nb - half :, nb - window :] @ x[nb - window :]
+    taps = mat[half, :size]
+    out[half : nb - half] = taps[0] * x[: nb - size + 1]
+    for j in range(1, size):
+        out[half : nb - half] += taps[j] * x[j : nb - size + 1 + j]
+    out[:half] = mat[:half, :size] @ x[:size]
+    out[nb - half :] = mat[nb - half :, nb - size :] @ x[nb - size :]
     out[nan] = np.nan
     return out.reshape(block.shape).astype(block.dtype, copy=False)
 
 
-@per_scene
-def savgol(
-    cube: xr.DataArray,
-    window: int = 7,
-    order: int = 2,
-    *,
-    spacing: Literal["check", "index"] = "check",
-) -> xr.DataArray:
-    """Savitzky-Golay smoothing of every spectrum along wavelength; NaN-aware.
-
-    A missing band is interpolated from its spectral neighbours for the fit and stays NaN in
-    the output. The filter assumes evenly spaced bands: with ``spacing="check"`` a
-    ``wavelength`` coordinate whose steps vary by more than 10 % raises (typical after dropping
-    water-absorption bands); ``spacing="index"`` filters by band index anyway. Without a
-    ``wavelength`` coordinate bands are taken as evenly spaced.
-
-    Examples
-    --------
-    >>> from eoxr.datasets import synthetic_hsi
-    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, 9, 3).dtype.name
-    'float32'
-    """
-    data, dim_order = as_bands_first(cube)
-    window = check_window(window, name="window")
-    if not isinstance(order, int) or not 0 <= order < window:
-        raise ParameterError(f"order={order!r} must be an integer in [0, window) = [0, {window}).")
-    if window > data.shape[0]:
-        raise ParameterError(f"window={window} exceeds the {data.shape[0]} bands of the cube.")
+def _check_spacing(data: xr.DataArray, spacing: str) -> None:
+    """Refuse unevenly spaced wavelengths unless ``spacing="index"``."""
+    if spacing not in ("check", "index"):
+        raise ParameterError(f"spacing={spacing!r}: use 'check' or 'index'.")
     if spacing == "check" and "wavelength" in data.coords:
         step = np.diff(wavelengths(data, "savgol"))
         if np.abs(step - np.median(step)).max() > 0.1 * abs(np.median(step)):
@@ -284,10 +351,62 @@ def savgol(
                 "Resample (`cube.interp(wavelength=...)`) or pass spacing='index' to filter "
                 "by band index."
             )
-    elif spacing not in ("check", "index"):
-        raise ParameterError(f"spacing={spacing!r}: use 'check' or 'index'.")
-    out = data.copy(data=map_blocks(_savgol_block, data, kwargs={"window": window, "order": order}))
-    return _finish(out, cube, dim_order, f"savgol(window={window}, order={order})")
+
+
+@per_scene
+def savgol(
+    cube: xr.DataArray,
+    size: int = 7,
+    *,
+    order: int = 2,
+    spacing: Literal["check", "index"] = "check",
+) -> xr.DataArray:
+    """Savitzky-Golay smoothing of every spectrum along wavelength; NaN-aware.
+
+    A missing band is interpolated from its spectral neighbours for the fit and stays NaN in
+    the output. Bands a ``bbl`` coordinate marks 0 are left out of the filter and returned
+    unchanged.
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube.
+    size : int
+        Window length in bands (odd, at most the number of bands).
+    order : int
+        Polynomial order, in ``[0, size)``.
+    spacing : {"check", "index"}
+        The filter assumes evenly spaced bands: ``"check"`` raises when the ``wavelength``
+        steps vary by more than 10 % (typical after dropping water-absorption bands);
+        ``"index"`` filters by band index anyway. Without a ``wavelength`` coordinate bands are
+        taken as evenly spaced.
+
+    Returns
+    -------
+    DataArray
+        The smoothed cube, same dims, dtype and coords; lazy for dask input.
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_hsi
+    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, 9, order=3).dtype.name
+    'float32'
+    """
+    data, dim_order = as_bands_first(cube)
+    size = check_window(size, name="size")
+    if not isinstance(order, int) or not 0 <= order < size:
+        raise ParameterError(f"order={order!r} must be an integer in [0, size) = [0, {size}).")
+    good = good_bands(data)
+    n_good = data.shape[0] if good is None else good.size
+    if size > n_good:
+        raise ParameterError(f"size={size} exceeds the {n_good} (good) bands of the cube.")
+
+    def run(d: xr.DataArray) -> xr.DataArray:
+        _check_spacing(d, spacing)
+        return d.copy(data=map_blocks(_savgol_block, d, kwargs={"size": size, "order": order}))
+
+    out = on_good_bands(run, data)
+    return _finish(out, data, cube, dim_order, f"savgol(size={size}, order={order})")
 
 
 @per_scene
@@ -295,17 +414,39 @@ def tv(
     cube: xr.DataArray,
     strength: float = 1.0,
     *,
-    sigma: xr.DataArray | np.ndarray | None = None,
+    noise: Noise = "diff",
     n_iter: int = 50,
     halo: int = 16,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Total-variation denoising of each band (Chambolle), weighted by the band's noise level.
 
-    The ROF weight of band ``b`` is ``strength * sigma_b``, with ``sigma`` from
-    :func:`eoxr.hsi.estimate_noise` (``"diff"``, computed now in one pass, if not given): noisy
-    bands are smoothed more. TV is a global iterative method; on dask each chunk is solved with
-    a ``halo`` and a fixed ``n_iter``, which matches the whole-image result to a small
-    tolerance near chunk borders (see :mod:`eoxr.hsi.spatial`).
+    The ROF weight of band ``b`` is ``strength * sigma_b``: noisy bands are smoothed more. TV is
+    a global iterative method; on dask each chunk is solved with a ``halo`` and a fixed
+    ``n_iter``, which matches the whole-image result to a small tolerance near chunk borders
+    (see :mod:`eoxr.hsi.spatial`).
+
+    Parameters
+    ----------
+    cube : DataArray
+        ``(band, y, x)`` float cube; NaN stays NaN (filled from the nearest valid pixel for the
+        solver only).
+    strength : float
+        Multiplier of each band's noise sigma to give its TV weight.
+    noise : {"diff", "hysime"} or DataArray
+        Per-band noise sigma: estimated now in one pass (``"diff"``, default) or given. A band
+        without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
+    n_iter : int
+        Chambolle iterations (fixed, so that chunks agree).
+    halo : int
+        Halo in pixels around each chunk; capped at the image size.
+    progress : bool, optional
+        Progress bar for the noise estimate's pass over a dask cube.
+
+    Returns
+    -------
+    DataArray
+        The denoised cube, same dims, dtype and coords; lazy for dask input.
 
     Examples
     --------
@@ -313,27 +454,20 @@ def tv(
     >>> tv(synthetic_hsi(shape=(32, 32), n_bands=20).cube).shape
     (20, 32, 32)
     """
-    from .noise import estimate_noise
-
+    check_noise(noise)
     data, order = as_bands_first(cube)
-    estimated = sigma is None
-    if estimated:
-        sigma = estimate_noise(data, "diff")
-    sig = np.asarray(getattr(sigma, "values", sigma), dtype="float64").reshape(-1)
-    if estimated:
-        # NaN only for a band without valid second differences (all NaN): nothing to smooth
-        sig = np.nan_to_num(sig, nan=0.0)
-    if sig.size != data.shape[0] or not np.all(np.isfinite(sig)):
-        raise ParameterError(f"sigma must give one finite value per band ({data.shape[0]}).")
-    ydim, xdim = data.dims[1:]
+    # NaN: a band without valid second differences (all NaN) or left out by bbl: not smoothed
+    sig = np.nan_to_num(noise_sigma(data, noise, progress=progress), nan=0.0)
+    if not np.all(np.isfinite(sig)) or (sig < 0).any():
+        raise ParameterError("noise must give one finite, non-negative sigma per band.")
     out = map_overlap(
         tv_block,
         data,
-        {ydim: int(halo), xdim: int(halo)},
+        halo_depth(data, halo),
         boundary="reflect",
         kwargs={"weights": strength * sig, "n_iter": int(n_iter)},
     )
-    return _finish(out, cube, order, f"tv(strength={strength}, n_iter={n_iter})")
+    return _finish(out, data, cube, order, f"tv(strength={strength}, n_iter={n_iter})")
 
 
 __all__ = ["mnf", "pca", "subspace", "savgol", "tv", "apply_transform"]

@@ -12,55 +12,99 @@
   second-order one by < 8 %. We take a robust scale (the median of ``|d|``, read from a
   per-band histogram of ``log10 |d|`` gathered in one pass), so dead pixels and edges barely
   bias it.
+
+HySime and few pixels: a band's HySime noise is the residual variance of a regression on the
+``bands - 1`` other bands, with ``pixels - bands`` degrees of freedom. It is unbiased only while
+the pixel spectra span every band dimension with noise of their own. With few pixels per band
+it scatters by ``1 / sqrt(2 (pixels - bands))`` (relative), and once the spectra are linearly
+dependent (pixels duplicated or interpolated by resampling, a crop of a few distinct spectra,
+noiseless dead or saturated pixels) the regression fits the noise away: a 10 x 10 crop
+interpolated from 5 x 5 distinct spectra (63 bands) gave sigma 1e-4 x the difference estimate.
+HySime therefore refuses fewer than :data:`MIN_PIXELS_PER_BAND` complete pixels per band and a
+rank-deficient pixel set, with an error that says to use ``"diff"`` or a larger area (a silent
+switch of estimator would change what the caller asked for).
+
+The SNR of a band is ``sqrt(max(power - sigma^2, 0)) / sigma`` with ``power`` the mean of
+``x^2``: RMS signal over noise sigma, never negative (the band mean over sigma, used before, went
+negative for bands of negative reflectance).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-import dask
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import block_sum
+from .._chunks import block_sum, compute, hist_quantile
 from ..errors import ParameterError
-from ._cube import as_bands_first, check_fraction, per_scene, wavelengths
+from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments
 
 NoiseMethod = Literal["hysime", "diff"]
+#: A noise estimate as every hyperspectral function takes it: an estimator name or a per-band
+#: sigma DataArray (e.g. a result of :func:`estimate_noise`).
+Noise = NoiseMethod | xr.DataArray
+NOISE_METHODS: tuple[str, ...] = ("hysime", "diff")
 
-#: Atmospheric water-vapour absorption windows (nm) where AVIRIS-class sensors see little signal.
-WATER_WINDOWS: tuple[tuple[float, float], ...] = (
+#: Atmospheric water-vapour absorption ranges (nm) where AVIRIS-class sensors see little signal.
+WATER_ABSORPTION_RANGES: tuple[tuple[float, float], ...] = (
     (1340.0, 1460.0),
     (1790.0, 1960.0),
     (2450.0, 2600.0),
 )
 
+#: Complete (NaN-free) pixels per band that HySime needs. At 3 the per-band estimate scatters by
+#: ~6 % for 63 bands (``1 / sqrt(2 (pixels - bands))``); at 1.6 (63 bands, 10 x 10 px) the
+#: synthetic scene's per-band estimates ranged from 0.68 to 1.24 x the true sigma.
+MIN_PIXELS_PER_BAND = 3
+
 # Histogram of log10|d| for the robust shift difference: 0.005-decade bins from 1e-9 to 1e6,
 # i.e. 1.2 % wide; linear interpolation inside the bin brings the median to ~0.1 %.
 _LOG_LO, _LOG_HI, _NBINS = -9.0, 6.0, 3000
+_LOG_EDGES = np.linspace(_LOG_LO, _LOG_HI, _NBINS + 1)
 # median |d| of a N(0, 6 sigma^2) second difference is 0.67449 * sqrt(6) * sigma.
 _MAD_TO_SIGMA = 1.0 / (0.6744897501960817 * np.sqrt(6.0))
+# Smallest eigenvalue of the band correlation matrix, relative to the largest, that counts as an
+# independent dimension: below, the spectra are linearly dependent up to float32 rounding.
+_RANK_TOL = 1e-9
 
 
 def hysime_noise_var(m: Moments) -> np.ndarray:
-    """Noise variance per band from the regression residuals, given the cube's moments."""
+    """Noise variance per band from the regression residuals, given the cube's moments.
+
+    Raises a :class:`ParameterError` with fewer than :data:`MIN_PIXELS_PER_BAND` pixels per
+    band, or when the pixel spectra do not span every band dimension (see the module notes).
+    Constant bands (zeros, saturation) get variance 0 and are left out of the regressions.
+    """
     nb = m.total.size
-    if m.n <= nb + 1:
+    if m.n < MIN_PIXELS_PER_BAND * nb:
         raise ParameterError(
-            f"HySime needs more valid pixels than bands: {m.n} pixels without NaN for {nb} "
-            "bands. Use a larger area or method='diff'."
+            f"HySime needs at least {MIN_PIXELS_PER_BAND} complete pixels per band, got {m.n} "
+            f"pixels without NaN for {nb} bands ({m.n / nb:.2f} per band): its regression on the "
+            "other bands then fits the noise away and sigma comes out far too small. Use "
+            "noise='diff' (method='diff' for estimate_noise), a larger area, or fewer bands."
         )
     s = m.gram - m.n * np.outer(m.mean, m.mean)
-    d = np.sqrt(np.clip(np.diag(s), 1e-300, None))
-    c = s / np.outer(d, d)  # scaling to a correlation matrix keeps the inverse well conditioned
+    var = np.diag(s)
+    live = var > 1e-12 * max(float(var.max()), 1e-300)
+    d = np.sqrt(var[live])
+    c = s[np.ix_(live, live)] / np.outer(d, d)  # a correlation matrix keeps the inverse well posed
     w, v = np.linalg.eigh(c)
-    w = np.clip(w, w.max() * 1e-12, None)
+    rank = int(np.sum(w > _RANK_TOL * w.max()))
+    if rank < w.size:
+        raise ParameterError(
+            f"HySime needs pixel spectra that span every band, but the {m.n} pixels span only "
+            f"{rank} of {w.size} band dimensions (duplicated or resampled pixels, or bands that "
+            "are combinations of others): the regression would fit the noise away. Use "
+            "noise='diff' (method='diff' for estimate_noise) or a larger, unresampled area."
+        )
+    out = np.zeros(nb)
     diag_inv = np.einsum("ij,j,ij->i", v, 1.0 / w, v)
-    rss = d**2 / diag_inv
-    return rss / (m.n - nb)
+    out[live] = d**2 / diag_inv / (m.n - int(live.sum()))
+    return out
 
 
 def hysime_subspace(corr: np.ndarray, noise_cov: np.ndarray) -> tuple[np.ndarray, int]:
@@ -91,30 +135,66 @@ def _log_hist(block: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     return np.bincount(idx[ok], minlength=nb * _NBINS).reshape(nb, _NBINS)
 
 
-def _hist_median(counts: np.ndarray) -> np.ndarray:
-    """Median per row of a log-binned histogram (linear interpolation inside the bin)."""
-    cum = np.cumsum(counts, axis=1)
-    half = cum[:, -1] / 2.0
-    out = np.full(counts.shape[0], np.nan)
-    width = (_LOG_HI - _LOG_LO) / _NBINS
-    for b in range(counts.shape[0]):
-        if cum[b, -1] == 0:
-            continue
-        i = int(np.searchsorted(cum[b], half[b]))
-        before = cum[b, i - 1] if i else 0
-        frac = (half[b] - before) / max(counts[b, i], 1)
-        out[b] = 10 ** (_LOG_LO + (i + frac) * width)
-    return out
+def band_power(cube: xr.DataArray) -> xr.DataArray:
+    """Lazy mean of ``x**2`` per band over the valid pixels (signal plus noise power)."""
+    return (cube.astype("float64") ** 2).mean(dim=cube.dims[1:], skipna=True)
 
 
-def _diff_noise(cube: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """Robust shift-difference noise sigma and the band means, in one pass."""
+def _diff_noise(cube: xr.DataArray, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
+    """Robust shift-difference noise sigma and the band power, in one pass."""
     d = cube.diff(cube.dims[1], n=2).data
-    means = cube.mean(dim=cube.dims[1:], skipna=True).data
     hist = block_sum(_log_hist, d, (cube.shape[0], _NBINS), "int64")
-    if isinstance(hist, dsa.Array):
-        hist, means = dask.compute(hist, means)
-    return _hist_median(np.asarray(hist)) * _MAD_TO_SIGMA, np.asarray(means, dtype="float64")
+    hist, power = compute(hist, band_power(cube).data, progress=progress)
+    med = np.array([hist_quantile(h, _LOG_EDGES, 0.5) for h in np.asarray(hist)])
+    return med * _MAD_TO_SIGMA, np.asarray(power, dtype="float64")
+
+
+def check_noise(noise: object, n_bands: int | None = None) -> None:
+    """Validate a ``noise=`` argument (a method name or a per-band sigma DataArray), cheaply."""
+    if isinstance(noise, str):
+        if noise not in NOISE_METHODS:
+            raise ParameterError(
+                f"noise={noise!r} is not a noise estimator; use 'diff' or 'hysime', or pass a "
+                "per-band sigma DataArray (e.g. from `cube.eo.estimate_noise()`)."
+            )
+        return
+    if not isinstance(noise, xr.DataArray):
+        raise ParameterError(
+            f"noise must be 'diff', 'hysime' or a per-band sigma DataArray; got "
+            f"{type(noise).__name__}. Wrap an array as `xr.DataArray(sigma, dims='band')`."
+        )
+    if noise.ndim != 1 or (n_bands is not None and noise.size != n_bands):
+        raise ParameterError(
+            f"the noise DataArray must hold one sigma per band ({n_bands} values along the band "
+            f"dim); got dims {dict(noise.sizes)}. Estimate it on the same bands: "
+            "`cube.eo.estimate_noise()`."
+        )
+
+
+def noise_sigma(data: xr.DataArray, noise: Noise, *, progress: bool | None = None) -> np.ndarray:
+    """Per-band noise sigma (float64) of a ``(band, y, x)`` cube from a ``noise=`` argument.
+
+    A method name is estimated now (:func:`estimate_noise`, one pass); a DataArray is checked
+    (one value per band) and read. NaN marks a band without an estimate.
+    """
+    check_noise(noise, data.shape[0])
+    if isinstance(noise, str):
+        noise = estimate_noise(data, noise, progress=progress)
+    return np.asarray(compute(noise.data, progress=False)[0], dtype="float64").reshape(-1)
+
+
+def snr_of(sigma: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """Amplitude SNR ``sqrt(max(power - sigma**2, 0)) / sigma``: never negative.
+
+    ``power`` is the mean of ``x**2``; the signal power is what exceeds the noise power (floored
+    at 0). A band of zeros has SNR 0, a noiseless band with signal inf, a band without an
+    estimate NaN.
+    """
+    sig2 = np.maximum(power - sigma**2, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.where(sigma > 0, np.sqrt(sig2) / sigma, np.where(sig2 > 0, np.inf, 0.0))
+    snr[np.isnan(sigma) | np.isnan(power)] = np.nan
+    return snr
 
 
 @per_scene
@@ -124,16 +204,19 @@ def estimate_noise(
     *,
     sample: float | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Noise standard deviation of every band (with its SNR), from one pass over the cube.
 
     Parameters
     ----------
     cube : DataArray
-        ``(band, y, x)`` float cube, numpy- or dask-backed. NaN pixels are left out.
+        ``(band, y, x)`` float cube, numpy- or dask-backed. NaN pixels are left out. Bands that
+        a ``bbl`` coordinate marks bad (0) are left out of the estimate and get NaN.
     method : {"hysime", "diff"}
         ``"hysime"``: multiple-regression residuals (HySime); counts column stripes and dead
-        pixels as noise, so repair and destripe first (or set dead pixels to NaN).
+        pixels as noise, so repair and destripe first (or set dead pixels to NaN). Needs
+        :data:`MIN_PIXELS_PER_BAND` complete pixels per band (else a ParameterError says why).
         ``"diff"``: robust second-order shift difference along ``y`` (insensitive to column
         stripes and rare dead pixels, but inflated by fine spatial texture).
     sample : float, optional
@@ -141,45 +224,42 @@ def estimate_noise(
         ``seed``, independent of chunking).
     seed : int
         Seed of the pixel sample.
+    progress : bool, optional
+        Progress bar for the pass over a dask cube (default: when interactive).
 
     Returns
     -------
     DataArray
-        ``noise_sigma`` along the band dim (numpy-backed, float64) with a ``snr`` coordinate
-        (band mean / sigma) and the cube's band coordinates (``wavelength``...).
+        ``noise_sigma`` along the band dim (numpy-backed, float64) with an ``snr`` coordinate
+        (:func:`snr_of`: RMS signal over noise sigma, >= 0) and the cube's band coordinates.
 
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
     >>> scene = synthetic_hsi(shape=(48, 48), n_bands=40)
     >>> sigma = estimate_noise(scene.cube, "diff")
-    >>> sigma.sizes["band"]
-    40
+    >>> sigma.sizes["band"], bool((sigma.snr >= 0).all())
+    (40, True)
     """
+    if method not in NOISE_METHODS:
+        raise ParameterError(f"method={method!r} is not a noise estimator; use 'hysime' or 'diff'.")
     data, _ = as_bands_first(cube)
     check_fraction(sample, "sample")
+    good = good_bands(data)
+    sub = data if good is None else data.isel({data.dims[0]: good})
     if method == "hysime":
-        m, _ = cube_moments(data, sample=sample, seed=seed)
-        sigma, mean = np.sqrt(hysime_noise_var(m)), m.mean
-    elif method == "diff":
-        sigma, mean = _diff_noise(data)
+        m, _ = cube_moments(sub, sample=sample, seed=seed, progress=progress)
+        sigma, power = np.sqrt(hysime_noise_var(m)), np.diag(m.gram) / max(m.n, 1)
     else:
-        raise ParameterError(f"method={method!r} is not a noise estimator; use 'hysime' or 'diff'.")
-    return _band_result(data, sigma, mean, method)
-
-
-def _band_result(data: xr.DataArray, sigma: np.ndarray, mean: np.ndarray, method: str):
-    bdim = data.dims[0]
-    along = {k: c for k, c in data.coords.items() if c.dims == (bdim,)}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # NaN sigma (a band without valid data) must not read as infinite SNR, and a band of
-        # zeros (a dropped band filled with 0) carries no signal
-        snr = np.where(sigma > 0, mean / sigma, np.where(mean == 0, 0.0, np.inf))
-    snr[np.isnan(sigma)] = np.nan
-    out = xr.DataArray(sigma, dims=(bdim,), coords={**along, "snr": (bdim, snr)})
-    return finalize(
-        out,
-        data.isel({d: 0 for d in data.dims[1:]}, drop=True),
+        sigma, power = _diff_noise(sub, progress)
+    if good is not None:
+        full = np.full((2, data.shape[0]), np.nan)
+        full[:, good] = sigma, power
+        sigma, power = full
+    return _band_result(
+        data,
+        sigma,
+        {"snr": snr_of(sigma, power)},
         name="noise_sigma",
         long_name="noise standard deviation",
         units=data.attrs.get("units"),
@@ -188,57 +268,118 @@ def _band_result(data: xr.DataArray, sigma: np.ndarray, mean: np.ndarray, method
     )
 
 
+def _band_result(data: xr.DataArray, values: np.ndarray, extra: dict, **meta) -> xr.DataArray:
+    """A per-band result with the cube's band coords plus ``extra`` ones, through finalize."""
+    bdim = data.dims[0]
+    along = {k: c for k, c in data.coords.items() if c.dims == (bdim,)}
+    coords = {**along, **{k: (bdim, v) for k, v in extra.items()}}
+    out = xr.DataArray(values, dims=(bdim,), coords=coords)
+    return finalize(out, data.isel({d: 0 for d in data.dims[1:]}, drop=True), **meta)
+
+
+def check_wavelength_ranges(ranges: object) -> tuple[tuple[float, float], ...]:
+    """Validate ``wavelength_ranges``: a sequence of ``(low, high)`` pairs in nm, or None."""
+    if ranges is None:
+        return ()
+    pairs = None
+    if not isinstance(ranges, str):
+        try:
+            pairs = tuple((float(lo), float(hi)) for lo, hi in ranges)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            pairs = None
+    if pairs is None or any(not lo < hi for lo, hi in pairs):
+        raise ParameterError(
+            f"wavelength_ranges={ranges!r} is not a sequence of (low, high) pairs in nm with "
+            "low < high; e.g. wavelength_ranges=[(1340, 1460), (1790, 1960)], or None."
+        )
+    if pairs and max(hi for _, hi in pairs) < 25:
+        raise ParameterError(
+            f"wavelength_ranges={ranges!r} look like micrometres; give them in nanometres, "
+            "e.g. (1340, 1460)."
+        )
+    return pairs
+
+
+def _bad_reason(bbl: np.ndarray, in_range: np.ndarray, snr: np.ndarray, thr: float) -> np.ndarray:
+    """Why each band is bad (``""`` when good): the first reason that applies."""
+    reason = np.full(snr.size, "", dtype=object)
+    reason[~(snr >= thr)] = "low snr"
+    reason[np.isnan(snr)] = "no data"
+    reason[in_range] = "absorption range"
+    reason[bbl] = "bbl"
+    return reason.astype(str)
+
+
 @per_scene
 def find_bad_bands(
     cube: xr.DataArray,
     *,
     min_snr: float | None = None,
-    windows: tuple[tuple[float, float], ...] | None = WATER_WINDOWS,
-    noise: xr.DataArray | None = None,
-    method: NoiseMethod = "hysime",
+    wavelength_ranges: Sequence[tuple[float, float]] | None = WATER_ABSORPTION_RANGES,
+    noise: Noise = "hysime",
+    progress: bool | None = None,
 ) -> xr.DataArray:
-    """Flag low-SNR bands, e.g. the water-vapour absorption regions near 1400 and 1900 nm.
+    """Flag bad bands: the header's ``bbl``, absorption ranges and low SNR.
 
-    A band is bad if its SNR (band mean / noise sigma) is below ``min_snr`` (default: a quarter
-    of the median SNR of all bands) or if its wavelength lies in one of ``windows``.
+    A band is bad if a ``bbl`` coordinate (ENVI bad band list: 1 good, 0 bad) marks it 0, if its
+    wavelength lies in one of ``wavelength_ranges``, or if its SNR (:func:`snr_of`) is below
+    ``min_snr`` (default: a quarter of the median SNR of the bands ``bbl`` keeps).
 
     Parameters
     ----------
     cube : DataArray
         ``(band, y, x)`` cube with a ``wavelength`` coordinate in nm (not needed with
-        ``windows=None``).
+        ``wavelength_ranges=None``).
     min_snr : float, optional
         Absolute SNR threshold.
-    windows : sequence of (lo, hi) nm, optional
-        Absorption windows always flagged; ``None`` to judge by SNR alone.
-    noise : DataArray, optional
-        A result of :func:`estimate_noise` (computed with ``method`` if not given).
+    wavelength_ranges : sequence of (low, high) in nm, optional
+        Wavelength intervals always flagged (default: the water-vapour absorption ranges
+        :data:`WATER_ABSORPTION_RANGES`); ``None`` to judge by ``bbl`` and SNR alone.
+    noise : {"hysime", "diff"} or DataArray
+        Noise estimator, or a result of :func:`estimate_noise` (its ``snr`` coordinate is used;
+        a plain sigma DataArray costs one pass for the band power).
+    progress : bool, optional
+        Progress bar for the passes over a dask cube.
 
     Returns
     -------
     DataArray
-        Boolean ``bad_band`` along the band dim (True = drop), with an ``snr`` coordinate.
+        Boolean ``bad_band`` along the band dim (True = drop), with ``snr`` and ``reason``
+        coordinates (``""``, ``"bbl"``, ``"absorption range"``, ``"no data"`` or ``"low snr"``).
 
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
     >>> bad = find_bad_bands(synthetic_hsi(shape=(48, 48), n_bands=60).cube)
-    >>> bool(bad.sel(band=bad.wavelength.to_index().get_indexer([1400.0], "nearest")[0]))
-    True
+    >>> bad.reason.isel(band=int(abs(bad.wavelength - 1400).argmin("band"))).item()
+    'absorption range'
     """
+    ranges = check_wavelength_ranges(wavelength_ranges)
+    check_noise(noise)
     data, _ = as_bands_first(cube)
-    wl = wavelengths(data, "find_bad_bands") if windows is not None else None
-    noise = estimate_noise(data, method) if noise is None else noise
-    snr = np.asarray(noise["snr"].values, dtype="float64")
-    thr = 0.25 * float(np.nanmedian(snr)) if min_snr is None else float(min_snr)
-    bad = ~(snr >= thr)
-    for lo, hi in windows or ():
-        bad |= (wl >= lo) & (wl <= hi)
-    out = noise.copy(data=bad)
-    return finalize(
-        out,
-        noise,
+    wl = wavelengths(data, "find_bad_bands") if ranges else None
+    check_noise(noise, data.shape[0])
+    if isinstance(noise, str):
+        noise = estimate_noise(data, noise, progress=progress)
+    if "snr" in noise.coords:
+        snr = np.asarray(noise["snr"].values, dtype="float64")
+    else:
+        power = compute(band_power(data).data, progress=progress)[0]
+        snr = snr_of(noise_sigma(data, noise), np.asarray(power, dtype="float64"))
+    good = good_bands(data)
+    bbl = np.zeros(snr.size, bool)
+    if good is not None:
+        bbl[np.setdiff1d(np.arange(snr.size), good)] = True
+    thr = 0.25 * float(np.nanmedian(snr[~bbl])) if min_snr is None else float(min_snr)
+    in_range = np.zeros(snr.size, bool)
+    for lo, hi in ranges:
+        in_range |= (wl >= lo) & (wl <= hi)
+    reason = _bad_reason(bbl, in_range, snr, thr)
+    return _band_result(
+        data,
+        reason != "",
+        {"snr": snr, "reason": reason},
         name="bad_band",
-        long_name="low-SNR band flag",
-        history=f"find_bad_bands(min_snr={thr:.3g}, windows={windows})",
+        long_name="bad band flag",
+        history=f"find_bad_bands(min_snr={thr:.3g}, wavelength_ranges={list(ranges)})",
     )

@@ -21,16 +21,17 @@ Multiplicative stripes (gains) are handled the same way on the logarithm of the 
 
 from __future__ import annotations
 
+import functools
+import warnings
 from typing import Literal
 
-import dask
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import is_dask, rechunk_whole
+from .._chunks import compute, match_chunks, rechunk_whole
 from ..errors import ParameterError
-from ._cube import as_bands_first, per_scene
+from ._cube import as_bands_first, on_good_bands, per_scene
 
 StripeMode = Literal["additive", "multiplicative"]
 StripeMethod = Literal["robust", "moments"]
@@ -43,13 +44,18 @@ _RIDGE = 0.05
 
 
 def line_contrast(
-    data: xr.DataArray, line_dim: str, along: str, distances: tuple[int, ...] = _DISTANCES
+    data: xr.DataArray,
+    line_dim: str,
+    along: str,
+    distances: tuple[int, ...] = _DISTANCES,
+    *,
+    progress: bool | None = None,
 ) -> np.ndarray:
-    """Median along ``along`` of each pixel's difference to the mean of its neighbours at
-    ``+-d`` lines, for each ``d`` in ``distances``.
+    """Median line contrasts: each pixel minus the mean of its neighbours ``d`` lines away.
 
-    Returns a ``(distance, band, line)`` array (mirrored neighbours at the edges), computed now in
-    one pass (the cube is rechunked so that ``along`` is whole, as the median needs).
+    For each ``d`` in ``distances`` the median is taken along ``along``. Returns a
+    ``(distance, band, line)`` array (mirrored neighbours at the edges), computed now in one pass
+    (the cube is rechunked so that ``along`` is whole, as the median needs).
     """
     parts = []
     n = data.sizes[line_dim]
@@ -61,7 +67,9 @@ def line_contrast(
         h = data - 0.5 * (data.copy(data=lo) + data.copy(data=hi))
         h = rechunk_whole(h, [along])
         parts.append(h.median(along, skipna=True).transpose(data.dims[0], line_dim).data)
-    vals = dask.compute(*parts) if is_dask(data) else parts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lines: NaN contrast, skipped
+        vals = compute(*parts, progress=progress)
     return np.stack([np.asarray(v, dtype="float64") for v in vals])
 
 
@@ -72,6 +80,7 @@ def _reflect(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _contrast_of(o: np.ndarray, d: int) -> np.ndarray:
+    """Contrast ``o[x] - (o[x-d] + o[x+d]) / 2`` of an offset profile (mirrored at the edges)."""
     idx = np.arange(o.size)
     return o - 0.5 * (o[_reflect(idx - d, o.size)] + o[_reflect(idx + d, o.size)])
 
@@ -119,8 +128,10 @@ def offsets_from_contrast(
 
 def _robust_z(c: np.ndarray) -> np.ndarray:
     """``|c|`` in robust sigmas along the last axis (0 where NaN)."""
-    med = np.nanmedian(c, axis=-1, keepdims=True)
-    scale = 1.4826 * np.nanmedian(np.abs(c - med), axis=-1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN band: z = 0
+        med = np.nanmedian(c, axis=-1, keepdims=True)
+        scale = 1.4826 * np.nanmedian(np.abs(c - med), axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(np.abs(c - med) / scale)
 
@@ -164,13 +175,17 @@ def _solve_support(
     return o
 
 
-def _moment_offsets(data: xr.DataArray, along: str) -> tuple[np.ndarray, np.ndarray]:
+def _moment_offsets(
+    data: xr.DataArray, along: str, progress: bool | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Classic moment matching: per-line means/stds and the band's global ones (one pass)."""
-    parts = [data.mean(along), data.std(along)]
-    vals = dask.compute(*[p.data for p in parts]) if is_dask(data) else [p.data for p in parts]
-    mean, std = (np.asarray(v, dtype="float64") for v in vals)
-    ref_m = np.nanmean(mean, axis=1, keepdims=True)
-    ref_s = np.nanmean(std, axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        # an all-NaN line or band has no statistics: NaN, which leaves it untouched below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        vals = compute(data.mean(along).data, data.std(along).data, progress=progress)
+        mean, std = (np.asarray(v, dtype="float64") for v in vals)
+        ref_m = np.nanmean(mean, axis=1, keepdims=True)
+        ref_s = np.nanmean(std, axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = np.where(std > 0, ref_s / std, 1.0)
     return gain, ref_m - gain * mean
@@ -179,21 +194,25 @@ def _moment_offsets(data: xr.DataArray, along: str) -> tuple[np.ndarray, np.ndar
 @per_scene
 def destripe(
     cube: xr.DataArray,
-    axis: Literal["x", "y"] = "x",
+    dim: Literal["x", "y"] = "x",
     *,
     mode: StripeMode = "additive",
     method: StripeMethod = "robust",
     k: float = 4.0,
+    progress: bool | None = None,
 ) -> xr.DataArray:
     """Remove stripes from every band by equalising line statistics.
 
     Parameters
     ----------
     cube : DataArray
-        ``(band, y, x)`` float cube, numpy- or dask-backed; NaN stays NaN.
-    axis : {"x", "y"}
-        ``"x"``: the stripe offset varies across ``x`` and is constant along ``y`` (column
-        stripes of a push-broom detector); ``"y"``: row stripes.
+        ``(band, y, x)`` float cube, numpy- or dask-backed; NaN stays NaN. Spatial coords of any
+        shape (e.g. 2-D ``xc``/``yc`` of a curvilinear grid) are carried over.
+    dim : {"x", "y"}
+        The dim along which the stripe offset varies, i.e. the dim that indexes the striped
+        lines: ``"x"``: one offset per column, constant along ``y`` (column stripes of a
+        push-broom detector); ``"y"``: row stripes. Also accepts the cube's own names for its
+        spatial dims (e.g. ``"lon"``).
     mode : {"additive", "multiplicative"}
         Stripe model: an offset per line, or a gain (estimated on the log of positive data).
     method : {"robust", "moments"}
@@ -202,6 +221,8 @@ def destripe(
         the band's (``mode`` is then ignored).
     k : float
         Detection threshold of striped lines, in robust sigmas of the line contrast.
+    progress : bool, optional
+        Progress bar for the pass that computes the line statistics of a dask cube.
 
     Returns
     -------
@@ -215,8 +236,6 @@ def destripe(
     >>> destripe(scene.cube).dims
     ('band', 'y', 'x')
     """
-    if axis not in ("x", "y"):
-        raise ParameterError(f"axis={axis!r}: use 'x' (column stripes) or 'y' (row stripes).")
     if mode not in ("additive", "multiplicative") or method not in ("robust", "moments"):
         raise ParameterError(
             f"mode={mode!r} / method={method!r}: use mode 'additive' or "
@@ -224,27 +243,59 @@ def destripe(
         )
     data, order = as_bands_first(cube)
     bdim, ydim, xdim = data.dims
-    line_dim, along = (xdim, ydim) if axis == "x" else (ydim, xdim)
-    coords = {bdim: data[bdim], line_dim: data[line_dim]}
-
-    def prof(a: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(a.astype(data.dtype), dims=(bdim, line_dim), coords=coords)
-
-    if method == "moments":
-        gain, offset = _moment_offsets(data, along)
-        out = data * prof(gain) + prof(offset)
-    elif mode == "additive":
-        out = data - prof(offsets_from_contrast(line_contrast(data, line_dim, along), k))
-    else:
-        logd = np.log(data.where(data > 0))
-        o = offsets_from_contrast(line_contrast(logd, line_dim, along), k)
-        out = data * prof(np.exp(-o))
-    out = out.transpose(bdim, ydim, xdim)
+    line_dim, along = _line_dims(dim, ydim, xdim)
+    run = functools.partial(
+        _destripe, line_dim=line_dim, along=along, mode=mode, method=method, k=k, progress=progress
+    )
+    out = match_chunks(on_good_bands(run, data), cube.transpose(*data.dims))
     return finalize(
         out.transpose(*order),
         cube,
         keep_value_attrs=True,
-        history=f"destripe(axis={axis!r}, mode={mode!r}, method={method!r})",
+        history=f"destripe(dim={dim!r}, mode={mode!r}, method={method!r})",
+    )
+
+
+def _destripe(
+    data: xr.DataArray,
+    *,
+    line_dim: str,
+    along: str,
+    mode: str,
+    method: str,
+    k: float,
+    progress: bool | None,
+) -> xr.DataArray:
+    """Destripe a ``(band, y, x)`` cube whose bands all take part in the statistics."""
+    bdim, ydim, xdim = data.dims
+    # bare arrays for the statistics: coords would be carried through pad/median for nothing
+    bare = data.drop_vars(list(data.coords))
+
+    def prof(a: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(a.astype(data.dtype), dims=(bdim, line_dim))
+
+    if method == "moments":
+        gain, offset = _moment_offsets(bare, along, progress)
+        out = bare * prof(gain) + prof(offset)
+    elif mode == "additive":
+        c = line_contrast(bare, line_dim, along, progress=progress)
+        out = bare - prof(offsets_from_contrast(c, k))
+    else:
+        logd = np.log(bare.where(bare > 0))
+        o = offsets_from_contrast(line_contrast(logd, line_dim, along, progress=progress), k)
+        out = bare * prof(np.exp(-o))
+    return data.copy(data=out.transpose(bdim, ydim, xdim).data)
+
+
+def _line_dims(dim: str, ydim: str, xdim: str) -> tuple[str, str]:
+    """``(line_dim, along)`` for ``destripe(dim=...)``, or a ParameterError naming the choices."""
+    if dim in ("x", xdim):
+        return xdim, ydim
+    if dim in ("y", ydim):
+        return ydim, xdim
+    raise ParameterError(
+        f"dim={dim!r}: destripe needs a spatial dim, the one that indexes the striped lines: "
+        f"'x' (column stripes, {xdim!r} here) or 'y' (row stripes, {ydim!r} here)."
     )
 
 

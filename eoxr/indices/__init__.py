@@ -7,8 +7,8 @@ requested indices in a single pass over the bands (one dask task per chunk).
 
 Numerical rules
 ---------------
-* Arithmetic is float64 inside the kernel; results are stored as float32 (float64 when an
-  input band is float64).
+* Arithmetic is float64 inside the kernel; results are always stored as float32 (float16,
+  float64 and integer inputs alike).
 * NaN in -> NaN out.
 * A zero denominator gives NaN, not +-inf; more generally the result is never +-inf: poles of a
   formula (``x / 0``, ``0 ** -1``) and values beyond the output dtype are NaN.
@@ -64,8 +64,12 @@ def index(
         syntax tree, never ``eval``-ed.
     scale, offset : float, optional
         Turn digital numbers into reflectance inside the kernel: ``DN * scale + offset``.
-        Required for integer input (e.g. ``scale=1e-4`` for Sentinel-2 L1C); ``offset`` alone
-        is applied to float input with a scale of 1.
+        Required for integer input (e.g. ``scale=1e-4`` for Sentinel-2 L1C) and for float input
+        whose ``units`` attr is ``"DN"``/``"counts"``. A ``scale`` on other float input is
+        refused (:class:`~eoxr.errors.UnitsError`): float bands are taken to be reflectance
+        already, unless their attrs say they are raw (``units="DN"``/``"counts"``, or a file
+        ``scale_factor`` other than 1 left unapplied); this is decided from dtype and attrs,
+        without reading data. ``offset`` alone is applied to float input with a scale of 1.
     nodata : float, optional
         Input value that means "no data" (e.g. ``0`` for Sentinel-2 DN); it becomes NaN.
     kernel : {"RBF", "poly", "linear"}
@@ -92,6 +96,10 @@ def index(
         The cube lacks a band; the message names it and lists the computable indices.
     DataTypeError
         Integer input without ``scale=``.
+    UnitsError
+        ``scale=`` on float input that is already reflectance, or DN-labelled input without it.
+    AmbiguousBandsError
+        The band labels mean different bands on several sensors (declare the sensor).
     CatalogError, ParameterError
         Unknown index, disallowed formula, missing or unknown constant.
 

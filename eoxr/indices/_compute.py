@@ -9,12 +9,13 @@ import xarray as xr
 
 from .. import _attrs, _chunks, _dims
 from .. import bands as _bands
-from ..errors import DataTypeError, GridMismatchError, ParameterError
+from ..errors import DataTypeError, GridMismatchError, ParameterError, UnitsError
 from . import _expr, _kernel
 from ._resolve import (
     ConstantValue,
     CubeBands,
     Resolved,
+    check_kernel,
     check_names,
     check_user_constants,
     resolve,
@@ -54,7 +55,7 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
     if dim is not None:  # labels come from bands.band_labels: select by position (fast)
         arrays = [cube.isel({dim: cb.labels.index(lab)}, drop=True).rename(lab) for lab in labels]
     else:
-        arrays = [_bands.select_band(cube, lab, cb.sensor) for lab in labels]
+        arrays = [_bands.select_band(cube, lab, sensor=cb.sensor) for lab in labels]
     dims = arrays[0].dims
     for a in arrays[1:]:
         if set(a.dims) != set(dims):
@@ -65,7 +66,42 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
     return [a if a.dims == dims else a.transpose(*dims) for a in arrays]
 
 
-def _check_dtypes(arrays: Sequence[xr.DataArray], scale: float | None) -> None:
+#: ``units`` values that say the numbers are raw digital numbers.
+DN_UNITS = frozenset({"dn", "counts", "count", "digital number", "digital numbers"})
+#: ``units`` values that say the numbers are already reflectance.
+REFLECTANCE_UNITS = frozenset({"1", "reflectance", "surface reflectance", "toa reflectance"})
+
+
+def _value_kind(attrs_list: Sequence[Mapping]) -> str:
+    """``"dn"``, ``"reflectance"`` or ``""`` (unknown) from the attrs of the bands and the cube.
+
+    Explicit units win; ``scale_applied`` (written by :func:`eoxr.load_stac`) means the scale is
+    in already; a file ``scale_factor`` other than 1 that rioxarray left unapplied means raw
+    values. rioxarray writes ``scale_factor=1.0`` on every file, reflectance or not, so that
+    value says nothing.
+    """
+    units = {str(a.get("units", "")).strip().lower() for a in attrs_list}
+    if units & DN_UNITS:
+        return "dn"
+    if units & REFLECTANCE_UNITS or any("scale_applied" in a for a in attrs_list):
+        return "reflectance"
+    if any(_number(a.get("scale_factor", 1.0)) != 1.0 for a in attrs_list):
+        return "dn"
+    return ""
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _check_inputs(arrays: Sequence[xr.DataArray], cube: Cube, scale: float | None) -> None:
+    """Refuse what would give a silently wrong index: DN without a scale, or scaling twice.
+
+    Decided from dtypes and attrs only, so that nothing is computed at call time.
+    """
     for a in arrays:
         kind = np.dtype(a.dtype).kind
         if kind == "b" or kind not in "fiu":
@@ -81,6 +117,27 @@ def _check_dtypes(arrays: Sequence[xr.DataArray], scale: float | None) -> None:
                 "`scale=2.75e-5, offset=-0.2` for Landsat Collection 2 L2), or convert first: "
                 "`cube.astype('float32') * 1e-4`, or load with a scale (eoxr.load_stac)."
             )
+    floats = [a for a in arrays if np.dtype(a.dtype).kind == "f"]
+    if not floats:
+        return
+    attrs = [cube.attrs, *(a.attrs for a in floats)]
+    kind = _value_kind(attrs)
+    units = sorted({str(x["units"]) for x in attrs if "units" in x})
+    if scale is not None and scale != 1 and kind != "dn":
+        a = floats[0]
+        raise UnitsError(
+            f"scale={scale:g} was given but band {a.name!r} is already floating point "
+            f"({a.dtype}{f', units {units}' if units else ''}): it is taken to be reflectance, "
+            f"and scaling it again would multiply every value by {scale:g} (an EVI of 0.18 "
+            f"would become {0.18 * scale:.2g}). Drop scale=. If the values really are digital "
+            "numbers stored as floats, say so with `cube.attrs['units'] = 'DN'`, or convert "
+            "first (`cube * 1e-4`)."
+        )
+    if scale is None and {u.strip().lower() for u in units} & DN_UNITS:
+        raise UnitsError(
+            f"the bands hold digital numbers (units {units}), not reflectance: pass scale= (and "
+            "offset=, nodata=), e.g. `cube.eo.index('NDVI', scale=1e-4)`, or convert first."
+        )
 
 
 def _plan(
@@ -129,6 +186,7 @@ def compute(
     if not requests:
         raise ParameterError("no index requested: pass names such as ['NDVI', 'EVI']")
     check_names(t for _, t in requests)
+    check_kernel(kernel)
     cb = CubeBands.of(cube)
     resolved = [resolve(t, n, cb, cube, user, kernel) for n, t in requests]
     names = [r.name for r in resolved]
@@ -140,7 +198,7 @@ def compute(
     if not labels:
         raise ParameterError(f"{names} read no band: a spectral index needs at least one band")
     arrays = _band_arrays(cube, labels, cb)
-    _check_dtypes(arrays, scale)
+    _check_inputs(arrays, cube, scale)
     rescale = (scale is not None and scale != 1) or offset != 0  # offset alone is honoured
     plan = _plan(resolved, labels, consts, rescale, nodata is not None)
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)

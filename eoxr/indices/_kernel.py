@@ -1,7 +1,7 @@
 """The fused index kernel: many formulas, one pass over the bands, generated for numba.
 
 For a set of compiled formulas the kernel reads each input pixel once (as float64), evaluates
-every formula in float64 and stores each result (float32 unless an input is float64) into its
+every formula in float64 and stores each result as float32 (whatever the input type) into its
 own output array. Index computation is memory-bound: one read of the bands
 and one write per index is the floor, so temporaries are what a numpy expression pays for, and
 float64 arithmetic costs nothing here while it removes the float32 cancellation of formulas such
@@ -258,12 +258,9 @@ def _readable(a: np.ndarray) -> np.ndarray:
 
 
 def output_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
-    """float64 if any input is float64, else float32."""
-    return (
-        np.dtype("float64")
-        if any(np.dtype(d) == np.float64 for d in dtypes)
-        else np.dtype("float32")
-    )
+    """float32, whatever the inputs (the arithmetic is float64; an index needs no more digits)."""
+    del dtypes  # kept in the signature: the output type is a decision of this module
+    return np.dtype("float32")
 
 
 def _as3d(a: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ import pandas as pd
 import xarray as xr
 
 from .. import bands as _bands
+from ..errors import ParameterError
 from . import _catalog
-from ._resolve import CubeBands, computable
-from ._resolve import _cube_bands as _resolve_cube_bands
+from ._resolve import CubeBands, check_kernel, computable, cube_bands_of
 
 _COLUMNS = [
     "long_name",
@@ -42,17 +42,17 @@ def _cube_bands(available: xr.DataArray | xr.Dataset | Iterable[str]) -> CubeBan
     if isinstance(available, xr.DataArray | xr.Dataset):
         return CubeBands.of(available)
     labels = tuple(str(n) for n in available)
-    cb = _resolve_cube_bands(labels, _bands.detect_sensor(labels))
+    cb = cube_bands_of(labels, _bands.detect_sensor(labels))
     cat_bands = _catalog.asi().bands  # ASI symbols given directly ("N", "S1") are taken as such
     symbols = {**cb.symbols, **{n: n for n in labels if n in cat_bands}}
     return CubeBands(symbols, cb.labels, cb.sensor)
 
 
 def catalog(
+    *,
     platform: str | None = None,
     domain: str | Iterable[str] | None = None,
     bands_available: xr.DataArray | xr.Dataset | Iterable[str] | None = None,
-    *,
     kernel: str = "RBF",
 ) -> pd.DataFrame:
     """The spectral index catalog as a table, optionally filtered.
@@ -87,6 +87,7 @@ def catalog(
     >>> {"NDVI", "EVI"} <= set(df.index), "NDRE" in df.index
     (True, False)
     """
+    check_kernel(kernel)
     rows = {}
     for name, e in _catalog.all_indices().items():
         rows[name] = [
@@ -108,7 +109,13 @@ def catalog(
         df = df[[_platform_match(platform, p) for p in df["platforms"]]]
     if domain is not None:
         wanted = {domain} if isinstance(domain, str) else set(domain)
-        df = df[df["application_domain"].isin({d.lower() for d in wanted} | wanted)]
+        wanted = {str(d).lower() for d in wanted}
+        known = set(df["application_domain"]) | {"custom"}
+        if not wanted <= known:
+            raise ParameterError(
+                f"unknown domain {sorted(wanted - known)}; use one of {sorted(known)}."
+            )
+        df = df[df["application_domain"].isin(wanted)]
     if bands_available is not None:
         cb = _cube_bands(bands_available)
         ok = set(computable(cb, [_catalog.all_indices()[n] for n in df.index], kernel))

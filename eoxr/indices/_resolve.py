@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numpy as np
 import xarray as xr
 
 from .. import bands as _bands
@@ -52,8 +51,8 @@ class CubeBands:
     @classmethod
     def of(cls, cube: Cube) -> CubeBands:
         labels = tuple(_bands.band_labels(cube))
-        sensor = _bands.detect_sensor(labels, cube.attrs)
-        return _cube_bands(labels, sensor)
+        sensor = _bands.detect_sensor(cube)
+        return cube_bands_of(labels, sensor)
 
     def wavelength(self, symbol: str) -> float | None:
         """Centre wavelength (nm) of the band filling ``symbol`` (for ``lambda*`` constants)."""
@@ -65,14 +64,9 @@ class CubeBands:
 
 
 @lru_cache(maxsize=64)
-def _cube_bands(labels: tuple[str, ...], sensor: str | None) -> CubeBands:
+def cube_bands_of(labels: tuple[str, ...], sensor: str | None) -> CubeBands:
     """Symbol mapping of a band list (cached: it depends on the labels and sensor only)."""
-    empty = xr.DataArray(
-        np.empty((len(labels), 0, 0), "float32"),
-        dims=("band", "y", "x"),
-        coords={"band": list(labels)},
-    )
-    return CubeBands(_bands.symbol_mapping(empty, sensor), labels, sensor)
+    return CubeBands(_bands.label_symbols(labels, sensor), labels, sensor)
 
 
 def constant_default(name: str, cb: CubeBands | None) -> float | None:
@@ -150,7 +144,9 @@ def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -
     raise ParameterError(f"constants {sorted(found)} refer to each other in a cycle")
 
 
-def _missing_bands_error(name: str, missing: list[str], cb: CubeBands) -> BandNotFoundError:
+def _missing_bands_error(
+    name: str, missing: list[str], cb: CubeBands, cube: Cube
+) -> BandNotFoundError:
     cat = _catalog.asi()
     described = [
         f"{m} ({cat.bands[m].get('common_name', '?')})" if m in cat.bands else m for m in missing
@@ -161,7 +157,7 @@ def _missing_bands_error(name: str, missing: list[str], cb: CubeBands) -> BandNo
         f"Index {name!r} needs {described}, which the cube lacks. Computable on this cube: "
         f"[{shown or 'none'}]; see eoxr.indices.catalog(bands_available=cube). If the band is "
         "present under another name, rename it (e.g. `cube.rename({'nir_band': 'nir'})`)."
-    )
+    ) + _bands.unread_labels_hint(cube, cb.sensor)
     tried = [
         a
         for m in missing
@@ -206,11 +202,11 @@ def resolve(
                 missing.append(nm)
         else:  # a band written by name in a custom formula: label, common name or alias
             try:
-                res.band_labels[nm] = _bands.resolve_band(cube, nm, cb.sensor)
+                res.band_labels[nm] = _bands.resolve_band(cube, nm, sensor=cb.sensor)
             except BandNotFoundError:
                 missing.append(nm)
     if missing:
-        raise _missing_bands_error(res.name, missing, cb)
+        raise _missing_bands_error(res.name, missing, cb, cube)
     return res
 
 
@@ -230,6 +226,13 @@ def check_user_constants(user: Mapping[str, ConstantValue], used: Iterable[str])
         raise ParameterError(f"constants must be numbers or formula strings, got {bad}")
 
 
+def check_kernel(kernel: str) -> None:
+    """Reject an unknown kernel name even when no requested index uses a kernel."""
+    known = sorted(_catalog.asi().kernels)
+    if kernel not in known:
+        raise ParameterError(f"kernel={kernel!r} is not one of {known}")
+
+
 def check_names(requests: Iterable[str]) -> None:
     """Reject empty or non-string requests early with a clear message."""
     for r in requests:
@@ -240,9 +243,11 @@ def check_names(requests: Iterable[str]) -> None:
 __all__ = [
     "Resolved",
     "CubeBands",
+    "cube_bands_of",
     "resolve",
     "computable",
     "constant_default",
     "check_user_constants",
+    "check_kernel",
     "check_names",
 ]

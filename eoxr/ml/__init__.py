@@ -1,7 +1,7 @@
-"""Model application: torch models in blended patches, scikit-learn per pixel, vector labels.
+"""Model application: torch / ONNX models in blended patches, scikit-learn per pixel, vectors.
 
-Nothing heavy is imported here: torch, scikit-learn, geopandas and xbatcher load on first use of
-the function that needs them.
+Nothing heavy is imported here: torch, onnxruntime, scikit-learn and geopandas load on first use
+of the function that needs them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 
 _LAZY = {
     "apply_model": "eoxr.ml.apply",
-    "model_metadata": "eoxr.ml.apply",
+    "model_metadata": "eoxr.ml.preprocess",
+    "default_overlap": "eoxr.ml.apply",
     "fit": "eoxr.ml.sklearn",
     "apply_estimator": "eoxr.ml.sklearn",
     "sample": "eoxr.ml.vector",
@@ -19,6 +20,7 @@ _LAZY = {
     "rasterize": "eoxr.ml.vector",
     "batches": "eoxr.ml.batches",
     "torch_dataset": "eoxr.ml.batches",
+    "Patches": "eoxr.ml.batches",
     "ModelError": "eoxr.errors",
 }
 

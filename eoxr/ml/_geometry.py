@@ -118,3 +118,17 @@ def weight_sum(tiling: AxisTiling, window: np.ndarray) -> np.ndarray:
         total[k * tiling.stride : k * tiling.stride + tiling.patch] += window
     total[total == 0] = 1.0
     return total.astype(np.float32)
+
+
+def patch_starts(size: int, patch: int, overlap: int = 0) -> range:
+    """Starts of the patches that fit entirely in ``size`` samples, stride ``patch - overlap``.
+
+    The slicing of ``xbatcher.BatchGenerator`` (training patches: no padding, the remainder at
+    the far edge is left out).
+
+    Examples
+    --------
+    >>> list(patch_starts(48, 16, 4))
+    [0, 12, 24]
+    """
+    return range(0, size - patch + 1, patch - overlap)

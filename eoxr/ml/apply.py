@@ -1,13 +1,15 @@
-"""Apply a model over a cube: torch models in blended patches, scikit-learn estimators per pixel.
+"""Apply a model over a cube: torch / ONNX models in blended patches, estimators per pixel.
 
-The torch path tiles the *global* pixel grid (see :mod:`eoxr.ml._geometry`), runs every patch
-exactly once and blends overlaps with global weights, so the result is the same for a numpy cube
-and for any dask chunking:
+Patch models run through a backend *runner* (:mod:`eoxr.ml._torch`, :mod:`eoxr.ml._onnx`) and
+the backend-neutral kernels of :mod:`eoxr.ml._kernels`. The tiling covers the *global* pixel
+grid (see :mod:`eoxr.ml._geometry`), runs every patch exactly once and blends overlaps with
+global weights, so the result is the same for a numpy cube and for any dask chunking:
 
 1. the cube is reflect-padded to the patch grid and re-chunked on multiples of the stride
    (:func:`eoxr._chunks.stride_chunks`);
 2. each block runs the patches that *start* in it, seeing ``overlap`` samples of the next block
-   (:func:`eoxr._chunks.map_halo_blocks`, the model is one graph key shared by all tasks), and
+   (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
+   torch model travels once, an ONNX model as its file, opened once per worker process), and
    returns weighted predictions over its own extent plus the ``overlap`` it spills over;
 3. spills are added onto the next blocks (:func:`eoxr._chunks.overlap_add`) and divided by the
    global sum of weights; the padding is cropped and the caller's chunks restored.
@@ -18,77 +20,108 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-import dask
 import numpy as np
 import xarray as xr
 
 from .. import _chunks
 from .._attrs import finalize
 from .._dims import require_band_dim, spatial_dims
-from ..bands import band_labels, resolve_band, to_array
+from ..bands import band_labels
 from ..errors import ParameterError
+from . import _kernels
 from ._geometry import Blend, make_tiling, weight_sum, window_1d
+from .preprocess import band_stats, select_channels, unwrap_model
+
+_DEFAULT_SIZE = 256
 
 
-def _is_torch_module(model: Any) -> bool:
-    return any(
-        c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(model).__mro__
-    )
+def _patch_size(da: xr.DataArray, input_dims: Mapping | None, fixed: tuple | None) -> dict:
+    """Patch size per spatial dim.
 
-
-def model_metadata(model: Any) -> dict:
-    """Metadata a model carries (``eoxr_meta`` or ``meta`` dict: ``bands``, ``mean``, ``std``)."""
-    for attr in ("eoxr_meta", "meta", "metadata"):
-        meta = getattr(model, attr, None)
-        if isinstance(meta, Mapping):
-            return dict(meta)
-    return {}
-
-
-def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None) -> xr.DataArray:
-    """The cube as ``(*other, band, y, x)`` float DataArray with the requested bands in order."""
-    da = to_array(cube)
-    bdim = require_band_dim(da)
-    if bands is not None:
-        labels = [resolve_band(da, b) for b in bands]
-        da = da.sel({bdim: labels})
+    ``input_dims``, else the model's fixed input size, else ``min(256, image size)``.
+    """
     ydim, xdim = spatial_dims(da)
-    other = [d for d in da.dims if d not in (bdim, ydim, xdim)]
-    da = da.transpose(*other, bdim, ydim, xdim)
-    if not np.issubdtype(da.dtype, np.floating):
-        da = da.astype(np.float32)
-    return _chunks.rechunk_whole(da, [bdim])
-
-
-def _normalize_arrays(
-    normalize: Any, meta: Mapping, n: int
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    if normalize is None and "mean" in meta and "std" in meta:
-        normalize = (meta["mean"], meta["std"])
-    if normalize is None or normalize is False:
-        return None, None
-    mean, std = (np.broadcast_to(np.asarray(v, np.float32), (n,)).copy() for v in normalize)
-    if (std <= 0).any():
-        raise ParameterError(f"normalize std must be positive, got {std.tolist()}.")
-    return mean, std
-
-
-def _patch_axes(
-    da: xr.DataArray, input_dims: Mapping | None, input_overlap: Mapping | None, dense: bool
-) -> tuple:
-    ydim, xdim = spatial_dims(da)
-    dims = dict(input_dims or {ydim: 256, xdim: 256})
-    unknown = set(dims) - {ydim, xdim}
+    if input_dims is None:
+        if fixed is not None:
+            return {ydim: fixed[0], xdim: fixed[1]}
+        return {d: min(_DEFAULT_SIZE, da.sizes[d]) for d in (ydim, xdim)}
+    unknown = set(input_dims) - {ydim, xdim}
     if unknown:
         raise ParameterError(
             f"input_dims names {sorted(unknown)}; patches are cut along the "
             f"spatial dims ({ydim!r}, {xdim!r}) only."
         )
-    over = dict(input_overlap or {})
-    return tuple(
-        make_tiling(d, da.sizes[d], int(dims.get(d, da.sizes[d])), int(over.get(d, 0)), dense=dense)
-        for d in (ydim, xdim)
+    size = {d: input_dims.get(d, da.sizes[d]) for d in (ydim, xdim)}
+    if fixed is not None and (size[ydim], size[xdim]) != tuple(fixed):
+        raise ParameterError(
+            f"input_dims={size} but the ONNX model takes fixed {fixed[0]} x {fixed[1]} patches: "
+            "leave input_dims out (or give exactly that size)."
+        )
+    return size
+
+
+def default_overlap(patch: int, radius: int | None, blend: str) -> int:
+    """Overlap that leaves no seams for a dense model of receptive ``radius`` (pixels).
+
+    The cosine taper is exact when ``radius <= overlap // 4`` and crop when ``radius <=
+    overlap // 2`` (see :func:`eoxr.ml._geometry.window_1d`), so the overlap is ``4 * radius``
+    (``2 * radius`` for crop), rounded up to even, at most half the patch. A model that sees
+    the whole patch (radius >= half the patch: attention, global pooling) gets a quarter of the
+    patch, blended. Per-patch models (``radius=None``) get 0.
+
+    Examples
+    --------
+    >>> default_overlap(256, 2, "cosine"), default_overlap(256, 200, "cosine")
+    (8, 64)
+    """
+    if radius is None:
+        return 0
+    if 2 * radius >= patch:
+        return patch // 4
+    want = (2 if blend == "crop" else 4) * radius
+    return min(want + want % 2, patch // 2)
+
+
+def _tilings(
+    da: xr.DataArray,
+    size: Mapping,
+    overlap: Mapping | None,
+    dense: bool,
+    radius: int | None,
+    blend: str,
+) -> tuple:
+    """Tilings of both spatial axes; ``overlap=None`` means :func:`default_overlap`."""
+    ydim, xdim = spatial_dims(da)
+    if overlap is None:
+        over = {d: default_overlap(int(size[d]), radius if dense else None, blend) for d in size}
+    else:
+        over = {d: overlap.get(d, 0) for d in (ydim, xdim)}
+    return tuple(make_tiling(d, da.sizes[d], size[d], over[d], dense=dense) for d in (ydim, xdim))
+
+
+def _runner(model: Any, device: str | None, autocast: Any, lazy: bool) -> tuple[Any, Any, str]:
+    """A local runner (probing, numpy input), the one shipped to dask tasks, and a label."""
+    from ._onnx import OnnxRunner, is_onnx
+
+    if is_onnx(model):
+        runner = OnnxRunner.from_model(model, device)
+        return runner, _chunks.shared(runner, lazy=lazy), "onnx"
+    from . import _torch
+
+    dev = str(_torch.pick_device(device))
+    local = _torch.prepare_runner(model, dev, autocast)
+    shipped = _chunks.delayed(_torch.prepare_runner, model, dev, autocast) if lazy else local
+    return local, shipped, "torch"
+
+
+def _is_patch_model(model: Any) -> bool:
+    """A torch module (TorchScript included; checked without importing torch) or ONNX model."""
+    from ._onnx import is_onnx
+
+    torch_module = any(
+        c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(model).__mro__
     )
+    return torch_module or is_onnx(model)
 
 
 def apply_model(
@@ -97,48 +130,77 @@ def apply_model(
     input_dims: Mapping[Hashable, int] | None = None,
     input_overlap: Mapping[Hashable, int] | None = None,
     *,
+    bands: Sequence[str] | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    scale: float | None = None,
     batch_size: int = 16,
     device: str | None = None,
     blend: Blend = "cosine",
-    normalize: tuple[Sequence[float], Sequence[float]] | None = None,
-    output_dim: str = "class",
+    output_dim: str | None = None,
     output_coords: Sequence | None = None,
-    bands: Sequence[str] | None = None,
     autocast: bool | Any = False,
     method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     name: str | None = None,
 ) -> xr.DataArray:
-    """Run a torch model in blended patches, or a scikit-learn estimator per pixel, lazily.
+    """Run a torch or ONNX model in blended patches, or a scikit-learn estimator per pixel, lazily.
 
     Parameters
     ----------
     cube : DataArray or Dataset
         Reflectance cube with a band dim (or one variable per band); extra dims (time...) are
         kept and looped over.
-    model : torch.nn.Module, TorchScript module or fitted scikit-learn estimator
-        Torch: ``(N, C, H, W) -> (N, K, H, W)`` (dense) or ``(N, K)`` (one value per patch,
-        giving a coarser grid at the patch centres). Estimators go to
-        :func:`eoxr.ml.sklearn.apply_estimator` (``method``, ``feature_dims``).
+    model : torch.nn.Module, onnxruntime.InferenceSession, path to a .onnx file, estimator
+        Patch models (torch, TorchScript, ONNX) map ``(N, C, H, W)`` float32 to
+        ``(N, K, H, W)`` (dense) or ``(N, K)`` (one value per patch, giving a coarser grid at
+        the patch centres). ONNX runs with onnxruntime (``pip install onnxruntime``); its
+        session is opened once per worker process, never pickled. A fitted scikit-learn
+        estimator runs per pixel (:func:`eoxr.ml.sklearn.apply_estimator`: ``method``,
+        ``feature_dims``), its bands matched by name to those it was fitted on.
+        **Encoder protocol** (duck typing): an object with an attribute ``eoxr_model`` runs
+        ``model.eoxr_model``, and its ``eoxr_preprocess`` dict (keys ``bands``, ``mean``,
+        ``std``, ``scale``) gives the defaults of those keyword arguments. A plain model may
+        carry the same dict as ``eoxr_meta``.
     input_dims, input_overlap : mapping
-        Patch size and overlap per spatial dim, as in xbatcher (default 256 and 0).
+        Patch size and overlap per spatial dim, as in xbatcher. ``input_dims`` defaults to the
+        ONNX model's fixed input size, else ``min(256, image size)``. ``input_overlap``
+        defaults to an overlap that leaves no seams for dense models: the model's receptive
+        radius ``r`` is measured on one probe batch (how far a change of the centre pixel
+        reaches) and the overlap is ``4 r`` (cosine; ``2 r`` for crop), at most half the patch,
+        or a quarter of the patch for models that see the whole patch
+        (:func:`default_overlap`); per-patch models default to 0.
+    bands : sequence of str, optional
+        Input bands in the model's order, picked from the cube BY NAME (any alias
+        :func:`eoxr.bands.resolve_band` knows; never by position); a missing band raises
+        :class:`~eoxr.errors.BandNotFoundError`. Default: the model's ``eoxr_preprocess`` /
+        ``eoxr_meta`` bands, else all bands of the cube in its order.
+    mean, std : float or sequence of float, optional
+        Per-band statistics in the order of ``bands``; the model receives
+        ``(value * scale - mean) / std``. NaN pixels are set to 0 after that (the band mean)
+        before the model and are NaN again in the output; patches without a valid pixel are
+        not run.
+    scale : float, optional
+        Factor applied first (e.g. ``1e-4`` for digital numbers); default 1.
     batch_size : int
         Patches per forward pass.
     device : str, optional
-        ``None`` picks CUDA when available, else CPU.
+        ``None`` picks CUDA when available, else CPU (an InferenceSession passed in keeps its
+        own execution providers).
     blend : {"cosine", "mean", "crop"}
         Overlap blending: partition-of-unity cosine taper, plain mean, or keep patch centres.
-    normalize : (mean, std), optional
-        Per-band statistics; default from the model's ``eoxr_meta``/``meta`` dict if present.
-        NaN pixels are set to 0 *after* normalisation (i.e. to the band mean) before the model,
-        and are NaN again in the output; patches without a valid pixel are not run.
-    output_dim, output_coords : str, sequence
-        Name and labels of the model's output channels.
-    bands : sequence of str, optional
-        Input bands in the model's order (any alias :func:`eoxr.bands.resolve_band` knows);
-        default the model metadata's ``bands``, else the cube's band order.
+    output_dim : str, optional
+        Name of the output's channel dim. Default for patch models: ``"class"`` for dense
+        outputs (per-pixel scores), ``"feature"`` for per-patch outputs (embeddings); for
+        estimators: ``"class"`` (``predict_proba``), ``"feature"`` (``transform``), ``"target"``
+        (multi-output ``predict``).
+    output_coords : sequence, optional
+        Labels of the model's output channels.
     autocast : bool or torch.dtype
-        Mixed precision (float16 on CUDA, bfloat16 on CPU when ``True``).
+        torch only: mixed precision (float16 on CUDA, bfloat16 on CPU when ``True``).
+    method, feature_dims, name : str, sequence, str
+        Estimator method, the dims whose values are a pixel's features (estimators), and the
+        name of the result.
 
     Returns
     -------
@@ -150,60 +212,75 @@ def apply_model(
     Examples
     --------
     >>> import torch, eoxr.testing as et
-    >>> net = torch.nn.Conv2d(4, 2, 3, padding=1).eval()
+    >>> net = torch.nn.Conv2d(2, 3, 3, padding=1).eval()
     >>> cube = et.make_cube(ny=40, nx=40, times=None)
-    >>> apply_model(cube, net, {"y": 16, "x": 16}, {"y": 4, "x": 4}).dims
-    ('class', 'y', 'x')
+    >>> out = apply_model(cube, net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2)
+    >>> out.dims, "overlap=(4, 4)" in out.attrs["history"]  # 4 x the receptive radius 1
+    (('class', 'y', 'x'), True)
     """
-    if not _is_torch_module(model):
+    model, meta = unwrap_model(model)
+    bands = bands if bands is not None else meta.get("bands")
+    mean = mean if mean is not None else meta.get("mean")
+    std = std if std is not None else meta.get("std")
+    scale = float(scale if scale is not None else meta.get("scale", 1.0))
+    if not _is_patch_model(model):
         from .sklearn import apply_estimator
 
+        if not any(hasattr(model, m) for m in ("predict", "predict_proba", "transform")):
+            raise ParameterError(
+                f"model of type {type(model).__name__} is none of: torch.nn.Module, "
+                "onnxruntime.InferenceSession, path to a .onnx file, fitted scikit-learn "
+                "estimator, or an encoder with `eoxr_model`."
+            )
+
+        if mean is not None or std is not None or scale != 1.0:
+            raise ParameterError(
+                "mean/std/scale apply to patch models (torch, ONNX); for an estimator put the "
+                "scaling in a scikit-learn Pipeline (e.g. StandardScaler) before fitting."
+            )
         return apply_estimator(
-            cube,
+            cube if bands is None else select_channels(cube, bands),
             model,
             method=method,
             feature_dims=feature_dims,
-            output_dim=output_dim if output_dim != "class" else None,
+            output_dim=output_dim,
             name=name,
         )
-    from . import _torch
-
     if blend not in ("cosine", "mean", "crop"):
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
-    meta = model_metadata(model)
-    da = select_channels(cube, bands if bands is not None else meta.get("bands"))
-    dev = _torch.pick_device(device)
-    c = da.shape[-3]
-    ty, tx = _patch_axes(da, input_dims, input_overlap, dense=True)
-    k, dense = _torch.probe(
-        _torch.prepare_model(model, str(dev)), c, (ty.patch, tx.patch), dev, autocast
-    )
-    if not dense:
-        ty, tx = _patch_axes(da, input_dims, input_overlap, dense=False)
-    mean, std = _normalize_arrays(normalize, meta, c)
-    shared = dask.delayed(_torch.prepare_model, pure=True)(model, str(dev))
+    da = select_channels(cube, bands)
+    labels = band_labels(da)
+    mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
+    runner, shipped, kind = _runner(model, device, autocast, _chunks.is_dask(da))
+    size = _patch_size(da, input_dims, runner.fixed_patch() if kind == "onnx" else None)
+    ydim, xdim = spatial_dims(da)
+    for d in (ydim, xdim):  # validate before the probe runs the model
+        make_tiling(d, da.sizes[d], size[d], 0, dense=True)
+    k, dense, radius = _kernels.probe(runner, da.shape[-3], (int(size[ydim]), int(size[xdim])))
+    ty, tx = _tilings(da, size, input_overlap, dense, radius, blend)
     kw = dict(
-        model=shared,
+        runner=shipped,
         k=k,
         ty=ty,
         tx=tx,
         batch_size=int(batch_size),
-        device=str(dev),
-        autocast=autocast,
-        mean=mean,
-        std=std,
+        mean=mean_a,
+        std=std_a,
+        scale=scale,
     )
     padded = _padded_grid(da, ty, tx)
     data = _dense(padded, da, kw, blend) if dense else _per_patch(padded, kw)
-    out = _wrap(data, da, cube, k, dense, ty, tx, output_dim, output_coords, name, blend)
-    return _input_order(out, cube, output_dim)
+    out_dim = output_dim or ("class" if dense else "feature")
+    out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, blend, kind)
+    return _input_order(out, cube, out_dim)
 
 
 def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
-    """A DataArray's dims keep their order, the output dim where its band dim was (a Dataset
-    has no band position: ``(*other, output_dim, y, x)``).
+    """Put the output dim where the band dim was; the other dims keep their order.
+
+    A Dataset has no band position: its result is ``(*other, output_dim, y, x)``.
     """
     if not isinstance(cube, xr.DataArray):
         return out
@@ -229,8 +306,6 @@ def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> Any:
 
 
 def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
-    from . import _torch
-
     ty, tx, k = kw["ty"], kw["tx"], kw["k"]
     wy, wx = window_1d(ty, blend), window_1d(tx, blend)
     nd = padded.ndim
@@ -244,7 +319,7 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
             tuple(c + tx.overlap for c in ch[-1]),
         )
     stage = _chunks.map_halo_blocks(
-        _torch.dense_block,
+        _kernels.dense_block,
         padded,
         halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
         out_chunks=out_chunks,
@@ -279,8 +354,6 @@ def _restore_chunks(out: Any, da: xr.DataArray) -> Any:
 
 
 def _per_patch(padded: Any, kw: dict) -> Any:
-    from . import _torch
-
     ty, tx, k = kw["ty"], kw["tx"], kw["k"]
     nd = padded.ndim
     out_chunks = None
@@ -288,14 +361,14 @@ def _per_patch(padded: Any, kw: dict) -> Any:
         ch = padded.chunks
         counts = [
             tuple(
-                len(_torch._owned(int(s), int(c), t))
+                len(_kernels.owned(int(s), int(c), t))
                 for s, c in zip(np.cumsum((0,) + ch[a][:-1]), ch[a])
             )
             for a, t in ((-2, ty), (-1, tx))
         ]
         out_chunks = (*ch[:-3], (k,), *counts)
     return _chunks.map_halo_blocks(
-        _torch.patch_block,
+        _kernels.patch_block,
         padded,
         halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
         out_chunks=out_chunks,
@@ -323,6 +396,7 @@ def _wrap(
     output_coords: Sequence | None,
     name: str | None,
     blend: str,
+    kind: str,
 ) -> xr.DataArray:
     ydim, xdim = spatial_dims(da)
     other = list(da.dims[:-3])
@@ -340,7 +414,7 @@ def _wrap(
     out = xr.DataArray(data, dims=(*other, output_dim, ydim, xdim), coords=coords)
     hist = (
         f"apply_model(input_dims=({ty.patch}, {tx.patch}), overlap=({ty.overlap}, "
-        f"{tx.overlap}), blend={blend!r}, bands={band_labels(da)})"
+        f"{tx.overlap}), blend={blend!r}, bands={band_labels(da)}, {kind})"
     )
     like = da if dense else da.isel({ydim: slice(0, 0), xdim: slice(0, 0)})
     return finalize(

@@ -7,18 +7,18 @@ non-spatial dims (time...) are kept in predictions and give separate samples whe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-import dask
 import numpy as np
 import xarray as xr
 
 from .. import _chunks
-from .._attrs import finalize
+from .._attrs import crs_of, finalize
 from .._dims import require_band_dim, spatial_dims
-from ..bands import to_array
-from ..errors import DimensionError, ParameterError
+from ..bands import band_labels, resolve_band, to_array
+from ..errors import BandNotFoundError, DimensionError, GridMismatchError, ParameterError
 
 _METHODS = ("predict", "predict_proba", "transform")
 
@@ -47,8 +47,10 @@ def _pixels(block: np.ndarray, n_other: int, n_feat: int) -> tuple[np.ndarray, t
 
 
 def _class_names(estimator: Any) -> list[str] | None:
-    """Names that predicted codes index: the label raster's ``classes`` attr seen by :func:`fit`
-    (``eoxr_classes_``), else the estimator's own non-numeric ``classes_``.
+    """Names that predicted codes index.
+
+    The label raster's ``classes`` attr seen by :func:`fit` (``eoxr_classes_``), else the
+    estimator's own non-numeric ``classes_``.
     """
     names = getattr(estimator, "eoxr_classes_", None)
     if names is not None:
@@ -68,14 +70,42 @@ def _encode(pred: np.ndarray, names: list[str] | None) -> np.ndarray:
 
 
 def _input_dtype(estimator: Any) -> np.dtype:
-    """The float dtype the estimator was fitted with: some Cython kernels (KMeans) accept only
-    that one; float64 when the estimator does not tell (trees cast to float32 themselves).
+    """The float dtype the estimator was fitted with.
+
+    Some Cython kernels (KMeans) accept only that one; float64 when the estimator does not tell
+    (trees cast to float32 themselves).
     """
     for attr in ("cluster_centers_", "components_", "coef_", "means_", "mean_"):
         arr = getattr(estimator, attr, None)
         if isinstance(arr, np.ndarray) and np.issubdtype(arr.dtype, np.floating):
             return arr.dtype
     return np.dtype(np.float64)
+
+
+def _call(estimator: Any, method: str, table: np.ndarray) -> np.ndarray:
+    """``estimator.<method>(table)``, quiet about feature names.
+
+    The bands were matched by name in :func:`_match_bands` before the table was built.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return np.asarray(getattr(estimator, method)(table))
+
+
+def default_output_dim(estimator: Any, method: str) -> str:
+    """Name of the output dim: what it holds.
+
+    ``"class"`` for class scores (``predict_proba``, ``decision_function`` of a classifier),
+    ``"feature"`` for transformers (``transform``), ``"target"`` for the several outputs of a
+    multi-output ``predict``.
+    """
+    from sklearn.base import is_classifier
+
+    if method == "transform":
+        return "feature"
+    if method == "predict":
+        return "target"
+    return "class" if is_classifier(estimator) or method == "predict_proba" else "target"
 
 
 def _kernel(
@@ -86,11 +116,47 @@ def _kernel(
     width = () if k is None else (k,)
     out = np.full((table.shape[0], *width), np.nan, np.float32)
     if valid.any():
-        res = getattr(estimator, method)(table[valid].astype(_input_dtype(estimator)))
-        if method == "predict":
+        res = _call(estimator, method, table[valid].astype(_input_dtype(estimator)))
+        if method == "predict" and k is None:
             res = _encode(np.asarray(res), _class_names(estimator))
         out[valid] = res
     return out.reshape(*shape, *width)
+
+
+def fitted_bands(estimator: Any, feats: Sequence[Hashable], bdim: Hashable) -> list[str] | None:
+    """Band names the estimator was fitted on, in order, when it records them.
+
+    :func:`fit` stores them as ``eoxr_bands_``; an estimator fitted on a pandas DataFrame has
+    ``feature_names_in_`` (used when the features are the bands alone).
+    """
+    names = getattr(estimator, "eoxr_bands_", None)
+    if names is None and list(feats) == [bdim]:
+        names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
+
+
+def _match_bands(da: xr.DataArray, estimator: Any, feats: Sequence[Hashable]) -> xr.DataArray:
+    """The cube's bands reordered (and subset) by name to the order seen in ``fit``.
+
+    Positions mean nothing: a cube whose bands come in another order would otherwise be
+    classified silently wrong.
+    """
+    bdim = require_band_dim(da)
+    names = fitted_bands(estimator, feats, bdim)
+    if names is None or bdim not in feats:
+        return da
+    present = band_labels(da)
+    try:
+        labels = [resolve_band(da, n) for n in names]
+    except BandNotFoundError as err:
+        raise BandNotFoundError(
+            err.band,
+            present,
+            err.tried,
+            hint=f"The estimator was fitted on bands {names} (in that order) and the cube has "
+            f"{present}: give the cube those bands (any alias eoxr.bands knows is matched).",
+        ) from None
+    return da if labels == present else da.sel({bdim: labels})
 
 
 def _check_features(estimator: Any, n: int) -> None:
@@ -132,13 +198,13 @@ def apply_estimator(
             f"{[m for m in _METHODS if hasattr(estimator, m)]}."
         )
     da, feats, other = _layout(cube, feature_dims)
+    da = _match_bands(da, estimator, feats)
     n_feat = int(np.prod([da.sizes[d] for d in feats]))
     _check_features(estimator, n_feat)
-    k = None
-    if method != "predict":
-        k = int(np.asarray(getattr(estimator, method)(np.zeros((1, n_feat)))).shape[1])
-    shared = dask.delayed(estimator, pure=True) if _chunks.is_dask(da) else estimator
-    out_dim = output_dim or ("class" if method == "predict_proba" else "component")
+    probe = _call(estimator, method, np.zeros((1, n_feat), _input_dtype(estimator)))
+    k = int(probe.shape[1]) if probe.ndim == 2 else None
+    shared = _chunks.shared(estimator, lazy=_chunks.is_dask(da))
+    out_dim = output_dim or default_output_dim(estimator, method)
     data = _chunks.map_blocks(
         _kernel,
         da,
@@ -173,43 +239,83 @@ def apply_estimator(
     )
 
 
+def _grid_text(obj: xr.DataArray, ydim: Hashable, xdim: Hashable) -> str:
+    """``y 5000000..4999690 step -10, x ... (EPSG:32633)``: a grid in one line, for messages."""
+    parts = []
+    for d in (ydim, xdim):
+        v = np.asarray(obj[d].values, dtype=np.float64)
+        step = f" step {v[1] - v[0]:.6g}" if v.size > 1 else ""
+        parts.append(f"{d} {v[0]:.10g}..{v[-1]:.10g}{step} ({v.size} px)")
+    return ", ".join(parts) + f" ({crs_of(obj) or 'no CRS'})"
+
+
+def check_label_grid(labels: xr.DataArray, da: xr.DataArray) -> xr.DataArray:
+    """The label raster as ``(y, x)`` on the cube's grid, or a :class:`GridMismatchError`.
+
+    Coordinates (where the labels have them) must match the cube's to a hundredth of a pixel,
+    and CRS must agree: a label raster on a shifted grid would pair each label with the wrong
+    pixel.
+    """
+    ydim, xdim = spatial_dims(da)
+    if set(labels.dims) != {ydim, xdim}:
+        raise DimensionError(
+            f"the label DataArray has dims {labels.dims}; expected ({ydim!r}, {xdim!r}): one "
+            "label per pixel of the cube (select a single time/band first)."
+        )
+    lab = labels.transpose(ydim, xdim)
+    same = lab.shape == (da.sizes[ydim], da.sizes[xdim])
+    for d in (ydim, xdim):
+        if same and d in lab.coords and d in da.coords:
+            a = np.asarray(lab[d].values, dtype=np.float64)
+            b = np.asarray(da[d].values, dtype=np.float64)
+            tol = 0.01 * (abs(b[1] - b[0]) if b.size > 1 else 1.0)
+            same = bool(np.all(np.abs(a - b) <= tol))
+    crs_l, crs_c = crs_of(lab), crs_of(da)
+    if same and crs_l is not None and crs_c is not None and crs_l != crs_c:
+        same = False
+    if not same:
+        raise GridMismatchError(
+            f"the labels are not on the cube's grid: labels {_grid_text(lab, ydim, xdim)} vs "
+            f"cube {_grid_text(da, ydim, xdim)}. Put them on the cube's grid first, e.g. "
+            "`labels.rio.reproject_match(cube, resampling=Resampling.nearest)`."
+        )
+    return lab
+
+
 def training_table(
     cube: xr.DataArray | xr.Dataset,
     labels: Any,
     *,
     column: str | None = None,
     feature_dims: Sequence[Hashable] | None = None,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list | None]:
     """Features ``(n, F)``, labels ``(n,)`` and class names of every labelled pixel without NaN.
 
     ``labels`` is a GeoDataFrame (points or polygons, class in ``column``; reprojected to the
-    cube's CRS) or a label DataArray on the cube's grid (NaN = unlabelled); a ``classes`` attr
-    on it (codes -> names) makes the labels names. Only the labelled pixels are computed.
+    cube's CRS) or a label DataArray on the cube's grid (NaN = unlabelled; checked by
+    :func:`check_label_grid`); a ``classes`` attr on it (codes -> names) makes the labels
+    names. Only the labelled pixels are computed (two passes: labels, then their pixels).
     """
     da, feats, other = _layout(cube, feature_dims)
     ydim, xdim = spatial_dims(da)
     if isinstance(labels, xr.DataArray):
-        lab = labels
-        if lab.dims != (ydim, xdim) or lab.shape != (da.sizes[ydim], da.sizes[xdim]):
-            raise ParameterError(
-                f"the label DataArray has dims {lab.dims} {lab.shape}; expected "
-                f"({ydim!r}, {xdim!r}) {(da.sizes[ydim], da.sizes[xdim])}."
-            )
-        classes = lab.attrs.get("classes")
+        lab = check_label_grid(labels, da)
     else:
         from .vector import rasterize
 
         lab = rasterize(da, labels, column)
-        classes = lab.attrs.get("classes")
-    lab_np = np.asarray(lab.values, dtype=np.float64)
+    classes = lab.attrs.get("classes")
+    (lab_np,) = _chunks.compute(lab.data, progress=progress)
+    lab_np = np.asarray(lab_np, dtype=np.float64)
     rows, cols = np.nonzero(~np.isnan(lab_np))
     if rows.size == 0:
         raise ParameterError(
             "no labelled pixel falls on the cube's grid: check the labels' extent and CRS."
         )
     pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
-    vals = np.asarray(pts.transpose(*other, "_px", *feats).values)
-    table = vals.reshape(-1, int(np.prod([da.sizes[d] for d in feats])))
+    (vals,) = _chunks.compute(pts.transpose(*other, "_px", *feats).data, progress=progress)
+    table = np.asarray(vals).reshape(-1, int(np.prod([da.sizes[d] for d in feats])))
     y = np.tile(lab_np[rows, cols], int(np.prod([da.sizes[d] for d in other])))
     keep = ~np.isnan(table).any(axis=1)
     y = y[keep]
@@ -227,8 +333,42 @@ def fit(
     *,
     column: str | None = None,
     feature_dims: Sequence[Hashable] | None = None,
+    progress: bool | None = None,
 ) -> Any:
     """Fit ``estimator`` on the labelled pixels of the cube and return it.
+
+    This verb computes (the labels, then the labelled pixels, each in one pass) and shows a
+    progress bar where ``progress`` allows. The band names and their order are stored on the
+    estimator (``eoxr_bands_``), so that :func:`eoxr.ml.apply_model` later picks the same bands
+    by name from any cube.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Cube with a band dim (or one variable per band).
+    estimator : scikit-learn estimator
+        Unfitted (or to be refitted) estimator; fitted in place and returned.
+    labels : DataArray or GeoDataFrame
+        A label raster on the cube's grid (NaN = unlabelled; ``classes`` attr: names of the
+        codes), or points/polygons with the class in ``column`` (reprojected to the cube's CRS).
+    column : str, optional
+        Column of the GeoDataFrame that holds the class.
+    feature_dims : sequence of str, optional
+        Dims whose values are a pixel's features (default the band dim; e.g.
+        ``("time", "band")`` for the whole time series of each pixel). Other dims give
+        separate samples.
+    progress : bool, optional
+        Progress bar: ``None`` shows it in interactive sessions only.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, with ``eoxr_bands_`` (and ``eoxr_classes_`` for named labels).
+
+    Raises
+    ------
+    GridMismatchError
+        When a label raster is not on the cube's grid (coordinates or CRS).
 
     Examples
     --------
@@ -236,13 +376,20 @@ def fit(
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> cube = et.make_cube(times=None)
     >>> labels = (cube.sel(band="B08") > 0.3).astype("float32")
-    >>> fit(cube, DecisionTreeClassifier(random_state=0), labels).n_features_in_
-    4
+    >>> tree = fit(cube, DecisionTreeClassifier(random_state=0), labels, progress=False)
+    >>> tree.n_features_in_, tree.eoxr_bands_
+    (4, ['B02', 'B03', 'B04', 'B08'])
     """
-    table, y, names = training_table(cube, labels, column=column, feature_dims=feature_dims)
+    table, y, names = training_table(
+        cube, labels, column=column, feature_dims=feature_dims, progress=progress
+    )
     if table.shape[0] == 0:
         raise ParameterError("every labelled pixel has NaN features: nothing to fit on.")
     estimator = estimator.fit(table, y)
     if names is not None:  # predictions become codes into the label raster's own class list
         estimator.eoxr_classes_ = list(names)
+    da, feats, _ = _layout(cube, feature_dims)
+    bdim = require_band_dim(da)
+    if bdim in feats:
+        estimator.eoxr_bands_ = band_labels(da)
     return estimator

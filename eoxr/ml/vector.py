@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import _chunks
 from .._attrs import crs_of, finalize
 from .._dims import spatial_dims
 from ..bands import to_array
@@ -75,6 +76,22 @@ def rasterize(
     Numeric ``column`` values are burnt as they are; other values become codes ``0..n-1`` listed
     in the ``classes`` attr; no ``column`` burns 1.
 
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Gives the grid (coordinates and CRS).
+    gdf : GeoDataFrame
+        Polygons or points (reprojected to the cube's CRS); where they overlap the later row wins.
+    column : str, optional
+        Column with the value (or class name) to burn.
+    all_touched : bool
+        Burn every pixel a geometry touches, not only those whose centre is inside.
+
+    Returns
+    -------
+    DataArray
+        float32 ``(y, x)`` on the cube's grid; NaN outside geometries.
+
     Examples
     --------
     >>> import geopandas as gpd, shapely, eoxr.testing as et
@@ -108,8 +125,10 @@ def rasterize(
 
 
 def _polygon_pixels(cube: Any, geom: Any, all_touched: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of the pixels a geometry covers, burnt on its bounding window only (a
-    full-grid burn per polygon costs polygons x pixels on a large cube).
+    """Row and column of the pixels a geometry covers.
+
+    Burnt on its bounding box only: a full-grid burn per polygon costs polygons x pixels on a
+    large cube.
     """
     from affine import Affine
     from rasterio import features
@@ -159,13 +178,16 @@ def _pixel_index(cube: Any, gdf: Any, all_touched: bool) -> tuple[np.ndarray, ..
     return tuple(np.concatenate(a) if a else np.zeros(0, int) for a in (rows, cols, src))
 
 
-def _values_at(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray, other: list) -> np.ndarray:
-    """``(pixels, features)`` values of the given pixels (only those are computed)."""
+def _values_at(
+    da: xr.DataArray, rows: np.ndarray, cols: np.ndarray, other: list, progress: bool | None
+) -> np.ndarray:
+    """``(pixels, features)`` values of the given pixels (only those are computed, one pass)."""
     ydim, xdim = spatial_dims(da)
     pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
     n_feat = int(np.prod([da.sizes[d] for d in other]))
     # explicit width: a reshape to (0, -1) fails when no pixel falls on the grid
-    return np.asarray(pts.transpose("_px", *other).values).reshape(rows.size, n_feat)
+    (vals,) = _chunks.compute(pts.transpose("_px", *other).data, progress=progress)
+    return np.asarray(vals).reshape(rows.size, n_feat)
 
 
 def _feature_names(da: xr.DataArray, dims: Sequence) -> list[str]:
@@ -190,12 +212,40 @@ def sample(
     column: str | None = None,
     *,
     all_touched: bool = False,
+    progress: bool | None = None,
 ) -> Any:
     """Pixel values at points and inside polygons, as a GeoDataFrame (one row per pixel).
 
     Columns: ``source`` (row number in ``gdf``), ``row``/``col`` (pixel indices), ``column``
     (when given) and one column per band (``<band>_<time>`` with extra dims); geometry is the
     pixel centre in the cube's CRS. Only the sampled pixels of a lazy cube are computed.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Cube to sample.
+    gdf : GeoDataFrame
+        Points (the pixel containing each) or polygons (every pixel inside).
+    column : str, optional
+        Column of ``gdf`` copied onto each sampled pixel (e.g. the class).
+    all_touched : bool
+        Polygons: take every pixel they touch, not only those whose centre is inside.
+    progress : bool, optional
+        Progress bar while the pixels are read: ``None`` shows it in interactive sessions only.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per sampled pixel.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, eoxr.testing as et
+    >>> cube = et.make_cube(times=None)
+    >>> pts = gpd.GeoDataFrame(geometry=[shapely.Point(500_015, 5_099_985)], crs=32633)
+    >>> table = sample(cube, pts)
+    >>> list(table.columns[:4]), int(table.row[0]), int(table.col[0])
+    (['source', 'row', 'col', 'B02'], 1, 1)
     """
     import geopandas as gpd
 
@@ -204,7 +254,7 @@ def sample(
     ydim, xdim = spatial_dims(da)
     rows, cols, src = _pixel_index(da, gdf, all_touched)
     other = [d for d in da.dims if d not in (ydim, xdim)]
-    vals = _values_at(da, rows, cols, other)
+    vals = _values_at(da, rows, cols, other, progress)
     table = pd.DataFrame(vals, columns=_feature_names(da, other))
     table.insert(0, "col", cols)
     table.insert(0, "row", rows)
@@ -221,12 +271,40 @@ def zonal_stats(
     stats: Sequence[str] = ("mean", "std", "count"),
     *,
     all_touched: bool = False,
+    progress: bool | None = None,
 ) -> Any:
     """Statistics of every band inside each geometry: the GeoDataFrame plus ``<band>_<stat>``.
 
     ``std`` is the population standard deviation; NaN pixels are left out; a geometry covering
     no valid pixel gets count 0 and NaN statistics. Only the pixels inside geometries are
     computed.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Cube to summarise.
+    gdf : GeoDataFrame
+        Zones (polygons, or points for single pixels); reprojected to the cube's CRS.
+    stats : sequence of str
+        Any of ``count``, ``mean``, ``std``, ``min``, ``max``, ``sum``, ``median``.
+    all_touched : bool
+        Count every pixel a polygon touches, not only those whose centre is inside.
+    progress : bool, optional
+        Progress bar while the pixels are read: ``None`` shows it in interactive sessions only.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``gdf`` with one column ``<band>_<stat>`` per band and statistic.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, eoxr.testing as et
+    >>> cube = et.make_cube(times=None)
+    >>> zone = shapely.box(500_000, 5_099_800, 500_100, 5_099_900)
+    >>> out = zonal_stats(cube, gpd.GeoDataFrame(geometry=[zone], crs=32633), ["count"])
+    >>> int(out["B08_count"][0])
+    100
     """
     bad = [s for s in stats if s not in STATS]
     if bad:
@@ -236,7 +314,7 @@ def zonal_stats(
     ydim, xdim = spatial_dims(da)
     rows, cols, src = _pixel_index(da, work, all_touched)
     other = [d for d in da.dims if d not in (ydim, xdim)]
-    vals = _values_at(da, rows, cols, other)
+    vals = _values_at(da, rows, cols, other, progress)
     out = gdf.copy()
     for name, v in zip(_feature_names(da, other), vals.T):
         frame = pd.DataFrame({"zone": src, "v": v}).dropna()

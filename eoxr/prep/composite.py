@@ -13,10 +13,17 @@ from .._chunks import rechunk_whole
 from ..errors import DimensionError, ParameterError
 
 Method = Literal["median", "mean", "min", "max", "max_ndvi"]
-_REDUCERS = ("median", "mean", "min", "max")
+METHODS: tuple[str, ...] = ("median", "mean", "min", "max", "max_ndvi")
+
+
+def _float32(da: xr.DataArray) -> xr.DataArray:
+    """Integer bands as float32, lazily: exact for 8/16-bit DN, and it can hold NaN."""
+    return da if np.issubdtype(da.dtype, np.floating) else da.astype("float32")
 
 
 def _reduce(da: xr.DataArray, method: str, dim: str) -> xr.DataArray:
+    if method in ("median", "mean"):  # their values are not data values: float32, never float64
+        da = _float32(da)
     if method == "median":  # an exact median needs the whole series of a pixel in one chunk
         da = rechunk_whole(da, [dim])
     return getattr(da, method)(dim=dim, skipna=True)
@@ -28,9 +35,10 @@ def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take_along_axis(values, idx, axis=-1)[..., 0]
 
 
-def _max_ndvi_index(cube: xr.DataArray | xr.Dataset, dim: str) -> xr.DataArray:
-    red = _bands.select_band(cube, "red")
-    nir = _bands.select_band(cube, "nir")
+def _max_ndvi_index(cube: xr.DataArray | xr.Dataset, dim: str) -> tuple[xr.DataArray, xr.DataArray]:
+    # float32 first: integer DN would wrap around in nir - red (uint8 3 - 5 = 254).
+    red = _float32(_bands.select_band(cube, "red"))
+    nir = _float32(_bands.select_band(cube, "nir"))
     # NDVI is written out here rather than taken from eoxr.indices: topic packages do not
     # depend on each other, and this one formula is the whole need.
     ndvi = (nir - red) / (nir + red)
@@ -59,7 +67,19 @@ def composite(
 
     Returns
     -------
-    Same type as ``cube``, without ``dim``; a pixel with no valid observation is NaN.
+    DataArray or Dataset
+        Same type as ``cube``, without ``dim``; a pixel with no valid observation is NaN.
+        ``median``, ``mean`` and ``max_ndvi`` give float32 for integer input (float input keeps
+        its type); ``min`` and ``max`` keep the input type.
+
+    Raises
+    ------
+    DimensionError
+        ``dim`` is not a dimension of the cube.
+    ParameterError
+        Unknown ``method``.
+    BandNotFoundError
+        ``max_ndvi`` on a cube without red and NIR bands.
 
     Examples
     --------
@@ -72,15 +92,14 @@ def composite(
         raise DimensionError(
             f"cannot composite over {dim!r}: the cube has dims {tuple(cube.dims)}."
         )
-    if method not in (*_REDUCERS, "max_ndvi"):
-        raise ParameterError(
-            f"unknown composite method {method!r}; use one of {[*_REDUCERS, 'max_ndvi']}."
-        )
+    if not isinstance(method, str) or method not in METHODS:
+        raise ParameterError(f"unknown composite method {method!r}; use one of {list(METHODS)}.")
     history = f"composite: {method} over {dim} ({cube.sizes[dim]} steps)"
     if method == "max_ndvi":
         idx, valid = _max_ndvi_index(cube, dim)
 
         def pick(v: xr.DataArray) -> xr.DataArray:
+            v = _float32(v)  # a pixel without any valid date is NaN
             out = xr.apply_ufunc(
                 _take,
                 rechunk_whole(v, [dim]),
@@ -108,4 +127,4 @@ def composite(
     return finalize(res.transpose(*dims), cube, keep_value_attrs=True, history=history)
 
 
-__all__ = ["composite"]
+__all__ = ["METHODS", "composite"]

@@ -68,6 +68,17 @@ def _codes(kind: str, classes: Iterable[str | int] | None) -> tuple[str, list[in
     return spec["kind"], out
 
 
+def _check_options(kind: str | None, classes: object, buffer: object) -> None:
+    """Validate the literal-valued options before any work."""
+    if kind is not None and kind not in conventions():
+        known = sorted(conventions())
+        raise ParameterError(f"unknown mask kind {kind!r}; expected one of {known}.")
+    if isinstance(buffer, bool) or not isinstance(buffer, int | np.integer) or buffer < 0:
+        raise ParameterError(f"buffer={buffer!r}: give a whole number of pixels >= 0.")
+    if classes is not None and not isinstance(classes, Iterable):
+        raise ParameterError(f"classes={classes!r}: give a list of class names or codes.")
+
+
 def _dilate(block: np.ndarray, radius: int) -> np.ndarray:
     from scipy.ndimage import binary_dilation
 
@@ -100,7 +111,30 @@ def cloud_mask(
         Default: clouds, cloud shadows, cirrus, nodata and saturated pixels.
     buffer : int
         Grow the mask by this many pixels (a disk), done chunk-exactly with a halo.
+
+    Returns
+    -------
+    DataArray
+        Boolean, named ``cloud_mask``, on the quality layer's grid; lazy for dask input.
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``kind`` or class, negative ``buffer``, or no quality layer given.
+    BandNotFoundError
+        The cube has no quality layer of a known name.
+
+    Examples
+    --------
+    >>> import eoxr.datasets
+    >>> scene = eoxr.datasets.synthetic_s2(shape=(32, 32), times=3)
+    >>> m = cloud_mask(mask=scene.extras["scl"], classes=["cloud_high_probability"])
+    >>> m.dtype.name, m.dims
+    ('bool', ('time', 'y', 'x'))
     """
+    if isinstance(classes, str):  # one class name, not its letters
+        classes = [classes]
+    _check_options(kind, classes, buffer)
     if mask is None:
         if cube is None:
             raise ParameterError("give a cube holding a quality layer or mask=<DataArray>.")
@@ -149,6 +183,27 @@ def mask_clouds(
     The quality layer is taken from the cube (``SCL``, ``QA_PIXEL`` or ``fmask`` band/variable)
     or given as ``mask``. Spectral values become float32 (integers cannot hold NaN); the quality
     layer is dropped unless ``keep_mask_band``.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Optical cube, with its quality layer as a band/variable unless ``mask`` is given.
+    mask, kind, classes, buffer
+        As for :func:`cloud_mask`.
+    keep_mask_band : bool
+        Keep the quality layer in the result (unmasked).
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same type as ``cube``, masked pixels NaN, lazy for dask input.
+
+    Raises
+    ------
+    GridMismatchError
+        The quality layer is on another grid than the cube.
+    ParameterError, BandNotFoundError
+        As for :func:`cloud_mask`.
 
     Examples
     --------

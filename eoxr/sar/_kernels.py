@@ -73,15 +73,15 @@ def window_sums(h, cn, cs, cs2, wn, ws, ws2):
 
 
 @numba.njit(inline="always", **_jit)
-def _formula_row(method, z, out, wn, ws, ws2, h, cu2, p1, p2):
+def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
     """Apply the filter formula along one row; one branch-free loop per method."""
     nx = wn.size
     if method == BOXCAR:
-        for j in range(h, nx - h):
+        for j in range(hx, nx - hx):
             m = ws[j] / wn[j]
             out[j] = m if z[j] == z[j] else np.nan
     elif method == LOCAL_ENL:
-        for j in range(h, nx - h):
+        for j in range(hx, nx - hx):
             m = ws[j] / wn[j]
             var = ws2[j] / wn[j] - m * m
             out[j] = m * m / var if var > 0.0 else np.inf
@@ -89,7 +89,7 @@ def _formula_row(method, z, out, wn, ws, ws2, h, cu2, p1, p2):
         # Lee 1980, multiplicative model (E[v]=1, var v = Cu^2): k = Q / (m^2 Cu^2 + Q) with
         # Q = (var - m^2 Cu^2) / (1 + Cu^2), i.e. k = (Ci^2 - Cu^2) / (Ci^2 + Cu^4) in [0, 1].
         cu4 = cu2 * cu2
-        for j in range(h, nx - h):
+        for j in range(hx, nx - hx):
             zz = np.float64(z[j])
             m = ws[j] / wn[j]
             var = max(ws2[j] / wn[j] - m * m, 0.0)
@@ -99,14 +99,14 @@ def _formula_row(method, z, out, wn, ws, ws2, h, cu2, p1, p2):
     elif method == KUAN:
         # Kuan et al. 1985: W = (1 - Cu^2 / Ci^2) / (1 + Cu^2) in [0, 1].
         inv = 1.0 / (1.0 + cu2)
-        for j in range(h, nx - h):
+        for j in range(hx, nx - hx):
             zz = np.float64(z[j])
             m = ws[j] / wn[j]
             var = max(ws2[j] / wn[j] - m * m, 0.0)
             w = min(max((var - cu2 * m * m) / var * inv, 0.0), 1.0) if var > 0.0 else 0.0
             out[j] = m + w * (zz - m)
     else:
-        for j in range(h, nx - h):
+        for j in range(hx, nx - hx):
             out[j] = _adaptive(method, np.float64(z[j]), wn[j], ws[j], ws2[j], cu2, p1, p2)
 
 
@@ -139,21 +139,23 @@ def _adaptive(method, z, n, s, s2, cu2, p1, p2):
 
 
 @numba.njit(parallel=True, **_jit)
-def moment_filter(x, h, method, cu2, p1, p2, out, n_stripes=8):
+def moment_filter(x, hy, hx, method, cu2, p1, p2, out, n_stripes=8):
     """Local mean/variance filters (boxcar, Lee, Kuan, enhanced Lee, Gamma-MAP, local ENL).
+
+    The window is ``(2 hy + 1) x (2 hx + 1)``.
 
     NaN centre -> NaN (through ``z - m`` or an explicit test); a window without valid sample
     gives ``0 / 0`` = NaN.
     """
     ny, nx = x.shape
-    bounds = _stripes(ny, h, n_stripes)
+    bounds = _stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
         for i in range(bounds[t], bounds[t + 1]):
-            column_sums(x, i, h, cn, cs, cs2)
-            window_sums(h, cn, cs, cs2, wn, ws, ws2)
-            _formula_row(method, x[i], out[i], wn, ws, ws2, h, cu2, p1, p2)
+            column_sums(x, i, hy, cn, cs, cs2)
+            window_sums(hx, cn, cs, cs2, wn, ws, ws2)
+            _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2)
     return out
 
 
@@ -201,11 +203,11 @@ def median_network(m: int) -> tuple[np.ndarray, int]:
 
 
 @numba.njit(inline="always", **_jit)
-def _median_scalar(x, i, j, h, buf):
+def _median_scalar(x, i, j, hy, hx, buf):
     """Median of the valid samples of one window (sorting; even count: mean of the middle two)."""
     n = 0
-    for di in range(-h, h + 1):
-        for dj in range(-h, h + 1):
+    for di in range(-hy, hy + 1):
+        for dj in range(-hx, hx + 1):
             v = np.float64(x[i + di, j + dj])
             if v == v:
                 buf[n] = v
@@ -215,7 +217,7 @@ def _median_scalar(x, i, j, h, buf):
 
 
 @numba.njit(parallel=True, **_jit)
-def median_filter(x, h, net, row_out, out, n_stripes=8):
+def median_filter(x, hy, hx, net, row_out, out, n_stripes=8):
     """NaN-aware window median.
 
     Windows without NaN (nearly all) go through the selection network ``net``
@@ -223,21 +225,21 @@ def median_filter(x, h, net, row_out, out, n_stripes=8):
     is a vector min/max; windows with NaN fall back to sorting their valid samples.
     """
     ny, nx = x.shape
-    k = 2 * h + 1
+    k = (2 * hy + 1) * (2 * hx + 1)
     lanes = 128
-    bounds = _stripes(ny, h, n_stripes)
+    bounds = _stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
-        buf = np.empty((k * k, lanes), x.dtype)
+        buf = np.empty((k, lanes), x.dtype)
         bad = np.empty(lanes, np.int64)
-        sbuf = np.empty(k * k)
+        sbuf = np.empty(k)
         for i in range(bounds[t], bounds[t + 1]):
-            for j0 in range(h, nx - h, lanes):
-                nl = min(lanes, nx - h - j0)
+            for j0 in range(hx, nx - hx, lanes):
+                nl = min(lanes, nx - hx - j0)
                 bad[:nl] = 0
                 q = 0
-                for di in range(-h, h + 1):
+                for di in range(-hy, hy + 1):
                     row = x[i + di]
-                    for dj in range(-h, h + 1):
+                    for dj in range(-hx, hx + 1):
                         for lane in range(nl):
                             v = row[j0 + lane + dj]
                             buf[q, lane] = v
@@ -258,12 +260,12 @@ def median_filter(x, h, net, row_out, out, n_stripes=8):
                     elif x[i, j] != x[i, j]:
                         out[i, j] = np.nan
                     else:
-                        out[i, j] = _median_scalar(x, i, j, h, sbuf)
+                        out[i, j] = _median_scalar(x, i, j, hy, hx, sbuf)
     return out
 
 
-def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exponent tables of the Frost kernel on a ``(2h+1)^2`` window.
+def frost_tables(hy: int, hx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exponent tables of the Frost kernel on a ``(2 hy + 1) x (2 hx + 1)`` window.
 
     A centre distance is ``s * sqrt(q)`` with ``q`` square-free, so ``exp(-a d) = exp(-a
     sqrt(q)) ** s``: one ``exp`` per distinct ``q`` (6 for 7x7) instead of one per distinct
@@ -271,11 +273,11 @@ def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     distance its base index and integer power, and for each window offset (row-major) the index
     of its distance.
     """
-    dy, dx = np.mgrid[-h : h + 1, -h : h + 1]
+    dy, dx = np.mgrid[-hy : hy + 1, -hx : hx + 1]
     d2, offset_dist = np.unique((dy * dy + dx * dx).ravel(), return_inverse=True)
     free, power = d2.copy(), np.ones(d2.size, np.int64)
     for i, v in enumerate(d2):
-        for f in range(2, h + 1):
+        for f in range(2, max(hy, hx) + 1):
             while v and v % (f * f) == 0:
                 v //= f * f
                 power[i] *= f
@@ -291,7 +293,7 @@ def frost_tables(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 
 @numba.njit(parallel=True, **_jit)
-def frost_filter(x, h, damping, bases, dist_base, power, offset_dist, out, n_stripes=8):
+def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, n_stripes=8):
     """Frost et al. 1982: weights exp(-K Ci^2 |t|) over the window, K = ``damping``.
 
     ``Ci^2`` comes from the window statistics. Per row, the weight of every distinct distance
@@ -300,7 +302,7 @@ def frost_filter(x, h, damping, bases, dist_base, power, offset_dist, out, n_str
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: weights and accumulators stay in L1 cache
-    bounds = _stripes(ny, h, n_stripes)
+    bounds = _stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
@@ -309,10 +311,10 @@ def frost_filter(x, h, damping, bases, dist_base, power, offset_dist, out, n_str
         wd = np.empty((dist_base.size, lanes), np.float32)
         num, den = np.empty(lanes), np.empty(lanes)
         for i in range(bounds[t], bounds[t + 1]):
-            column_sums(x, i, h, cn, cs, cs2)
-            window_sums(h, cn, cs, cs2, wn, ws, ws2)
-            for j0 in range(h, nx - h, lanes):
-                nl = min(lanes, nx - h - j0)
+            column_sums(x, i, hy, cn, cs, cs2)
+            window_sums(hx, cn, cs, cs2, wn, ws, ws2)
+            for j0 in range(hx, nx - hx, lanes):
+                nl = min(lanes, nx - hx - j0)
                 for q in range(nl):
                     j = j0 + q
                     m = ws[j] / wn[j]
@@ -329,9 +331,9 @@ def frost_filter(x, h, damping, bases, dist_base, power, offset_dist, out, n_str
                 num[:] = 0.0
                 den[:] = 0.0
                 k = 0
-                for di in range(-h, h + 1):
+                for di in range(-hy, hy + 1):
                     row = x[i + di]
-                    for dj in range(-h, h + 1):
+                    for dj in range(-hx, hx + 1):
                         wrow = wd[offset_dist[k]]
                         for q in range(nl):
                             v = np.float64(row[j0 + q + dj])

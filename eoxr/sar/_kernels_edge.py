@@ -148,37 +148,35 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
 
 
 @numba.njit(parallel=True, **_jit)
-def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, threshold, min_count, out, n_stripes=8):
+def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
     """Improved Lee sigma filter (Lee, Wen, Ainsworth et al. 2009, IEEE TGRS 47(1)).
 
-    1. point targets: a centre >= ``threshold`` (the 98th percentile) with at least
-       ``min_count`` pixels >= threshold in its 3x3 neighbourhood is kept unfiltered;
-    2. a priori mean: 3x3 Lee MMSE estimate ``xh`` (speckle variance ``cu2``);
-    3. sigma range ``[eta1 xh, eta2 xh]`` (unbiased range of the gamma speckle pdf);
-    4. MMSE over the window pixels inside the range, with the range's speckle variance ``sv2``.
+    1. a priori mean: 3x3 Lee MMSE estimate ``xh`` (speckle variance ``cu2``);
+    2. sigma range ``[eta1 xh, eta2 xh]`` (unbiased range of the gamma speckle pdf);
+    3. MMSE over the window pixels inside the range, with the range's speckle variance ``sv2``.
 
-    The loops run along rows over whole pixel vectors (ranges, counts, sums) so they vectorise.
+    Point targets (the paper's first step) are handled by the caller for every adaptive filter
+    (:func:`eoxr.sar._filtering.point_targets`). The loops run along rows over whole pixel
+    vectors (ranges, counts, sums) so they vectorise.
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: the per-pixel accumulators stay in L1 cache
-    bounds = _stripes(ny, h, n_stripes)
+    bounds = _stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         n, s, s2 = np.empty(lanes), np.empty(lanes), np.empty(lanes)
-        lo, hi, bright = np.empty(lanes), np.empty(lanes), np.empty(lanes)
+        lo, hi = np.empty(lanes), np.empty(lanes)
         for i in range(bounds[t], bounds[t + 1]):
-            for j0 in range(h, nx - h, lanes):
-                nl = min(lanes, nx - h - j0)
+            for j0 in range(hx, nx - hx, lanes):
+                nl = min(lanes, nx - hx - j0)
                 n[:] = 0.0
                 s[:] = 0.0
                 s2[:] = 0.0
-                bright[:] = 0.0
                 for di in range(-1, 2):
                     row = x[i + di]
                     for dj in range(-1, 2):
                         for q in range(nl):
                             v = np.float64(row[j0 + q + dj])
                             ok = v == v
-                            bright[q] += 1.0 if v >= threshold else 0.0
                             v = v if ok else 0.0
                             n[q] += 1.0 if ok else 0.0
                             s[q] += v
@@ -190,9 +188,9 @@ def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, threshold, min_count, out, n_st
                 n[:] = 0.0
                 s[:] = 0.0
                 s2[:] = 0.0
-                for di in range(-h, h + 1):
+                for di in range(-hy, hy + 1):
                     row = x[i + di]
-                    for dj in range(-h, h + 1):
+                    for dj in range(-hx, hx + 1):
                         for q in range(nl):
                             v = np.float64(row[j0 + q + dj])
                             ok = (v >= lo[q]) & (v <= hi[q])  # False for NaN
@@ -204,6 +202,5 @@ def lee_sigma_filter(x, h, cu2, eta1, eta2, sv2, threshold, min_count, out, n_st
                     z = np.float64(x[i, j0 + q])
                     xh = lo[q] / eta1
                     res = _mmse(z, n[q], s[q], s2[q], sv2) if n[q] > 0.0 else xh
-                    keep = (z >= threshold) & (bright[q] >= min_count)
-                    out[i, j0 + q] = z if (keep or z != z) else res
+                    out[i, j0 + q] = z if z != z else res
     return out

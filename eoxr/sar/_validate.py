@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize_dataset
+from .._chunks import check_window
 from .._dims import spatial_dims
-from ..errors import DataTypeError, DimensionError, UnitsError
+from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
 
 Domain = Literal["dB", "linear"]
 #: SAR operations take a DataArray, or a Dataset with one variable per polarisation
 SarCube = xr.DataArray | xr.Dataset
+#: a window size: one odd int, or ``{dim: int}`` (the same for both spatial dims)
+Size = int | Mapping[str, int]
 
 _DB_UNITS = ("db", "decibel", "decibels")
 _LINEAR_UNITS = ("1", "", "linear", "intensity", "power", "m2/m2", "m2 m-2", "amplitude^2")
@@ -79,9 +82,25 @@ def domain(cube: xr.DataArray) -> tuple[Domain, bool]:
     return (found, False) if found is not None else ("linear", True)
 
 
-def raise_if_negative(block: np.ndarray, what: str = "the SAR function") -> None:
-    """Raise the undeclared-domain :class:`~eoxr.errors.UnitsError` if ``block`` has a value < 0."""
-    if block.size and bool(np.nanmin(block, initial=0.0) < 0):
+def raise_if_negative(
+    block: np.ndarray, what: str = "the SAR function", declared: bool = False
+) -> None:
+    """Raise :class:`~eoxr.errors.UnitsError` for values that cannot be linear power.
+
+    Undeclared data (``declared=False``): any value < 0 (only dB can be negative). Data declared
+    linear (``units="1"``): a value <= -1, which no calibrated power takes even after thermal
+    noise subtraction (whose small negative values are tolerated), i.e. dB labelled linear.
+    """
+    if not block.size:
+        return
+    low = float(np.nanmin(block, initial=0.0))
+    if declared and low <= -1.0:
+        raise UnitsError(
+            f"{what}: the data are declared linear power (units={'1'!r}) but hold values down "
+            f"to {low:.3g}, which only dB takes. If they are decibels, set "
+            "`cube.attrs['units'] = 'dB'` (eoxr then works in linear power and converts back)."
+        )
+    if not declared and low < 0:
         raise UnitsError(
             f"{what}: the data have negative values but no `units` attr, so dB cannot be told "
             "from linear. Declare it: `cube.attrs['units'] = 'dB'` for decibels, or "
@@ -89,20 +108,43 @@ def raise_if_negative(block: np.ndarray, what: str = "the SAR function") -> None
         )
 
 
-def _check_block(block: np.ndarray, what: str) -> np.ndarray:
-    raise_if_negative(block, what)
+def _check_block(block: np.ndarray, what: str, declared: bool) -> np.ndarray:
+    raise_if_negative(block, what, declared)
     return block
 
 
-def checked(cube: xr.DataArray, what: str) -> xr.DataArray:
-    """``cube`` with the undeclared-dB check of :func:`raise_if_negative` run lazily per block.
+def checked(cube: xr.DataArray, what: str, declared: bool = False) -> xr.DataArray:
+    """``cube`` with the dB-as-linear check of :func:`raise_if_negative` run lazily per block.
 
     For operations written with xarray arithmetic rather than an eoxr kernel (which checks
     inside): no extra pass, the check runs when the block is computed.
     """
     from .._chunks import map_blocks
 
-    return cube.copy(data=map_blocks(_check_block, cube, kwargs={"what": what}))
+    kwargs = {"what": what, "declared": declared}
+    return cube.copy(data=map_blocks(_check_block, cube, kwargs=kwargs))
+
+
+def window_size(cube: xr.DataArray, size: Size) -> tuple[int, int]:
+    """The window as ``(rows, columns)``: one odd int for both, or ``{dim: int}`` per spatial dim.
+
+    A spatial dim left out of the mapping gets the other's size (``{"y": 9}`` is 9x9).
+    """
+    ydim, xdim = spatial_dims(cube)
+    if isinstance(size, Mapping):
+        extra = set(size) - {ydim, xdim}
+        if extra or not size:
+            raise ParameterError(
+                f"size={dict(size)!r}: the keys must be the spatial dims {ydim!r} and/or "
+                f"{xdim!r}, e.g. {{{ydim!r}: 7, {xdim!r}: 5}}."
+            )
+        sizes = (size.get(ydim, size.get(xdim)), size.get(xdim, size.get(ydim)))
+    else:
+        sizes = (size, size)
+    for v in sizes:
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            raise ParameterError(f"size={size!r} must be an odd integer >= 3 (e.g. size=7).")
+    return check_window(int(sizes[0])), check_window(int(sizes[1]))
 
 
 def require_2d_plus(cube: xr.DataArray) -> None:

@@ -10,23 +10,25 @@ import xarray as xr
 from .._attrs import finalize
 from ..errors import ParameterError
 from ._validate import SarCube, check_sar, checked, domain, per_variable
+from .convert import to_db, to_linear
 from .looks import LOOKS_ATTR, looks_from_attrs
 
 
 def _check_factors(
-    cube: xr.DataArray, looks: Mapping[str, int] | int, ydim: str, xdim: str
+    cube: xr.DataArray, factors: Mapping[str, int] | int, ydim: str, xdim: str
 ) -> dict[str, int]:
-    whole = isinstance(looks, int | np.integer)
-    if not whole and not isinstance(looks, Mapping):
+    whole = isinstance(factors, int | np.integer) and not isinstance(factors, bool)
+    if not whole and not isinstance(factors, Mapping):
         raise ParameterError(
-            f"multilook looks={looks!r} must be an integer or a mapping such as "
+            f"multilook factors={factors!r} must be an integer or a mapping such as "
             f"{{'{ydim}': 2, '{xdim}': 2}}."
         )
-    factors = {ydim: looks, xdim: looks} if whole else dict(looks)
+    given = factors
+    factors = {ydim: factors, xdim: factors} if whole else dict(factors)
     for dim, f in factors.items():
         if dim not in (ydim, xdim):
             raise ParameterError(
-                f"multilook looks={looks!r}: {dim!r} is not a spatial dim of the "
+                f"multilook factors={given!r}: {dim!r} is not a spatial dim of the "
                 f"cube (use {ydim!r} and/or {xdim!r})."
             )
         integer = isinstance(f, int | np.integer) and not isinstance(f, bool)
@@ -39,8 +41,8 @@ def _check_factors(
 
 
 @per_variable
-def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
-    """Average ``looks`` pixels along y and x (NaN-aware), lazily.
+def multilook(cube: SarCube, factors: Mapping[str, int] | int = 2) -> SarCube:
+    """Average blocks of ``factors`` pixels along y and x (NaN-aware), lazily.
 
     Averaging is done in linear power (dB input is converted and back); NaN pixels are ignored
     and a block without valid pixels gives NaN. Trailing pixels that do not fill a whole block
@@ -50,8 +52,16 @@ def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
 
     Parameters
     ----------
-    looks : int or mapping
-        Block size, e.g. ``{"y": 2, "x": 2}`` (or ``2`` for both).
+    cube : DataArray or Dataset
+        Intensity, ``units="1"`` (linear; also assumed without units) or ``units="dB"``.
+    factors : int or {dim: int}
+        Block size in pixels per spatial dim, e.g. ``{"y": 2, "x": 4}`` (or ``2`` for both);
+        each in ``[1, dim size]``.
+
+    Returns
+    -------
+    DataArray or Dataset
+        The block means, in the input's units and dtype, on the coarser grid.
 
     Examples
     --------
@@ -59,14 +69,12 @@ def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
     >>> multilook(synthetic_s1(shape=(64, 64)).cube, {"y": 2, "x": 4}).shape
     (2, 2, 32, 16)
     """
-    from .convert import to_db, to_linear
-
     ydim, xdim = check_sar(cube, what="multilook")
-    factors = {d: int(f) for d, f in _check_factors(cube, looks, ydim, xdim).items()}
+    factors = {d: int(f) for d, f in _check_factors(cube, factors, ydim, xdim).items()}
     dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
-    if inferred:  # averaging undeclared dB values would be silently wrong: check lazily
-        lin = checked(lin, "multilook")
+    if dom == "linear":  # averaging dB values as power would be silently wrong: check lazily
+        lin = checked(lin, "multilook", declared=not inferred)
     out = lin.coarsen(factors, boundary="trim", coord_func="mean").mean()  # NaN-skipping for floats
     out = out.astype(cube.dtype)
     if dom == "dB":
@@ -87,9 +95,11 @@ def multilook(cube: SarCube, looks: Mapping[str, int] | int = 2) -> SarCube:
 
 
 def _write_transform(out: xr.DataArray, cube: xr.DataArray, fx: int, fy: int) -> xr.DataArray:
-    """Scale the input's affine transform by the block size (the origin stays: trailing pixels
-    are trimmed). Derived from the input rather than recomputed from the output's coords, which
-    cannot give a resolution once a dim is a single block.
+    """Scale the input's affine transform by the block size.
+
+    The origin stays (trailing pixels are trimmed). Derived from the input rather than
+    recomputed from the output's coords, which cannot give a resolution once a dim is a single
+    block.
     """
     if "spatial_ref" not in out.coords:
         return out

@@ -6,7 +6,8 @@ import xarray as xr
 
 from .._attrs import finalize
 from ..bands import select_band
-from ._validate import check_sar, checked, domain, with_dataset_units
+from ._validate import check_sar, domain, with_dataset_units
+from .convert import as_linear
 
 
 def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
@@ -18,19 +19,22 @@ def _pols(cube: xr.DataArray | xr.Dataset, co: str, cross: str):
     return vv, vh
 
 
-def _linear(band: xr.DataArray) -> xr.DataArray:
-    from .convert import to_linear
-
-    dom, inferred = domain(band)
-    if dom == "dB":
-        return to_linear(band)
-    return checked(band, "dual-pol index") if inferred else band
-
-
 def dual_pol_ratio(
-    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+    cube: xr.DataArray | xr.Dataset, *, co: str = "VV", cross: str = "VH"
 ) -> xr.DataArray:
     """Cross- over co-polarised backscatter, ``VH / VV``; ``VH - VV`` in dB for dB input.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Dual-pol backscatter: a band dim with both polarisations, or one variable each.
+    co, cross : str
+        Band names of the co- and cross-polarised channels.
+
+    Returns
+    -------
+    DataArray
+        The ratio, ``units="1"`` (linear input) or ``"dB"`` (both channels in dB); lazy.
 
     Examples
     --------
@@ -40,7 +44,11 @@ def dual_pol_ratio(
     """
     vv, vh = _pols(cube, co, cross)
     db = domain(vv)[0] == "dB" and domain(vh)[0] == "dB"
-    out = vh - vv if db else _linear(vh) / _linear(vv)
+    out = (
+        vh - vv
+        if db
+        else as_linear(vh, what="dual-pol index") / as_linear(vv, what="dual-pol index")
+    )
     return finalize(
         out,
         cube,
@@ -52,9 +60,21 @@ def dual_pol_ratio(
 
 
 def dual_pol_rvi(
-    cube: xr.DataArray | xr.Dataset, co: str = "VV", cross: str = "VH"
+    cube: xr.DataArray | xr.Dataset, *, co: str = "VV", cross: str = "VH"
 ) -> xr.DataArray:
     """Dual-pol radar vegetation index ``4 VH / (VV + VH)`` (linear power; Trudel et al. 2012).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Dual-pol backscatter (linear or dB, converted): a band dim or one variable per channel.
+    co, cross : str
+        Band names of the co- and cross-polarised channels.
+
+    Returns
+    -------
+    DataArray
+        The index in [0, 4] (``units="1"``); lazy for dask input.
 
     Examples
     --------
@@ -63,7 +83,7 @@ def dual_pol_rvi(
     >>> bool(((rvi >= 0) & (rvi <= 4)).all())
     True
     """
-    vv, vh = (_linear(b) for b in _pols(cube, co, cross))
+    vv, vh = (as_linear(b, what="dual-pol index") for b in _pols(cube, co, cross))
     out = vh * vv.dtype.type(4.0) / (vv + vh)
     return finalize(
         out,

@@ -4,168 +4,168 @@ Every filter works in the linear power domain: dB input (``units="dB"``) is conv
 and converted back. Neighbourhoods go through :func:`eoxr._chunks.map_overlap` with the exact
 halo and ``boundary="nan"``, so image edges and nodata are handled by skipping NaN inside the
 window, and results do not depend on the dask chunking. Extra dims (time, polarisation) are
-filtered as independent 2-D slices.
+filtered as independent 2-D slices. Nothing is computed at call time: on dask input a looks
+estimate and the point-target threshold are part of the graph.
+
+Mean preservation. Every adaptive filter (all but ``boxcar`` and ``median``) first finds the
+strong scatterers, as the improved sigma filter does (Lee et al. 2009): a pixel at or above
+``point_threshold`` (default: its 2-D slice's 98th percentile) with at least ``min_count``
+(default 3) such pixels in its 3x3 neighbourhood keeps its value and is left out of every other
+pixel's window, so that its power is neither shrunk nor smeared into its neighbours.
+
+Without that step the filters lose or gain backscatter around strong scatterers. Refined Lee pulls
+a bright point toward the mean of its 28-pixel half window (its MMSE gain is at most ``1 / (1 +
+Cu^2)``, 0.81 for 4.4 looks) while its neighbours choose the half windows away from it (the side
+nearer their own, darker, mean): the point's power vanishes instead of being spread. The sigma
+filter's 3x3 a priori mean, inflated by a nearby point, pulls neighbours up. On a synthetic urban
+flood scene refined Lee lost 6 % of the whole-scene mean linear power and lee_sigma gained 4 % (6 %
+with points kept but left in the windows, as in Lee et al. 2009); with the point step, 1.4 % and
+0.8 %. What remains is the edge asymmetry of the multiplicative model: a few dark pixels in a
+bright window barely raise its variation coefficient, so bright pixels near edges are pulled toward
+the darker side while dark pixels near bright ones are seen as edges and kept. It costs 1-2.5 % on
+the real Camargue sample, and more on dense high-contrast texture: on 6-pixel stripes 10 dB apart,
+with the point step off, Lee keeps 0.947, enhanced Lee 0.908, frost 0.933, refined Lee and
+lee_sigma 0.98. The tests hold every adaptive filter within 3 % on the Camargue sample and the
+urban flood scene.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, is_dask, map_overlap
+from .._chunks import is_dask
 from ..errors import ParameterError
-from . import _kernels as K
-from . import _kernels_edge as KE
-from ._validate import SarCube, check_sar, domain, per_variable, raise_if_negative, require_2d_plus
-from .looks import (
-    LOOKS_ATTR,
-    check_looks,
-    estimate_looks,
-    local_enl_histogram,
-    looks_from_attrs,
-    looks_from_counts,
-    sigma_range,
-    slice_quantile,
+from ._filtering import filter_array
+from ._validate import (
+    SarCube,
+    Size,
+    check_sar,
+    domain,
+    per_variable,
+    require_2d_plus,
+    window_size,
 )
+from .convert import to_db, to_linear
+from .looks import LOOKS_ATTR, check_looks, lazy_looks, looks_from_attrs, slice_quantile
 
-# One kernel call at a time: each already uses every core through prange (two dask threads
-# would oversubscribe them), and numba's workqueue layer, its fallback when neither OpenMP nor
-# TBB loads, must not be entered by two threads at once.
-_LOCK = threading.Lock()
-_N_STRIPES = 16  # row stripes per kernel call, shared by numba's threads (load balance)
-_MOMENT = {
-    "boxcar": K.BOXCAR,
-    "lee": K.LEE,
-    "kuan": K.KUAN,
-    "enhanced_lee": K.ENHANCED_LEE,
-    "gamma_map": K.GAMMA_MAP,
-    "local_enl": K.LOCAL_ENL,
-}
+#: percentile of each 2-D slice above which clustered pixels are point targets (Lee et al. 2009)
+POINT_PERCENTILE = 0.98
 
 
-def _kernel2d(x: np.ndarray, kind: str, h: int, p: dict[str, Any], out: np.ndarray) -> None:
-    if kind in _MOMENT:
-        K.moment_filter(
-            x, h, _MOMENT[kind], p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0), out, _N_STRIPES
-        )
-    elif kind == "median":
-        net, row = K.median_network((2 * h + 1) ** 2)
-        K.median_filter(x, h, net, row, out, _N_STRIPES)
-    elif kind == "frost":
-        K.frost_filter(x, h, p["damping"], *K.frost_tables(h), out, _N_STRIPES)
-    elif kind == "refined_lee":
-        KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
-    else:
-        KE.lee_sigma_filter(
-            x,
-            h,
-            p["cu2"],
-            p["eta1"],
-            p["eta2"],
-            p["sv2"],
-            p["threshold"],
-            p["min_count"],
-            out,
-            _N_STRIPES,
-        )
-
-
-def _block(
-    block: np.ndarray, *, kind: str, h: int, check: bool, what: str, params: dict
-) -> np.ndarray:
-    """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice."""
-    if check:
-        raise_if_negative(block, what)
-    flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
-    out = np.empty_like(flat)
-    with _LOCK:
-        for k in range(flat.shape[0]):
-            _kernel2d(flat[k], kind, h, params, out[k])
-    return out.reshape(block.shape)
-
-
-def _filter_array(
-    lin: xr.DataArray,
+def _run(
+    cube: xr.DataArray,
     kind: str,
     *,
-    size: int,
-    check: bool,
-    halo: int | None = None,
-    what: str | None = None,
+    size: Size,
+    looks: float | None,
+    uses_looks: bool,
+    points: tuple[bool, float | None, int] | None,
+    desc: dict[str, Any] | None = None,
     **params: Any,
 ) -> xr.DataArray:
-    """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back."""
-    ydim, xdim = check_sar(lin, what=kind)
-    order = lin.dims
-    moved = lin.transpose(..., ydim, xdim)
-    h = size // 2 if halo is None else halo
-    out = map_overlap(
-        _block,
-        moved,
-        {ydim: h, xdim: h},
-        boundary="nan",
-        kwargs={
-            "kind": kind,
-            "h": size // 2,
-            "check": check,
-            "what": what or kind,
-            "params": params,
-        },
-    )
-    return out.transpose(*order)
+    """Validate, bring to linear power, filter, record what was used.
 
-
-def _prepare(cube: xr.DataArray, size: int, looks: Any, *, what: str, estimate: bool = True):
-    """Validate and bring to linear power; return ``(lin, db_input, inferred, looks)``.
-
-    ``looks=None``: the cube's attrs, else (``estimate``) :func:`estimate_looks`, else ``None``.
+    ``looks``: given, else the cube's attrs, else (``uses_looks``) the estimate, lazily.
+    ``points``: ``(keep_points, point_threshold, min_count)`` for the adaptive filters.
     """
-    from .convert import to_linear
-
-    check_sar(cube, what=what)
+    dims = check_sar(cube, what=kind)
     require_2d_plus(cube)
-    check_window(size)
+    n = window_size(cube, size)
     dom, inferred = domain(cube)
     lin = to_linear(cube) if dom == "dB" else cube
-    if looks is None:
-        looks = looks_from_attrs(cube)
-    if looks is None and not estimate:
-        return lin, dom == "dB", inferred, None
-    if looks is None:
-        looks = estimate_looks(lin)  # raises the undeclared-dB UnitsError itself
-    return lin, dom == "dB", inferred, check_looks(looks)
-
-
-def _finish(out: xr.DataArray, cube: xr.DataArray, db: bool, looks: float, text: str):
-    from .convert import to_db
-
+    L = check_looks(looks) if looks is not None else looks_from_attrs(cube)
+    if L is None and uses_looks:
+        L = lazy_looks(lin, 7, check=dom == "linear", declared=not inferred)
+    work, scale, min_count = lin, None, None
+    if points is not None and points[0]:
+        scale, min_count = _point_scale(lin, points[1]), _min_count(points[2])
+        work = lin / scale
+    out = filter_array(
+        work,
+        kind,
+        size=n,
+        check=dom == "linear",
+        declared=not inferred,
+        looks=L if uses_looks else None,
+        min_count=min_count,
+        **params,
+    )
+    if scale is not None:
+        out = (out * scale).transpose(*cube.dims).astype(cube.dtype)
     out.attrs = {"units": "1"}
-    if db:
+    if dom == "dB":
         out = to_db(out)
-    attrs = {} if looks is None else {LOOKS_ATTR: round(float(looks), 4)}
-    return finalize(out, cube, keep_value_attrs=True, attrs=attrs, history=text)
+    known = L is not None and not is_dask(L)
+    attrs = {LOOKS_ATTR: round(float(L), 4)} if known else {}
+    shown: dict[str, Any] = {"size": n[0] if n[0] == n[1] else dict(zip(dims, n))}
+    if uses_looks or known:
+        shown["looks"] = round(float(L), 3) if known else "estimated (median local ENL)"
+    if min_count is not None:
+        shown["point_threshold"] = points[1] if points[1] is not None else "98th percentile"
+        shown["min_count"] = min_count
+    text = ", ".join(f"{k}={v}" for k, v in {**shown, **(desc or {})}.items())
+    return finalize(
+        out, cube, keep_value_attrs=True, attrs=attrs, history=f"{kind} speckle filter ({text})"
+    )
 
 
-def _moment(cube, kind: str, size: int, looks: Any, p1=None, p2=None, **extra) -> xr.DataArray:
-    lin, db, inferred, L = _prepare(cube, size, looks, what=kind)
-    cu2 = 1.0 / L
-    p = {
-        "cu2": cu2,
-        "p1": float(p1(L) if callable(p1) else (p1 or 0.0)),
-        "p2": float(p2(L) if callable(p2) else (p2 or 0.0)),
-    }
-    out = _filter_array(lin, kind, size=size, check=inferred, **p)
-    desc = ", ".join(f"{k}={v}" for k, v in {"size": size, "looks": round(L, 3), **extra}.items())
-    return _finish(out, cube, db, L, f"{kind} speckle filter ({desc})")
+def _point_scale(lin: xr.DataArray, point_threshold: float | None) -> Any:
+    """The point-target threshold per 2-D slice.
+
+    The filters are scale-equivariant: the data are divided by it and the kernels test against
+    1, which keeps the threshold out of their parameters.
+    """
+    if point_threshold is not None:
+        _positive(point_threshold, "point_threshold")
+        return lin.dtype.type(point_threshold)
+    t = slice_quantile(lin, POINT_PERCENTILE)
+    return t.where(t > 0, 1.0).astype(lin.dtype)  # an all-zero or all-NaN slice
+
+
+def _min_count(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= 9:
+        raise ParameterError(
+            f"min_count={value!r} must be an integer in [1, 9] (pixels of the 3x3 neighbourhood "
+            "at or above the threshold for a point target; Lee et al. 2009 use 5)."
+        )
+    return int(value)
+
+
+def _positive(value: float, name: str) -> float:
+    try:
+        ok = float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{name}={value!r} must be a number > 0.")
+    return float(value)
 
 
 @per_variable
-def boxcar(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
-    """NaN-aware ``size x size`` mean (boxcar) of SAR intensity.
+def boxcar(cube: SarCube, *, size: Size = 7, looks: float | None = None) -> SarCube:
+    """NaN-aware ``size x size`` mean (boxcar) of SAR intensity; preserves the mean exactly.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Intensity with ``y``/``x`` dims, ``units="1"`` (linear; also assumed without units) or
+        ``units="dB"`` (converted, filtered in linear power and converted back). A Dataset is
+        filtered variable by variable (one per polarisation).
+    size : int or {dim: int}
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
+    looks : float, optional
+        Not used by the formula; recorded in the attrs when given.
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -174,19 +174,107 @@ def boxcar(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     >>> boxcar(s1, size=5).dtype
     dtype('float32')
     """
-    lin, db, inferred, L = _prepare(cube, size, looks, what="boxcar", estimate=False)
-    out = _filter_array(lin, "boxcar", size=size, check=inferred, cu2=1.0)
-    return _finish(out, cube, db, L, f"boxcar speckle filter (size={size})")
+    return _run(cube, "boxcar", size=size, looks=looks, uses_looks=False, points=None, cu2=1.0)
 
 
 @per_variable
-def lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
+def median(cube: SarCube, *, size: Size = 7, looks: float | None = None) -> SarCube:
+    """NaN-aware median over ``size x size`` windows (in linear power); biased low.
+
+    The median of gamma speckle lies below its mean: for ``L`` looks the median of unit-mean
+    speckle is about ``1 - 1/(3L)`` (Wilson-Hilferty), 0.92 for Sentinel-1's 4.4 looks and
+    0.69 for single-look data; so the filter darkens homogeneous areas by that factor and strong
+    scatterers (narrower than half the window) vanish. It is not an adaptive filter and is not
+    held to the 3 % mean preservation of the others (measured whole-scene mean ratio: 0.91 on
+    the real Camargue sample, 0.2-0.3 on an urban flood scene).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        Intensity (``units="1"`` or ``"dB"``), as for :func:`boxcar`.
+    size : int or {dim: int}
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
+    looks : float, optional
+        Not used by the formula; recorded in the attrs when given.
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_s1
+    >>> median(synthetic_s1(shape=(64, 64)).cube, size=3).dtype
+    dtype('float32')
+    """
+    return _run(cube, "median", size=size, looks=looks, uses_looks=False, points=None)
+
+
+_ADAPTIVE_DOC = """
+    cube : DataArray or Dataset
+        Intensity with ``y``/``x`` dims, ``units="1"`` (linear; also assumed without units) or
+        ``units="dB"`` (converted, filtered in linear power and converted back). A Dataset is
+        filtered variable by variable (one per polarisation).
+    size : int or {dim: int}
+        Odd window size (>= 3), the same for both spatial dims or per dim
+        (``{"y": 7, "x": 5}``).
+    looks : float, optional
+        Equivalent number of looks of the speckle (``Cu^2 = 1 / looks``). ``None``: the cube's
+        ``eoxr:looks`` attr, else the :func:`~eoxr.sar.looks.estimate_looks` statistic, kept in
+        the dask graph (not computed at call time; a known value is recorded in the attrs).
+    keep_points : bool
+        Keep strong scatterers unfiltered and out of the other pixels' windows (Lee et al.
+        2009); this keeps the whole-scene mean within 3 % (see :mod:`eoxr.sar.speckle`).
+    point_threshold : float, optional
+        Linear power at or above which clustered pixels are point targets. Default: each 2-D
+        slice's 98th percentile, a global statistic read from a fixed-edge histogram (within
+        ~3e-3 of the exact quantile, chunking-independent) and kept in the graph. A statistic in
+        the graph needs a pass over the data before the filter runs, so dask holds (or re-reads)
+        the input chunks meanwhile: give ``looks`` and ``point_threshold`` for one streaming pass.
+    min_count : int
+        Pixels of the 3x3 neighbourhood (itself included) at or above the threshold that make a
+        point target (1-9). Lee et al. 2009 use 5; 3 also catches the first sidelobes of a
+        strong scatterer (its 4-neighbours), which otherwise leak into their surroundings.
+"""
+
+
+def _doc(func: Any) -> Any:
+    func.__doc__ = func.__doc__.replace("{params}", _ADAPTIVE_DOC.strip("\n").lstrip())
+    return func
+
+
+def _points(keep_points: bool, point_threshold: float | None, min_count: int) -> tuple:
+    if not isinstance(keep_points, bool | np.bool_):
+        raise ParameterError(f"keep_points={keep_points!r} must be True or False.")
+    return bool(keep_points), point_threshold, min_count
+
+
+@per_variable
+@_doc
+def lee(
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
+) -> SarCube:
     """Lee (1980) local-statistics MMSE filter for multiplicative speckle.
 
     ``x = m + k (z - m)`` with ``k = (Ci^2 - Cu^2) / (Ci^2 + Cu^4)`` clipped to [0, 1], where
-    ``m``, ``Ci^2 = var / m^2`` are the window's mean and squared variation coefficient and
-    ``Cu^2 = 1 / looks``. ``looks=None`` takes ``attrs["eoxr:looks"]`` or estimates it with
-    :func:`~eoxr.sar.looks.estimate_looks`; the value used is stored in the result's attrs.
+    ``m``, ``Ci^2 = var / m^2`` are the window's mean and squared variation coefficient.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -195,12 +283,37 @@ def lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     >>> lee(s1, size=7, looks=4.4).attrs["eoxr:looks"]
     4.4
     """
-    return _moment(cube, "lee", size, looks)
+    return _run(
+        cube,
+        "lee",
+        size=size,
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+    )
 
 
 @per_variable
-def kuan(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
+@_doc
+def kuan(
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
+) -> SarCube:
     """Kuan et al. (1985) filter: ``W = (1 - Cu^2/Ci^2) / (1 + Cu^2)``, ``x = m + W (z - m)``.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -208,17 +321,43 @@ def kuan(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
     >>> kuan(synthetic_s1(shape=(64, 64)).cube, looks=4.4).shape
     (2, 2, 64, 64)
     """
-    return _moment(cube, "kuan", size, looks)
+    return _run(
+        cube,
+        "kuan",
+        size=size,
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+    )
 
 
 @per_variable
+@_doc
 def enhanced_lee(
-    cube: SarCube, size: int = 7, looks: float | None = None, damping: float = 1.0
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    damping: float = 1.0,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
 ) -> SarCube:
     """Enhanced Lee filter (Lopes, Touzi & Nezry 1990).
 
     Mean where ``Ci <= Cu``; the pixel itself where ``Ci >= Cmax = sqrt(1 + 2/looks)`` (point
     targets); in between ``W = exp(-damping (Ci - Cu) / (Cmax - Ci))``, ``x = m W + z (1 - W)``.
+
+    Parameters
+    ----------
+    {params}
+    damping : float
+        Damping factor ``D`` (> 0).
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -226,21 +365,43 @@ def enhanced_lee(
     >>> enhanced_lee(synthetic_s1(shape=(64, 64)).cube, looks=4.4, damping=1.0).dtype
     dtype('float32')
     """
-    _positive(damping, "damping")
-    return _moment(
+    d = _positive(damping, "damping")
+    return _run(
         cube,
         "enhanced_lee",
-        size,
-        looks,
-        p1=lambda L: np.sqrt(1 + 2 / L),
-        p2=damping,
-        damping=damping,
+        size=size,
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+        desc={"damping": d},
+        p2=d,
     )
 
 
 @per_variable
-def gamma_map(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
+@_doc
+def gamma_map(
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
+) -> SarCube:
     """Gamma-MAP filter (Lopes, Nezry, Touzi & Laur 1990), thresholds ``Cu`` and ``sqrt(2) Cu``.
+
+    The MAP estimate (posterior mode) lies below the posterior mean: on pure gamma speckle the
+    filter keeps 98.7 % of the mean at 4.4 looks, 96 % at one look.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -248,16 +409,42 @@ def gamma_map(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCu
     >>> gamma_map(synthetic_s1(shape=(64, 64)).cube, looks=4.4).dtype
     dtype('float32')
     """
-    return _moment(cube, "gamma_map", size, looks, p1=lambda L: np.sqrt(2.0 / L), p2=lambda L: L)
+    return _run(
+        cube,
+        "gamma_map",
+        size=size,
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+    )
 
 
 @per_variable
+@_doc
 def frost(
-    cube: SarCube, size: int = 7, looks: float | None = None, damping: float = 2.0
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    damping: float = 2.0,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
 ) -> SarCube:
     """Frost et al. (1982) filter: weights ``exp(-damping Ci^2 |t|)``, ``|t|`` = distance to centre.
 
-    ``looks`` is not used by the formula; it is only recorded in the attrs when given.
+    ``looks`` is not used by the formula (never estimated); it is recorded when given.
+
+    Parameters
+    ----------
+    {params}
+    damping : float
+        Damping factor ``K`` (> 0).
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -265,33 +452,30 @@ def frost(
     >>> frost(synthetic_s1(shape=(64, 64)).cube, damping=2.0).dtype
     dtype('float32')
     """
-    _positive(damping, "damping")
-    return _moment_like(cube, "frost", size, looks, damping=float(damping))
+    d = _positive(damping, "damping")
+    return _run(
+        cube,
+        "frost",
+        size=size,
+        looks=looks,
+        uses_looks=False,
+        points=_points(keep_points, point_threshold, min_count),
+        desc={"damping": d},
+        damping=d,
+    )
 
 
 @per_variable
-def median(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
-    """NaN-aware median over ``size x size`` windows (in linear power).
-
-    Examples
-    --------
-    >>> from eoxr.datasets import synthetic_s1
-    >>> median(synthetic_s1(shape=(64, 64)).cube, size=3).dtype
-    dtype('float32')
-    """
-    return _moment_like(cube, "median", size, looks)
-
-
-def _moment_like(cube, kind: str, size: int, looks: Any, **params: Any) -> xr.DataArray:
-    """Filters whose formula does not use the looks: never estimate them."""
-    lin, db, inferred, L = _prepare(cube, size, looks, what=kind, estimate=False)
-    out = _filter_array(lin, kind, size=size, check=inferred, **params)
-    desc = ", ".join(f"{k}={v}" for k, v in {"size": size, **params}.items())
-    return _finish(out, cube, db, L, f"{kind} speckle filter ({desc})")
-
-
-@per_variable
-def refined_lee(cube: SarCube, size: int = 7, looks: float | None = None) -> SarCube:
+@_doc
+def refined_lee(
+    cube: SarCube,
+    *,
+    size: Size = 7,
+    looks: float | None = None,
+    keep_points: bool = True,
+    point_threshold: float | None = None,
+    min_count: int = 3,
+) -> SarCube:
     """Refined Lee filter (Lee 1981): edge-aligned non-symmetric windows in a 7x7 neighbourhood.
 
     The nine 3x3 sub-window means give four directional gradients; the strongest picks the edge
@@ -299,47 +483,63 @@ def refined_lee(cube: SarCube, size: int = 7, looks: float | None = None) -> Sar
     28-pixel half windows, over which the Lee MMSE estimate
     ``b = var_x / var_z, var_x = (var_z - m^2 Cu^2) / (1 + Cu^2)`` is applied. Only ``size=7``.
 
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
+
     Examples
     --------
     >>> from eoxr.datasets import synthetic_s1
     >>> refined_lee(synthetic_s1(shape=(64, 64)).cube, looks=4.4).dtype
     dtype('float32')
     """
-    if size != 7:
+    if any(v != 7 for v in (size.values() if isinstance(size, Mapping) else [size])):
         raise ParameterError(
-            f"refined_lee uses the 7x7 window of Lee 1981; got size={size}. "
+            f"refined_lee uses the 7x7 window of Lee 1981; got size={size!r}. "
             "Use size=7 (or `lee(cube, size=...)` for other windows)."
         )
-    lin, db, inferred, L = _prepare(cube, size, looks, what="refined_lee")
-    out = _filter_array(lin, "refined_lee", size=7, check=inferred, cu2=1.0 / L)
-    return _finish(out, cube, db, L, f"refined_lee speckle filter (7x7, looks={L:.3f})")
+    return _run(
+        cube,
+        "refined_lee",
+        size=size,
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+    )
 
 
 @per_variable
+@_doc
 def lee_sigma(
     cube: SarCube,
-    size: int = 7,
+    *,
+    size: Size = 7,
     looks: float | None = None,
     sigma: float = 0.9,
+    keep_points: bool = True,
     point_threshold: float | None = None,
-    min_count: int = 5,
+    min_count: int = 3,
 ) -> SarCube:
     """Improved Lee sigma filter (Lee, Wen, Ainsworth, Chen & Chen 2009, IEEE TGRS 47(1)).
 
+    A 3x3 MMSE a priori mean, the unbiased sigma range of the gamma speckle around it, and the
+    MMSE over the window pixels inside the range (``size`` is that window).
+
     Parameters
     ----------
-    size : int
-        Window for the sigma-range MMSE step (the a priori mean uses 3x3).
+    {params}
     sigma : float
-        Probability mass of the sigma range, one of the paper's 0.5-0.95 (default 0.9).
-    point_threshold : float, optional
-        Linear power above which 3x3 clusters of >= ``min_count`` pixels are kept as point
-        targets. Default: each 2-D slice's 98th percentile, a global statistic
-        (:func:`~eoxr.sar.looks.slice_quantile`, within ~3e-3 of the exact quantile). On dask
-        input it stays lazy when ``looks`` is known (dask then keeps a slice's input chunks in
-        memory until its percentile is known; give ``point_threshold`` for a streaming
-        computation); when ``looks`` must be estimated, both statistics are computed at call
-        time in one pass over the data.
+        Probability mass of the sigma range, in [0.5, 0.99] (the paper uses 0.5-0.95).
+
+    Returns
+    -------
+    DataArray or Dataset
+        Same shape, dims, coords and dtype; lazy for dask input.
 
     Examples
     --------
@@ -347,63 +547,26 @@ def lee_sigma(
     >>> lee_sigma(synthetic_s1(shape=(64, 64)).cube, looks=4.4).dtype
     dtype('float32')
     """
-    if not 0.5 <= float(sigma) <= 0.99:
+    try:
+        ok = 0.5 <= float(sigma) <= 0.99
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ParameterError(f"sigma={sigma!r} must lie in [0.5, 0.99] (the paper uses 0.5-0.95).")
-    lin, db, inferred, L = _prepare(cube, size, looks, what="lee_sigma", estimate=False)
-    scale, L = _sigma_scale(lin, L, point_threshold, inferred)
-    eta1, eta2, sv2 = sigma_range(round(L, 6), float(sigma))
-    # The filter is scale-equivariant: dividing each slice by its threshold and using threshold
-    # 1 equals a per-slice threshold, with the threshold kept out of the kernel's parameters.
-    out = _filter_array(
-        lin / scale,
+    return _run(
+        cube,
         "lee_sigma",
         size=size,
-        check=inferred,
-        halo=max(size // 2, 1),
-        cu2=1.0 / L,
-        eta1=eta1,
-        eta2=eta2,
-        sv2=sv2,
-        threshold=1.0,
-        min_count=int(min_count),
-    )
-    return _finish(
-        (out * scale).transpose(*cube.dims),
-        cube,
-        db,
-        L,
-        f"lee_sigma speckle filter (size={size}, looks={L:.3f}, sigma={sigma})",
+        looks=looks,
+        uses_looks=True,
+        points=_points(keep_points, point_threshold, min_count),
+        desc={"sigma": float(sigma)},
+        sigma=float(sigma),
     )
 
 
-def _sigma_scale(
-    lin: xr.DataArray, looks: float | None, point_threshold: float | None, inferred: bool
-) -> tuple[Any, float]:
-    """Point-target threshold (given, or the per-slice 98th percentile) and the looks.
-
-    A looks estimate and the percentile are computed in one pass (one ``dask.compute``).
-    """
-    if point_threshold is not None:
-        _positive(point_threshold, "point_threshold")
-        t = lin.dtype.type(point_threshold)
-        return t, check_looks(looks if looks is not None else estimate_looks(lin))
-    t = slice_quantile(lin, 0.98)
-    if looks is None:
-        counts = local_enl_histogram(lin, 7, check=inferred)
-        if is_dask(lin):
-            import dask
-
-            counts, tv = dask.compute(counts, t.data)
-            t = t.copy(data=tv)
-        looks = looks_from_counts(counts)
-    t = t.where(t > 0, 1.0).astype(lin.dtype)  # an all-zero or all-NaN slice
-    return t, check_looks(looks)
-
-
-def _positive(value: float, name: str) -> None:
-    if not float(value) > 0:
-        raise ParameterError(f"{name}={value!r} must be > 0.")
-
+#: the filters that adapt to local statistics (held to whole-scene mean preservation)
+ADAPTIVE = ("lee", "kuan", "enhanced_lee", "gamma_map", "frost", "refined_lee", "lee_sigma")
 
 __all__ = [
     "boxcar",

@@ -75,6 +75,25 @@ def _values(obj: Any) -> dict[str, np.ndarray]:
     return {"result": np.asarray(obj)}
 
 
+def _assert_same_metadata(expected: Any, got: Any, ch: Mapping[str, int]) -> None:
+    """Dims, coordinates (names and values) and attr names of two results agree."""
+    if not isinstance(expected, xr.DataArray | xr.Dataset):
+        return
+    assert type(got) is type(expected), f"result type {type(got)} != {type(expected)}"
+    assert tuple(got.dims) == tuple(expected.dims), (
+        f"dims {tuple(got.dims)} != {tuple(expected.dims)} for chunks={ch}"
+    )
+    assert set(got.coords) == set(expected.coords), (
+        f"coords {sorted(map(str, got.coords))} != {sorted(map(str, expected.coords))} "
+        f"for chunks={ch}"
+    )
+    for name, c in expected.coords.items():
+        xr.testing.assert_equal(got.coords[name].variable.compute(), c.variable.compute())
+    assert set(got.attrs) == set(expected.attrs), (
+        f"attr names {sorted(got.attrs)} != {sorted(expected.attrs)} for chunks={ch}"
+    )
+
+
 def assert_chunk_invariant(
     func: Callable[[xr.DataArray], Any],
     cube: xr.DataArray,
@@ -95,14 +114,16 @@ def assert_chunk_invariant(
     chunkings : sequence of mappings, optional
         Dask chunkings to try; default: 2, 3 and 5 tiles per spatial dim, one time step per chunk.
     rtol, atol : float
-        Tolerances; NaN placement must match exactly.
+        Tolerances on values; NaN placement, dims, coordinates (names and values) and the names
+        of the attrs must match exactly.
     lazy : bool
         Also assert the dask results are lazy (not computed inside ``func``).
     """
     from .._chunks import is_dask
 
     base = cube.compute()
-    expected = _values(func(base))
+    expected_obj = func(base)
+    expected = _values(expected_obj)
     for ch in chunkings or _default_chunkings(base):
         ch = {k: v for k, v in ch.items() if k in base.dims}
         with raise_if_dask_computes():
@@ -111,6 +132,7 @@ def assert_chunk_invariant(
             items = res.data_vars.values() if isinstance(res, xr.Dataset) else [res]
             for v in items:
                 assert is_dask(v), f"result is not lazy for chunks={ch}"
+        _assert_same_metadata(expected_obj, res, ch)
         got = _values(res)
         assert got.keys() == expected.keys()
         for k in expected:

@@ -8,14 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-
-def make_grid_coords(
-    ny: int, nx: int, *, res: float = 10.0, x0: float = 500_000.0, y0: float = 5_100_000.0
-) -> dict[str, np.ndarray]:
-    """Pixel-centre ``y``/``x`` coordinates of a north-up grid (``y`` decreasing)."""
-    x = x0 + res * (np.arange(nx) + 0.5)
-    y = y0 - res * (np.arange(ny) + 0.5)
-    return {"y": y, "x": x}
+from .._dims import make_grid_coords
 
 
 def make_cube(

@@ -59,3 +59,26 @@ def test_make_cube_variants():
     ds = make_cube(as_dataset=True)
     assert list(ds.data_vars) == ["B02", "B03", "B04", "B08"]
     assert make_cube(nan_fraction=0.3).isnull().any()
+
+
+def test_finalize_follows_xarray_keep_attrs():
+    import xarray as xr
+
+    cube = make_cube(times=None).assign_attrs(title="scene", history="2020 loaded")
+    band = cube.sel(band="B08")
+    kept = _attrs.finalize(band * 2, cube, units="1", history="doubled")
+    assert kept.attrs["title"] == "scene"
+    with xr.set_options(keep_attrs=False):
+        dropped = _attrs.finalize(band * 2, cube, long_name="twice", units="1", history="doubled")
+        same_units = _attrs.finalize(band, cube, keep_value_attrs=True, history="filtered")
+        ds = _attrs.finalize_dataset(cube.to_dataset("band"), cube, history="split")
+    assert set(dropped.attrs) == {"long_name", "units", "history"}
+    assert (
+        dropped.attrs["history"].startswith("2020 loaded\n")
+        and "doubled" in dropped.attrs["history"]
+    )
+    assert dropped.rio.crs == cube.rio.crs  # the CRS is a coordinate, not an attr: it stays
+    assert same_units.attrs["units"] == "1" and "title" not in same_units.attrs
+    assert set(ds.attrs) == {"history"} and ds.rio.crs == cube.rio.crs
+    with xr.set_options(keep_attrs=True):
+        assert _attrs.keep_attrs()

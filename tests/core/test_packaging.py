@@ -1,12 +1,18 @@
 """Packaging: light import, environment files in step with pyproject, CLI."""
 
+import ast
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
+import pytest
 import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 # pip name -> conda-forge name where they differ
@@ -20,7 +26,7 @@ def _name(req: str) -> str:
 def _pyproject_packages() -> set[str]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(meta["dependencies"])
-    for extra in ("ml", "hsi", "viz", "distributed"):
+    for extra in ("ml", "hsi", "viz", "distributed", "demo"):
         reqs += meta["optional-dependencies"][extra]
     return {CONDA_NAMES.get(_name(r), _name(r)) for r in reqs}
 
@@ -54,15 +60,56 @@ def test_cli_info():
     assert "s2_chesapeake" in out.stdout and "landsat_colorado" in out.stdout
 
 
-def test_accessor_methods_resolve():
-    import xarray as xr
+def test_version_in_one_place():
+    import eoxr
 
-    import eoxr.accessor as acc
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "eoxr.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", eoxr.__version__)
 
-    for name, attr in vars(acc.EOAccessor).items():
-        if isinstance(attr, acc._Method):
-            func = acc._resolve(attr.target)  # every bound target imports and exists
-            assert callable(func), name
-            assert func.__doc__, f"{attr.target} has no docstring"
-    da = xr.DataArray([[1.0]], dims=("y", "x"))
-    assert da.eo.to_array.__doc__ == acc._resolve("eoxr.bands:to_array").__doc__
+
+def test_typed_marker_ships():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert (ROOT / "eoxr" / "py.typed").exists()
+    assert "py.typed" in meta["tool"]["setuptools"]["package-data"]["eoxr"]
+
+
+def test_python_version_floor_agrees_with_ruff():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    floor = re.fullmatch(r">=3\.(\d+)", meta["project"]["requires-python"]).group(1)
+    assert meta["tool"]["ruff"]["target-version"] == f"py3{floor}"
+
+
+def _top_level_imports(paths) -> set[str]:
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_dependencies_are_used_by_the_library():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    files = list((ROOT / "eoxr").rglob("*.py"))
+    demo = {p for p in files if "demo" in p.relative_to(ROOT / "eoxr").parts}
+    library = _top_level_imports(set(files) - demo)
+    # import name of each distribution; zarr is used through xarray's Zarr engine (to_zarr)
+    import_names = {"odc-stac": "odc", "odc-geo": "odc", "dask": "dask", "zarr": "xarray"}
+    for req in meta["dependencies"]:
+        dist = _name(req)
+        assert import_names.get(dist, dist.replace("-", "_")) in library, f"{dist} is unused"
+    assert "matplotlib" not in library and "tqdm" not in _top_level_imports(files)
+    assert any(_name(r) == "matplotlib" for r in meta["optional-dependencies"]["demo"])
+    assert "demo" in meta["optional-dependencies"]["all"][0]
+
+
+def test_demo_names_the_extra_when_matplotlib_is_missing(monkeypatch):
+    from eoxr.demo import require_demo_dependencies
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "eoxr\[demo\]"'):
+        require_demo_dependencies()

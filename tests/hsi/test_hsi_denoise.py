@@ -14,7 +14,7 @@ from eoxr.testing import assert_chunk_invariant, raise_if_dask_computes
 METHODS = {
     "mnf": {},
     "pca": {},
-    "savgol": {"window": 7, "order": 2},
+    "savgol": {"size": 7, "order": 2},
     "tv": {},
     "subspace": {},
 }
@@ -114,9 +114,9 @@ def test_subspace_nlmeans_is_chunk_exact(prepared):
 def test_tv_chunked_matches_whole_to_tolerance(prepared):
     sigma = hsi.estimate_noise(prepared, "diff")
     small = prepared.isel(band=slice(0, 20), y=slice(0, 64), x=slice(0, 64))
-    whole = hsi.tv(small, sigma=sigma[:20]).values
+    whole = hsi.tv(small, noise=sigma[:20]).values
     with raise_if_dask_computes():
-        lazy = hsi.tv(small.chunk({"band": -1, "y": 32, "x": 32}), sigma=sigma[:20])
+        lazy = hsi.tv(small.chunk({"band": -1, "y": 32, "x": 32}), noise=sigma[:20])
     diff = np.abs(lazy.values - whole)
     scale = float(sigma[:20].max())
     # TV is global and iterative: with the 16 px halo chunk borders differ slightly, well
@@ -138,11 +138,11 @@ def test_nan_pixels_stay_nan_and_do_not_spread(prepared):
 def test_partial_nan_spectrum_in_savgol(prepared):
     cube = prepared.copy()
     cube[5, 3, 3] = np.nan
-    out = hsi.savgol(cube, 7, 2)
+    out = hsi.savgol(cube, 7, order=2)
     assert np.isnan(out[5, 3, 3])
     assert np.isfinite(out[:, 3, 3].values).sum() == cube.sizes["band"] - 1
     # the missing band is interpolated for the fit: its neighbours barely move
-    np.testing.assert_allclose(out[4, 3, 3], hsi.savgol(prepared, 7, 2)[4, 3, 3], atol=0.005)
+    np.testing.assert_allclose(out[4, 3, 3], hsi.savgol(prepared, 7, order=2)[4, 3, 3], atol=0.005)
 
 
 def test_savgol_wavelength_spacing(prepared):
@@ -153,7 +153,7 @@ def test_savgol_wavelength_spacing(prepared):
     assert hsi.savgol(gappy, spacing="index").shape == gappy.shape
     no_wl = prepared.drop_vars(["wavelength", "fwhm"])
     assert hsi.savgol(no_wl).shape == prepared.shape
-    assert_chunk_invariant(lambda c: hsi.savgol(c, 9, 3), prepared.isel(y=slice(0, 40)))
+    assert_chunk_invariant(lambda c: hsi.savgol(c, 9, order=3), prepared.isel(y=slice(0, 40)))
 
 
 def test_parameter_errors(prepared):
@@ -161,7 +161,7 @@ def test_parameter_errors(prepared):
         hsi.mnf(prepared, 0)
     with pytest.raises(ParameterError, match="fitted on"):
         hsi.apply_transform(prepared.isel(band=slice(0, 10)), hsi.fit_pca(prepared, 3))
-    with pytest.raises(ParameterError, match="window"):
+    with pytest.raises(ParameterError, match="size"):
         hsi.savgol(prepared, 4)
     with pytest.raises(ParameterError, match="spatial"):
         hsi.subspace(prepared, spatial="bm3d")
@@ -173,7 +173,7 @@ def test_savgol_matches_scipy_oracle(prepared):
     from scipy.signal import savgol_filter
 
     expected = savgol_filter(prepared.values.astype("float64"), 9, 3, axis=0, mode="interp")
-    np.testing.assert_allclose(hsi.savgol(prepared, 9, 3).values, expected, atol=1e-6)
+    np.testing.assert_allclose(hsi.savgol(prepared, 9, order=3).values, expected, atol=1e-6)
 
 
 def test_dim_order_coords_and_crs_are_kept(scene, prepared):

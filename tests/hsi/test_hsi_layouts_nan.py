@@ -34,7 +34,7 @@ def test_wavelength_dim_gives_the_band_dim_results(small):
 def test_bands_last_layout_is_kept(small):
     cube = small.cube.transpose("y", "x", "band")
     sigma = hsi.estimate_noise(small.cube, "diff")
-    for func in (lambda c: hsi.tv(c, sigma=sigma), hsi.subspace, hsi.repair_dead_pixels):
+    for func in (lambda c: hsi.tv(c, noise=sigma), hsi.subspace, hsi.repair_dead_pixels):
         got = func(cube)
         assert got.dims == ("y", "x", "band")
         np.testing.assert_allclose(
@@ -69,7 +69,7 @@ def test_all_nan_band_is_flagged_bad_not_infinite_snr(nan_band, small):
     sigma = hsi.estimate_noise(nan_band, "diff")
     assert np.isnan(sigma.values[5]) and np.isnan(sigma.snr.values[5])  # was inf
     assert np.isfinite(sigma.snr.values[np.arange(30) != 5]).all()
-    kw = {"method": "diff", "windows": None, "min_snr": 1.0}
+    kw = {"noise": "diff", "wavelength_ranges": None, "min_snr": 1.0}
     expected = hsi.find_bad_bands(small.cube, **kw).values
     assert not expected[5]
     expected[5] = True

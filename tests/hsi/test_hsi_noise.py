@@ -104,7 +104,9 @@ def test_find_bad_bands_flags_water_absorption(scene):
     assert bad.dtype == bool and bad.dims == ("band",)
     assert bad.values[water].all()
     assert bad.values.mean() < 0.4
-    by_snr = scene.cube.eo.find_bad_bands(windows=None, noise=hsi.estimate_noise(scene.cube))
+    by_snr = scene.cube.eo.find_bad_bands(
+        wavelength_ranges=None, noise=hsi.estimate_noise(scene.cube)
+    )
     deep = (scene.extras["water_bands"].wavelength > 1850) & (
         scene.extras["water_bands"].wavelength < 1920
     )
@@ -114,7 +116,7 @@ def test_find_bad_bands_flags_water_absorption(scene):
 def test_wavelength_needed_only_where_used(scene):
     cube = scene.cube.drop_vars(["wavelength", "fwhm"])
     assert hsi.estimate_noise(cube).sizes["band"] == cube.sizes["band"]
-    assert hsi.find_bad_bands(cube, windows=None).dtype == bool
+    assert hsi.find_bad_bands(cube, wavelength_ranges=None).dtype == bool
     with pytest.raises(ParameterError, match="wavelength"):
         hsi.find_bad_bands(cube)
 

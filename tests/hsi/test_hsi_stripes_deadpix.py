@@ -48,7 +48,7 @@ def test_destripe_rows_and_multiplicative(scene):
     )
     noise = rng.normal(0, 0.002, truth.shape).astype("float32")
     striped = truth * xr.DataArray(gains.astype("float32"), dims="y") + noise
-    out = striped.eo.destripe(axis="y", mode="multiplicative")
+    out = striped.eo.destripe(dim="y", mode="multiplicative")
     before = (striped - truth).mean("x").var("y").sum()
     after = (out - truth).mean("x").var("y").sum()
     assert after < 0.1 * before
@@ -149,8 +149,8 @@ def test_repair_falls_back_to_spectral_neighbours():
 
 
 def test_destripe_errors(scene):
-    with pytest.raises(ParameterError, match="axis"):
-        scene.cube.eo.destripe(axis="z")
+    with pytest.raises(ParameterError, match="dim='z'"):
+        scene.cube.eo.destripe(dim="z")
     with pytest.raises(ParameterError, match="mode"):
         scene.cube.eo.destripe(mode="gain")
     with pytest.raises(ParameterError, match="band_fraction"):

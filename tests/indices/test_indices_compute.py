@@ -10,8 +10,15 @@ from hypothesis import HealthCheck, given, settings
 
 import eoxr
 import eoxr.testing as et
-from eoxr.errors import BandNotFoundError, CatalogError, DataTypeError, ParameterError
+from eoxr.errors import (
+    BandNotFoundError,
+    CatalogError,
+    DataTypeError,
+    ParameterError,
+    UnitsError,
+)
 from eoxr.indices import index, indices
+from eoxr.testing import raise_if_dask_computes
 from eoxr.testing.strategies import chunkings
 
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11", "B12"]
@@ -152,8 +159,52 @@ def test_band_coords_dropped_grid_kept(cube):
         assert got.NDVI.dims == ("time", "y", "x")
 
 
-def test_float64_input_gives_float64(cube):
-    assert cube.astype("float64").eo.index("NDVI").dtype == np.float64
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint16", "int16"])
+def test_output_is_float32_whatever_the_input(dtype):
+    c = et.make_cube(bands=["B04", "B08"], dtype=dtype, ny=6, nx=6, seed=3)
+    scale = 1e-4 if np.dtype(dtype).kind in "iu" else None
+    for cube in (c, c.chunk({"x": 4})):
+        got = cube.eo.index("NDVI", scale=scale)
+        assert got.dtype == np.float32
+        assert got.compute().dtype == np.float32
+    f = c.astype("float64") * (scale or 1)
+    n, r = f.sel(band="B08"), f.sel(band="B04")
+    tol = 2e-3 if dtype == "float16" else 1e-6
+    np.testing.assert_allclose(got, (n - r) / (n + r), rtol=tol, atol=tol)
+
+
+def test_scale_on_reflectance_floats_refused(cube):
+    assert float(abs(cube.eo.index("EVI")).mean()) > 0.01  # reflectance-range values
+    with pytest.raises(UnitsError, match="already floating point") as err:
+        cube.eo.index("EVI", scale=1e-4)
+    assert "Drop scale=" in str(err.value) and "1.8e-05" in str(err.value)
+    lazy = cube.chunk({"x": 5})
+    with raise_if_dask_computes(), pytest.raises(UnitsError):  # from dtype and attrs only
+        lazy.eo.indices(["NDVI", "EVI"], scale=1e-4)
+    # load_stac output says the scale is applied already
+    ds = eoxr.bands.to_dataset(cube.drop_attrs())
+    for v in ds.data_vars.values():
+        v.attrs.update(units="1", scale_applied=1e-4)
+    with pytest.raises(UnitsError):
+        ds.eo.index("NDVI", scale=1e-4)
+    assert cube.eo.index("NDVI", scale=1).dtype == np.float32  # a no-op scale is harmless
+
+
+def test_float_dn_declared_by_attrs():
+    dn = et.make_cube(bands=["B02", "B04", "B08"], dtype="uint16", ny=6, nx=6, seed=5)
+    refl_evi = float((dn.astype("float64") * 1e-4).eo.index("EVI").mean())
+    as_float = dn.astype("float32").assign_attrs(units="DN")
+    got = float(as_float.eo.index("EVI", scale=1e-4).mean())
+    assert got == pytest.approx(refl_evi, rel=1e-5)
+    with pytest.raises(UnitsError, match="digital numbers"):
+        as_float.eo.index("EVI")  # units say DN: a scale is needed
+    # a file scale factor that rioxarray left unapplied: raw values, scale accepted
+    raw = dn.astype("float32").drop_attrs().assign_attrs(scale_factor=1e-4, add_offset=0.0)
+    assert float(raw.eo.index("EVI", scale=1e-4).mean()) == pytest.approx(refl_evi, rel=1e-5)
+    # ...but rioxarray writes scale_factor=1.0 on every file, reflectance too: not a DN sign
+    refl = (dn * 1e-4).astype("float32").drop_attrs().assign_attrs(scale_factor=1.0)
+    with pytest.raises(UnitsError, match="already floating point"):
+        refl.eo.index("EVI", scale=1e-4)
 
 
 def test_mapping_names_custom_outputs(cube):
@@ -345,3 +396,12 @@ def test_nan_propagates_through_powers_ieee_would_make_one():
     # kNR = (N * R + c) ** p reads the NaN red band of pixel 0 and the NaN NIR of pixel 1.
     kvi = c.eo.index("kRVI", kernel="poly", p=0, c=1)
     np.testing.assert_array_equal(kvi.values[0], [np.nan, np.nan])
+
+
+def test_real_reflectance_refuses_a_second_scale(s2_slovenia):
+    # Real Sentinel-2 L1C TOA reflectance (0-1) as float32: EVI is about 0.5; scale=1e-4 would
+    # have shrunk it to about 5e-5 without a word.
+    evi = s2_slovenia.eo.index("EVI")
+    assert 0.3 < float(evi.mean()) < 0.7
+    with pytest.raises(UnitsError, match="already floating point"):
+        s2_slovenia.eo.index("EVI", scale=1e-4)

@@ -31,9 +31,7 @@ def test_torch_dataset_with_labels_trains() -> None:
     cube = et.make_cube(ny=32, nx=32, times=None, seed=2)
     labels = (cube.sel(band="B08") > 0.3).astype("float32")
     labels[0, 0] = np.nan
-    ds = torch_dataset(
-        cube, labels, input_dims={"y": 16, "x": 16}, normalize=([0.3] * 4, [0.2] * 4)
-    )
+    ds = torch_dataset(cube, labels, input_dims={"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4)
     x, y = ds[0]
     assert x.shape == (4, 16, 16) and x.dtype == torch.float32 and y.dtype == torch.int64
     assert y[0, 0] == -100
@@ -48,6 +46,43 @@ def test_torch_dataset_with_labels_trains() -> None:
             loss = loss_fn(net(xb), yb)
             loss.backward()
             opt.step()
-    pred = cube.eo.apply_model(net.eval(), {"y": 16, "x": 16}, normalize=([0.3] * 4, [0.2] * 4))
+    pred = cube.eo.apply_model(net.eval(), {"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4)
     acc = float((pred.argmax("class") == (cube.sel(band="B08") > 0.3)).mean())
     assert acc > 0.97  # a 1x1 conv learns the threshold B08 > 0.3
+
+
+def test_patches_match_xbatcher_slicing() -> None:
+    """Our patch grid cuts what xbatcher cuts (the oracle), in the same order."""
+    xbatcher = pytest.importorskip("xbatcher")
+    cube = et.make_cube(ny=40, nx=45, times=2)
+    ours = cube.eo.batches({"y": 16, "x": 16}, {"y": 4, "x": 6})
+    theirs = xbatcher.BatchGenerator(
+        cube,
+        input_dims={"band": 4, "y": 16, "x": 16},
+        input_overlap={"y": 4, "x": 6},
+        batch_dims={"time": 1},
+    )
+    assert len(ours) == len(theirs) == 2 * 3 * 3
+    for i in (0, 4, len(ours) - 1):
+        np.testing.assert_array_equal(ours[i].values, theirs[i].values)
+        np.testing.assert_array_equal(ours[i].x.values, theirs[i].x.values)
+
+
+def test_nodata_filter_progress_and_label_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eoxr._chunks as chunks
+    from eoxr.errors import GridMismatchError
+
+    calls = []
+    real = chunks.compute
+
+    def spy(*objs, progress=None):
+        calls.append(progress)
+        return real(*objs, progress=progress)
+
+    monkeypatch.setattr(chunks, "compute", spy)
+    cube = et.make_cube(ny=32, nx=32, times=None).chunk({"y": 16})
+    kept = cube.eo.batches({"y": 16, "x": 16}, max_nodata_fraction=0.0, progress=False)
+    assert len(kept) == 4 and calls == [False]  # the nodata mask: one pass, with progress option
+    labels = (cube.sel(band="B08") > 0.3).astype("float32")
+    with pytest.raises(GridMismatchError, match="not on the cube's grid"):
+        cube.eo.batches({"y": 16, "x": 16}, labels=labels.assign_coords(y=labels.y + 100.0))

@@ -16,7 +16,7 @@ from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
 import eoxr.testing as et  # noqa: E402
-from eoxr.errors import ParameterError  # noqa: E402
+from eoxr.errors import BandNotFoundError, GridMismatchError, ParameterError  # noqa: E402
 from eoxr.ml import apply_model  # noqa: E402
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "s2_slovenia_timeseries"
@@ -44,7 +44,7 @@ def test_proba_transform_kmeans_and_time_kept() -> None:
     table = cube.transpose("time", "y", "x", "band").values.reshape(-1, 4)
     pca = PCA(2).fit(table)
     comp = apply_model(cube, pca, method="transform")
-    assert comp.dims == ("time", "component", "y", "x")
+    assert comp.dims == ("time", "feature", "y", "x")
     np.testing.assert_allclose(
         comp.isel(time=1, y=3, x=4).values,
         pca.transform(cube.isel(time=1, y=3, x=4).values[None])[0],
@@ -67,8 +67,10 @@ def test_string_classes_and_errors() -> None:
     pred = apply_model(cube, tree)
     assert pred.attrs["classes"] == ["bare", "veg"]
     np.testing.assert_array_equal(pred.values, names.values)
-    with pytest.raises(ParameterError, match="fitted on 4 features but the cube gives 2"):
+    with pytest.raises(BandNotFoundError, match="'B04' not found.*fitted on bands"):
         apply_model(cube.isel(band=[0, 1]), tree)
+    with pytest.raises(ParameterError, match="fitted on 4 features but the cube gives 2"):
+        apply_model(cube.isel(band=[0, 1]), DecisionTreeClassifier().fit(np.ones((2, 4)), [0, 1]))
     with pytest.raises(ParameterError, match="no such method"):
         apply_model(cube, tree, method="transform")
 
@@ -111,3 +113,80 @@ def test_class_names_keep_label_order() -> None:
     pred = apply_model(cube, tree)
     np.testing.assert_array_equal(pred.values, labels.values)
     assert pred.attrs["classes"] == ["zebra", "apple"]
+
+
+def test_bands_matched_by_name_not_position() -> None:
+    """A cube whose bands come in another order is classified the same (not silently wrong)."""
+    cube, labels = _toy()
+    tree = cube.eo.fit(DecisionTreeClassifier(random_state=0), labels, progress=False)
+    assert tree.eoxr_bands_ == ["B02", "B03", "B04", "B08"]
+    want = apply_model(cube, tree).values
+    shuffled = cube.isel(band=[3, 0, 2, 1])
+    # what positional features did before: 38 % of this map changed, without a word
+    positional = DecisionTreeClassifier(random_state=0).fit(
+        cube.transpose("y", "x", "band").values.reshape(-1, 4)[~np.isnan(labels.values).ravel()],
+        labels.values.ravel()[~np.isnan(labels.values).ravel()].astype(int),
+    )
+    wrong = apply_model(shuffled, positional).values
+    assert np.nanmean(wrong != want) > 0.1
+    np.testing.assert_array_equal(apply_model(shuffled, tree).values, want)
+    # extra bands are dropped by name; common names are aliases of the fitted labels
+    extra = xr.concat([shuffled, cube.sel(band=["B02"]).assign_coords(band=["B01"])], "band")
+    np.testing.assert_array_equal(apply_model(extra, tree).values, want)
+    # an estimator fitted on a DataFrame names its features: matched the same way
+    pd = pytest.importorskip("pandas")
+    m = labels.notnull().values.ravel()
+    table = pd.DataFrame(
+        cube.transpose("y", "x", "band").values.reshape(-1, 4)[m],
+        columns=["B02", "B03", "B04", "B08"],
+    )
+    framed = DecisionTreeClassifier(random_state=0).fit(table, labels.values.ravel()[m].astype(int))
+    np.testing.assert_array_equal(apply_model(shuffled, framed).values, want)
+
+
+def test_label_grid_checked() -> None:
+    cube, labels = _toy()
+    shifted = labels.assign_coords(x=labels.x + 5000.0)  # 5 km east
+    with pytest.raises(GridMismatchError, match=r"labels y .*x 505005.*vs cube y .*x 500005"):
+        cube.eo.fit(DecisionTreeClassifier(), shifted)
+    with pytest.raises(GridMismatchError, match="not on the cube's grid"):
+        cube.eo.fit(DecisionTreeClassifier(), labels.isel(y=slice(1, None)))
+    # a transposed label raster on the right grid is fine
+    tree = cube.eo.fit(DecisionTreeClassifier(random_state=0), labels.transpose("x", "y"))
+    np.testing.assert_array_equal(apply_model(cube, tree).values, labels.values)
+
+
+def test_output_dim_named_for_what_it_holds() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    cube = et.make_cube(ny=12, nx=10, times=None)
+    table = cube.transpose("y", "x", "band").values.reshape(-1, 4)
+    reg = LinearRegression().fit(table, np.stack([table[:, 3] * 2, table[:, 0] - 1], axis=1))
+    out = apply_model(cube, reg)
+    assert out.dims == ("target", "y", "x")
+    np.testing.assert_allclose(out.sel(target=0).values, 2 * cube.sel(band="B08").values, rtol=1e-5)
+    single = LinearRegression().fit(table, table[:, 1])
+    assert apply_model(cube, single).dims == ("y", "x")
+    tree = DecisionTreeClassifier().fit(table, (table[:, 3] > 0.3).astype(int))
+    assert apply_model(cube, tree, method="predict_proba").dims == ("class", "y", "x")
+    assert apply_model(cube, tree, method="predict_proba", output_dim="p").dims == ("p", "y", "x")
+
+
+def test_fit_computes_in_two_passes_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eoxr._chunks as chunks
+
+    calls = []
+    real = chunks.compute
+
+    def spy(*objs, progress=None):
+        calls.append(progress)
+        return real(*objs, progress=progress)
+
+    monkeypatch.setattr(chunks, "compute", spy)
+    cube, labels = _toy()
+    lazy = cube.chunk({"y": 10})
+    tree = lazy.eo.fit(
+        DecisionTreeClassifier(random_state=0), labels.chunk({"y": 10}), progress=True
+    )
+    assert calls == [True, True]  # labels, then the labelled pixels
+    np.testing.assert_array_equal(apply_model(cube, tree).values, labels.values)

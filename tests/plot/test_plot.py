@@ -133,7 +133,7 @@ def test_large_images_are_rasterized_or_decimated(monkeypatch):
 def test_plot_spectra_points_and_bad_bands(tmp_path):
     scene = synthetic_hsi(seed=0, shape=(16, 16))
     cube = scene.cube
-    bad = cube.eo.find_bad_bands()
+    bad = cube.eo.find_bad_bands(noise="diff")
     pts = [(float(cube.x[3]), float(cube.y[5])), (float(cube.x[10]), float(cube.y[2]))]
     view = cube.eo.plot_spectra(pts, bad_bands=bad)
     curves = view.traverse(lambda e: e, [hv.Curve])

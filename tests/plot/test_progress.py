@@ -55,7 +55,7 @@ def test_distributed_client_bar(capsys):
 def test_track_patch_loop(capsys):
     assert list(track(range(3), progress=False)) == [0, 1, 2]
     assert sum(track(range(5), desc="patches", progress=True)) == 10
-    assert "patches" in capsys.readouterr().err
+    assert "patches: 5/5 [100%]" in capsys.readouterr().err
 
 
 def test_writers_progress_option(tmp_path, capsys):

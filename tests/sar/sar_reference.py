@@ -10,11 +10,12 @@ import math
 import numpy as np
 
 
-def _windows(img: np.ndarray, h: int):
-    pad = np.pad(img.astype(np.float64), h, constant_values=np.nan)
+def _windows(img: np.ndarray, hy: int, hx: int | None = None):
+    hx = hy if hx is None else hx
+    pad = np.pad(img.astype(np.float64), ((hy, hy), (hx, hx)), constant_values=np.nan)
     for i in range(img.shape[0]):
         for j in range(img.shape[1]):
-            yield i, j, pad[i : i + 2 * h + 1, j : j + 2 * h + 1]
+            yield i, j, pad[i : i + 2 * hy + 1, j : j + 2 * hx + 1]
 
 
 def _stats(v: np.ndarray) -> tuple[float, float]:
@@ -22,16 +23,42 @@ def _stats(v: np.ndarray) -> tuple[float, float]:
     return float(v.mean()), float(v.var())
 
 
-def filter_ref(img: np.ndarray, method: str, size: int, looks: float, **kw) -> np.ndarray:
-    """Reference output of ``method`` (NaN centre -> NaN)."""
-    h = size // 2
+def point_mask(img: np.ndarray, threshold: float, min_count: int) -> np.ndarray:
+    """Lee et al. 2009 point targets: >= threshold with >= min_count such pixels in 3x3."""
+    bright = np.nan_to_num(img, nan=-np.inf) >= threshold
+    mask = np.zeros(img.shape, bool)
+    for i, j, w in _windows(bright.astype(float), 1):
+        mask[i, j] = bright[i, j] and np.nansum(w) >= min_count
+    return mask
+
+
+def filter_ref(
+    img: np.ndarray,
+    method: str,
+    size: int | tuple[int, int],
+    looks: float,
+    threshold: float | None = None,
+    min_count: int = 3,
+    **kw,
+) -> np.ndarray:
+    """Reference output of ``method`` (NaN centre -> NaN).
+
+    With ``threshold``: point targets keep their value and are left out of every window.
+    """
+    sy, sx = (size, size) if isinstance(size, int) else size
+    h = (sy // 2, sx // 2)
+    points = (
+        np.zeros(img.shape, bool) if threshold is None else point_mask(img, threshold, min_count)
+    )
+    work = np.where(points, np.nan, img.astype(np.float64))
     out = np.full(img.shape, np.nan)
     cu2 = 1.0 / looks
-    for i, j, w in _windows(img, h):
-        z = w[h, h]
+    for i, j, w in _windows(work, *h):
+        z = w[h]
         if np.isnan(z):
             continue
         out[i, j] = _ONE[method](z, w, cu2, looks, h, **kw)
+    out[points] = img[points]
     return out
 
 
@@ -87,9 +114,10 @@ def _frost(z, w, cu2, L, h, damping=2.0):
     m, var = _stats(w)
     a = damping * var / m**2
     num = den = 0.0
-    for di in range(-h, h + 1):
-        for dj in range(-h, h + 1):
-            v = w[h + di, h + dj]
+    hy, hx = h
+    for di in range(-hy, hy + 1):
+        for dj in range(-hx, hx + 1):
+            v = w[hy + di, hx + dj]
             if not np.isnan(v):
                 wt = math.exp(-a * math.hypot(di, dj))
                 num += wt * v
@@ -129,10 +157,8 @@ def _refined_lee(z, w, cu2, L, h):
     return _mmse(z, w[halves[d][side]], cu2)
 
 
-def _lee_sigma(z, w, cu2, L, h, eta1, eta2, sv2, threshold, min_count=5):
-    w3 = w[h - 1 : h + 2, h - 1 : h + 2]
-    if z >= threshold and np.sum(w3 >= threshold) >= min_count:
-        return z
+def _lee_sigma(z, w, cu2, L, h, eta1, eta2, sv2):
+    w3 = w[h[0] - 1 : h[0] + 2, h[1] - 1 : h[1] + 2]
     xh = _mmse(z, w3.copy(), cu2)
     inside = w[(w >= eta1 * xh) & (w <= eta2 * xh)]
     return _mmse(z, inside, sv2) if inside.size else xh

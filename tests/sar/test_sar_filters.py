@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eoxr
-from eoxr import sar
+from eoxr import metrics, sar
 from eoxr.errors import DataTypeError, DimensionError, ParameterError, UnitsError
 from eoxr.sar.looks import sigma_range
 from eoxr.testing import assert_chunk_invariant, make_cube, raise_if_dask_computes
@@ -57,27 +57,29 @@ def speckle_image(ny=30, nx=34, looks=LOOKS, seed=1, nan=True, dims=("y", "x")):
     ).rio.write_crs("EPSG:32631")
 
 
-def params(name, img=None):
+def params(name):
     p = {"looks": LOOKS} if name not in ("boxcar", "median") else {}
-    if name == "lee_sigma":
-        p["point_threshold"] = 1.0
+    if name in ADAPTIVE:
+        p["point_threshold"] = 1.0  # the bright patch (3.0 x speckle) holds point targets
     return p
 
 
 def ref_params(name):
+    p = {"threshold": 1.0} if name in ADAPTIVE else {}
     if name == "lee_sigma":
         e1, e2, sv2 = sigma_range(LOOKS, 0.9)
-        return {"eta1": e1, "eta2": e2, "sv2": sv2, "threshold": 1.0}
-    return {}
+        p.update(eta1=e1, eta2=e2, sv2=sv2)
+    return p
 
 
 @pytest.mark.parametrize(
     ("name", "size"),
-    [(n, s) for n in FILTERS for s in (3, 7) if not (n == "refined_lee" and s == 3)],
+    [(n, s) for n in FILTERS for s in (3, 7, (5, 3)) if n != "refined_lee" or s == 7],
 )
 def test_matches_float64_reference(name, size):
     img = speckle_image()
-    got = getattr(sar, name)(img, size=size, **params(name))
+    given = size if isinstance(size, int) else {"y": size[0], "x": size[1]}
+    got = getattr(sar, name)(img, size=given, **params(name))
     want = filter_ref(img.values, name, size, LOOKS, **ref_params(name))
     assert got.dtype == np.float32
     np.testing.assert_array_equal(np.isnan(got.values), np.isnan(want))
@@ -211,16 +213,22 @@ def test_wrong_dims_and_windows():
         sar.lee_sigma(img, looks=3, sigma=0.2)
 
 
-def test_lee_sigma_keeps_point_targets_and_per_slice_threshold():
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_point_targets_kept_and_per_slice_threshold(name):
     img = speckle_image(nan=False)
-    out = sar.lee_sigma(img, looks=LOOKS)  # 98th-percentile threshold computed per slice
+    out = getattr(sar, name)(img, looks=LOOKS)  # 98th-percentile threshold computed per slice
     patch = (slice(10, 14), slice(3, 7))
-    np.testing.assert_allclose(out.values[patch][1:-1, 1:-1], img.values[patch][1:-1, 1:-1])
+    np.testing.assert_allclose(
+        out.values[patch][1:-1, 1:-1], img.values[patch][1:-1, 1:-1], rtol=1e-6
+    )
+    off = getattr(sar, name)(img, looks=LOOKS, keep_points=False)
+    if name not in ("enhanced_lee", "gamma_map"):  # these keep pixels with Ci >= Cmax anyway
+        assert not np.allclose(off.values[patch][1:-1, 1:-1], img.values[patch][1:-1, 1:-1])
     two = xr.concat([img, img * 100], dim="time")
-    out2 = sar.lee_sigma(two, looks=LOOKS)
+    out2 = getattr(sar, name)(two, looks=LOOKS)
     np.testing.assert_allclose(out2.values[1], out.values * 100, rtol=2e-6)
     # the percentile is a global statistic: computed exactly on any chunking
-    lazy = sar.lee_sigma(two.chunk({"time": 1, "y": 7, "x": 9}), looks=LOOKS)
+    lazy = getattr(sar, name)(two.chunk({"time": 1, "y": 7, "x": 9}), looks=LOOKS)
     np.testing.assert_allclose(lazy.values, out2.values, rtol=1e-6)
 
 
@@ -260,19 +268,22 @@ def test_synthetic_scene_adaptive_filters_raise_enl_keep_mean():
     s = synthetic_s1(seed=0, shape=(160, 160), times=1, looks=4.4)
     cube = s.cube.isel(time=0, band=0)
     hom, lab = s.extras["homogeneous"], s.truth.isel(time=0, band=0)  # labels: clean value
-    enl0 = sar.enl(cube, hom, lab)
+    enl0 = metrics.enl(cube, mask=hom, labels=lab)
     assert abs(enl0 - 4.4) < 0.4
     for name in ADAPTIVE:
         out = getattr(sar, name)(cube, looks=4.4)
-        assert sar.enl(out, hom, lab) > 3 * enl0, name
-        assert abs(sar.mean_ratio(out, cube, hom) - 1) < 0.02, name
+        assert metrics.enl(out, mask=hom, labels=lab) > 3 * enl0, name
+        assert abs(metrics.mean_ratio(out, cube, mask=hom) - 1) < 0.02, name
 
 
 def test_laziness_of_every_filter():
     img = speckle_image().chunk({"y": 15, "x": 17})
-    with raise_if_dask_computes():
-        outs = [getattr(sar, n)(img, **params(n)) for n in FILTERS]
+    with raise_if_dask_computes():  # defaults: looks estimated, 98th-percentile threshold
+        outs = [img.eo.denoise(n) for n in FILTERS]
+        outs += [getattr(sar, n)(img, **params(n)) for n in FILTERS]
     assert all(o.chunks is not None for o in outs)
+    for name, out in zip(FILTERS, outs):
+        np.testing.assert_allclose(out.values, getattr(sar, name)(img.compute()).values, rtol=1e-6)
 
 
 def test_dataset_of_polarisations_is_filtered_per_variable():
@@ -297,33 +308,30 @@ def test_lee_and_refined_lee_on_random_chunkings(data):
         np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
 
 
-def test_lee_sigma_default_threshold_lazy_and_one_pass():
-    from dask.callbacks import Callback
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_estimated_looks_and_threshold_stay_in_the_graph(name):
+    base = xr.concat([speckle_image(seed=s) for s in (1, 2)], dim="time")
+    with raise_if_dask_computes():  # looks estimate and 98th percentile: part of the graph
+        lazy = getattr(sar, name)(base.chunk({"time": 1, "y": 7, "x": 9}))
+        other = getattr(sar, name)(base.chunk({"y": 13, "x": 30}))
+    eager = getattr(sar, name)(base)
+    np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-6)
+    np.testing.assert_allclose(other.values, eager.values, rtol=1e-6)
+    if name != "frost":  # frost never uses the looks
+        assert eager.attrs["eoxr:looks"] == pytest.approx(sar.estimate_looks(base), abs=1e-4)
+        assert "eoxr:looks" not in lazy.attrs and "estimated" in lazy.attrs["history"]
 
+
+def test_slice_quantile_lazy_and_close_to_exact():
     from eoxr.sar.looks import slice_quantile
 
-    base = xr.concat([speckle_image(seed=s) for s in (1, 2)], dim="time")
-    chunked = base.chunk({"time": 1, "y": 7, "x": 9})
-    with raise_if_dask_computes():  # looks given: the 98th percentile stays in the graph
-        lazy = sar.lee_sigma(chunked, looks=LOOKS)
-    np.testing.assert_allclose(lazy.values, sar.lee_sigma(base, looks=LOOKS).values, rtol=1e-6)
     big = xr.DataArray(
         np.random.default_rng(0).gamma(LOOKS, 0.1, (2, 200, 200)).astype("f4"),
         dims=("time", "y", "x"),
     )
-    q = slice_quantile(big.chunk({"time": 1, "y": 64, "x": 90}), 0.98)
+    with raise_if_dask_computes():
+        q = slice_quantile(big.chunk({"time": 1, "y": 64, "x": 90}), 0.98)
     assert q.dims == ("time",) and q.chunks is not None
     np.testing.assert_allclose(q.values, big.quantile(0.98, dim=("y", "x")).values, rtol=3e-3)
-
-    class Count(Callback):
-        n = 0
-
-        def _start(self, dsk):
-            Count.n += 1
-
-    with Count():  # looks estimated: looks and percentile in one compute
-        est = sar.lee_sigma(chunked)
-    assert Count.n == 1
-    assert est.attrs["eoxr:looks"] == sar.lee_sigma(base).attrs["eoxr:looks"]
     with pytest.raises(ParameterError):
-        sar.lee_sigma(base, looks=LOOKS, point_threshold=0)
+        sar.lee_sigma(big, looks=LOOKS, point_threshold=0)

@@ -1,7 +1,8 @@
-"""Image-quality metrics of a result against a reference cube (shared by all topics).
+"""Multi-band image-quality metrics of a result against a reference cube (hyperspectral, optical).
 
 Plain functions on DataArrays with a band dim (``band`` or ``wavelength``) and two spatial dims;
-they compute and return Python floats. Pixels that are NaN in either cube are left out.
+they read both cubes in one pass and return Python floats (:func:`psnr_per_band`: a DataArray
+over the band dim). Pixels that are NaN in either cube are left out.
 
 * :func:`mpsnr` - mean over bands of the PSNR (peak: the reference band's maximum, or
   ``data_range``), as in the hyperspectral denoising literature (e.g. FastHyDe, LRMR).
@@ -15,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._dims import require_band_dim, spatial_dims
-from .errors import GridMismatchError, ParameterError
+from .._chunks import compute
+from .._dims import require_band_dim, spatial_dims
+from ..errors import GridMismatchError, ParameterError
 
 _SSIM_WIN = 7
 _SSIM_PAD = (_SSIM_WIN - 1) // 2
@@ -32,8 +34,8 @@ def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np
             f"{dict(reference.sizes)}; compare cubes on the same grid and bands."
         )
     order = (bdim, ydim, xdim)
-    r = np.asarray(result.transpose(*order).values, dtype="float64")
-    t = np.asarray(reference.transpose(*order).values, dtype="float64")
+    r, t = compute(result.transpose(*order).data, reference.transpose(*order).data)
+    r, t = np.asarray(r, dtype="float64"), np.asarray(t, dtype="float64")
     bad = np.isnan(r) | np.isnan(t)
     if bad.any(axis=0).all():
         empty = bad.all(axis=(1, 2))
@@ -50,10 +52,13 @@ def _pair(result: xr.DataArray, reference: xr.DataArray) -> tuple[np.ndarray, np
     return r, t
 
 
-def psnr_per_band(
-    result: xr.DataArray, reference: xr.DataArray, data_range: float | None = None
-) -> np.ndarray:
-    """PSNR (dB) of every band."""
+def _check_range(data_range: float | None) -> None:
+    if data_range is not None and not float(data_range) > 0:
+        raise ParameterError(f"data_range={data_range!r} must be > 0 (or None: the data's own).")
+
+
+def _psnr(result: xr.DataArray, reference: xr.DataArray, data_range: float | None) -> np.ndarray:
+    _check_range(data_range)
     r, t = _pair(result, reference)
     mse = np.nanmean((r - t) ** 2, axis=(1, 2))
     peak = np.full(mse.shape, float(data_range)) if data_range else np.nanmax(t, axis=(1, 2))
@@ -61,10 +66,54 @@ def psnr_per_band(
         return 10 * np.log10(peak**2 / mse)
 
 
+def psnr_per_band(
+    result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
+) -> xr.DataArray:
+    """PSNR (dB) of every band.
+
+    Parameters
+    ----------
+    result, reference : DataArray
+        Cubes with a band dim and two spatial dims, on the same grid and bands.
+    data_range : float, optional
+        Peak value; default each reference band's maximum.
+
+    Returns
+    -------
+    DataArray
+        One PSNR per band, over the reference's band dim.
+
+    Examples
+    --------
+    >>> from eoxr.testing import make_cube
+    >>> ref = make_cube(times=None, ny=16, nx=16)
+    >>> psnr_per_band(ref + 0.01, ref, data_range=1.0).round(3).values.tolist()[:2]
+    [40.0, 40.0]
+    """
+    bdim = require_band_dim(reference)
+    vals = _psnr(result, reference, data_range)
+    coords = {bdim: reference[bdim]} if bdim in reference.coords else {}
+    return xr.DataArray(vals, dims=(bdim,), coords=coords, name="psnr")
+
+
 def mpsnr(
     result: xr.DataArray, reference: xr.DataArray, *, data_range: float | None = None
 ) -> float:
     """Mean PSNR over bands, in dB.
+
+    Parameters
+    ----------
+    result : DataArray
+        Cube to score, with a band dim and two spatial dims.
+    reference : DataArray
+        Reference cube on the same grid and bands.
+    data_range : float, optional
+        Peak value; default each reference band's maximum.
+
+    Returns
+    -------
+    float
+        Mean PSNR in dB.
 
     Examples
     --------
@@ -73,7 +122,7 @@ def mpsnr(
     >>> round(mpsnr(ref + 0.01, ref, data_range=1.0), 3)
     40.0
     """
-    return float(np.mean(psnr_per_band(result, reference, data_range)))
+    return float(np.mean(_psnr(result, reference, data_range)))
 
 
 def mssim(
@@ -84,6 +133,20 @@ def mssim(
     As scikit-image's MSSIM, the mean leaves out a 3-pixel border (where the window does not
     fit); NaN pixels are zero-filled in both cubes for the filtering and left out of the mean.
 
+    Parameters
+    ----------
+    result : DataArray
+        Cube to score, with a band dim and two spatial dims.
+    reference : DataArray
+        Reference cube on the same grid and bands.
+    data_range : float, optional
+        Value range; default each reference band's span.
+
+    Returns
+    -------
+    float
+        Mean SSIM (1 for identical cubes).
+
     Examples
     --------
     >>> from eoxr.testing import make_cube
@@ -93,6 +156,7 @@ def mssim(
     """
     from skimage.metrics import structural_similarity
 
+    _check_range(data_range)
     r, t = _pair(result, reference)
     if min(t.shape[1:]) < _SSIM_WIN:
         raise ParameterError(
@@ -118,6 +182,18 @@ def mssim(
 def sam(result: xr.DataArray, reference: xr.DataArray) -> float:
     """Mean spectral angle between the pixels' spectra, in degrees.
 
+    Parameters
+    ----------
+    result : DataArray
+        Cube to score, with a band dim and two spatial dims.
+    reference : DataArray
+        Reference cube on the same grid and bands.
+
+    Returns
+    -------
+    float
+        Mean spectral angle in degrees.
+
     Examples
     --------
     >>> from eoxr.testing import make_cube
@@ -138,6 +214,20 @@ def ergas(result: xr.DataArray, reference: xr.DataArray, *, ratio: float = 1.0) 
 
     ``ratio`` is the ratio of pixel sizes (high / low resolution) for fusion; 1 for denoising.
 
+    Parameters
+    ----------
+    result : DataArray
+        Cube to score, with a band dim and two spatial dims.
+    reference : DataArray
+        Reference cube on the same grid and bands.
+    ratio : float
+        Ratio of pixel sizes (high / low resolution) for fusion; 1 for denoising.
+
+    Returns
+    -------
+    float
+        ERGAS (0 for identical cubes).
+
     Examples
     --------
     >>> from eoxr.testing import make_cube
@@ -152,7 +242,27 @@ def ergas(result: xr.DataArray, reference: xr.DataArray, *, ratio: float = 1.0) 
 
 
 def compare(result: xr.DataArray, reference: xr.DataArray) -> dict[str, float]:
-    """All four metrics as a dict ``{"mpsnr", "mssim", "sam", "ergas"}``."""
+    """All four metrics as a dict ``{"mpsnr", "mssim", "sam", "ergas"}``.
+
+    Parameters
+    ----------
+    result : DataArray
+        Cube to score, with a band dim and two spatial dims.
+    reference : DataArray
+        Reference cube on the same grid and bands.
+
+    Returns
+    -------
+    dict
+        Metric name -> float.
+
+    Examples
+    --------
+    >>> from eoxr.testing import make_cube
+    >>> ref = make_cube(times=None, ny=16, nx=16)
+    >>> sorted(compare(ref, ref))
+    ['ergas', 'mpsnr', 'mssim', 'sam']
+    """
     return {
         "mpsnr": mpsnr(result, reference),
         "mssim": mssim(result, reference),

@@ -1,0 +1,185 @@
+"""Published encoder preprocessing (``SPECS``) and building encoders from it.
+
+The constants live in ``eoxr/embed/data/specs.json``, each with the repository file it was read
+from; golden tests pin them. Nothing is downloaded: weights come from a local file, loaded with
+``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError, ParameterError, ReadError
+from .encoders import Encoder, make_encoder
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One published preprocessing of a pretrained encoder."""
+
+    #: Registry key.
+    name: str
+    #: What the constants describe.
+    description: str
+    #: Input bands in the model's order.
+    bands: tuple[str, ...]
+    #: Factor from float reflectance to the constants' units (``None``: not reflectance).
+    scale: float | None
+    #: Per-band mean and standard deviation, in the units of ``reflectance * scale``.
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    #: Input patch size in pixels, ground sampling distance in metres.
+    input_size: int | None
+    gsd: float | None
+    #: Embedding length per architecture.
+    output_size: dict = field(default_factory=dict)
+    #: Architectures :func:`eoxr.embed.encoder` can build for these weights.
+    arch: tuple[str, ...] = ()
+    #: Licence of the weights (``None``: not verified).
+    licence: str | None = None
+    #: Repository and file the constants were read from.
+    source: str = ""
+
+    def preprocess(self, *, scale: float | None = None) -> dict:
+        """Keyword arguments of :func:`eoxr.embed.encoder` for a module of your own.
+
+        ``scale`` overrides the spec's (required when the spec is not in reflectance units).
+        """
+        scale = self.scale if scale is None else scale
+        if scale is None:
+            raise ParameterError(
+                f"spec {self.name!r} is not in reflectance units: pass the factor from "
+                f"reflectance to its units, SPECS[{self.name!r}].preprocess(scale=...)."
+            )
+        return {
+            "bands": list(self.bands),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "scale": scale,
+            "patch": self.input_size,
+        }
+
+
+def _load() -> dict[str, Spec]:
+    doc = json.loads((Path(__file__).parent / "data" / "specs.json").read_text())
+    out = {}
+    for name, d in doc.items():
+        if name.startswith("_"):
+            continue
+        out[name] = Spec(
+            name=name,
+            description=d["description"],
+            bands=tuple(d["bands"]),
+            scale=None if d["scale"] is None else float(d["scale"]),
+            mean=tuple(float(v) for v in d["mean"]),
+            std=tuple(float(v) for v in d["std"]),
+            input_size=d["input_size"],
+            gsd=d["gsd"],
+            output_size=dict(d["output_size"] or {}),
+            arch=tuple(d["arch"]),
+            licence=d["licence"],
+            source=d["source"],
+        )
+    return out
+
+
+#: Published encoder specs by name.
+SPECS: Mapping[str, Spec] = _load()
+
+
+def load_weights(model: Any, path: str | os.PathLike, arch: str) -> None:
+    """Load a local state dict into ``model`` (strict; the classifier head is ignored)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(f"weights file {str(path)!r} does not exist (nothing is downloaded).")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ReadError(f"cannot read weights {str(path)!r}: {type(err).__name__}: {err}") from err
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise ModelError(f"{str(path)!r} holds a {type(state).__name__}, not a state dict.")
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    want = model.state_dict()
+    missing = [k for k in want if k not in state]
+    unexpected = [k for k in state if k not in want]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in want.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if missing or unexpected or shapes:
+        raise ModelError(
+            f"weights {path.name!r} do not match architecture {arch!r} with "
+            f"{model.in_channels} input bands: {len(missing)} missing keys {missing[:2]}, "
+            f"{len(unexpected)} unexpected keys {unexpected[:2]}, shape mismatches "
+            f"{shapes[:2]} -- check arch= and the spec's bands."
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def spec_encoder(
+    spec_name: str,
+    *,
+    name: str | None = None,
+    weights: str | os.PathLike | None = None,
+    arch: str | None = None,
+    bands: Any = None,
+    mean: Any = None,
+    std: Any = None,
+    scale: float | None = None,
+    patch: int | None = None,
+    **unused: Any,
+) -> Encoder:
+    """Build the network of a published spec and load local weights (see :func:`encoder`).
+
+    ``weights=None`` gives randomly initialised weights (for tests and benchmarks).
+    """
+    if unused:
+        raise ParameterError(f"unexpected options {sorted(unused)} for spec {spec_name!r}.")
+    label, name = name, spec_name
+    if name not in SPECS:
+        raise ParameterError(
+            f"unknown encoder {name!r}: expected a torch module, an ONNX file, 'rcf' or one of "
+            f"{sorted(SPECS)}."
+        )
+    spec = SPECS[name]
+    arch = arch or (spec.arch[-1] if spec.arch else None)
+    if arch is None or arch not in spec.arch:
+        raise ParameterError(
+            f"eoxr cannot build {name!r} (architectures it builds: {list(spec.arch) or 'none'}): "
+            f"build the network yourself and wrap it: encoder(module, "
+            f"**eoxr.embed.SPECS[{name!r}].preprocess())."
+        )
+    s = spec.scale if scale is None else scale
+    if s is None:
+        raise ParameterError(f"spec {name!r} is not in reflectance units: pass scale=.")
+    from .resnet import resnet
+
+    chosen = list(bands or spec.bands)
+    model = resnet(arch, len(chosen))
+    if weights is not None:
+        load_weights(model, weights, arch)
+    model.eval()
+    info = {"spec": name, "arch": arch, "gsd": spec.gsd, "source": spec.source}
+    return make_encoder(
+        model,
+        bands=chosen,
+        mean=spec.mean if mean is None else mean,
+        std=spec.std if std is None else std,
+        scale=s,
+        patch=patch or spec.input_size,
+        name=label or f"{name}/{arch}",
+        info=info,
+    )
+
+
+__all__ = ["SPECS", "Spec", "spec_encoder", "load_weights"]

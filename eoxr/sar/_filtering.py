@@ -1,0 +1,163 @@
+"""Run a speckle kernel over a DataArray: halo, slices, looks-dependent parameters, point targets.
+
+Shared by :mod:`eoxr.sar.speckle` (the filters) and :mod:`eoxr.sar.looks` (the local-ENL map of
+the looks estimate), so that neither imports the other.
+
+The number of looks may be a number or a lazy 0-d array (an estimate that is part of the dask
+graph): the parameters that depend on it are derived inside each block, from the computed value.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._chunks import map_overlap
+from . import _kernels as K
+from . import _kernels_edge as KE
+from ._gamma import sigma_range
+from ._validate import check_sar, raise_if_negative
+
+# One kernel call at a time: each already uses every core through prange (two dask threads
+# would oversubscribe them), and numba's workqueue layer, its fallback when neither OpenMP nor
+# TBB loads, must not be entered by two threads at once.
+_LOCK = threading.Lock()
+_N_STRIPES = 16  # row stripes per kernel call, shared by numba's threads (load balance)
+MOMENT = {
+    "boxcar": K.BOXCAR,
+    "lee": K.LEE,
+    "kuan": K.KUAN,
+    "enhanced_lee": K.ENHANCED_LEE,
+    "gamma_map": K.GAMMA_MAP,
+    "local_enl": K.LOCAL_ENL,
+}
+
+
+def looks_params(kind: str, looks: float, p: dict[str, Any]) -> dict[str, Any]:
+    """Kernel parameters that follow from the number of looks ``looks`` (``Cu^2 = 1/looks``)."""
+    out = dict(p, cu2=1.0 / looks)
+    if kind == "enhanced_lee":
+        out["p1"] = float(np.sqrt(1.0 + 2.0 / looks))  # Cmax
+    elif kind == "gamma_map":
+        out["p1"], out["p2"] = float(np.sqrt(2.0 / looks)), float(looks)
+    elif kind == "lee_sigma":
+        out["eta1"], out["eta2"], out["sv2"] = sigma_range(round(looks, 6), p["sigma"])
+    return out
+
+
+def _kernel2d(
+    x: np.ndarray, kind: str, h: tuple[int, int], p: dict[str, Any], out: np.ndarray
+) -> None:
+    hy, hx = h
+    if kind in MOMENT:
+        cu2, p1, p2 = p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0)
+        K.moment_filter(x, hy, hx, MOMENT[kind], cu2, p1, p2, out, _N_STRIPES)
+    elif kind == "median":
+        net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
+        K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
+    elif kind == "frost":
+        K.frost_filter(x, hy, hx, p["damping"], *K.frost_tables(hy, hx), out, _N_STRIPES)
+    elif kind == "refined_lee":
+        KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
+    else:
+        KE.lee_sigma_filter(x, hy, hx, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
+
+
+def point_targets(x: np.ndarray, min_count: int) -> np.ndarray:
+    """Strong scatterers of a stack of 2-D slices scaled so that the threshold is 1.
+
+    A pixel >= 1 with at least ``min_count`` pixels >= 1 in its 3x3 neighbourhood (itself
+    included) is a point target (Lee et al. 2009). The outer ring of each slice, whose
+    neighbourhood is incomplete, is never one (it lies in the halo).
+    """
+    bright = x >= 1.0  # False for NaN
+    count = np.zeros(x.shape, np.int16)
+    ny, nx = x.shape[-2:]
+    inner = count[..., 1:-1, 1:-1]
+    for di in range(3):
+        for dj in range(3):
+            inner += bright[..., di : ny - 2 + di, dj : nx - 2 + dj]
+    return bright & (count >= min_count)
+
+
+def _block(
+    block: np.ndarray,
+    *,
+    kind: str,
+    h: tuple[int, int],
+    check: bool,
+    what: str,
+    params: dict,
+    looks: Any = None,
+    min_count: int | None = None,
+    declared: bool = False,
+) -> np.ndarray:
+    """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice.
+
+    ``min_count`` set: the block is scaled so that the point-target threshold is 1; point targets
+    are left out of every window's statistics and keep their own value.
+    """
+    if check:
+        raise_if_negative(block, what, declared)
+    p = params if looks is None else looks_params(kind, float(looks), params)
+    flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
+    points = None
+    if min_count is not None:
+        points = point_targets(flat, min_count)
+        flat = np.where(points, flat.dtype.type(np.nan), flat)
+    out = np.empty_like(flat)
+    with _LOCK:
+        for k in range(flat.shape[0]):
+            _kernel2d(flat[k], kind, h, p, out[k])
+    if points is not None:
+        np.copyto(out, np.ascontiguousarray(block).reshape(out.shape), where=points)
+    return out.reshape(block.shape)
+
+
+def filter_array(
+    lin: xr.DataArray,
+    kind: str,
+    *,
+    size: int | tuple[int, int],
+    check: bool,
+    declared: bool = False,
+    looks: Any = None,
+    min_count: int | None = None,
+    what: str | None = None,
+    **params: Any,
+) -> xr.DataArray:
+    """Run kernel ``kind`` over ``lin`` (linear power), spatial dims moved last and back.
+
+    ``size``: the window, one odd int or ``(rows, columns)``.
+
+    ``check``: raise a UnitsError on values linear power cannot take (``declared``: the data are
+    declared linear, see :func:`~eoxr.sar._validate.raise_if_negative`).
+    ``looks`` (a number or a lazy 0-d array) sets the looks-dependent parameters inside the
+    blocks; ``min_count`` turns on the point-target step (``lin`` scaled to threshold 1).
+    """
+    ydim, xdim = check_sar(lin, what=kind)
+    order = lin.dims
+    moved = lin.transpose(..., ydim, xdim)
+    sy, sx = (size, size) if isinstance(size, int | np.integer) else size
+    h = (int(sy) // 2, int(sx) // 2)
+    # lee_sigma's a priori mean is 3x3; the point-target test counts over 3x3
+    lo = 1 if kind == "lee_sigma" else 0
+    extra = 0 if min_count is None else 1
+    halo = {ydim: max(h[0], lo) + extra, xdim: max(h[1], lo) + extra}
+    kwargs: dict[str, Any] = {
+        "kind": kind,
+        "h": h,
+        "check": check,
+        "declared": declared,
+        "what": what or kind,
+        "params": params,
+    }
+    if looks is not None:
+        kwargs["looks"] = looks
+    if min_count is not None:
+        kwargs["min_count"] = int(min_count)
+    out = map_overlap(_block, moved, halo, boundary="nan", kwargs=kwargs)
+    return out.transpose(*order)

@@ -1,0 +1,94 @@
+"""Golden tests: every published spec pinned to the values of its source file."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import eoxr.testing as et  # noqa: E402
+from eoxr.embed import SPECS, embed, encoder  # noqa: E402
+from eoxr.errors import ModelError, ParameterError, ReadError  # noqa: E402
+
+S2_13 = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]
+
+# (bands, scale, mean, std, input size, gsd) as printed in the source named in specs.json
+GOLDEN = {
+    "ssl4eo-s12-s2": (
+        S2_13,
+        10000,
+        [1605.57504906, 1390.78157673, 1314.8729939, 1363.52445545, 1549.44374991,
+         2091.74883118, 2371.7172463, 2299.90463006, 2560.29504086, 830.06605044,
+         22.10351321, 2177.07172323, 1524.06546312],
+        [786.78685367, 850.34818441, 875.06484736, 1138.84957046, 1122.17775652,
+         1161.59187054, 1274.39184232, 1248.42891965, 1345.52684884, 577.31607053,
+         51.15431158, 1336.09932639, 1136.53823676],
+        224,
+        10,
+    ),
+    "ssl4eo-s12-s2-torchgeo": (S2_13, 10000, [0.0] * 13, [10000.0] * 13, 224, 10),
+    "ssl4eo-s12-s1": (["VV", "VH"], 1, [-12.59, -20.26], [5.26, 5.91], 224, 10),
+    "satlas-s2-rgb": (["B04", "B03", "B02"], None, [0.0] * 3, [255.0] * 3, 256, 10),
+    "prithvi-eo-2.0": (
+        ["B02", "B03", "B04", "B8A", "B11", "B12"],
+        10000,
+        [1087.0, 1342.0, 1433.0, 2734.0, 1958.0, 1363.0],
+        [2248.0, 2179.0, 2178.0, 1850.0, 1242.0, 1049.0],
+        224,
+        30,
+    ),
+    "clay-s2": (
+        ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"],
+        10000,
+        [1105.0, 1355.0, 1552.0, 1887.0, 2422.0, 2630.0, 2743.0, 2785.0, 2388.0, 1835.0],
+        [1809.0, 1757.0, 1888.0, 1870.0, 1732.0, 1697.0, 1742.0, 1648.0, 1470.0, 1379.0],
+        None,
+        10,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_spec_constants_are_the_published_ones(name: str) -> None:
+    spec = SPECS[name]
+    bands, scale, mean, std, size, gsd = GOLDEN[name]
+    assert list(spec.bands) == bands and spec.scale == scale
+    assert list(spec.mean) == mean and list(spec.std) == std
+    assert spec.input_size == size and spec.gsd == gsd
+    assert len(spec.mean) == len(spec.std) == len(spec.bands)
+    assert "/" in spec.source and spec.description
+    assert set(GOLDEN) == set(SPECS)  # a new spec needs its golden row
+
+
+def test_spec_builds_resnet_and_loads_local_weights(tmp_path) -> None:
+    enc = encoder("ssl4eo-s12-s2", arch="resnet18")
+    assert enc.scale == 10000 and enc.patch == 224 and enc.info["spec"] == "ssl4eo-s12-s2"
+    path = tmp_path / "w.pt"
+    torch.manual_seed(1)
+    torch.save(enc.model.state_dict(), path)
+    again = encoder("ssl4eo-s12-s2", arch="resnet18", weights=path)
+    for a, b in zip(enc.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+    cube = et.make_cube(bands=S2_13, ny=40, nx=40, times=None)
+    emb = embed(cube, again, patch=32)
+    assert emb.sizes["feature"] == SPECS["ssl4eo-s12-s2"].output_size["resnet18"]
+    with pytest.raises(ModelError, match="do not match architecture 'resnet50'"):
+        encoder("ssl4eo-s12-s2", arch="resnet50", weights=path)
+    with pytest.raises(ReadError, match="nothing is downloaded"):
+        encoder("ssl4eo-s12-s2", arch="resnet18", weights=tmp_path / "absent.pt")
+
+
+def test_specs_without_a_builder_wrap_your_module() -> None:
+    with pytest.raises(ParameterError, match=r"preprocess\(\)"):
+        encoder("prithvi-eo-2.0")
+    pool = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    enc = encoder(pool, **SPECS["prithvi-eo-2.0"].preprocess())
+    cube = et.make_cube(bands=["B02", "B03", "B04", "B8A", "B11", "B12"], ny=32, nx=32, times=None)
+    emb = embed(cube, enc, patch=16)
+    want = (cube.sel(band="B8A").values[:16, :16].mean() * 10000 - 2734.0) / 1850.0
+    assert float(emb.sel(feature=3).values[0, 0]) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ParameterError, match="scale="):
+        SPECS["satlas-s2-rgb"].preprocess()
+    assert SPECS["satlas-s2-rgb"].preprocess(scale=1275.0)["scale"] == 1275.0
+    with pytest.raises(ParameterError, match="unknown encoder"):
+        encoder("ssl4eo-s99")
