@@ -170,8 +170,8 @@ class _EOAccessor(metaclass=_AccessorType):
     cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask")
 
     # --- views (eoxr.plot)  [issue: interactive exploration]
-    plot_rgb = _Method("eoxr.plot:plot_rgb")
-    explore = _Method("eoxr.plot:explore")
+    plot_rgb = _Method("eoxr.plot:plot_rgb", on="both")
+    explore = _Method("eoxr.plot:explore", on="both")
     plot_spectra = _Method("eoxr.plot:plot_spectra")
 
 

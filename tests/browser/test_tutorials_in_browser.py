@@ -183,8 +183,10 @@ def test_tutorial_renders_in_jupyterlab(lab, browser, path):
         page.wait_for_function(
             f"""() => {{
               const cells = ({CELLS_JS})();
+              const failed = cells.some(c => c.outputs.some(o => o.output_type === 'error'));
+              // after an error, Run All stops: the cells below never get an execution count
               return ({KERNEL_JS})() === 'idle' &&
-                     cells.every(c => c.type !== 'code' || c.count !== null);
+                     (failed || cells.every(c => c.type !== 'code' || c.count !== null));
             }}""",
             timeout=CELL_TIMEOUT_S * 1000,
             polling=500,
