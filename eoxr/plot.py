@@ -675,7 +675,13 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
     return hv.DynamicMap(frame, kdims=[split])
 
 
-def compare(*cubes: xr.DataArray, titles: Sequence[str] | None = None, cols: int = 3) -> Any:
+def compare(
+    *cubes: xr.DataArray,
+    titles: Sequence[str] | None = None,
+    cols: int = 3,
+    cmap: str = "viridis",
+    clim: tuple[float, float] | None = None,
+) -> Any:
     """Linked views of several layers on one grid (shared zoom and pan).
 
     Parameters
@@ -687,6 +693,8 @@ def compare(*cubes: xr.DataArray, titles: Sequence[str] | None = None, cols: int
         One per layer (default: their names).
     cols : int
         Views per row.
+    cmap, clim : optional
+        Colour map and range of the single-band layers (default: each its own range).
 
     Returns
     -------
@@ -710,7 +718,7 @@ def compare(*cubes: xr.DataArray, titles: Sequence[str] | None = None, cols: int
         raise ParameterError(f"{len(titles)} titles for {len(cubes)} layers.")
     _check_grids(list(cubes))
     titles = titles or [str(c.name or f"layer {i}") for i, c in enumerate(cubes)]
-    views = [_view(c, t) for c, t in zip(cubes, titles)]
+    views = [_view(c, t, cmap=cmap, clim=clim) for c, t in zip(cubes, titles)]
     return hv.Layout(views).cols(cols)
 
 

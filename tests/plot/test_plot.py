@@ -245,3 +245,11 @@ def test_swipe_rgb_keeps_each_stretch():
     r = rgb.dimension_values("R", flat=False)[::-1]
     expected = cube.eo.plot_rgb().data["R"].values  # identical after each side's own stretch
     np.testing.assert_allclose(r, expected, atol=1e-6)
+
+
+def test_compare_one_colour_range():
+    a = et.make_cube(bands=["B04"], ny=8, nx=8, times=None).isel(band=0)
+    view = ep.compare(a, a * 2, cmap="gray", clim=(0.0, 1.0))
+    for img in view:
+        opts = img.opts.get(backend="bokeh").kwargs
+        assert opts["clim"] == (0.0, 1.0) and opts["cmap"] == "gray"
