@@ -35,15 +35,11 @@ CELL_TIMEOUT_S = 600
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Settings the reader would want too: every cell rendered (not only those in view, so that
-# off-screen plots get a canvas), and no news/update checks that need internet.
-LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-}
+# The reader's JupyterLab defaults, shared with Binder (binder/postBuild installs the same file):
+# every cell rendered (not only those in view, so that off-screen plots get a canvas), and no
+# news or update checks that need internet.
+OVERRIDES = ROOT / "binder" / "overrides.json"
+
 
 # Run in the page: the notebook panel's cells as plain data (type, execution count, outputs).
 CELLS_JS = """() => {
@@ -86,8 +82,11 @@ def lab(tmp_path_factory):
     work = tmp / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)
     settings = tmp / "settings"
-    for name, value in LAB_SETTINGS.items():
-        path = settings / name
+    for plugin, value in json.loads(OVERRIDES.read_text()).items():
+        package, _, name = plugin.partition(
+            ":"
+        )  # user settings: <package>/<plugin>.jupyterlab-settings
+        path = settings / package / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     token, port = uuid.uuid4().hex, _free_port()
@@ -220,3 +219,10 @@ def test_tutorial_renders_in_jupyterlab(lab, browser, path):
         assert not problems, "\n".join(problems)
     finally:
         page.close()
+
+
+def test_binder_uses_the_tested_lab_settings():
+    """Binder readers get the settings this test runs with (every cell rendered, offline)."""
+    overrides = json.loads(OVERRIDES.read_text())
+    assert overrides["@jupyterlab/notebook-extension:tracker"]["windowingMode"] == "none"
+    assert "binder/overrides.json" in (ROOT / "binder" / "postBuild").read_text()
