@@ -400,6 +400,24 @@ def image(
 ) -> Any:
     """A single layer as a map (class and change maps get categorical colours).
 
+    Parameters
+    ----------
+    da : DataArray
+        A ``(y, x)`` layer. If :func:`class_names` finds names (``attrs["classes"]``, CF flags,
+        a boolean change map), it is drawn by :func:`categorical` with a legend, e.g.
+        ``labels.assign_attrs(classes=["water", "forest"])``.
+    cmap : str
+        Colour map of a continuous layer.
+    clim : (float, float), optional
+        Colour range (default: the data's range, computed when displayed).
+    title : str, optional
+        Plot title (default: the layer's ``long_name`` or name).
+
+    Returns
+    -------
+    holoviews.Image (or a datashader DynamicMap for a large layer)
+        NaN pixels are transparent; axes are map coordinates labelled with the CRS.
+
     Examples
     --------
     >>> import eoxr.testing as et

@@ -33,7 +33,8 @@ def run(out: pathlib.Path) -> list[str]:
     close = sim.values > 0.95
     quicklook(sim, out / "similarity_to_water.png", "RCF cosine similarity to a water patch")
     clusters = emb.eo.kmeans(4, seed=0)
-    quicklook(clusters, out / "kmeans4.png", "k-means (k=4) of RCF embeddings", cmap="tab10")
+    named = clusters.assign_attrs(classes=[f"cluster {k}" for k in range(4)])  # a legend
+    quicklook(named, out / "kmeans4.png", "k-means (k=4) of RCF embeddings")
     to_geoparquet(emb, out / "rcf_embeddings.parquet", overwrite=True)
     return [
         f"RCF encoder ({enc.info['features']} features, {enc.info['size']}x{enc.info['size']} "
