@@ -98,6 +98,9 @@ class EOAccessor:
     rasterize = _Method("eoxr.ml.vector:rasterize")
     batches = _Method("eoxr.ml.batches:batches")
 
+    # --- change detection (eoxr.change)  [issue: change detection]
+    change = _Method("eoxr.change.detect:change")
+
 
 xr.register_dataarray_accessor("eo")(EOAccessor)
 xr.register_dataset_accessor("eo")(EOAccessor)

@@ -1,0 +1,15 @@
+"""Change detection: bi-temporal statistics, thresholds, SAR omnibus test and BFAST monitoring.
+
+Bound to the ``.eo`` accessor: ``a.eo.change(b, method=..., threshold=...)``,
+``mask.eo.vectorize(...)``, ``s1.eo.change_omnibus(...)``, ``cube.eo.bfast_monitor(...)``.
+Global statistics (thresholds, IR-MAD weights) are computed in one pass and documented as such;
+everything else is lazy on dask input.
+"""
+
+from __future__ import annotations
+
+from .bitemporal import cva, difference
+from .detect import change
+from .threshold import threshold
+
+__all__ = ["difference", "cva", "threshold", "change"]
