@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .bitemporal import cva, difference
 from .detect import change
+from .irmad import irmad
 from .threshold import threshold
 
-__all__ = ["difference", "cva", "threshold", "change"]
+__all__ = ["difference", "cva", "irmad", "threshold", "change"]
