@@ -11,6 +11,7 @@ from __future__ import annotations
 from .bitemporal import cva, difference
 from .detect import change
 from .irmad import irmad
+from .omnibus import omnibus
 from .threshold import threshold
 
-__all__ = ["difference", "cva", "irmad", "threshold", "change"]
+__all__ = ["difference", "cva", "irmad", "omnibus", "threshold", "change"]
