@@ -101,6 +101,7 @@ class EOAccessor:
     # --- change detection (eoxr.change)  [issue: change detection]
     change = _Method("eoxr.change.detect:change")
     change_omnibus = _Method("eoxr.change.omnibus:change_omnibus")
+    bfast_monitor = _Method("eoxr.change.bfast:bfast_monitor")
 
 
 xr.register_dataarray_accessor("eo")(EOAccessor)

@@ -8,10 +8,11 @@ everything else is lazy on dask input.
 
 from __future__ import annotations
 
+from .bfast import bfast_monitor
 from .bitemporal import cva, difference
 from .detect import change
 from .irmad import irmad
 from .omnibus import omnibus
 from .threshold import threshold
 
-__all__ = ["difference", "cva", "irmad", "omnibus", "threshold", "change"]
+__all__ = ["difference", "cva", "irmad", "omnibus", "threshold", "bfast_monitor", "change"]
