@@ -102,6 +102,7 @@ class EOAccessor:
     change = _Method("eoxr.change.detect:change")
     change_omnibus = _Method("eoxr.change.omnibus:change_omnibus")
     bfast_monitor = _Method("eoxr.change.bfast:bfast_monitor")
+    vectorize = _Method("eoxr.change.vectorize:vectorize")
 
 
 xr.register_dataarray_accessor("eo")(EOAccessor)

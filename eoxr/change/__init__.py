@@ -9,10 +9,23 @@ everything else is lazy on dask input.
 from __future__ import annotations
 
 from .bfast import bfast_monitor
-from .bitemporal import cva, difference
+from .bitemporal import cva, difference, embedding_distance
 from .detect import change
 from .irmad import irmad
 from .omnibus import omnibus
+from .pca_kmeans import pca_kmeans
 from .threshold import threshold
+from .vectorize import vectorize
 
-__all__ = ["difference", "cva", "irmad", "omnibus", "threshold", "bfast_monitor", "change"]
+__all__ = [
+    "pca_kmeans",
+    "embedding_distance",
+    "vectorize",
+    "difference",
+    "cva",
+    "irmad",
+    "omnibus",
+    "threshold",
+    "bfast_monitor",
+    "change",
+]

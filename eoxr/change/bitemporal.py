@@ -11,8 +11,8 @@ import xarray as xr
 from .._attrs import finalize, finalize_dataset
 from .._chunks import compute, map_blocks
 from .._dims import band_dim, spatial_dims
-from ..errors import UnitsError
-from ._pair import Cube, check_choice, resolve_pair
+from ..errors import DimensionError, UnitsError
+from ._pair import Cube, check_choice, check_same_grid, resolve_pair
 
 DiffKind = Literal["diff", "ratio", "log_ratio"]
 DIFF_KINDS = ("diff", "ratio", "log_ratio")
@@ -200,4 +200,77 @@ def cva(
     return finalize_dataset(ds, a, history=f"cva: standardize={standardize}")
 
 
-__all__ = ["difference", "cva", "standardize_pair", "is_db", "is_sar", "positive"]
+def embedding_distance(
+    e1: xr.DataArray, e2: xr.DataArray, metric: Literal["cosine", "euclidean"] = "cosine"
+) -> xr.DataArray:
+    """Per-pixel distance between two embedding maps ``(feature, y, x)`` (lazily).
+
+    Parameters
+    ----------
+    e1, e2 : DataArray
+        Embeddings of the two dates on the same grid, with a ``feature`` dim of equal length
+        (e.g. the output of a foundation model applied with ``cube.eo.apply_model``).
+    metric : {"cosine", "euclidean"}
+        ``"cosine"``: ``1 - cos`` of the angle between the two feature vectors (0 for the same
+        direction, 2 for opposite; invariant to the vectors' norms); ``"euclidean"``: the
+        norm of the difference.
+
+    Returns
+    -------
+    DataArray
+        ``(y, x)`` float32 for float32 input; NaN where any feature of either input is NaN
+        (and, for cosine, where a vector is zero).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> e = xr.DataArray(np.array([[[1.0]], [[0.0]]], "float32"), dims=("feature", "y", "x"))
+    >>> f = e.copy(data=np.array([[[0.0]], [[2.0]]], "float32"))
+    >>> float(embedding_distance(e, f)[0, 0]), float(embedding_distance(e, e * 3)[0, 0])
+    (1.0, 0.0)
+    """
+    check_choice("metric", metric, ("cosine", "euclidean"))
+    for e in (e1, e2):
+        if not isinstance(e, xr.DataArray) or "feature" not in e.dims:
+            raise DimensionError(
+                "embedding_distance expects DataArrays with a `feature` dim (feature, y, x); "
+                f"got {getattr(e, 'dims', type(e).__name__)}."
+            )
+    if e1.sizes["feature"] != e2.sizes["feature"]:
+        raise DimensionError(
+            f"the embeddings have {e1.sizes['feature']} and {e2.sizes['feature']} features; "
+            "compare embeddings of the same model."
+        )
+    check_same_grid(e1, e2, "embedding_distance")
+    e2 = e2.transpose(*e1.dims)
+    dt = np.result_type(e1.dtype, e2.dtype, np.float32)
+    a, b = e1.astype(dt), e2.drop_vars("feature", errors="ignore").astype(dt)
+    a = a.drop_vars("feature", errors="ignore")
+    if metric == "euclidean":
+        d = a - b
+        out = np.sqrt((d * d).sum("feature", skipna=False))
+    else:
+        dot = (a * b).sum("feature", skipna=False)
+        norm = np.sqrt((a * a).sum("feature", skipna=False) * (b * b).sum("feature", skipna=False))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = 1 - dot / norm.where(norm > 0)
+    like = e1.isel(feature=0, drop=True)
+    return finalize(
+        out.astype(dt),
+        like,
+        name=f"{metric}_distance",
+        long_name=f"{metric} distance between embeddings",
+        units="1",
+        history=f"embedding_distance: metric={metric}",
+    )
+
+
+__all__ = [
+    "difference",
+    "cva",
+    "embedding_distance",
+    "standardize_pair",
+    "is_db",
+    "is_sar",
+    "positive",
+]
