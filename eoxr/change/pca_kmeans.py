@@ -82,7 +82,8 @@ def pca_kmeans(
     seed : int
         Seed of the pixel sample and of k-means.
     sample : int
-        Number of pixels the PCA and k-means are fitted on (one pass over the difference).
+        Number of pixels the PCA and k-means are fitted on (drawn from the difference image,
+        computed once; with ``standardize`` a first pass gets the per-date statistics).
     standardize : bool
         Scale each date and band to zero mean and unit variance first (global statistics, as
         :func:`eoxr.change.cva`): without it the radiometric differences between two real

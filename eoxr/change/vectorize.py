@@ -1,4 +1,4 @@
-"""Change masks to polygons: ``mask.eo.vectorize(min_area=...)`` -> GeoDataFrame with area totals."""
+"""Change masks to polygons: `mask.eo.vectorize(min_area=...)` -> GeoDataFrame, area totals."""
 
 from __future__ import annotations
 
