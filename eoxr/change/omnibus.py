@@ -27,7 +27,7 @@ import xarray as xr
 from scipy import special
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import compute, map_blocks
+from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError, UnitsError
 from .bitemporal import is_db
@@ -277,7 +277,5 @@ def change_omnibus(series: xr.DataArray, enl: float | None = None, alpha: float 
     """Accessor form of :func:`omnibus` (``s1.eo.change_omnibus(enl=None, alpha=0.01)``)."""
     return omnibus(series, enl, alpha)
 
-
-_ = compute  # the ENL estimate is the only global statistic (through eoxr.sar.estimate_looks)
 
 __all__ = ["omnibus", "change_omnibus", "q_pvalue", "r_pvalue", "omnibus_kernel"]
