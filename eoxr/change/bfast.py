@@ -82,6 +82,16 @@ def design_matrix(t: np.ndarray, order: int, trend: bool = False) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def _row_median(v: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN for an all-NaN row), without Python loops."""
+    srt = np.sort(v, axis=1)  # NaN sort last
+    m = np.isfinite(v).sum(axis=1)
+    lo = np.clip((m - 1) // 2, 0, None)[:, None]
+    hi = np.clip(m // 2, 0, v.shape[1] - 1)[:, None]
+    med = 0.5 * (np.take_along_axis(srt, lo, 1) + np.take_along_axis(srt, hi, 1))[:, 0]
+    return np.where(m > 0, med, np.nan)
+
+
 def bfast_kernel(
     block: np.ndarray, *, design: np.ndarray, history: np.ndarray, h: float, crit: float
 ) -> np.ndarray:
@@ -97,46 +107,43 @@ def bfast_kernel(
     yz = np.where(valid, y, 0.0)
     hist = valid & history[None, :]
     n = hist.sum(axis=1)
-    outer = (design[:, :, None] * design[:, None, :]).reshape(nt, k * k)
-    normal = (hist.astype(np.float64) @ outer).reshape(n_pix, k, k)
-    rhs = np.where(hist, yz, 0.0) @ design
+    dh = design[history]
+    outer = (dh[:, :, None] * dh[:, None, :]).reshape(len(dh), k * k)
+    normal = (hist[:, history].astype(np.float64) @ outer).reshape(n_pix, k, k)
+    rhs = yz[:, history] @ dh  # invalid history samples are zeros in yz
     win = np.floor(h * n).astype(np.int64)
     ok = (n > k) & (win >= 1)
     # pixels without enough history get an identity system (their result is discarded)
     normal[~ok] = np.eye(k)
     rhs[~ok] = 0.0
-    cond = np.linalg.cond(normal)
-    ok &= cond < 1e12  # e.g. all history in one season: harmonics not identifiable
+    # harmonics that the history's dates cannot separate (e.g. one season only): singular
+    eig = np.linalg.eigvalsh(normal)
+    ok &= eig[:, 0] > 1e-10 * eig[:, -1]
     normal[~ok] = np.eye(k)
     beta = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    resid = np.where(valid, y - beta @ design.T, np.nan)
-    rh = np.where(hist, resid, 0.0)
+    resid = np.where(valid, y - beta @ design.T, 0.0)
+    rh = resid[:, history]
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.sqrt((rh * rh).sum(axis=1) / (n - k))
-    # valid observations of each pixel, in time order, moved to the front
-    order = np.argsort(~valid, axis=1, kind="stable")
-    rc = np.take_along_axis(np.where(valid, resid, 0.0), order, axis=1)
-    csum = np.concatenate([np.zeros((n_pix, 1)), np.cumsum(rc, axis=1)], axis=1)
-    count = np.arange(1, nt + 1)[None, :]  # observation number i (1-based)
+    # MOSUM over each pixel's valid observations: the cumulative residual sum at valid
+    # observation number c - w is looked up by observation number (invalid dates add 0)
+    csum = np.cumsum(resid, axis=1)
+    count = np.cumsum(valid, axis=1)
+    lookup = np.zeros((n_pix, nt + 2))
+    rows = np.broadcast_to(np.arange(n_pix)[:, None], (n_pix, nt))
+    lookup[rows, np.where(valid, count, nt + 1)] = csum
     lag = np.clip(count - win[:, None], 0, None)
+    monitoring = valid & ~history[None, :] & ok[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = (sigma * np.sqrt(n))[:, None]
-        mosum = (csum[:, 1:] - np.take_along_axis(csum, lag, axis=1)) / scale
-    vsorted = np.take_along_axis(valid, order, axis=1)
-    monitoring = vsorted & (count > n[:, None]) & ok[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+        mosum = (csum - np.take_along_axis(lookup, lag, axis=1)) / (sigma * np.sqrt(n))[:, None]
         rel = count / n[:, None]
         bound = crit * np.sqrt(2.0 * np.where(rel > np.e, np.log(np.maximum(rel, 1e-300)), 1.0))
-    cross = monitoring & (np.abs(mosum) > bound)
+        cross = monitoring & (np.abs(mosum) > bound)
     has = cross.any(axis=1)
-    first = np.argmax(cross, axis=1)
-    brk = np.where(has, np.take_along_axis(order, first[:, None], axis=1)[:, 0], np.nan)
-    mon_res = np.where(valid & ~history[None, :], resid, np.nan)
-    any_mon = np.isfinite(mon_res).any(axis=1)
-    with np.errstate(invalid="ignore"):
-        mag = np.full(n_pix, np.nan)
-        if any_mon.any():
-            mag[any_mon] = np.nanmedian(mon_res[any_mon], axis=1)
+    brk = np.where(has, np.argmax(cross, axis=1), np.nan)
+    mon = ~history
+    mag = _row_median(np.where(valid[:, mon], resid[:, mon], np.nan))
+    any_mon = valid[:, mon].any(axis=1)
     status = np.where(
         ~ok, SHORT_HISTORY, np.where(~any_mon, NO_MONITORING, np.where(has, BREAK, NO_BREAK))
     )
