@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -132,6 +132,7 @@ def check_choice(name: str, value: Any, valid: Sequence[str]) -> str:
     return value
 
 
-def band_axis_name(da: xr.DataArray) -> Hashable | None:
-    """The band dim of ``da`` if any."""
-    return band_dim(da)
+def index_to_time(block: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Float date indices (NaN: none) to ``times`` values (NaT: none), for map_blocks."""
+    safe = np.where(np.isfinite(block), block, 0).astype(np.int64)
+    return np.where(np.isfinite(block), times[safe], np.datetime64("NaT"))

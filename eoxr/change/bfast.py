@@ -25,6 +25,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
+from ._pair import index_to_time
 
 #: status codes of :func:`bfast_monitor`
 NO_BREAK, BREAK, SHORT_HISTORY, NO_MONITORING = 0, 1, 2, 3
@@ -152,11 +153,6 @@ def bfast_kernel(
     return out.reshape((*shape, 4)).astype(np.float32)
 
 
-def _index_to_time(block: np.ndarray, times: np.ndarray) -> np.ndarray:
-    safe = np.where(np.isfinite(block), block, 0).astype(np.int64)
-    return np.where(np.isfinite(block), times[safe], np.datetime64("NaT"))
-
-
 def _series(cube: xr.DataArray | xr.Dataset, index: str | None) -> xr.DataArray:
     if isinstance(cube, xr.Dataset) or band_dim(cube) is not None:
         if index is None:
@@ -265,7 +261,7 @@ def bfast_monitor(
     res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
     tv = series["time"].values
     idx = res.isel(_out=0, drop=True)
-    brk = idx.copy(data=map_blocks(_index_to_time, idx, dtype=tv.dtype, kwargs={"times": tv}))
+    brk = idx.copy(data=map_blocks(index_to_time, idx, dtype=tv.dtype, kwargs={"times": tv}))
     ds = xr.Dataset(
         {
             "break_time": finalize(brk, like, long_name="date of the first break"),

@@ -12,7 +12,8 @@ from .._attrs import finalize, finalize_dataset
 from .._dims import band_dim
 from ._pair import Cube, check_choice, resolve_pair
 from .bitemporal import cva, difference, is_sar
-from .threshold import METHODS, ThresholdMethod, threshold
+from .threshold import METHODS, ThresholdMethod
+from .threshold import threshold as apply_threshold
 
 ChangeMethod = Literal["cva", "irmad", "diff", "log_ratio"]
 CHANGE_METHODS = ("cva", "irmad", "diff", "log_ratio")
@@ -81,16 +82,13 @@ def change(
     check_choice("method", method, CHANGE_METHODS)
     check_choice("threshold", threshold, METHODS)
     stat = _statistic(a, b, method, kwargs)
-    t, mask = _threshold(stat, threshold)
+    t, mask = apply_threshold(stat, threshold)
     like = a.isel({band_dim(a): 0}, drop=True) if band_dim(a) else a
     ds = xr.Dataset(
         {"statistic": finalize(stat, like, keep_value_attrs=True, attrs=stat.attrs), "change": mask}
     )
     out = finalize_dataset(ds, like, history=f"change: method={method}, threshold={threshold}")
     return out.assign_attrs(method=method, threshold=t, threshold_method=threshold)
-
-
-_threshold = threshold  # the parameter of change() shadows the function's name
 
 
 __all__ = ["change", "CHANGE_METHODS"]

@@ -29,7 +29,8 @@ from scipy import special
 from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
-from ..errors import DimensionError, ParameterError, UnitsError
+from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
+from ._pair import index_to_time
 from .bitemporal import is_db
 
 
@@ -131,11 +132,6 @@ def omnibus_kernel(
     return np.moveaxis(out.reshape((4 + 2 * nt, *shape)), 0, -1).astype(np.float32)
 
 
-def _index_to_time(block: np.ndarray, times: np.ndarray) -> np.ndarray:
-    safe = np.where(np.isfinite(block), block, 0).astype(np.int64)
-    return np.where(np.isfinite(block), times[safe], np.datetime64("NaT"))
-
-
 def resolve_enl(series: xr.DataArray, enl: Any) -> float:
     """ENL from the argument, else from attrs, else estimated from the first date (one pass)."""
     from ..sar.looks import check_looks, estimate_looks, looks_from_attrs
@@ -153,6 +149,7 @@ def resolve_enl(series: xr.DataArray, enl: Any) -> float:
 def omnibus(
     series: xr.DataArray,
     enl: float | None = None,
+    *,
     alpha: float = 0.01,
 ) -> xr.Dataset:
     """Omnibus and sequential change tests on a SAR intensity series (Conradsen et al. 2016).
@@ -197,8 +194,6 @@ def omnibus(
             "use `ds.eo.to_array()` for a Dataset of polarisations."
         )
     if not np.issubdtype(series.dtype, np.floating):
-        from ..errors import DataTypeError
-
         raise DataTypeError(
             f"omnibus needs calibrated floating-point intensities, got {series.dtype}."
         )
@@ -248,7 +243,7 @@ def omnibus(
 
     def stamp(i: int, name: str, long_name: str) -> xr.DataArray:
         idx = res.isel(_out=i, drop=True)
-        data = map_blocks(_index_to_time, idx, dtype=times.dtype, kwargs={"times": times})
+        data = map_blocks(index_to_time, idx, dtype=times.dtype, kwargs={"times": times})
         return finalize(idx.copy(data=data), like, name=name, long_name=long_name)
 
     def series_of(lo: int, dtype: Any, name: str, long_name: str) -> xr.DataArray:
@@ -273,9 +268,22 @@ def omnibus(
 _POLS = {"VV", "VH", "HH", "HV"}
 
 
-def change_omnibus(series: xr.DataArray, enl: float | None = None, alpha: float = 0.01):
-    """Accessor form of :func:`omnibus` (``s1.eo.change_omnibus(enl=None, alpha=0.01)``)."""
-    return omnibus(series, enl, alpha)
+def change_omnibus(
+    series: xr.DataArray, enl: float | None = None, *, alpha: float = 0.01
+) -> xr.Dataset:
+    """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(enl=None, alpha=0.01)``.
+
+    The same as :func:`omnibus` (see there for the parameters and the returned Dataset).
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_s1
+    >>> s = synthetic_s1(seed=0, shape=(32, 32), times=4, flood_from=2)
+    >>> res = s.cube.eo.change_omnibus(enl=4.4)
+    >>> sorted(res.data_vars)
+    ['change', 'first_change', 'last_change', 'n_changes', 'p_q', 'p_value']
+    """
+    return omnibus(series, enl, alpha=alpha)
 
 
 __all__ = ["omnibus", "change_omnibus", "q_pvalue", "r_pvalue", "omnibus_kernel"]
