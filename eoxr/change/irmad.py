@@ -48,14 +48,18 @@ def draw_sample(
 
 
 def _cca(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, reg: float
+    z: np.ndarray, w: np.ndarray, reg: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted canonical correlation analysis: means, ``A``, ``B`` and ascending ``rho``."""
-    p = x.shape[1]
+    """Weighted canonical correlation analysis of ``z = [X Y]``: means, ``A``, ``B``, ``rho``.
+
+    ``rho`` ascending (the first pair is the least correlated).
+    """
+    p = z.shape[1] // 2
     ws = w.sum()
-    mx, my = w @ x / ws, w @ y / ws
-    z = np.hstack([x - mx, y - my])
-    s = (z * w[:, None]).T @ z / ws
+    zw = z * w[:, None]
+    mean = zw.sum(axis=0) / ws
+    # second moments about the mean (float64: the cancellation costs a few digits at most)
+    s = zw.T @ z / ws - np.outer(mean, mean)
     sxx, syy, sxy = s[:p, :p], s[p:, p:], s[:p, p:]
     if reg:
         sxx = sxx + reg * np.trace(sxx) / p * np.eye(p)
@@ -66,7 +70,7 @@ def _cca(
     # fix the signs: each canonical variate of X correlates positively with the sum of the bands
     a *= np.where((sxx @ a).sum(axis=0) < 0, -1.0, 1.0)
     bm *= np.where(np.einsum("ij,ik,kj->j", a, sxy, bm) < 0, -1.0, 1.0)
-    return mx, my, a, bm, np.sqrt(np.clip(lam, 0.0, 1.0))
+    return mean[:p], mean[p:], a, bm, np.sqrt(np.clip(lam, 0.0, 1.0))
 
 
 def fit_irmad(
@@ -74,6 +78,7 @@ def fit_irmad(
 ) -> dict[str, Any]:
     """Iterate the reweighted CCA on sample values; return the fitted transform."""
     p = x.shape[1]
+    z = np.hstack([x, y])
     w = np.ones(x.shape[0])
     rho_prev, fit, converged = None, {}, False
     for it in range(1, max_iter + 1):
@@ -81,11 +86,13 @@ def fit_irmad(
         # well-posed fit rather than iterate on an ill-conditioned one
         if not np.isfinite(w).all() or w.sum() < 2 * p + 1:
             break
-        mx, my, a, b, rho = _cca(x, y, w, reg)
+        mx, my, a, b, rho = _cca(z, w, reg)
         var = np.maximum(2.0 * (1.0 - rho), 1e-12)
         fit = {"mx": mx, "my": my, "a": a, "b": b, "rho": rho, "var": var, "iterations": it}
-        mad = (x - mx) @ a - (y - my) @ b
-        chi2 = np.sum(mad * mad / var, axis=1)
+        proj = np.vstack([a, -b])
+        mad = z @ proj
+        mad -= np.concatenate([mx, my]) @ proj
+        chi2 = np.einsum("ij,ij->i", mad, mad / var)
         w = special.chdtrc(p, chi2)  # probability of no change
         if rho_prev is not None and np.max(np.abs(rho - rho_prev)) < tol:
             converged = True
