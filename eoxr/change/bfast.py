@@ -8,15 +8,16 @@ monitoring period the moving sum (MOSUM) of the residuals over the last ``h * n`
 ``crit sqrt(2 logplus(i / n))`` (``i``: observation count; ``logplus(x) = max(log x, 1)``) as in
 R's ``strucchange::mefp`` / ``bfast::bfastmonitor``; the first crossing is the break.
 
-Everything is vectorised over the pixels of a chunk: normal equations for all pixels from one
-matrix product (each pixel has its own cloud mask), one batched solve, MOSUMs from cumulative
-sums of each pixel's valid residuals.
+No Python loop per pixel: the normal equations of all pixels of a chunk come from one matrix
+product (each pixel has its own cloud mask) and one batched solve; the MOSUM monitoring is a
+compiled (numba) pass over each pixel's valid residuals.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -83,14 +84,63 @@ def design_matrix(t: np.ndarray, order: int, trend: bool = False) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def _row_median(v: np.ndarray) -> np.ndarray:
-    """Median of each row ignoring NaN (NaN for an all-NaN row), without Python loops."""
-    srt = np.sort(v, axis=1)  # NaN sort last
-    m = np.isfinite(v).sum(axis=1)
-    lo = np.clip((m - 1) // 2, 0, None)[:, None]
-    hi = np.clip(m // 2, 0, v.shape[1] - 1)[:, None]
-    med = 0.5 * (np.take_along_axis(srt, lo, 1) + np.take_along_axis(srt, hi, 1))[:, 0]
-    return np.where(m > 0, med, np.nan)
+@numba.njit(nogil=True, error_model="numpy", cache=False)
+def _monitor(
+    y: np.ndarray,
+    fitted: np.ndarray,
+    history: np.ndarray,
+    n: np.ndarray,
+    win: np.ndarray,
+    ok: np.ndarray,
+    k: int,
+    crit: float,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """MOSUM monitoring of each pixel's valid residuals: break index and median residual.
+
+    One pass per pixel over its series (the residuals, their cumulative sums and the
+    monitoring-period values live in small per-pixel buffers), instead of a dozen passes of
+    full ``(pixels, time)`` temporaries.
+    """
+    n_pix, nt = y.shape
+    brk = np.full(n_pix, np.nan)
+    mag = np.full(n_pix, np.nan)
+    csum = np.zeros(nt + 1)
+    mon = np.empty(nt)
+    for i in range(n_pix):
+        if not ok[i]:
+            continue
+        m = 0  # valid observations so far
+        n_mon = 0
+        rss = 0.0
+        for t in range(nt):
+            v = y[i, t]
+            if v != v:
+                continue
+            r = v - fitted[i, t]
+            m += 1
+            csum[m] = csum[m - 1] + r
+            if history[t]:
+                rss += r * r
+            else:
+                mon[n_mon] = r
+                n_mon += 1
+        if n_mon:
+            mag[i] = np.median(mon[:n_mon])
+        scale = np.sqrt(rss / (n[i] - k)) * np.sqrt(n[i])
+        c = 0
+        for t in range(nt):
+            if y[i, t] != y[i, t]:
+                continue
+            c += 1
+            if history[t] or c <= n[i]:
+                continue
+            lag = max(c - win[i], 0)
+            rel = c / n[i]
+            bound = crit * np.sqrt(2.0 * (np.log(rel) if rel > np.e else 1.0))
+            if abs((csum[c] - csum[lag]) / scale) > bound:
+                brk[i] = t
+                break
+    return brk, mag
 
 
 def bfast_kernel(
@@ -98,20 +148,20 @@ def bfast_kernel(
 ) -> np.ndarray:
     """BFAST-monitor on a ``(time, ...)`` block; packed ``(..., 4)``.
 
-    Output per pixel: ``[break_index (NaN: none), magnitude, status, n_history]``.
+    Output per pixel: ``[break_index (NaN: none), magnitude, status, n_history]``. The
+    normal equations of all pixels come from one matrix product (each pixel with its own
+    cloud mask) and one batched solve; the monitoring runs per pixel in :func:`_monitor`.
     """
     nt = block.shape[0]
     shape = block.shape[1:]
-    y = block.reshape(nt, -1).astype(np.float64).T  # (N, T)
+    y = np.ascontiguousarray(block.reshape(nt, -1).astype(np.float64).T)  # (N, T)
     n_pix, k = y.shape[0], design.shape[1]
-    valid = np.isfinite(y)
-    yz = np.where(valid, y, 0.0)
-    hist = valid & history[None, :]
+    hist = np.isfinite(y[:, history])
     n = hist.sum(axis=1)
     dh = design[history]
     outer = (dh[:, :, None] * dh[:, None, :]).reshape(len(dh), k * k)
-    normal = (hist[:, history].astype(np.float64) @ outer).reshape(n_pix, k, k)
-    rhs = yz[:, history] @ dh  # invalid history samples are zeros in yz
+    normal = (hist.astype(np.float64) @ outer).reshape(n_pix, k, k)
+    rhs = np.where(hist, y[:, history], 0.0) @ dh
     win = np.floor(h * n).astype(np.int64)
     ok = (n > k) & (win >= 1)
     # pixels without enough history get an identity system (their result is discarded)
@@ -122,33 +172,13 @@ def bfast_kernel(
     ok &= eig[:, 0] > 1e-10 * eig[:, -1]
     normal[~ok] = np.eye(k)
     beta = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    resid = np.where(valid, y - beta @ design.T, 0.0)
-    rh = resid[:, history]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = np.sqrt((rh * rh).sum(axis=1) / (n - k))
-    # MOSUM over each pixel's valid observations: the cumulative residual sum at valid
-    # observation number c - w is looked up by observation number (invalid dates add 0)
-    csum = np.cumsum(resid, axis=1)
-    count = np.cumsum(valid, axis=1)
-    lookup = np.zeros((n_pix, nt + 2))
-    rows = np.broadcast_to(np.arange(n_pix)[:, None], (n_pix, nt))
-    lookup[rows, np.where(valid, count, nt + 1)] = csum
-    lag = np.clip(count - win[:, None], 0, None)
-    monitoring = valid & ~history[None, :] & ok[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mosum = (csum - np.take_along_axis(lookup, lag, axis=1)) / (sigma * np.sqrt(n))[:, None]
-        rel = count / n[:, None]
-        bound = crit * np.sqrt(2.0 * np.where(rel > np.e, np.log(np.maximum(rel, 1e-300)), 1.0))
-        cross = monitoring & (np.abs(mosum) > bound)
-    has = cross.any(axis=1)
-    brk = np.where(has, np.argmax(cross, axis=1), np.nan)
-    mon = ~history
-    mag = _row_median(np.where(valid[:, mon], resid[:, mon], np.nan))
-    any_mon = valid[:, mon].any(axis=1)
+    fitted = beta @ design.T
+    brk, mag = _monitor(y, fitted, history, n.astype(np.float64), win, ok, k, float(crit))
+    any_mon = np.isfinite(y[:, ~history]).any(axis=1)
+    has = np.isfinite(brk)
     status = np.where(
         ~ok, SHORT_HISTORY, np.where(~any_mon, NO_MONITORING, np.where(has, BREAK, NO_BREAK))
     )
-    mag = np.where(ok, mag, np.nan)
     out = np.stack([brk, mag, status.astype(np.float64), n.astype(np.float64)], axis=-1)
     return out.reshape((*shape, 4)).astype(np.float32)
 
