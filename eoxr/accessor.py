@@ -169,6 +169,12 @@ class _EOAccessor(metaclass=_AccessorType):
     to_geoparquet = _Method("eoxr.embed.vector:to_geoparquet")
     cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask")
 
+    # --- change detection (eoxr.change)  [issue: change detection]
+    change = _Method("eoxr.change.detect:change")
+    change_omnibus = _Method("eoxr.change.omnibus:change_omnibus")
+    bfast_monitor = _Method("eoxr.change.bfast:bfast_monitor")
+    vectorize = _Method("eoxr.change.vectorize:vectorize")
+
 
 @xr.register_dataarray_accessor("eo")
 class EODataArrayAccessor(_EOAccessor):
