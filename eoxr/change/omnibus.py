@@ -273,7 +273,22 @@ def change_omnibus(
 ) -> xr.Dataset:
     """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(enl=None, alpha=0.01)``.
 
-    The same as :func:`omnibus` (see there for the parameters and the returned Dataset).
+    The same as :func:`omnibus` (see there for the test and its corrected p-values).
+
+    Parameters
+    ----------
+    series : xarray.DataArray
+        SAR intensity series with a ``time`` dim (one chunk) and an optional ``band`` dim of
+        polarisations; linear or dB through ``units``.
+    enl : float, optional
+        Equivalent number of looks; from ``attrs["eoxr:looks"]`` or ``estimate_looks`` if None.
+    alpha : float
+        Significance level of every test.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``p_q``, ``first_change``, ``last_change``, ``n_changes``, ``change`` and ``p_value``.
 
     Examples
     --------
