@@ -117,8 +117,8 @@ class _EOAccessor(metaclass=_AccessorType):
     bands = _Method("eoxr.bands:band_mapping", on="both", prop=True)
     sensor = _Method("eoxr.bands:detect_sensor", on="both", prop=True)
     band = _Method("eoxr.bands:select_band", on="both")
-    to_array = _Method("eoxr.bands:to_array", on="dataset", hint="this is a DataArray already")
-    to_dataset = _Method("eoxr.bands:to_dataset", on="dataarray", hint="this is a Dataset already")
+    to_array = _Method("eoxr.bands:to_array", on="both")
+    to_dataset = _Method("eoxr.bands:to_dataset", on="both")
     rename_to_common = _Method("eoxr.bands:rename_to_common", on="both")
     declare_sensor = _Method("eoxr.bands:declare_sensor", on="both")
 
@@ -161,13 +161,19 @@ class _EOAccessor(metaclass=_AccessorType):
     batches = _Method("eoxr.ml.batches:batches", on="both")
 
     # --- embeddings (eoxr.embed)  [issue: embeddings and pretrained models]
-    embed = _Method("eoxr.embed.patches:embed")
+    embed = _Method("eoxr.embed.patches:embed", on="both")
     similarity = _Method("eoxr.embed.analysis:similarity")
     kmeans = _Method("eoxr.embed.analysis:kmeans")
     pca = _Method("eoxr.embed.analysis:pca")
     zonal = _Method("eoxr.embed.vector:zonal")
     to_geoparquet = _Method("eoxr.embed.vector:to_geoparquet")
-    cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask")
+    cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask", on="both")
+
+    # --- change detection (eoxr.change)  [issue: change detection]
+    change = _Method("eoxr.change.detect:change", on="both")
+    change_omnibus = _Method("eoxr.change.omnibus:change_omnibus")
+    bfast_monitor = _Method("eoxr.change.bfast:bfast_monitor", on="both")
+    vectorize = _Method("eoxr.change.vectorize:vectorize")
 
     # --- views (eoxr.plot)  [issue: interactive exploration]
     plot_rgb = _Method("eoxr.plot:plot_rgb", on="both")

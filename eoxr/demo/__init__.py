@@ -23,6 +23,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("sar", "eoxr.demo.sar:run"),
     ("hsi", "eoxr.demo.hsi:run"),
     ("ml", "eoxr.demo.ml:run"),
+    ("change", "eoxr.demo.change:run"),
     ("embed", "eoxr.demo.embed:run"),
 )
 

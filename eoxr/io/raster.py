@@ -34,7 +34,12 @@ def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
         return da  # integer data without nodata: keep codes (masks, DN) as they are
     if np.issubdtype(da.dtype, np.floating) and np.isnan(nodata):
         return da
-    return nodata_to_nan(da)
+    out = nodata_to_nan(da)
+    if np.issubdtype(da.dtype, np.integer) and "units" not in out.attrs:
+        # Integer pixels made float for NaN are still digital numbers: say so, so that
+        # index(scale=...) accepts them and reflectance verbs know they need a scale.
+        out.attrs["units"] = "DN"
+    return out
 
 
 def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr.DataArray:

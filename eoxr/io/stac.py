@@ -79,7 +79,11 @@ def _resolve_assets(items: list, bands: Sequence[str] | None) -> list[str]:
     if bands is None:
         return keys
     common = _asset_common_names(first)
-    sensor = _bands.detect_sensor(keys, {"platform": first.properties.get("platform", "")})
+    # strict=False: asset eo:common_name fields name the bands even where the keys alone are
+    # ambiguous between sensors
+    sensor = _bands.detect_sensor(
+        keys, {"platform": first.properties.get("platform", "")}, strict=False
+    )
     out = []
     for name in bands:
         if name in first.assets:
@@ -162,7 +166,9 @@ def _apply(
 
 def _units(key: str, item: Any) -> str:
     """Physical units after scaling: kelvin for thermal bands, reflectance ("1") otherwise."""
-    sensor = _bands.detect_sensor([key], {"platform": item.properties.get("platform", "")})
+    sensor = _bands.detect_sensor(
+        [key], {"platform": item.properties.get("platform", "")}, strict=False
+    )
     common = _asset_common_names(item).get(key) or _bands.canonical_name(key, sensor) or ""
     return "K" if common.startswith("lwir") else "1"
 
@@ -231,7 +237,7 @@ def load_stac(
     platform = items[0].properties.get("platform")
     if platform:
         ds.attrs["platform"] = platform
-    sensor = _bands.detect_sensor(spectral, {"platform": platform or ""})
+    sensor = _bands.detect_sensor(spectral, {"platform": platform or ""}, strict=False)
     if sensor:
         ds.attrs["eoxr:sensor"] = sensor
     if common_names:

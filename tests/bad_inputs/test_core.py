@@ -31,14 +31,9 @@ def test_dataarray_verb_on_a_dataset():
     assert not hasattr(ds.eo, "destripe")  # an AttributeError: hasattr and getattr work
 
 
-def test_dataset_verb_on_a_dataarray():
-    with pytest.raises(AccessorError, match="`to_array` works on a Dataset, not a DataArray"):
-        make_cube().eo.to_array()
-
-
-def test_conversion_to_the_kind_it_already_is():
-    with pytest.raises(AttributeError, match="this is a Dataset already"):
-        make_cube(as_dataset=True).eo.to_dataset()
+def test_sar_verb_on_a_dataset_without_sar_variables():
+    with pytest.raises(AccessorError, match="`destripe` works on a DataArray"):
+        make_cube(as_dataset=True).eo.destripe()
 
 
 def test_to_dataset_without_a_band_dimension():

@@ -375,10 +375,11 @@ def test_real_landsat8_l1_files_resolve(shared_data):
     cube = eoxr.open_raster(files, stack="band", chunks={"x": 256, "y": 256})
     assert cube.eo.sensor == "landsat-oli-l1"
     ndvi = cube.eo.index("NDVI", scale=1.0)
-    assert ndvi.attrs["index_bands"] == "N=l8_B5, R=l8_B4"
-    plain = cube.assign_coords(band=[b.split("_", 1)[1] for b in cube.band.values])
-    assert plain.eo.sensor == "landsat-oli-l1"  # B1..B11 + BQA without the file prefix
-    assert plain.drop_sel(band="BQA").eo.sensor == "landsat-oli-l1"  # B9 + B10 + B11
+    # open_raster drops the file names' shared prefix (l8_B5 -> B5)
+    assert ndvi.attrs["index_bands"] == "N=B5, R=B4"
+    prefixed = cube.assign_coords(band=[f"l8_{b}" for b in cube.band.values])
+    assert prefixed.eo.sensor == "landsat-oli-l1"  # a sensor prefix on each label
+    assert cube.drop_sel(band="BQA").eo.sensor == "landsat-oli-l1"  # B9 + B10 + B11
 
 
 def test_real_sentinel2_files_resolve(shared_data):
@@ -388,7 +389,7 @@ def test_real_sentinel2_files_resolve(shared_data):
     files = [folder / f"s2_{b}.tif" for b in ("B02", "B03", "B04", "B08")]
     cube = eoxr.open_raster(files, stack="band", chunks={"x": 512, "y": 512})
     assert cube.eo.sensor == "sentinel-2"
-    assert cube.eo.bands == {"blue": "s2_B02", "green": "s2_B03", "red": "s2_B04", "nir": "s2_B08"}
+    assert cube.eo.bands == {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08"}
 
 
 def test_builtin_samples_resolve():

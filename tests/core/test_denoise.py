@@ -49,7 +49,8 @@ def test_denoise_equals_the_method_function(sar):
 
 
 def test_unknown_keyword_lists_the_method_parameters(sar):
-    with pytest.raises(ParameterError, match=r"no parameter 'window'.*\['size', 'looks', 'keep_points'") as e:
+    msg = r"no parameter 'window'.*\['size', 'looks', 'keep_points'"
+    with pytest.raises(ParameterError, match=msg) as e:
         sar.eo.denoise("lee", window=5)
     assert "eoxr.sar.speckle.lee" in str(e.value)
 

@@ -133,3 +133,17 @@ def test_thermal_band_units_kelvin(tmp_path):
 def test_single_band_name_is_one_band():
     ds = eoxr.load_stac(datasets.catalog_path("landsat_colorado"), "nir")
     assert list(ds.data_vars) == ["nir"]
+
+
+def test_ambiguous_asset_keys_use_the_assets_common_names(tmp_path):
+    # SR_B4 is red on OLI and NIR on TM/ETM+; without a platform property the keys alone are
+    # ambiguous, but each asset's eo:common_name says what it holds, so loading works and the
+    # cube only refuses to guess later if asked for a sensor-dependent name.
+    item = _s2_item(tmp_path, "05.00", offset=0.0)
+    item.properties.pop("platform")
+    asset = item.assets.pop("B04")
+    asset.extra_fields["eo:common_name"] = "red"
+    item.add_asset("SR_B4", asset)
+    ds = eoxr.load_stac([item], bands=["red"])
+    assert list(ds.data_vars) == ["SR_B4"]
+    assert "eoxr:sensor" not in ds.attrs

@@ -201,3 +201,22 @@ def test_plain_file_names_lose_their_shared_prefix():
     cube = eoxr.open_raster([root / "s2_B04.tif", root / "s2_B08.tif"], stack="band")
     assert cube.band.values.tolist() == ["B04", "B08"]
     assert "platform" not in cube.attrs  # nothing in these names says which sensor
+
+
+def test_integer_file_masked_to_float_is_marked_dn(tmp_path):
+    path = tmp_path / "T33UUU_20170216T102101_B04.tif"
+    prof = {
+        "driver": "GTiff",
+        "width": 4,
+        "height": 4,
+        "count": 1,
+        "dtype": "uint16",
+        "crs": "EPSG:32633",
+        "nodata": 0,
+        "transform": rasterio.transform.from_origin(500000, 5000000, 10, 10),
+    }
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(np.full((1, 4, 4), 1200, "uint16"))
+    cube = eoxr.open_raster([path], stack="band")
+    assert cube.dtype == np.float32
+    assert cube.attrs["units"] == "DN"

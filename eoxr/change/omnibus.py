@@ -1,0 +1,304 @@
+"""Omnibus change test for SAR intensity series (Conradsen et al. 2016), diagonal case.
+
+For ``k`` dates of ``p`` independent intensity channels (single or dual polarisation: the
+diagonal of the polarimetric covariance matrix) with ``n`` equivalent looks, the likelihood-ratio
+test of equal covariance over the whole series is
+
+``ln Q = n [p k ln k + sum_i sum_b ln x_ib - k sum_b ln sum_i x_ib]``
+
+and it factors into the sequential tests ``R_j`` of date ``j`` against the ``j - 1`` dates
+before it (``R_2`` is the bi-temporal test). ``-2 rho ln Q`` is close to chi-square; the
+p-values use Box's second-order correction
+``P(-2 rho ln Q <= z) = P(chi2_f <= z) + omega2 [P(chi2_(f+4) <= z) - P(chi2_f <= z)]``,
+which matters: the uncorrected Q test over-rejects (0.015 instead of 0.01 at ENL 4.4, 10 dates).
+For one channel ``f = k - 1``, ``rho = 1 - (k + 1) / (6 n k)``,
+``omega2 = -(k - 1) (1 - 1 / rho)^2 / 4``; for ``R_j``, ``f = 1``,
+``rho_j = 1 - (1 + 1 / (j (j - 1))) / (6 n)``, ``omega2_j = -(1 - 1 / rho_j)^2 / 4``. With ``p``
+independent channels the statistics add: ``f`` and ``omega2`` are ``p`` times those of one
+channel (to first order in ``omega2``, which is O(1/n^2)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import special
+
+from .._attrs import finalize, finalize_dataset
+from .._chunks import map_blocks
+from .._dims import band_dim, spatial_dims
+from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
+from ._pair import index_to_time
+from .bitemporal import is_db
+
+
+def _pvalue(stat: np.ndarray, f: np.ndarray, omega2: np.ndarray) -> np.ndarray:
+    """Upper tail of the corrected chi-square approximation at ``stat = -2 rho ln Q``."""
+    stat = np.maximum(stat, 0.0)
+    cdf = special.chdtr(f, stat)
+    cdf4 = special.chdtr(f + 4.0, stat)
+    return np.clip(1.0 - (cdf + omega2 * (cdf4 - cdf)), 0.0, 1.0)
+
+
+def q_pvalue(ln_q: np.ndarray, k: np.ndarray, p: int, enl: float, *, corrected: bool = True):
+    """p-value of the omnibus statistic ``ln Q`` over ``k`` dates of ``p`` channels."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (k - 1.0) * p
+        rho = 1.0 - (k + 1.0) / (6.0 * enl * k) if corrected else np.ones_like(f)
+        omega2 = -p * (k - 1.0) / 4.0 * (1.0 - 1.0 / rho) ** 2 if corrected else np.zeros_like(f)
+        return _pvalue(-2.0 * rho * ln_q, f, omega2)
+
+
+def r_pvalue(ln_r: np.ndarray, j: np.ndarray, p: int, enl: float, *, corrected: bool = True):
+    """p-value of the sequential statistic ``ln R_j`` (date ``j`` against the ``j - 1`` before)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.full_like(ln_r, float(p))
+        rho = 1.0 - (1.0 + 1.0 / (j * (j - 1.0))) / (6.0 * enl) if corrected else 1.0
+        omega2 = -p / 4.0 * (1.0 - 1.0 / rho) ** 2 if corrected else 0.0
+        return _pvalue(-2.0 * rho * ln_r, f, omega2 + np.zeros_like(ln_r))
+
+
+def _xlogx(v: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(v > 0, v * np.log(np.maximum(v, 1e-300)), 0.0)
+
+
+def omnibus_kernel(
+    block: np.ndarray, *, enl: float, alpha: float, db: bool, check: bool
+) -> np.ndarray:
+    """Omnibus + sequential tests on a ``(time, band, ...)`` block; packed ``(..., 4 + 2T)``.
+
+    Output per pixel: ``[p_q, first_index, last_index, n_changes, change(T), p_value(T)]``
+    (indices NaN where no change). Dates where any band is NaN or zero are skipped.
+    """
+    nt, p = block.shape[:2]
+    shape = block.shape[2:]
+    x = block.reshape(nt, p, -1).astype(np.float64)
+    if db:
+        x = 10.0 ** (x / 10.0)
+    elif check and x.size and bool(np.nanmin(x, initial=0.0) < 0):
+        raise UnitsError(
+            "omnibus: negative intensities. The test needs linear power > 0; if the data are in "
+            "dB, declare it with `series.attrs['units'] = 'dB'`."
+        )
+    valid = np.all(np.isfinite(x) & (x > 0), axis=1)  # (T, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(valid[:, None], np.log(np.where(x > 0, x, 1.0)), 0.0)
+    xv = np.where(valid[:, None], x, 0.0)
+    n = x.shape[2]
+    k = valid.sum(axis=0).astype(np.float64)
+    total = xv.sum(axis=0)  # (p, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_q = enl * (
+            p * _xlogx(k)
+            + logs.sum(axis=(0, 1))
+            - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=0)
+        )
+    p_q = np.where(k >= 2, q_pvalue(ln_q, k, p, enl), np.nan)
+
+    run = np.zeros((p, n))  # intensity sums since the last change
+    m = np.zeros(n)  # number of dates in the current run
+    change = np.zeros((nt, n), bool)
+    pval = np.full((nt, n), np.nan)
+    for t in range(nt):
+        v = valid[t]
+        j = m + 1.0
+        test = v & (m >= 1)
+        if test.any():
+            new = run + xv[t]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ln_r = enl * (
+                    p * (_xlogx(j) - _xlogx(j - 1.0))
+                    + (j - 1.0) * np.log(np.where(run > 0, run, 1.0)).sum(axis=0)
+                    + logs[t].sum(axis=0)
+                    - j * np.log(np.where(new > 0, new, 1.0)).sum(axis=0)
+                )
+            pv = np.where(test, r_pvalue(ln_r, j, p, enl), np.nan)
+            pval[t] = pv
+            change[t] = test & (pv < alpha)
+        # a change starts a new run at this date; an invalid date leaves the run as it is
+        restart = change[t] | (v & (m == 0))
+        run = np.where(restart, xv[t], np.where(v, run + xv[t], run))
+        m = np.where(restart, 1.0, np.where(v, m + 1.0, m))
+    idx = np.arange(nt, dtype=np.float64)[:, None]
+    anyc = change.any(axis=0)
+    first = np.where(anyc, np.argmax(change, axis=0), np.nan)
+    last = np.where(anyc, np.max(np.where(change, idx, -1.0), axis=0), np.nan)
+    out = np.concatenate(
+        [p_q[None], first[None], last[None], change.sum(axis=0)[None], change, pval], axis=0
+    )
+    return np.moveaxis(out.reshape((4 + 2 * nt, *shape)), 0, -1).astype(np.float32)
+
+
+def resolve_enl(series: xr.DataArray, enl: Any) -> float:
+    """ENL from the argument, else from attrs, else estimated from the first date (one pass)."""
+    from ..sar.looks import check_looks, estimate_looks, looks_from_attrs
+
+    if enl is not None:
+        return check_looks(enl)
+    found = looks_from_attrs(series)
+    if found is not None:
+        return check_looks(found)
+    first = series.isel(time=0)
+    bd = band_dim(first)
+    return estimate_looks(first.isel({bd: 0}) if bd else first)
+
+
+def omnibus(
+    series: xr.DataArray,
+    enl: float | None = None,
+    *,
+    alpha: float = 0.01,
+) -> xr.Dataset:
+    """Omnibus and sequential change tests on a SAR intensity series (Conradsen et al. 2016).
+
+    Parameters
+    ----------
+    series : DataArray
+        ``(time, [band,] y, x)`` intensities of single or dual polarisation (``band`` of VV /
+        VH / HH / HV), linear power or dB as declared by the ``units`` attr (undeclared data
+        are taken as linear and raise :class:`~eoxr.errors.UnitsError` on a negative value).
+        The channels are treated as independent (the diagonal of the covariance matrix).
+        ``time`` is made one chunk; y/x chunks are free. Dates where a band is NaN or zero
+        (no-data) are skipped at that pixel.
+    enl : float, optional
+        Equivalent number of looks. Default: the ``eoxr:looks`` / ``looks`` attr, else
+        :func:`eoxr.sar.estimate_looks` on the first date (a one-pass global statistic).
+    alpha : float
+        Significance level of each test.
+
+    Returns
+    -------
+    Dataset
+        ``p_q`` (y, x): p-value of "no change over the whole series" (omnibus Q);
+        ``change`` (time, y, x): True at each date where the sequential test ``R_j`` (the date
+        against the dates since the last change) rejects at ``alpha`` (a detected change
+        starts a new run there); ``p_value`` (time, y, x): p-value of that ``R_j`` (NaN at the
+        first date of the series and at skipped dates); ``first_change`` / ``last_change``
+        (y, x) datetime64, NaT where none; ``n_changes`` (y, x). Attrs ``enl``, ``alpha``.
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_s1
+    >>> s = synthetic_s1(seed=0, shape=(64, 64), times=8, flood_from=5)
+    >>> res = omnibus(s.cube, enl=4.4)
+    >>> hit = res.first_change.where(s.change) == s.cube.time[5]
+    >>> bool(hit.sum() > 0.8 * s.change.sum())
+    True
+    """
+    if not isinstance(series, xr.DataArray):
+        raise DimensionError(
+            f"omnibus expects a DataArray (time, band, y, x), got {type(series).__name__}; "
+            "use `ds.eo.to_array()` for a Dataset of polarisations."
+        )
+    if not np.issubdtype(series.dtype, np.floating):
+        raise DataTypeError(
+            f"omnibus needs calibrated floating-point intensities, got {series.dtype}."
+        )
+    if "time" not in series.dims or series.sizes["time"] < 2:
+        raise DimensionError(
+            f"omnibus tests a series: it needs a `time` dim with >= 2 dates, got dims "
+            f"{dict(series.sizes)}."
+        )
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha={alpha!r}: expected a significance level in (0, 1).")
+    ydim, xdim = spatial_dims(series)
+    bd = band_dim(series)
+    if bd is None:
+        series = series.expand_dims({"band": [str(series.name or "intensity")]}, axis=1)
+        bd = "band"
+    if bd in series.coords:
+        unknown = [str(b) for b in series[bd].values if str(b).upper() not in _POLS]
+        if unknown and series.sizes[bd] > 1:
+            raise DimensionError(
+                f"omnibus: bands {unknown} are not polarisations {sorted(_POLS)}; select the "
+                "intensity channels, e.g. `series.sel(band=['VV', 'VH'])`."
+            )
+    extra = [d for d in series.dims if d not in ("time", bd, ydim, xdim)]
+    if extra:
+        raise DimensionError(f"omnibus: unexpected dims {extra}; select or stack them first.")
+    db = is_db(series)
+    units = series.attrs.get("units")
+    looks = resolve_enl(series, enl)
+    cube = series.transpose("time", bd, ydim, xdim)
+    nt = cube.sizes["time"]
+    packed = map_blocks(
+        omnibus_kernel,
+        cube,
+        dtype=np.float32,
+        whole=("time", bd),
+        drop_dims=("time", bd),
+        new_dims={"_out": 4 + 2 * nt},
+        kwargs={"enl": looks, "alpha": float(alpha), "db": db, "check": units is None},
+    )
+    like = cube.isel({"time": 0, bd: 0}, drop=True)
+    res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
+    times = cube["time"].values
+
+    def plane(i: int, name: str, long_name: str, units: str | None = "1") -> xr.DataArray:
+        return finalize(res.isel(_out=i, drop=True), like, name=name, long_name=long_name,
+                        units=units)  # fmt: skip
+
+    def stamp(i: int, name: str, long_name: str) -> xr.DataArray:
+        idx = res.isel(_out=i, drop=True)
+        data = map_blocks(index_to_time, idx, dtype=times.dtype, kwargs={"times": times})
+        return finalize(idx.copy(data=data), like, name=name, long_name=long_name)
+
+    def series_of(lo: int, dtype: Any, name: str, long_name: str) -> xr.DataArray:
+        part = res.isel(_out=slice(lo, lo + nt)).rename(_out="time")
+        part = part.assign_coords(time=cube["time"]).transpose("time", ydim, xdim).astype(dtype)
+        return finalize(part, like, name=name, long_name=long_name, units="1")
+
+    ds = xr.Dataset(
+        {
+            "p_q": plane(0, "p_q", "p-value of no change over the series (omnibus Q)"),
+            "first_change": stamp(1, "first_change", "date of the first detected change"),
+            "last_change": stamp(2, "last_change", "date of the last detected change"),
+            "n_changes": plane(3, "n_changes", "number of detected changes").astype(np.int16),
+            "change": series_of(4, bool, "change", "change detected at this date"),
+            "p_value": series_of(4 + nt, np.float32, "p_value", "p-value of the R_j test"),
+        }
+    )
+    out = finalize_dataset(ds, like, history=f"omnibus: enl={looks:.3g}, alpha={alpha}")
+    return out.assign_attrs(enl=looks, alpha=float(alpha))
+
+
+_POLS = {"VV", "VH", "HH", "HV"}
+
+
+def change_omnibus(
+    series: xr.DataArray, enl: float | None = None, *, alpha: float = 0.01
+) -> xr.Dataset:
+    """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(enl=None, alpha=0.01)``.
+
+    The same as :func:`omnibus` (see there for the test and its corrected p-values).
+
+    Parameters
+    ----------
+    series : xarray.DataArray
+        SAR intensity series with a ``time`` dim (one chunk) and an optional ``band`` dim of
+        polarisations; linear or dB through ``units``.
+    enl : float, optional
+        Equivalent number of looks; from ``attrs["eoxr:looks"]`` or ``estimate_looks`` if None.
+    alpha : float
+        Significance level of every test.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``p_q``, ``first_change``, ``last_change``, ``n_changes``, ``change`` and ``p_value``.
+
+    Examples
+    --------
+    >>> from eoxr.datasets import synthetic_s1
+    >>> s = synthetic_s1(seed=0, shape=(32, 32), times=4, flood_from=2)
+    >>> res = s.cube.eo.change_omnibus(enl=4.4)
+    >>> sorted(res.data_vars)
+    ['change', 'first_change', 'last_change', 'n_changes', 'p_q', 'p_value']
+    """
+    return omnibus(series, enl, alpha=alpha)
+
+
+__all__ = ["omnibus", "change_omnibus", "q_pvalue", "r_pvalue", "omnibus_kernel"]

@@ -1,0 +1,111 @@
+"""BFAST-monitor: planted breaks, false alarms, a per-pixel oracle, NaN and short histories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from eoxr.change import bfast_monitor
+from eoxr.change.bfast import critical_value, decimal_years, design_matrix
+from eoxr.datasets import synthetic_s2
+from eoxr.errors import DimensionError, ParameterError
+
+from .bfast_reference import bfast_pixel
+from .conftest import assert_same_on_chunkings
+
+TIMES = pd.date_range("2012-01-01", periods=184, freq="16D")  # 8 years
+START = pd.Timestamp("2017-01-01")
+BREAK = pd.Timestamp("2018-03-01")
+
+
+def seasonal_series(n=40, cloud=0.2, drop=0.2, seed=0, broken_rows=None):
+    """NDVI-like series: trend + two harmonics + noise; rows < broken_rows drop at BREAK."""
+    rng = np.random.default_rng(seed)
+    t = decimal_years(TIMES)[:, None, None]
+    amp = rng.uniform(0.1, 0.3, (1, n, n))
+    y = 0.5 + amp * np.sin(2 * np.pi * t) + 0.05 * np.cos(4 * np.pi * t)
+    y = y + rng.normal(0, 0.03, (len(TIMES), n, n))
+    broken_rows = n // 2 if broken_rows is None else broken_rows
+    y[np.asarray(TIMES >= BREAK), :broken_rows] -= drop
+    y[rng.random(y.shape) < cloud] = np.nan
+    return xr.DataArray(
+        y.astype("float32"), dims=("time", "y", "x"), coords={"time": TIMES}, name="NDVI"
+    )
+
+
+def test_breaks_found_on_time_and_false_alarms_below_level():
+    s = seasonal_series(n=40)
+    res = bfast_monitor(s, monitor_start=START).compute()
+    broken = res.isel(y=slice(0, 20))
+    stable = res.isel(y=slice(20, None))
+    assert (broken.status == 1).mean() > 0.99
+    delay = (broken.break_time.values - np.datetime64(BREAK)) / np.timedelta64(1, "D")
+    # found within a few observations after the drop (the MOSUM needs a few to cross)
+    assert np.all(delay >= 0) and np.median(delay) < 100
+    assert float((stable.status == 1).mean()) <= 0.05
+    assert float(broken.magnitude.median()) == pytest.approx(-0.2, abs=0.03)
+    assert abs(float(stable.magnitude.median())) < 0.01
+
+
+def test_false_alarm_rate_no_break_matches_level():
+    s = seasonal_series(n=60, broken_rows=0, seed=5)
+    for level in (0.05, 0.01):
+        rate = float((bfast_monitor(s, monitor_start=START, level=level).status == 1).mean())
+        assert rate <= level + 0.01
+
+
+def test_matches_per_pixel_reference():
+    s = seasonal_series(n=12, seed=3, cloud=0.3)
+    s[:, 0, 0] = np.nan  # all-NaN pixel
+    s[:110, 0, 1] = np.nan  # no history left (the monitoring starts at date 115)
+    res = bfast_monitor(s, monitor_start=START, order=2, h=0.5, level=0.01, trend=True).compute()
+    t = decimal_years(TIMES)
+    design = design_matrix(t - decimal_years([START])[0], 2, trend=True)
+    history = np.asarray(TIMES < START)
+    crit = critical_value(0.5, 10, 0.01)
+    for iy in range(12):
+        for ix in range(12):
+            brk, mag, n = bfast_pixel(s.values[:, iy, ix].astype(float), design, history, 0.5, crit)
+            got = res.isel(y=iy, x=ix)
+            assert int(got.n_history) == n
+            if brk is None:
+                assert np.isnat(got.break_time.values)
+            else:
+                assert got.break_time.values == s.time.values[brk], (iy, ix)
+            np.testing.assert_allclose(float(got.magnitude), mag, rtol=1e-4, atol=1e-6)
+    assert int(res.status[0, 0]) == 2 and int(res.status[0, 1]) == 2
+
+
+def test_chunk_invariant_and_lazy():
+    s = seasonal_series(n=16, seed=1)
+    assert_same_on_chunkings(
+        lambda c: bfast_monitor(c, monitor_start=START),
+        s,
+        [{"y": 5, "x": 7, "time": 50}, {"y": 16, "x": 3}],
+        computes=0,
+        rtol=0,
+    )
+
+
+def test_multiband_cube_ndvi_through_accessor():
+    scene = synthetic_s2(seed=0, shape=(32, 32), times=36, cloud_cover=0.1)
+    cube = scene.cube.eo.mask_clouds(mask=scene.extras["scl"])
+    start = scene.cube.time.values[18]
+    res = cube.eo.bfast_monitor(monitor_start=start, order=1)
+    changed = scene.change.values
+    found = res.status.values == 1
+    assert found[changed].mean() > 0.9 and found[~changed].mean() < 0.1
+
+
+def test_bad_inputs():
+    s = seasonal_series(n=4)
+    with pytest.raises(ParameterError, match="inside the series"):
+        bfast_monitor(s, monitor_start="2030-01-01")
+    with pytest.raises(ParameterError, match="h in"):
+        bfast_monitor(s, monitor_start=START, h=0.3)
+    with pytest.raises(ParameterError, match="level"):
+        bfast_monitor(s, monitor_start=START, level=0.2)
+    with pytest.raises(DimensionError, match="time"):
+        bfast_monitor(s.isel(time=0), monitor_start=START)
