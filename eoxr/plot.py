@@ -384,7 +384,8 @@ def categorical(da: xr.DataArray, names: Sequence[str], *, title: str | None = N
 
     view = _style(
         _shrink(make, data),
-        dict(cmap=colors, clim=(-0.5, n - 0.5), colorbar=True, clipping_colors=_CLEAR),
+        # the class names are the legend: no colour-bar title beside them
+        dict(cmap=colors, clim=(-0.5, n - 0.5), colorbar=True, clipping_colors=_CLEAR, clabel=""),
         bokeh=dict(cticks=ticks, color_levels=n),
         matplotlib=dict(cbar_ticks=ticks),
     )
@@ -736,7 +737,12 @@ def compare(
         raise ParameterError(f"{len(titles)} titles for {len(cubes)} layers.")
     _check_grids(list(cubes))
     titles = titles or [str(c.name or f"layer {i}") for i, c in enumerate(cubes)]
-    views = [_view(c, t, cmap=cmap, clim=clim) for c, t in zip(cubes, titles)]
+    # narrower maps side by side: a row must fit a notebook (~1150 px with colour bars)
+    width = {1: 400, 2: 340}.get(min(len(cubes), cols), 210)
+    views = [
+        _style(_view(c, t, cmap=cmap, clim=clim), bokeh=dict(frame_width=width))
+        for c, t in zip(cubes, titles)
+    ]
     return hv.Layout(views).cols(cols)
 
 
