@@ -129,6 +129,7 @@ def batch(
     scheduler: str | None = None,
     n_workers: int | None = None,
     timeout: float | None = 3600,
+    connect_timeout: float = 30.0,
     kernel_name: str | None = None,
     printer: Callable[[str], None] = print,
 ) -> pd.DataFrame:
@@ -151,6 +152,8 @@ def batch(
         Workers of the local cluster (see :func:`eoxr.client`).
     timeout : float, optional
         Seconds allowed per notebook cell.
+    connect_timeout : float
+        Seconds to wait for the scheduler.
     kernel_name : str, optional
         Jupyter kernel (default: the notebook's own).
     printer : callable
@@ -192,9 +195,9 @@ def batch(
             f"{notebook.name}, which has {sorted(declared)}."
         )
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     rows = []
-    with client(scheduler, n_workers=n_workers, verbose=False) as shared:
+    with client(scheduler, n_workers=n_workers, timeout=connect_timeout, verbose=False) as shared:
+        out.mkdir(parents=True, exist_ok=True)  # only once the input and cluster are good
         address = shared.scheduler.address
         printer(f"eoxr batch: {len(runs)} runs of {notebook.name} on {address}")
         for i, (name, p) in enumerate(runs, 1):
