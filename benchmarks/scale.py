@@ -17,8 +17,10 @@ Reported:
    ``Dataset.to_zarr``: tasks per output chunk, graph build time, wall time, and scheduler
    overhead (wall minus the summed task time divided by the workers).
 
-Each measurement runs in its own LocalCluster; timings on a shared 2-core machine vary by
-10-15 %: compare ratios within one run.
+Each measurement runs in its own LocalCluster whose workers have imported the stack before the
+clock starts and run the pipeline once on a small numpy cube (numba compiles its kernels once
+per process), so times are the pipeline's; timings on a shared 2-core machine vary by 10-15 %
+(more under load): compare ratios within one run.
 """
 
 from __future__ import annotations
