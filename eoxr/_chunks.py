@@ -685,8 +685,11 @@ def store_blocks(
     Returns the number of blocks written.
     """
     tasks = []
-    for name, arr in arrays.items():
-        blocks = arr.to_delayed()
+    # Optimised together, then split per block: fused keys stay shared, so inputs common to
+    # several arrays (a cube read by two indices, one model) are computed once, not per array.
+    optimized = dict(zip(arrays, dask.optimize(*arrays.values())))
+    for name, arr in optimized.items():
+        blocks = arr.to_delayed(optimize_graph=False)
         for idx, region in block_regions(arr):
             if not skip(name, idx):
                 tasks.append(dask.delayed(write, pure=False)(name, idx, region, blocks[idx]))
