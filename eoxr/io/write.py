@@ -285,7 +285,9 @@ def to_zarr(
         store (marked ``"complete"``, record removed) equals one written without interruption.
         A complete store is left as it is. Dask chunks are first aligned on the Zarr chunks
         (``encoding`` chunks if given, else the first dask chunk per dim), so no two tasks
-        share a Zarr chunk. Cannot be combined with ``overwrite``.
+        share a Zarr chunk. Each chunk is written by the task that computed it (on a
+        ``distributed`` worker: ``path`` must be on a filesystem the workers share). Cannot be
+        combined with ``overwrite``.
     **kwargs
         Passed to :meth:`xarray.Dataset.to_zarr` (``encoding``...); ``mode`` is set by eoxr.
 
