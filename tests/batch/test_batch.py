@@ -73,7 +73,22 @@ def test_cli_runs_cluster_notebook_on_real_scheduler(dask_scheduler, tmp_path, w
     assert (out / "broken.ipynb").exists()
 
 
-def test_api_runs_each_set_on_one_cluster_and_reports_failures(tmp_path, worktree_env):
+@pytest.fixture
+def no_ipykernel_left():
+    """Forget the ipykernel modules that jupyter_client imports to find the python3 kernel.
+
+    eoxr's progress default reads "ipykernel imported" as "running in a notebook"; running
+    kernels from this process must not turn later tests' progress bars on.
+    """
+    before = set(sys.modules)
+    yield
+    for name in [m for m in sys.modules if m.startswith("ipykernel") and m not in before]:
+        del sys.modules[name]
+
+
+def test_api_runs_each_set_on_one_cluster_and_reports_failures(
+    tmp_path, worktree_env, no_ipykernel_left
+):
     nb = tiny_notebook(
         tmp_path / "tiny.ipynb",
         "import distributed\nfrom pathlib import Path\n"
