@@ -544,12 +544,31 @@ def _interactive() -> bool:
     """True in a Jupyter kernel or when stdout is a terminal (where a progress bar is seen)."""
     import sys
 
-    if "ipykernel" in sys.modules:
+    if _in_kernel():
         return True
     try:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _in_kernel() -> bool:
+    """True when this process runs a Jupyter kernel (not merely one that imported ipykernel)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _widgets_or_no_kernel() -> bool:
+    """False in a notebook kernel without ipywidgets, where distributed's progress bar fails."""
+    import importlib.util
+
+    return not _in_kernel() or importlib.util.find_spec("ipywidgets") is not None
 
 
 def want_progress(progress: bool | None = None) -> bool:
@@ -602,7 +621,7 @@ def compute(*objs: Any, progress: bool | None = None) -> tuple[Any, ...]:
     if not any(dask.is_dask_collection(o) for o in objs):
         return objs
     client = active_client()
-    if client is not None and want_progress(progress):
+    if client is not None and want_progress(progress) and _widgets_or_no_kernel():
         from distributed import progress as client_progress
 
         futures = client.compute(list(objs))
@@ -756,13 +775,5 @@ def store_blocks(
             if not skip(name, idx):
                 tasks.append(dask.delayed(write, pure=False)(name, idx, region, blocks[idx]))
     if tasks:
-        compute(*tasks, progress=progress if _widgets_or_no_kernel() else False)
+        compute(*tasks, progress=progress)
     return len(tasks)
-
-
-def _widgets_or_no_kernel() -> bool:
-    """False in a notebook kernel without ipywidgets, where distributed's progress bar fails."""
-    import importlib.util
-    import sys
-
-    return "ipykernel" not in sys.modules or importlib.util.find_spec("ipywidgets") is not None
