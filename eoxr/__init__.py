@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 
 from . import _attrs, bands, errors  # noqa: F401  (_attrs registers .rio)
 from . import accessor as _accessor  # noqa: F401  (registers .eo)
+from .batch import batch
+from .cluster import client
 from .denoise import denoise_methods
 from .errors import BandNotFoundError, EoxrError
 from .io import load_stac, open_raster
@@ -24,5 +26,7 @@ __all__ = [
     "load_stac",
     "open_raster",
     "denoise_methods",
+    "client",
+    "batch",
     "progress",
 ]

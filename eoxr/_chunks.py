@@ -544,12 +544,31 @@ def _interactive() -> bool:
     """True in a Jupyter kernel or when stdout is a terminal (where a progress bar is seen)."""
     import sys
 
-    if "ipykernel" in sys.modules:
+    if _in_kernel():
         return True
     try:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _in_kernel() -> bool:
+    """True when this process runs a Jupyter kernel (not merely one that imported ipykernel)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _widgets_or_no_kernel() -> bool:
+    """False in a notebook kernel without ipywidgets, where distributed's progress bar fails."""
+    import importlib.util
+
+    return not _in_kernel() or importlib.util.find_spec("ipywidgets") is not None
 
 
 def want_progress(progress: bool | None = None) -> bool:
@@ -602,7 +621,7 @@ def compute(*objs: Any, progress: bool | None = None) -> tuple[Any, ...]:
     if not any(dask.is_dask_collection(o) for o in objs):
         return objs
     client = active_client()
-    if client is not None and want_progress(progress):
+    if client is not None and want_progress(progress) and _widgets_or_no_kernel():
         from distributed import progress as client_progress
 
         futures = client.compute(list(objs))
@@ -717,6 +736,47 @@ def _flat(args: Sequence[Any]) -> list[Any]:
     for a in args:
         out.extend(_flat(a) if isinstance(a, list | tuple) else [a])
     return out
+
+
+# --- batch helpers
+
+
+def block_regions(data: Any) -> list[tuple[tuple[int, ...], tuple[slice, ...]]]:
+    """Index and global slices of every block of a dask array (one block for numpy data)."""
+    chunks = data.chunks if isinstance(data, dsa.Array) else tuple((n,) for n in data.shape)
+    starts = [np.cumsum((0, *c)) for c in chunks]
+    return [
+        (idx, tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx)))
+        for idx in np.ndindex(*(len(c) for c in chunks))
+    ]
+
+
+def store_blocks(
+    arrays: Mapping[Hashable, Any],
+    write: Callable[[Hashable, tuple[int, ...], tuple[slice, ...], np.ndarray], Any],
+    *,
+    skip: Callable[[Hashable, tuple[int, ...]], bool] = lambda name, idx: False,
+    progress: bool | None = None,
+) -> int:
+    """Compute the blocks of dask ``arrays`` and hand each to ``write``, in one graph evaluation.
+
+    ``write(name, index, region, block)`` runs in the task that computed the block (on a worker
+    when a ``distributed`` client is active), so no block travels back to the caller; blocks
+    for which ``skip(name, index)`` is true are left out of the graph (nor are they computed).
+    Returns the number of blocks written.
+    """
+    tasks = []
+    # Optimised together, then split per block: fused keys stay shared, so inputs common to
+    # several arrays (a cube read by two indices, one model) are computed once, not per array.
+    optimized = dict(zip(arrays, dask.optimize(*arrays.values())))
+    for name, arr in optimized.items():
+        blocks = arr.to_delayed(optimize_graph=False)
+        for idx, region in block_regions(arr):
+            if not skip(name, idx):
+                tasks.append(dask.delayed(write, pure=False)(name, idx, region, blocks[idx]))
+    if tasks:
+        compute(*tasks, progress=progress)
+    return len(tasks)
 
 
 # --- views helpers

@@ -88,6 +88,10 @@ class AccessorError(EoxrError, AttributeError):
     """A ``.eo`` verb was asked of the wrong kind of object (a DataArray verb on a Dataset...)."""
 
 
+class ClusterError(EoxrError, ConnectionError):
+    """A Dask scheduler could not be reached in time (wrong address, scheduler not running)."""
+
+
 __all__ = [
     "EoxrError",
     "BandNotFoundError",
@@ -101,6 +105,7 @@ __all__ = [
     "ReadError",
     "WriteError",
     "AccessorError",
+    "ClusterError",
 ]
 
 

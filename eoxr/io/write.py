@@ -3,6 +3,12 @@
 Each writer writes to a hidden temporary name beside the target and renames it into place only
 when complete, so a failed or interrupted write never leaves a partial file under the final name.
 
+``to_zarr(path, resume=True)`` is the exception, for jobs that may be killed: the store is created
+in place (metadata first, atomically), then written chunk by chunk while a record of completed
+chunks is kept inside it; a re-run writes only the chunks not yet recorded. Such a store carries
+the attribute ``eoxr:write_state`` (``"incomplete"``, then ``"complete"``), which is how eoxr
+recognises its own stores: a folder without it is never resumed into.
+
 ``overwrite=True`` replaces only what the writer itself produces: :func:`to_cog` an existing
 GeoTIFF file, :func:`to_zarr` an existing Zarr store. A folder of other files, any other file or a
 symbolic link raises :class:`~eoxr.errors.WriteError` and nothing is deleted. The target's folder
@@ -12,6 +18,8 @@ must exist: writers do not create folders, so that a mistyped path fails loudly.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import shutil
 import uuid
@@ -23,10 +31,12 @@ import numpy as np
 import rasterio
 import rasterio.errors
 import xarray as xr
+import zarr
 from rasterio.shutil import copy as rio_copy
 
 from .. import _chunks
 from .. import bands as _bands
+from .._chunks import is_dask, store_blocks
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
 from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
@@ -34,6 +44,9 @@ from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
 # Little/big endian classic TIFF and BigTIFF (GDAL writes BigTIFF for > 4 GB outputs).
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _ZARR_METADATA = (".zgroup", ".zarray", "zarr.json")
+# Resumable Zarr writes: the state attribute and the record folder kept inside the store.
+WRITE_STATE = "eoxr:write_state"
+_RECORD = ".eoxr_write"
 
 
 def is_geotiff(path: Path) -> bool:
@@ -248,9 +261,10 @@ def to_zarr(
     name: str | None = None,
     zarr_format: Literal[2, 3] = 2,
     progress: bool | None = None,
+    resume: bool = False,
     **kwargs: Any,
 ) -> Path:
-    """Write a cube to a Zarr store atomically (dask arrays stream chunk by chunk).
+    """Write a cube to a Zarr store atomically, or resumably (dask arrays stream chunk by chunk).
 
     The CRS travels in the ``spatial_ref`` variable (CF grid mapping): open with
     ``xr.open_zarr(path, decode_coords="all")`` to get it back as a coordinate (``.rio.crs``).
@@ -273,6 +287,17 @@ def to_zarr(
     progress : bool, optional
         Progress bar while a lazy cube is computed and written (see :func:`eoxr.progress`):
         by default only in a terminal or notebook.
+    resume : bool
+        Write so that a killed job can be finished: the store is created at ``path`` with all
+        metadata first (marked ``eoxr:write_state="incomplete"``), then each dask chunk is
+        written as its own region and recorded inside the store (in ``.eoxr_write``). Calling
+        again with ``resume=True`` writes only the chunks not yet recorded, and the finished
+        store (marked ``"complete"``, record removed) equals one written without interruption.
+        A complete store is left as it is. Dask chunks are first aligned on the Zarr chunks
+        (``encoding`` chunks if given, else the first dask chunk per dim), so no two tasks
+        share a Zarr chunk. Each chunk is written by the task that computed it (on a
+        ``distributed`` worker: ``path`` must be on a filesystem the workers share). Cannot be
+        combined with ``overwrite``.
     **kwargs
         Passed to :meth:`xarray.Dataset.to_zarr` (``encoding``...); ``mode`` is set by eoxr.
 
@@ -285,7 +310,11 @@ def to_zarr(
     ------
     WriteError
         ``path`` exists (without ``overwrite``) or is not a Zarr store, its folder is missing or
-        not writable, or writing failed (then nothing is left under ``path``).
+        not writable, or writing failed (then nothing is left under ``path``, except with
+        ``resume``, where the incomplete store stays to be resumed). With ``resume``: ``path``
+        is not a store that eoxr started with ``resume=True``, or it was started for a cube of
+        another layout. Without ``resume``: ``path`` is an incomplete resumable store (pass
+        ``resume=True`` to finish it, or ``overwrite=True`` to start again).
 
     Examples
     --------
@@ -293,6 +322,9 @@ def to_zarr(
     >>> p = et.make_cube().eo.to_zarr(os.path.join(tempfile.mkdtemp(), "cube.zarr"))
     >>> xr.open_zarr(p, decode_coords="all").rio.crs.to_epsg()
     32633
+    >>> q = et.make_cube(chunks={"y": 16}).eo.to_zarr(p.with_name("r.zarr"), resume=True)
+    >>> xr.open_zarr(q).attrs["eoxr:write_state"]
+    'complete'
     """
     zarr_format = check_choice(zarr_format, ZARR_FORMATS, "zarr_format")
     if "mode" in kwargs:
@@ -309,9 +341,153 @@ def to_zarr(
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)
     path = Path(path)
+    if resume:
+        if overwrite:
+            raise ParameterError(
+                "resume=True finishes an interrupted store and overwrite=True replaces a store: "
+                "pass only one of them."
+            )
+        with _chunks.progress_context(progress):
+            return _resumable_write(ds, path, zarr_format, kwargs)
+    if not overwrite and write_state(path) == "incomplete":
+        raise WriteError(
+            f"{str(path)!r} is an incomplete store left by an interrupted "
+            "to_zarr(..., resume=True); pass resume=True to write only its missing chunks, or "
+            "overwrite=True to start again. Nothing was changed."
+        )
     with _atomic_target(path, overwrite, "zarr") as tmp, _chunks.progress_context(progress):
         ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
     return path
 
 
-__all__ = ["to_cog", "to_zarr", "is_geotiff", "is_zarr_store"]
+def write_state(path: str | os.PathLike) -> str | None:
+    """``"incomplete"`` or ``"complete"`` for a store written with ``resume=True``, else None.
+
+    None also for anything that is not a Zarr store or whose metadata cannot be read: only a
+    store that eoxr itself started (marked with the ``eoxr:write_state`` attribute) is resumed.
+    """
+    path = Path(path)
+    if not is_zarr_store(path):
+        return None
+    try:  # not the consolidated copy: the state attribute is updated last
+        attrs = zarr.open_group(str(path), mode="r", use_consolidated=False).attrs.asdict()
+    except Exception:  # any unreadable metadata: not a store eoxr may touch
+        return None
+    state = attrs.get(WRITE_STATE)
+    return state if state in ("incomplete", "complete") else None
+
+
+def _align_chunks(ds: xr.Dataset, encoding: dict | None) -> xr.Dataset:
+    """Rechunk dask variables on their Zarr chunk grid, so each dask block is one region."""
+    for name, var in ds.variables.items():
+        if not is_dask(var):
+            continue
+        want = (encoding or {}).get(name, {}).get("chunks") or tuple(c[0] for c in var.chunks)
+        new = var.chunk(dict(zip(var.dims, want)))
+        ds = ds.assign({name: new}) if name in ds.data_vars else ds.assign_coords({name: new})
+    return ds
+
+
+def _layout(ds: xr.Dataset) -> dict:
+    """What a resumed write must match: every variable's dims, shape, dtype and chunks."""
+    return {
+        str(name): {
+            "dims": [str(d) for d in var.dims],
+            "shape": list(var.shape),
+            "dtype": str(var.dtype),
+            "chunks": [list(c) for c in var.chunks] if is_dask(var) else None,
+        }
+        for name, var in ds.variables.items()
+    }
+
+
+def _block_id(name: Any, index: tuple[int, ...]) -> str:
+    return f"{name}@{'.'.join(map(str, index))}"
+
+
+def _write_block(
+    path: str,
+    dims: dict,
+    zarr_format: int,
+    name: Any,
+    index: tuple[int, ...],
+    region: tuple[slice, ...],
+    block: np.ndarray,
+) -> None:
+    """Write one dask block as a region of the existing store, then record it as done.
+
+    xarray takes the variable's encoding (fill value, dtype...) from the store. The record is
+    written after the data: a block killed mid-write is unrecorded and written again.
+    """
+    xr.Dataset({name: (dims[name], block)}).to_zarr(
+        path,
+        mode="r+",
+        region=dict(zip(dims[name], region)),
+        zarr_format=zarr_format,
+        # Metadata read from the consolidated copy: listing the store would meet the record.
+        consolidated=True,
+    )
+    (Path(path) / _RECORD / "done" / _block_id(name, index)).touch()
+
+
+def _resumable_write(ds: xr.Dataset, path: Path, zarr_format: int, kwargs: dict) -> Path:
+    ds = _align_chunks(ds, kwargs.get("encoding"))
+    layout = _layout(ds)
+    state = write_state(path)
+    if state is None and os.path.lexists(path):
+        raise WriteError(
+            f"cannot resume {str(path)!r}: it is {_describe(path)}, not a store that eoxr "
+            "started with to_zarr(..., resume=True) (no `eoxr:write_state` attribute). Nothing "
+            "was changed; choose another path (or overwrite=True without resume to replace a "
+            "Zarr store)."
+        )
+    if state == "complete":
+        return _finish(path)  # again, in case the job was killed while finishing
+    if state is None:
+        with _atomic_target(path, False, "zarr") as tmp:
+            # Metadata and numpy variables first, renamed into place whole: the store at `path`
+            # always carries the state attribute and its layout record.
+            ds.assign_attrs({WRITE_STATE: "incomplete"}).to_zarr(
+                tmp, mode="w", compute=False, consolidated=True, zarr_format=zarr_format, **kwargs
+            )
+            (tmp / _RECORD / "done").mkdir(parents=True)
+            (tmp / _RECORD / "layout.json").write_text(json.dumps(layout))
+    else:
+        try:
+            recorded = json.loads((path / _RECORD / "layout.json").read_text())
+        except (OSError, ValueError) as err:
+            raise WriteError(
+                f"cannot resume {str(path)!r}: its record of completed chunks is unreadable "
+                f"({err}). Pass overwrite=True (without resume) to write it again."
+            ) from err
+        if recorded != layout:
+            changed = sorted(k for k in {*recorded, *layout} if recorded.get(k) != layout.get(k))
+            raise WriteError(
+                f"cannot resume {str(path)!r}: it was started for a cube of another layout "
+                f"(variables {changed} differ in dims, shape, dtype or chunks). Resume with the "
+                "same cube and chunks, or pass overwrite=True (without resume) to start again."
+            )
+    done = set(os.listdir(path / _RECORD / "done"))
+    arrays = {name: var.data for name, var in ds.variables.items() if is_dask(var)}
+    dims = {name: ds.variables[name].dims for name in arrays}
+    writer = functools.partial(_write_block, str(path), dims, zarr_format)
+    try:
+        store_blocks(arrays, writer, skip=lambda name, idx: _block_id(name, idx) in done)
+    except Exception as err:
+        raise WriteError(
+            f"writing {str(path)!r} failed: {err}. The chunks written so far are recorded: call "
+            "again with resume=True to write the rest."
+        ) from err
+    return _finish(path)
+
+
+def _finish(path: Path) -> Path:
+    """Mark a fully written store complete, drop its record, consolidate its metadata."""
+    group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
+    group.attrs[WRITE_STATE] = "complete"
+    shutil.rmtree(path / _RECORD, ignore_errors=True)
+    zarr.consolidate_metadata(str(path))
+    return path
+
+
+__all__ = ["to_cog", "to_zarr", "is_geotiff", "is_zarr_store", "write_state", "WRITE_STATE"]

@@ -25,15 +25,21 @@ def _name(req: str) -> str:
 
 def _pyproject_packages() -> set[str]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional = meta["optional-dependencies"]
+    (everything,) = optional["all"]  # "eoxr[ml,hsi,...]": the extras a full install gets
     reqs = list(meta["dependencies"])
-    for extra in ("ml", "hsi", "viz", "distributed", "demo"):
-        reqs += meta["optional-dependencies"][extra]
+    for extra in everything.split("[", 1)[1].rstrip("]").split(","):
+        reqs += [r for r in optional[extra] if not r.startswith("eoxr[")]
     return {CONDA_NAMES.get(_name(r), _name(r)) for r in reqs}
 
 
 def _conda_packages(path: Path) -> set[str]:
     deps = yaml.safe_load(path.read_text())["dependencies"]
-    return {_name(d) for d in deps if isinstance(d, str)} - {"python", "pip"}
+    names = {_name(d) for d in deps if isinstance(d, str)}
+    for d in deps:  # packages conda-forge lacks come from pip inside the environment
+        if isinstance(d, dict):
+            names |= {_name(p) for p in d.get("pip", []) if not p.startswith("-e")}
+    return names - {"python", "pip"}
 
 
 def test_environment_files_match_pyproject():
