@@ -215,7 +215,6 @@ def test_tutorial_renders_in_jupyterlab(lab, browser, path):
             dom_cells.nth(first_canvas).scroll_into_view_if_needed()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{path.stem}.png"))
-        assert plot_cells, f"{path.name} shows no plot at all"
         assert not problems, "\n".join(problems)
     finally:
         page.close()
