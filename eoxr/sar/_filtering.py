@@ -72,23 +72,6 @@ def _kernel2d(
         KE.lee_sigma_filter(x, hy, hx, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
 
 
-def point_targets(x: np.ndarray, min_count: int, threshold: float = 1.0) -> np.ndarray:
-    """Strong scatterers of a stack of 2-D slices.
-
-    A pixel >= ``threshold`` with at least ``min_count`` such pixels in its 3x3 neighbourhood
-    (itself included) is a point target (Lee et al. 2009). The outer ring of each slice, whose
-    neighbourhood is incomplete, is never one (it lies in the halo).
-    """
-    bright = x >= threshold  # False for NaN
-    count = np.zeros(x.shape, np.int16)
-    ny, nx = x.shape[-2:]
-    inner = count[..., 1:-1, 1:-1]
-    for di in range(3):
-        for dj in range(3):
-            inner += bright[..., di : ny - 2 + di, dj : nx - 2 + dj]
-    return bright & (count >= min_count)
-
-
 def _block(
     block: np.ndarray,
     *,
@@ -104,25 +87,27 @@ def _block(
 ) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice.
 
-    ``min_count`` set: pixels at or above ``threshold`` in clusters are point targets, left out
-    of every window's statistics; they keep their own value.
+    ``min_count`` set: pixels at or above ``threshold`` in clusters are point targets
+    (:func:`eoxr.sar._kernels.clean_row`), left out of every window's statistics; they keep
+    their own value.
     """
     if check:
         raise_if_negative(block, what, declared)
     p = params if looks is None else looks_params(kind, float(looks), params)
     flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
-    points, fused = None, 0
-    if min_count is not None and kind in MOMENT:
-        fused = min_count  # the moment kernel finds the point targets itself, row by row
-    elif min_count is not None:
-        points = point_targets(flat, min_count, threshold)
-        flat = np.where(points, flat.dtype.type(np.nan), flat)
     out = np.empty_like(flat)
     with _LOCK:
         for k in range(flat.shape[0]):
-            _kernel2d(flat[k], kind, h, p, out[k], fused, threshold)
-    if points is not None:
-        np.copyto(out, np.ascontiguousarray(block).reshape(out.shape), where=points)
+            if min_count is not None and kind in MOMENT:
+                # the moment kernel finds the point targets itself, row by row
+                _kernel2d(flat[k], kind, h, p, out[k], min_count, threshold)
+            elif min_count is not None:
+                # one slice-sized temporary: the slice without its point targets
+                work = K.drop_points(flat[k], threshold, min_count, np.empty_like(flat[k]))
+                _kernel2d(work, kind, h, p, out[k])
+                K.restore_points(flat[k], work, out[k])
+            else:
+                _kernel2d(flat[k], kind, h, p, out[k])
     return out.reshape(block.shape)
 
 

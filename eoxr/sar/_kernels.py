@@ -174,7 +174,7 @@ def clean_row(x, r, thr, min_count, row, cnt):
 
     A point target is a pixel ``>= thr`` with at least ``min_count`` such pixels in its 3x3
     neighbourhood; pixels on the block's outer ring never are (their neighbourhood lies outside
-    it), as in :func:`eoxr.sar._filtering.point_targets`.
+    it, in the halo). Lee et al. 2009.
     """
     ny, nx = x.shape
     src = x[r]
@@ -193,6 +193,34 @@ def clean_row(x, r, thr, min_count, row, cnt):
     for j in range(m):
         n = left[j] + mid[j] + right[j]
         dst[j] = np.nan if (v[j] >= thr) & (n >= min_count) else dst[j]
+
+
+@numba.njit(parallel=True, **_jit)
+def drop_points(x, thr, min_count, cleaned):
+    """``x`` with NaN in place of its point targets (:func:`clean_row`), into ``cleaned``.
+
+    One parallel pass, for the kernels that read their window samples straight from the block
+    (Frost, refined Lee, Lee sigma); the moment filter finds the point targets itself.
+    """
+    ny, nx = x.shape
+    for r in prange(ny):
+        row, cnt = np.empty(nx), np.empty(nx, np.int64)
+        clean_row(x, r, thr, min_count, row, cnt)
+        dst = cleaned[r]
+        for j in range(nx):
+            dst[j] = row[j]
+    return cleaned
+
+
+@numba.njit(parallel=True, **_jit)
+def restore_points(x, cleaned, out):
+    """Point targets (NaN in ``cleaned``, valid in ``x``) keep their own value in ``out``."""
+    ny, nx = x.shape
+    for r in prange(ny):
+        z, c, o = x[r], cleaned[r], out[r]
+        for j in range(nx):
+            o[j] = z[j] if (c[j] != c[j]) & (z[j] == z[j]) else o[j]
+    return out
 
 
 @numba.njit(parallel=True, **_jit)
@@ -422,10 +450,10 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
             window_sums(hx, cn, cs, cs2, wn, ws, ws2)
             for j0 in range(hx, nx - hx, lanes):
                 nl = min(lanes, nx - hx - j0)
+                tn, ts, ts2 = wn[j0 : j0 + nl], ws[j0 : j0 + nl], ws2[j0 : j0 + nl]
                 for q in range(nl):
-                    j = j0 + q
-                    m = ws[j] / wn[j]
-                    ci2 = max(ws2[j] / wn[j] - m * m, 0.0) / (m * m) if m != 0.0 else 0.0
+                    m = ts[q] / tn[q]
+                    ci2 = max(ts2[q] / tn[q] - m * m, 0.0) / (m * m) if m != 0.0 else 0.0
                     a = damping * ci2
                     for u in range(bases.size):
                         eb[u] = math.exp(np.float32(-a * bases[u]))
@@ -442,14 +470,15 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
                     row = x[i + di]
                     for dj in range(-hx, hx + 1):
                         wrow = wd[offset_dist[k]]
+                        src = row[j0 + dj : j0 + dj + nl]  # indices from 0: see window_sums
                         for q in range(nl):
-                            v = np.float64(row[j0 + q + dj])
+                            v = np.float64(src[q])
                             ok = v == v
                             w = np.float64(wrow[q]) if ok else 0.0
                             num[q] += w * (v if ok else 0.0)
                             den[q] += w
                         k += 1
+                zrow, orow = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl]
                 for q in range(nl):
-                    z = x[i, j0 + q]
-                    out[i, j0 + q] = num[q] / den[q] if z == z else np.nan
+                    orow[q] = num[q] / den[q] if zrow[q] == zrow[q] else np.nan
     return out
