@@ -79,6 +79,43 @@ def window_sums(h, cn, cs, cs2, wn, ws, ws2):
 
 
 @numba.njit(inline="always", **_jit)
+def _box_row(h, c, w, lev):
+    """``w[h + j] = c[j] + ... + c[j + 2h]`` by doubling, for the moment filter's row pass.
+
+    Level ``l`` of ``lev`` holds sums of ``2**(l+1)`` neighbours; the window is the sum of the
+    levels of the set bits of ``2h + 1`` (7 = 4 + 2 + 1: five passes over the row instead of
+    eight, each pass bound by loads and stores). The order of the additions is the same for
+    every pixel, so the sums do not depend on where a block starts.
+    """
+    nx = c.size
+    n = nx - 2 * h
+    width = 2 * h + 1
+    top = 0
+    k = 1
+    while 2 * k <= width:
+        src = c if top == 0 else lev[top - 1]
+        a, b, dst = src[: nx - k], src[k:], lev[top]
+        for j in range(nx - k):
+            dst[j] = a[j] + b[j]
+        k *= 2
+        top += 1
+    dst = w[h : h + n]
+    off = 0
+    first = True
+    for bit in range(top, -1, -1):
+        if width & (1 << bit):
+            seg = (c if bit == 0 else lev[bit - 1])[off : off + n]
+            if first:
+                for j in range(n):
+                    dst[j] = seg[j]
+            else:
+                for j in range(n):
+                    dst[j] += seg[j]
+            first = False
+            off += 1 << bit
+
+
+@numba.njit(inline="always", **_jit)
 def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
     """Apply the filter formula along one row; one branch-free loop per method.
 
@@ -247,12 +284,14 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
     ny, nx = x.shape
     bounds = _stripes(ny, hy, n_stripes)
     nring = 2 * hy + 2  # the window's rows and the one leaving it
+    nlev = max(int(math.log2(2 * hx + 1)), 1)  # doubling levels of the row pass (_box_row)
     for t in prange(bounds.size - 1):
         r0, r1 = bounds[t], bounds[t + 1]
         ring = np.empty((nring, nx))
         cn, cs, cc, cs2, cc2 = np.zeros(nx), np.zeros(nx), np.zeros(nx), np.zeros(nx), np.zeros(nx)
         vs, vs2 = np.empty(nx), np.empty(nx)
         cnt = np.empty(nx, np.int64)
+        lev = np.empty((3, nlev, nx))
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
         for r in range(r0 - hy, r0 + hy):  # the first window but its last row
             row = ring[r % nring]
@@ -283,7 +322,9 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
                 cs2[j], cc2[j] = _two_sum(s, c, -(b * b))
                 vs[j] = cs[j] + cc[j]
                 vs2[j] = cs2[j] + cc2[j]
-            window_sums(hx, cn, vs, vs2, wn, ws, ws2)
+            _box_row(hx, cn, wn, lev[0])
+            _box_row(hx, vs, ws, lev[1])
+            _box_row(hx, vs2, ws2, lev[2])
             _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2)
             if min_count > 0:
                 z = x[i]
