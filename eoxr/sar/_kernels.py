@@ -251,14 +251,17 @@ def clean_row(x, r, thr, min_count, row, cnt):
 
     A point target is a pixel ``>= thr`` with at least ``min_count`` such pixels in its 3x3
     neighbourhood; pixels on the block's outer ring never are (their neighbourhood lies outside
-    it, in the halo). Lee et al. 2009.
+    it, in the halo). Lee et al. 2009. Returns the number of point targets of the row.
     """
     ny, nx = x.shape
     src = x[r]
+    bright = 0
     for j in range(nx):
-        row[j] = np.float64(src[j])
-    if min_count == 0 or r == 0 or r == ny - 1:
-        return
+        v = src[j]
+        row[j] = np.float64(v)
+        bright += 1 if v >= thr else 0
+    if min_count == 0 or r == 0 or r == ny - 1 or bright == 0:
+        return 0
     up, dn = x[r - 1], x[r + 1]
     # column counts of bright pixels (into ``cnt``) first, so that both passes vectorise
     for j in range(nx):
@@ -267,9 +270,12 @@ def clean_row(x, r, thr, min_count, row, cnt):
         )
     m = nx - 2  # slices from 0, see window_sums
     left, mid, right, v, dst = cnt[:m], cnt[1 : m + 1], cnt[2:], src[1 : m + 1], row[1 : m + 1]
+    points = 0
     for j in range(m):
-        n = left[j] + mid[j] + right[j]
-        dst[j] = np.nan if (v[j] >= thr) & (n >= min_count) else dst[j]
+        hit = (v[j] >= thr) & (left[j] + mid[j] + right[j] >= min_count)
+        dst[j] = np.nan if hit else dst[j]
+        points += 1 if hit else 0
+    return points
 
 
 @numba.njit(parallel=True, **_jit)
@@ -332,11 +338,12 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
         cn, cs, cc, cs2, cc2 = np.zeros(nx), np.zeros(nx), np.zeros(nx), np.zeros(nx), np.zeros(nx)
         vs, vs2 = np.empty(nx), np.empty(nx)
         cnt = np.empty(nx, np.int64)
+        npoints = np.zeros(nring, np.int64)  # point targets per ring row
         lev = np.empty((3, nlev, nx))
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
         for r in range(r0 - hy, r0 + hy):  # the first window but its last row
             row = ring[r % nring]
-            clean_row(x, r, thr, min_count, row, cnt)
+            npoints[r % nring] = clean_row(x, r, thr, min_count, row, cnt)
             for j in range(nx):
                 v = row[j]
                 ok = v == v
@@ -346,7 +353,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
                 cs2[j], cc2[j] = _two_sum(cs2[j], cc2[j], v * v)
         for i in range(r0, r1):
             new = ring[(i + hy) % nring]
-            clean_row(x, i + hy, thr, min_count, new, cnt)
+            npoints[(i + hy) % nring] = clean_row(x, i + hy, thr, min_count, new, cnt)
             old = ring[(i - hy - 1) % nring]
             first = i == r0
             for j in range(nx):
@@ -367,7 +374,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
             _box_row(hx, vs, ws, lev[1], terms)
             _box_row(hx, vs2, ws2, lev[2], terms)
             _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2)
-            if min_count > 0:
+            if npoints[i % nring] > 0:
                 z = x[i]
                 zc = ring[i % nring]
                 o = out[i]
