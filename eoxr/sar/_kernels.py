@@ -156,13 +156,13 @@ def _level(c, lev, bit):
 
 
 @numba.njit(inline="always", **_jit)
-def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
+def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2, reg):
     """Apply the filter formula along one row; one branch-free loop per method.
 
     Slices start at column ``hx`` so that indices are >= 0 (see :func:`window_sums`).
     """
     n = wn.size - 2 * hx
-    z, out = z[hx : hx + n], out[hx : hx + n]
+    z, out, reg = z[hx : hx + n], out[hx : hx + n], reg[hx : hx + n]
     wn, ws, ws2 = wn[hx : hx + n], ws[hx : hx + n], ws2[hx : hx + n]
     if method == BOXCAR:
         for j in range(n):
@@ -216,8 +216,9 @@ def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
     else:
         # ENHANCED_LEE (Lopes, Touzi & Nezry 1990), the same regimes as Gamma-MAP, in between
         # W = exp(-D (Ci - Cu) / (Cmax - Ci)), D = damping (p2), x = m W + z (1 - W). Three loops
-        # so that the two without exp vectorise (exp does not without SVML); wn, ws, ws2 are
-        # overwritten with the regime, the mean and the weight.
+        # so that the two without exp vectorise (exp does not without SVML); ``reg`` gets the
+        # regime, ws and ws2 are overwritten with the mean and the weight (wn is kept: the
+        # caller reuses the counts of the previous row).
         cu = math.sqrt(cu2)
         for j in range(n):
             m = ws[j] / wn[j]
@@ -225,7 +226,7 @@ def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
             ci = math.sqrt(var / (m * m))
             mid = (ci > cu) & (ci < p1) & (m > 0.0)
             ws2[j] = -p2 * (ci - cu) / (p1 - ci) if mid else 0.0
-            wn[j] = 2.0 if mid else (1.0 if (ci >= p1) & (m > 0.0) else 0.0)
+            reg[j] = 2.0 if mid else (1.0 if (ci >= p1) & (m > 0.0) else 0.0)
             ws[j] = m
         for j in range(n):
             ws2[j] = math.exp(ws2[j])
@@ -233,7 +234,7 @@ def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2):
             zz = np.float64(z[j])
             m = ws[j]
             w = ws2[j]
-            res = m * w + zz * (1.0 - w) if wn[j] == 2.0 else (zz if wn[j] == 1.0 else m)
+            res = m * w + zz * (1.0 - w) if reg[j] == 2.0 else (zz if reg[j] == 1.0 else m)
             out[j] = res if zz == zz else np.nan
 
 
@@ -340,7 +341,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
         cnt = np.empty(nx, np.int64)
         npoints = np.zeros(nring, np.int64)  # point targets per ring row
         lev = np.empty((3, nlev, nx))
-        wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
+        wn, ws, ws2, reg = np.empty(nx), np.empty(nx), np.empty(nx), np.empty(nx)
         for r in range(r0 - hy, r0 + hy):  # the first window but its last row
             row = ring[r % nring]
             npoints[r % nring] = clean_row(x, r, thr, min_count, row, cnt)
@@ -356,6 +357,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
             npoints[(i + hy) % nring] = clean_row(x, i + hy, thr, min_count, new, cnt)
             old = ring[(i - hy - 1) % nring]
             first = i == r0
+            changed = 0  # columns whose count of valid samples changes
             for j in range(nx):
                 a = new[j]
                 b = old[j]
@@ -364,16 +366,18 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
                 a = a if a_ok else 0.0
                 b = b if b_ok else 0.0
                 cn[j] += (1.0 if a_ok else 0.0) - (1.0 if b_ok else 0.0)
+                changed += 1 if a_ok != b_ok else 0
                 s, c = _two_sum(cs[j], cc[j], a)
                 cs[j], cc[j] = _two_sum(s, c, -b)
                 s, c = _two_sum(cs2[j], cc2[j], a * a)
                 cs2[j], cc2[j] = _two_sum(s, c, -(b * b))
                 vs[j] = cs[j] + cc[j]
                 vs2[j] = cs2[j] + cc2[j]
-            _box_row(hx, cn, wn, lev[0], terms)
+            if first or changed > 0:  # else the window counts are the previous row's
+                _box_row(hx, cn, wn, lev[0], terms)
             _box_row(hx, vs, ws, lev[1], terms)
             _box_row(hx, vs2, ws2, lev[2], terms)
-            _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2)
+            _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2, reg)
             if npoints[i % nring] > 0:
                 z = x[i]
                 zc = ring[i % nring]
