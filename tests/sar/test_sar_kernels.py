@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 import xarray as xr
@@ -153,3 +154,21 @@ def _box_row_py(h: int, col: np.ndarray, out: np.ndarray) -> None:
     res = np.full_like(x, np.nan)
     K.moment_filter(x, 1, h, K.BOXCAR, 1.0, 0.0, 0.0, 1.0, 0, res, 1)
     out[h:-h] = res[1, h:-h] * (2 * h + 1)
+
+
+def test_vectorised_exp_within_two_ulp_of_libm():
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [-rng.random(20000) * 800, -rng.random(20000) * 4, [0.0, -1e-300, -708.4, -745.2, -1e6]]
+    )
+    got = x.copy()
+    _exp(got, np.empty_like(x), np.empty_like(x))
+    want = np.exp(x)
+    normal = want > np.finfo(np.float64).tiny
+    assert np.max(np.abs(got - want)[normal] / np.spacing(want[normal])) <= 2
+    np.testing.assert_allclose(got[~normal], want[~normal], rtol=1e-12, atol=1e-320)
+
+
+@numba.njit
+def _exp(a, t, s):
+    K.exp_row(a, t, s)
