@@ -586,9 +586,10 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
     for t in prange(bounds.size - 1):
         cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
-        # weights in float32 (exp is the cost here; 1e-7 relative weights are ample)
-        eb = np.empty(bases.size, np.float32)
-        wd = np.empty((dist_base.size, lanes), np.float32)
+        av = np.empty(lanes)
+        eb = np.empty((bases.size, lanes))  # exp(-a sqrt(q)) per base and pixel
+        ex = np.empty((2, lanes))
+        wd = np.empty((dist_base.size, lanes))
         num, den = np.empty(lanes), np.empty(lanes)
         for i in range(bounds[t], bounds[t + 1]):
             column_sums(x, i, hy, cn, cs, cs2)
@@ -599,15 +600,19 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
                 for q in range(nl):
                     m = ts[q] / tn[q]
                     ci2 = max(ts2[q] / tn[q] - m * m, 0.0) / (m * m) if m != 0.0 else 0.0
-                    a = damping * ci2
-                    for u in range(bases.size):
-                        eb[u] = math.exp(np.float32(-a * bases[u]))
-                    for d in range(dist_base.size):
-                        e = np.float32(1.0)
-                        b = eb[dist_base[d]]
-                        for _ in range(power[d]):
-                            e *= b
-                        wd[d, q] = e
+                    av[q] = damping * ci2
+                # the weights, loop by loop over the tile so that all of them vectorise
+                for u in range(bases.size):
+                    e = eb[u, :nl]
+                    for q in range(nl):
+                        e[q] = -av[q] * bases[u]
+                    exp_row(e, ex[0], ex[1])
+                for d in range(dist_base.size):
+                    b, e = eb[dist_base[d], :nl], wd[d, :nl]
+                    e[:] = 1.0
+                    for _ in range(power[d]):
+                        for q in range(nl):
+                            e[q] *= b[q]
                 num[:] = 0.0
                 den[:] = 0.0
                 k = 0
@@ -619,7 +624,7 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
                         for q in range(nl):
                             v = np.float64(src[q])
                             ok = v == v
-                            w = np.float64(wrow[q]) if ok else 0.0
+                            w = wrow[q] if ok else 0.0
                             num[q] += w * (v if ok else 0.0)
                             den[q] += w
                         k += 1
