@@ -36,7 +36,7 @@ _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @numba.njit(**_jit)
-def _stripes(ny, h, n_stripes):
+def stripes(ny, h, n_stripes):
     """Row ranges ``[start, stop)`` of the interior split into ``n_stripes`` parts."""
     rows = ny - 2 * h
     n = max(min(n_stripes, rows), 1)
@@ -387,7 +387,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
     gives ``0 / 0`` = NaN.
     """
     ny, nx = x.shape
-    bounds = _stripes(ny, hy, n_stripes)
+    bounds = stripes(ny, hy, n_stripes)
     nring = 2 * hy + 2  # the window's rows and the one leaving it
     nlev = max(int(math.log2(2 * hx + 1)), 1)  # doubling levels of the row pass (_box_row)
     terms = box_terms(hx)
@@ -514,7 +514,7 @@ def median_filter(x, hy, hx, net, row_out, out, n_stripes=8):
     ny, nx = x.shape
     k = (2 * hy + 1) * (2 * hx + 1)
     lanes = 128
-    bounds = _stripes(ny, hy, n_stripes)
+    bounds = stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         buf = np.empty((k, lanes), x.dtype)
         bad = np.empty(lanes, np.int64)
@@ -589,7 +589,7 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, offset_dist, out, 
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: weights and accumulators stay in L1 cache
-    bounds = _stripes(ny, hy, n_stripes)
+    bounds = stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)

@@ -11,7 +11,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._kernels import _stripes, column_sums, window_sums
+from ._kernels import column_sums, stripes, window_sums
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -96,7 +96,7 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
     """
     ny, nx = x.shape
     lanes = 64
-    bounds = _stripes(ny, 3, n_stripes)
+    bounds = stripes(ny, 3, n_stripes)
     for t in prange(bounds.size - 1):
         r0, r1 = bounds[t], bounds[t + 1]
         m3 = np.full((r1 - r0 + 4, nx), np.nan)  # 3x3 means of rows r0-2 .. r1+1
@@ -166,7 +166,7 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: the per-pixel accumulators stay in L1 cache
-    bounds = _stripes(ny, hy, n_stripes)
+    bounds = stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         n, s, s2 = np.empty(lanes), np.empty(lanes), np.empty(lanes)
         lo, hi = np.empty(lanes), np.empty(lanes)
