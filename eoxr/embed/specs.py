@@ -119,7 +119,8 @@ def load_weights(model: Any, path: str | os.PathLike, arch: str) -> None:
     if missing or unexpected or shapes:
         raise ModelError(
             f"weights {path.name!r} do not match architecture {arch!r} with "
-            f"{model.in_channels} input bands: {len(missing)} missing keys {missing[:2]}, "
+            f"{getattr(model, 'in_channels', '?')} input bands: "
+            f"{len(missing)} missing keys {missing[:2]}, "
             f"{len(unexpected)} unexpected keys {unexpected[:2]}, shape mismatches "
             f"{shapes[:2]} -- check arch= and the spec's bands."
         )

@@ -49,12 +49,18 @@ def looks_params(kind: str, looks: float, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kernel2d(
-    x: np.ndarray, kind: str, h: tuple[int, int], p: dict[str, Any], out: np.ndarray
+    x: np.ndarray,
+    kind: str,
+    h: tuple[int, int],
+    p: dict[str, Any],
+    out: np.ndarray,
+    min_count: int = 0,
+    threshold: float = 1.0,
 ) -> None:
     hy, hx = h
     if kind in MOMENT:
         cu2, p1, p2 = p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0)
-        K.moment_filter(x, hy, hx, MOMENT[kind], cu2, p1, p2, out, _N_STRIPES)
+        K.moment_filter(x, hy, hx, MOMENT[kind], cu2, p1, p2, threshold, min_count, out, _N_STRIPES)
     elif kind == "median":
         net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
         K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
@@ -64,23 +70,6 @@ def _kernel2d(
         KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
     else:
         KE.lee_sigma_filter(x, hy, hx, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
-
-
-def point_targets(x: np.ndarray, min_count: int) -> np.ndarray:
-    """Strong scatterers of a stack of 2-D slices scaled so that the threshold is 1.
-
-    A pixel >= 1 with at least ``min_count`` pixels >= 1 in its 3x3 neighbourhood (itself
-    included) is a point target (Lee et al. 2009). The outer ring of each slice, whose
-    neighbourhood is incomplete, is never one (it lies in the halo).
-    """
-    bright = x >= 1.0  # False for NaN
-    count = np.zeros(x.shape, np.int16)
-    ny, nx = x.shape[-2:]
-    inner = count[..., 1:-1, 1:-1]
-    for di in range(3):
-        for dj in range(3):
-            inner += bright[..., di : ny - 2 + di, dj : nx - 2 + dj]
-    return bright & (count >= min_count)
 
 
 def _block(
@@ -93,27 +82,32 @@ def _block(
     params: dict,
     looks: Any = None,
     min_count: int | None = None,
+    threshold: float = 1.0,
     declared: bool = False,
 ) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice.
 
-    ``min_count`` set: the block is scaled so that the point-target threshold is 1; point targets
-    are left out of every window's statistics and keep their own value.
+    ``min_count`` set: pixels at or above ``threshold`` in clusters are point targets
+    (:func:`eoxr.sar._kernels.clean_row`), left out of every window's statistics; they keep
+    their own value.
     """
     if check:
         raise_if_negative(block, what, declared)
     p = params if looks is None else looks_params(kind, float(looks), params)
     flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
-    points = None
-    if min_count is not None:
-        points = point_targets(flat, min_count)
-        flat = np.where(points, flat.dtype.type(np.nan), flat)
     out = np.empty_like(flat)
     with _LOCK:
         for k in range(flat.shape[0]):
-            _kernel2d(flat[k], kind, h, p, out[k])
-    if points is not None:
-        np.copyto(out, np.ascontiguousarray(block).reshape(out.shape), where=points)
+            if min_count is not None and kind in MOMENT:
+                # the moment kernel finds the point targets itself, row by row
+                _kernel2d(flat[k], kind, h, p, out[k], min_count, threshold)
+            elif min_count is not None:
+                # one slice-sized temporary: the slice without its point targets
+                work = K.drop_points(flat[k], threshold, min_count, np.empty_like(flat[k]))
+                _kernel2d(work, kind, h, p, out[k])
+                K.restore_points(flat[k], work, out[k])
+            else:
+                _kernel2d(flat[k], kind, h, p, out[k])
     return out.reshape(block.shape)
 
 
@@ -126,6 +120,7 @@ def filter_array(
     declared: bool = False,
     looks: Any = None,
     min_count: int | None = None,
+    threshold: float = 1.0,
     what: str | None = None,
     **params: Any,
 ) -> xr.DataArray:
@@ -136,7 +131,7 @@ def filter_array(
     ``check``: raise a UnitsError on values linear power cannot take (``declared``: the data are
     declared linear, see :func:`~eoxr.sar._validate.raise_if_negative`).
     ``looks`` (a number or a lazy 0-d array) sets the looks-dependent parameters inside the
-    blocks; ``min_count`` turns on the point-target step (``lin`` scaled to threshold 1).
+    blocks; ``min_count`` turns on the point-target step (pixels >= ``threshold``).
     """
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
@@ -159,5 +154,6 @@ def filter_array(
         kwargs["looks"] = looks
     if min_count is not None:
         kwargs["min_count"] = int(min_count)
+        kwargs["threshold"] = float(threshold)
     out = map_overlap(_block, moved, halo, boundary="nan", kwargs=kwargs)
     return out.transpose(*order)

@@ -11,7 +11,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._kernels import _stripes, column_sums, window_sums
+from ._kernels import column_sums, stripes, window_sums
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -96,7 +96,7 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
     """
     ny, nx = x.shape
     lanes = 64
-    bounds = _stripes(ny, 3, n_stripes)
+    bounds = stripes(ny, 3, n_stripes)
     for t in prange(bounds.size - 1):
         r0, r1 = bounds[t], bounds[t + 1]
         m3 = np.full((r1 - r0 + 4, nx), np.nan)  # 3x3 means of rows r0-2 .. r1+1
@@ -108,15 +108,18 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
         for i in range(r0, r1):
             for j0 in range(3, nx - 3, lanes):
                 nl = min(lanes, nx - 3 - j0)
-                ru, rc, rd = m3[i - r0], m3[i - r0 + 2], m3[i - r0 + 4]
+                # rows of sub-window means from column j0 - 2: indices from 0 (a negative
+                # index is checked for wraparound, which keeps the loops from vectorising)
+                ru = m3[i - r0, j0 - 2 : j0 + nl + 2]
+                rc = m3[i - r0 + 2, j0 - 2 : j0 + nl + 2]
+                rd = m3[i - r0 + 4, j0 - 2 : j0 + nl + 2]
                 for q in range(nl):
-                    j = j0 + q
                     # nine 3x3 sub-window means (centres 2 px apart); an empty one takes the
                     # centre's mean so that it adds no edge. Branch-free so that it vectorises.
-                    c = rc[j]
-                    a0, a1, a2 = ru[j - 2], ru[j], ru[j + 2]
-                    b0, b2 = rc[j - 2], rc[j + 2]
-                    c0, c1, c2 = rd[j - 2], rd[j], rd[j + 2]
+                    c = rc[q + 2]
+                    a0, a1, a2 = ru[q], ru[q + 2], ru[q + 4]
+                    b0, b2 = rc[q], rc[q + 4]
+                    c0, c1, c2 = rd[q], rd[q + 2], rd[q + 4]
                     a0 = a0 if a0 == a0 else c
                     a1 = a1 if a1 == a1 else c
                     a2 = a2 if a2 == a2 else c
@@ -133,17 +136,19 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
                 for di in range(-3, 4):
                     row = x[i + di]
                     for dj in range(-3, 4):
+                        src = row[j0 + dj : j0 + dj + nl]
                         for q in range(nl):
-                            v = np.float64(row[j0 + q + dj])
+                            v = np.float64(src[q])
                             ok = (v == v) & (((mb[q] >> o) & 1) == 1)
                             v = v if ok else 0.0
                             n[q] += 1.0 if ok else 0.0
                             s[q] += v
                             s2[q] += v * v
                         o += 1
+                zrow, orow = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl]
                 for q in range(nl):
-                    z = np.float64(x[i, j0 + q])
-                    out[i, j0 + q] = _mmse(z, n[q], s[q], s2[q], cu2) if z == z else np.nan
+                    z = np.float64(zrow[q])
+                    orow[q] = _mmse(z, n[q], s[q], s2[q], cu2) if z == z else np.nan
     return out
 
 
@@ -156,12 +161,12 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
     3. MMSE over the window pixels inside the range, with the range's speckle variance ``sv2``.
 
     Point targets (the paper's first step) are handled by the caller for every adaptive filter
-    (:func:`eoxr.sar._filtering.point_targets`). The loops run along rows over whole pixel
+    (:func:`eoxr.sar._kernels.drop_points`). The loops run along rows over whole pixel
     vectors (ranges, counts, sums) so they vectorise.
     """
     ny, nx = x.shape
     lanes = 64  # pixels per tile: the per-pixel accumulators stay in L1 cache
-    bounds = _stripes(ny, hy, n_stripes)
+    bounds = stripes(ny, hy, n_stripes)
     for t in prange(bounds.size - 1):
         n, s, s2 = np.empty(lanes), np.empty(lanes), np.empty(lanes)
         lo, hi = np.empty(lanes), np.empty(lanes)
@@ -171,18 +176,20 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
                 n[:] = 0.0
                 s[:] = 0.0
                 s2[:] = 0.0
+                zrow, orow = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl]
                 for di in range(-1, 2):
                     row = x[i + di]
                     for dj in range(-1, 2):
+                        src = row[j0 + dj : j0 + dj + nl]  # indices from 0, see refined Lee
                         for q in range(nl):
-                            v = np.float64(row[j0 + q + dj])
+                            v = np.float64(src[q])
                             ok = v == v
                             v = v if ok else 0.0
                             n[q] += 1.0 if ok else 0.0
                             s[q] += v
                             s2[q] += v * v
                 for q in range(nl):
-                    xh = _mmse(np.float64(x[i, j0 + q]), n[q], s[q], s2[q], cu2)
+                    xh = _mmse(np.float64(zrow[q]), n[q], s[q], s2[q], cu2)
                     lo[q] = eta1 * xh
                     hi[q] = eta2 * xh
                 n[:] = 0.0
@@ -191,16 +198,17 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, out, n_stripes=8):
                 for di in range(-hy, hy + 1):
                     row = x[i + di]
                     for dj in range(-hx, hx + 1):
+                        src = row[j0 + dj : j0 + dj + nl]
                         for q in range(nl):
-                            v = np.float64(row[j0 + q + dj])
+                            v = np.float64(src[q])
                             ok = (v >= lo[q]) & (v <= hi[q])  # False for NaN
                             v = v if ok else 0.0
                             n[q] += 1.0 if ok else 0.0
                             s[q] += v
                             s2[q] += v * v
                 for q in range(nl):
-                    z = np.float64(x[i, j0 + q])
+                    z = np.float64(zrow[q])
                     xh = lo[q] / eta1
                     res = _mmse(z, n[q], s[q], s2[q], sv2) if n[q] > 0.0 else xh
-                    out[i, j0 + q] = z if z != z else res
+                    orow[q] = z if z != z else res
     return out

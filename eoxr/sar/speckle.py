@@ -81,10 +81,14 @@ def _run(
     L = check_looks(looks) if looks is not None else looks_from_attrs(cube)
     if L is None and uses_looks:
         L = lazy_looks(lin, 7, check=dom == "linear", declared=not inferred)
-    work, scale, min_count = lin, None, None
+    work, scale, min_count, threshold = lin, None, None, 1.0
     if points is not None and points[0]:
-        scale, min_count = _point_scale(lin, points[1]), _min_count(points[2])
-        work = lin / scale
+        min_count = _min_count(points[2])
+        if points[1] is not None:  # a number: the kernels test against it, no scaling pass
+            threshold = _positive(points[1], "point_threshold")
+        else:
+            scale = _point_scale(lin)
+            work = lin / scale
     out = filter_array(
         work,
         kind,
@@ -93,6 +97,7 @@ def _run(
         declared=not inferred,
         looks=L if uses_looks else None,
         min_count=min_count,
+        threshold=threshold,
         **params,
     )
     if scale is not None:
@@ -114,15 +119,12 @@ def _run(
     )
 
 
-def _point_scale(lin: xr.DataArray, point_threshold: float | None) -> Any:
-    """The point-target threshold per 2-D slice.
+def _point_scale(lin: xr.DataArray) -> Any:
+    """The default point-target threshold per 2-D slice (lazy on dask input).
 
     The filters are scale-equivariant: the data are divided by it and the kernels test against
-    1, which keeps the threshold out of their parameters.
+    1, which keeps a per-slice (and possibly lazy) threshold out of their parameters.
     """
-    if point_threshold is not None:
-        _positive(point_threshold, "point_threshold")
-        return lin.dtype.type(point_threshold)
     t = slice_quantile(lin, POINT_PERCENTILE)
     return t.where(t > 0, 1.0).astype(lin.dtype)  # an all-zero or all-NaN slice
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -42,10 +43,38 @@ GOLDEN = {
         10000,
         [1105.0, 1355.0, 1552.0, 1887.0, 2422.0, 2630.0, 2743.0, 2785.0, 2388.0, 1835.0],
         [1809.0, 1757.0, 1888.0, 1870.0, 1732.0, 1697.0, 1742.0, 1648.0, 1470.0, 1379.0],
-        None,
+        256,
         10,
     ),
+    "softcon-s2": (
+        S2_13,
+        10000,
+        [1612.9, 1397.6, 1322.3, 1373.1, 1561.0, 2108.4, 2390.7, 2318.7, 2581.0, 837.7,
+         22.0, 2195.2, 1537.4],
+        [791.0, 854.3, 878.7, 1144.9, 1127.5, 1164.2, 1276.0, 1249.5, 1345.9, 577.5,
+         47.5, 1340.0, 1142.9],
+        224,
+        10,
+    ),
+    "softcon-s1": (["VV", "VH"], 1, [-12.59, -20.26], [5.26, 5.91], 224, 10),
 }  # fmt: skip
+
+SOFTCON_OUT = {"resnet50": 2048, "vit_small_patch14_dinov2": 384, "vit_base_patch14_dinov2": 768}
+
+# (licence of the weights, embedding length per architecture) as stated in the source
+GOLDEN_MODEL = {
+    "ssl4eo-s12-s2": ("CC-BY-4.0", {"resnet18": 512, "resnet50": 2048}),
+    "ssl4eo-s12-s2-torchgeo": ("CC-BY-4.0", {"resnet18": 512, "resnet50": 2048}),
+    "ssl4eo-s12-s1": ("CC-BY-4.0", {"resnet50": 2048}),
+    "satlas-s2-rgb": ("ODC-BY", {"swin_v2_b": 1024}),
+    "prithvi-eo-2.0": (
+        "Apache-2.0",
+        {"prithvi_eo_v2_100": 768, "prithvi_eo_v2_300": 1024, "prithvi_eo_v2_600": 1280},
+    ),
+    "clay-s2": ("Apache-2.0", {"clay_mae_large": 1024}),
+    "softcon-s2": ("CC-BY-4.0", SOFTCON_OUT),
+    "softcon-s1": ("CC-BY-4.0", SOFTCON_OUT),
+}
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -58,6 +87,26 @@ def test_spec_constants_are_the_published_ones(name: str) -> None:
     assert len(spec.mean) == len(spec.std) == len(spec.bands)
     assert "/" in spec.source and spec.description
     assert set(GOLDEN) == set(SPECS)  # a new spec needs its golden row
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_spec_licence_and_output_size_are_the_published_ones(name: str) -> None:
+    licence, output_size = GOLDEN_MODEL[name]
+    spec = SPECS[name]
+    assert spec.licence == licence and spec.output_size == output_size
+    assert "licence: " in spec.source  # every licence names where it was read
+    assert set(spec.arch) <= set(spec.output_size)
+    assert set(GOLDEN_MODEL) == set(SPECS)
+
+
+def test_softcon_s1_builds_a_two_band_resnet50() -> None:
+    enc = encoder("softcon-s1")
+    assert enc.info["arch"] == "resnet50" and enc.patch == 224 and enc.scale == 1
+    assert tuple(enc.model.conv1.weight.shape) == (64, 2, 7, 7)
+    cube = et.make_cube(bands=["VV", "VH"], ny=32, nx=32, times=None)
+    emb = embed(cube, enc, patch=32)
+    assert emb.sizes["feature"] == SPECS["softcon-s1"].output_size["resnet50"] == 2048
+    assert bool(np.isfinite(emb.values).all())
 
 
 def test_spec_builds_resnet_and_loads_local_weights(tmp_path) -> None:

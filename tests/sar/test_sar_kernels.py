@@ -1,0 +1,174 @@
+"""The fused speckle kernels against the float64 reference: NaN patterns, chunkings, drift."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eoxr import sar
+from eoxr.sar import _kernels as K
+from eoxr.sar._filtering import MOMENT, looks_params
+from eoxr.sar._gamma import sigma_range
+from eoxr.testing.strategies import NAN_PATTERNS, chunkings, nan_mask
+
+# the float64 reference lives next to this file (tests use --import-mode=importlib)
+_spec = importlib.util.spec_from_file_location(
+    "sar_reference", Path(__file__).with_name("sar_reference.py")
+)
+_ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ref)
+
+LOOKS = 4.4
+NY, NX = 22, 26
+ADAPTIVE = ["lee", "kuan", "enhanced_lee", "gamma_map", "frost", "refined_lee", "lee_sigma"]
+
+
+def scene(seed: int, pattern: str = "none", ny: int = NY, nx: int = NX) -> np.ndarray:
+    """Two backscatter levels, a cluster of bright scatterers, gamma speckle, NaN holes."""
+    rng = np.random.default_rng(seed)
+    clean = np.where(np.arange(nx)[None, :] < nx // 2, 0.05, 0.4) * np.ones((ny, 1))
+    clean[ny // 3 : ny // 3 + 3, nx // 4 : nx // 4 + 3] = 5.0
+    img = clean * rng.gamma(LOOKS, 1 / LOOKS, (ny, nx))
+    img[nan_mask(pattern, (ny, nx), rng)] = np.nan
+    return img.astype(np.float32)
+
+
+def ref_params(name: str) -> dict:
+    if name != "lee_sigma":
+        return {}
+    e1, e2, sv2 = sigma_range(LOOKS, 0.9)
+    return {"eta1": e1, "eta2": e2, "sv2": sv2}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(ADAPTIVE + ["boxcar"]),
+    seed=st.integers(0, 2**16),
+    pattern=st.sampled_from([p for p in NAN_PATTERNS if p not in ("all", "band")]),  # 2-D
+    size=st.sampled_from([3, 5, 7, (5, 3), (3, 7)]),
+    keep=st.booleans(),
+    data=st.data(),
+)
+def test_fused_filters_match_reference_any_nan_pattern_and_chunking(
+    name, seed, pattern, size, keep, data
+):
+    size = 7 if name == "refined_lee" else size
+    img = scene(seed, pattern)
+    da = xr.DataArray(img, dims=("y", "x"), attrs={"units": "1"})
+    kw: dict = {"size": size if isinstance(size, int) else {"y": size[0], "x": size[1]}}
+    if name != "boxcar":
+        kw.update(looks=LOOKS, keep_points=keep, point_threshold=2.0)
+    threshold = 2.0 if keep and name != "boxcar" else None
+    want = _ref.filter_ref(img, name, size, LOOKS, threshold=threshold, **ref_params(name))
+    got = getattr(sar, name)(da, **kw).values
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
+    chunked = getattr(sar, name)(da.chunk(data.draw(chunkings({"y": NY, "x": NX}))), **kw)
+    np.testing.assert_allclose(chunked.values, got, rtol=1e-6, equal_nan=True)
+
+
+def _padded(img: np.ndarray, hy: int, hx: int) -> np.ndarray:
+    """A block as map_overlap hands it over: the window's halo plus one ring for the points."""
+    return np.pad(img.astype(np.float64), ((hy + 1, hy + 1), (hx + 1, hx + 1)), "constant",
+                  constant_values=np.nan)  # fmt: skip
+
+
+def _moment(x, kind, hy, hx, min_count, thr, n_stripes):
+    p = looks_params(kind, LOOKS, {"p2": 1.0} if kind == "enhanced_lee" else {})
+    out = np.full_like(x, np.nan)
+    K.moment_filter(
+        x, hy, hx, MOMENT[kind], p["cu2"], p.get("p1", 0.0), p.get("p2", 0.0), thr, min_count,
+        out, n_stripes,
+    )  # fmt: skip
+    return out[hy + 1 : -hy - 1, hx + 1 : -hx - 1]
+
+
+@pytest.mark.parametrize("kind", ["boxcar", "lee", "kuan", "enhanced_lee", "gamma_map"])
+@pytest.mark.parametrize(("hy", "hx"), [(1, 1), (3, 3), (5, 5), (2, 4)])
+def test_float64_kernel_exact_and_stripe_independent(kind, hy, hx):
+    """float64 in and out: the running sums are exact to ~1e-15, wherever a stripe starts."""
+    img = scene(7, "scattered", 40, 36).astype(np.float64)
+    x = _padded(img, hy, hx)
+    want = _ref.filter_ref(img, kind, (2 * hy + 1, 2 * hx + 1), LOOKS, threshold=2.0)
+    one = _moment(x, kind, hy, hx, 3, 2.0, 1)
+    np.testing.assert_array_equal(np.isnan(one), np.isnan(want))
+    np.testing.assert_allclose(one, want, rtol=1e-11, equal_nan=True)
+    for stripes in (3, 7, 40):
+        np.testing.assert_allclose(_moment(x, kind, hy, hx, 3, 2.0, stripes), one, rtol=1e-13)
+
+
+def test_running_sums_do_not_drift_after_bright_rows():
+    """1e6 scatterers (squares 1e12) pass through the window before 1e-3 speckle (1e-6).
+
+    Plain float64 running sums keep ~1e-4 of the bright rows' squares, far above the dark
+    pixels' variance (~2e-7): the compensated sums must match the fresh float64 sums.
+    """
+    rng = np.random.default_rng(3)
+    img = 1e-3 * rng.gamma(LOOKS, 1 / LOOKS, (60, 30))
+    img[:4] *= 1e9
+    img[30:33, 10] = 1e6
+    x = _padded(img, 3, 3)
+    for kind in ("lee", "kuan"):
+        want = _ref.filter_ref(img, kind, 7, LOOKS)
+        for stripes in (1, 4):
+            got = _moment(x, kind, 3, 3, 0, 1.0, stripes)
+            np.testing.assert_allclose(got[8:], want[8:], rtol=1e-10)
+
+
+def test_drop_and_restore_points_match_reference_mask():
+    img = scene(11, "scattered", 30, 34)
+    img[4:6, 5:8] = 9.0  # a cluster (6 pixels) and a lone bright pixel
+    img[20, 20] = 9.0
+    block = np.pad(img, 1, constant_values=np.nan)
+    cleaned = K.drop_points(block, 2.0, 3, np.empty_like(block))[1:-1, 1:-1]
+    mask = _ref.point_mask(img, 2.0, 3)
+    assert mask[4:6, 5:8].all() and not mask[20, 20]
+    np.testing.assert_array_equal(np.isnan(cleaned), np.isnan(img) | mask)
+    out = np.zeros_like(block)
+    K.restore_points(block, np.pad(cleaned, 1, constant_values=np.nan), out)
+    np.testing.assert_array_equal(out[1:-1, 1:-1], np.where(mask, img, 0.0))
+
+
+def test_row_pass_by_doubling_equals_direct_sums():
+    rng = np.random.default_rng(0)
+    col = rng.random(57) * 10.0 ** rng.integers(-6, 6, 57)
+    for h in range(1, 9):
+        got = np.full_like(col, np.nan)
+        want = np.full_like(col, np.nan)
+        ones, w1, w2 = np.ones_like(col), np.zeros_like(col), np.zeros_like(col)
+        K.window_sums(h, ones, col, col, w1, want, w2)
+        _box_row_py(h, col, got)
+        np.testing.assert_allclose(got[h:-h], want[h:-h], rtol=1e-14)
+
+
+def _box_row_py(h: int, col: np.ndarray, out: np.ndarray) -> None:
+    """Call the numba row pass through the boxcar moment filter on a one-row-high block."""
+    x = np.vstack([np.full_like(col, np.nan), col, np.full_like(col, np.nan)])
+    res = np.full_like(x, np.nan)
+    K.moment_filter(x, 1, h, K.BOXCAR, 1.0, 0.0, 0.0, 1.0, 0, res, 1)
+    out[h:-h] = res[1, h:-h] * (2 * h + 1)
+
+
+def test_vectorised_exp_within_two_ulp_of_libm():
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [-rng.random(20000) * 800, -rng.random(20000) * 4, [0.0, -1e-300, -708.4, -745.2, -1e6]]
+    )
+    got = x.copy()
+    _exp(got, np.empty_like(x), np.empty_like(x))
+    want = np.exp(x)
+    normal = want > np.finfo(np.float64).tiny
+    assert np.max(np.abs(got - want)[normal] / np.spacing(want[normal])) <= 2
+    np.testing.assert_allclose(got[~normal], want[~normal], rtol=1e-12, atol=1e-320)
+
+
+@numba.njit
+def _exp(a, t, s):
+    K.exp_row(a, t, s)
