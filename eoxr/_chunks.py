@@ -786,9 +786,16 @@ def client_progress_scheduler(client: Any) -> Callable[..., Any]:
     """A dask scheduler function: run graphs on ``client`` behind distributed's progress bar."""
     from distributed import progress as client_progress
 
+    try:  # distributed draws a widget in a notebook, which needs ipywidgets; else a text bar
+        import ipywidgets  # noqa: F401
+
+        notebook = None
+    except ImportError:
+        notebook = False
+
     def get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
         futures = client.get(dsk, keys, sync=False, **kwargs)
-        client_progress(futures)
+        client_progress(futures, notebook=notebook)
         return client.gather(futures)
 
     return get

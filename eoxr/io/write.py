@@ -347,8 +347,7 @@ def to_zarr(
                 "resume=True finishes an interrupted store and overwrite=True replaces a store: "
                 "pass only one of them."
             )
-        with _chunks.progress_context(progress):
-            return _resumable_write(ds, path, zarr_format, kwargs)
+        return _resumable_write(ds, path, zarr_format, kwargs, progress)
     if not overwrite and write_state(path) == "incomplete":
         raise WriteError(
             f"{str(path)!r} is an incomplete store left by an interrupted "
@@ -430,7 +429,9 @@ def _write_block(
     (Path(path) / _RECORD / "done" / _block_id(name, index)).touch()
 
 
-def _resumable_write(ds: xr.Dataset, path: Path, zarr_format: int, kwargs: dict) -> Path:
+def _resumable_write(
+    ds: xr.Dataset, path: Path, zarr_format: int, kwargs: dict, progress: bool | None = None
+) -> Path:
     ds = _align_chunks(ds, kwargs.get("encoding"))
     layout = _layout(ds)
     state = write_state(path)
@@ -472,7 +473,9 @@ def _resumable_write(ds: xr.Dataset, path: Path, zarr_format: int, kwargs: dict)
     dims = {name: ds.variables[name].dims for name in arrays}
     writer = functools.partial(_write_block, str(path), dims, zarr_format)
     try:
-        store_blocks(arrays, writer, skip=lambda name, idx: _block_id(name, idx) in done)
+        store_blocks(
+            arrays, writer, skip=lambda name, idx: _block_id(name, idx) in done, progress=progress
+        )
     except Exception as err:
         raise WriteError(
             f"writing {str(path)!r} failed: {err}. The chunks written so far are recorded: call "

@@ -64,3 +64,13 @@ def test_writers_progress_option(tmp_path, capsys):
     assert "100% Completed" in capsys.readouterr().out
     cube.eo.to_cog(tmp_path / "a.tif")  # default: quiet under pytest
     assert capsys.readouterr().out == ""
+
+
+def test_resumable_zarr_write_progress_option(tmp_path, capsys):
+    cube = make_cube(times=None).chunk({"x": 8})
+    cube.eo.to_zarr(tmp_path / "r.zarr", resume=True, progress=False)
+    assert capsys.readouterr().out == ""
+    import xarray as xr
+
+    cube.eo.to_zarr(tmp_path / "s.zarr", resume=True, progress=True)  # bar only past 1 s
+    assert float(abs(xr.open_zarr(tmp_path / "s.zarr")["reflectance"] - cube).max()) == 0.0
