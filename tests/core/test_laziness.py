@@ -1,0 +1,244 @@
+"""Issue 10: no ``.eo`` verb computes at call time, unless it must (and then it is listed here).
+
+Every verb of the accessor is called on a small dask-backed cube inside
+:func:`eoxr.testing.raise_if_dask_computes`. A verb is either lazy (no computation while it
+builds its result, which then computes without error) or in :data:`ALLOWLIST` with the reason it
+must compute: a documented global statistic, a fit, a write, or a result that is not an array
+(a table, a number). The test fails for a verb that is neither, and for an allowlisted verb
+that turns out lazy, so that the list stays honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import eoxr  # noqa: F401  (registers the accessor)
+import eoxr.testing as et
+from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
+from eoxr.datasets import synthetic_hsi, synthetic_s1, synthetic_s2
+
+SPACE = {"y": 16, "x": 16}
+
+#: Verbs that compute when called, by design, with the reason.
+ALLOWLIST: dict[str, str] = {
+    "to_cog": "a write: the data is computed and stored now",
+    "to_zarr": "a write: the data is computed and stored now",
+    "estimate_looks": "returns a number: the ENL is a documented global statistic",
+    "fit": "a fit: the estimator is trained on the cube's pixels now (progress bar)",
+    "sample": "returns a table (GeoDataFrame) of pixel values at the points",
+    "zonal_stats": "returns a table (GeoDataFrame) of statistics per polygon",
+    "kmeans": "a fit: k-means centroids from a bounded, chunk-independent pixel sample",
+    "pca": "a fit: principal axes from a bounded, chunk-independent pixel sample",
+    "zonal": "returns a table (GeoDataFrame) of embeddings per polygon",
+    "to_geoparquet": "a write: the embeddings are computed and stored now",
+    "vectorize": "returns polygons (GeoDataFrame) traced from the computed mask",
+}
+
+
+# --- cubes -------------------------------------------------------------------------------------
+
+
+def _s2(times: int = 2, shape: tuple[int, int] = (32, 32)) -> xr.DataArray:
+    return synthetic_s2(seed=0, shape=shape, times=times, cloud_cover=0.0, chunks=SPACE).cube
+
+
+def _s1(times: int = 2) -> xr.DataArray:
+    return synthetic_s1(seed=0, shape=(32, 32), times=times).cube.chunk(SPACE)
+
+
+def _hsi() -> xr.DataArray:
+    return synthetic_hsi(shape=(32, 32), n_bands=30).cube.chunk(SPACE)
+
+
+def _optical() -> xr.DataArray:
+    return et.make_cube(ny=32, nx=32, times=None, chunks=SPACE)
+
+
+def _gdf(cube: xr.DataArray, geom: str = "polygon") -> Any:
+    gpd = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely")
+    x0, y0 = float(cube.x[0]), float(cube.y[0])
+    shape = (
+        shapely.box(x0, y0 - 100, x0 + 100, y0)
+        if geom == "polygon"
+        else shapely.Point(x0 + 15, y0 - 15)
+    )
+    return gpd.GeoDataFrame({"label": [1]}, geometry=[shape], crs=cube.rio.crs)
+
+
+def _embedding() -> xr.DataArray:
+    from eoxr.embed import encoder
+
+    enc = encoder("rcf", bands=["red", "nir"], features=4, size=3)
+    emb = _optical().eo.embed(enc, patch=8, stride=8)
+    return emb if eoxr_is_dask(emb) else emb.chunk()
+
+
+def eoxr_is_dask(obj: Any) -> bool:
+    """Whether ``obj`` (or any of its variables) is dask-backed."""
+    from eoxr._chunks import is_dask
+
+    return is_dask(obj)
+
+
+def _conv() -> Any:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    return torch.nn.Conv2d(2, 3, 3, padding=1).eval()
+
+
+def _csmask_case(_: Path) -> Callable[[], Any]:
+    pytest.importorskip("ukis_csmask")
+    pytest.importorskip("onnxruntime")
+    # the U-Nets take fixed 256 x 256 patches
+    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
+    cube = cube.chunk({"y": 128, "x": 128})
+    return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
+
+
+# Each case builds its (dask-backed) input, then returns the call to check: input preparation
+# may compute (e.g. the embedding a similarity works on), the returned call must not.
+Case = Callable[[Path], Callable[[], Any]]
+
+
+def _on(cube: Callable[[], Any], call: Callable[[Any], Any]) -> Case:
+    def case(tmp: Path) -> Callable[[], Any]:
+        obj = cube()
+        return lambda: call(obj)
+
+    return case
+
+
+def _with_tmp(cube: Callable[[], Any], call: Callable[[Any, Path], Any]) -> Case:
+    def case(tmp: Path) -> Callable[[], Any]:
+        obj = cube()
+        return lambda: call(obj, tmp)
+
+    return case
+
+
+def _labels() -> tuple[xr.DataArray, xr.DataArray]:
+    cube = _optical()
+    return cube, (cube.sel(band="B08") > 0.3).astype("float32")
+
+
+def _fit(_: Path) -> Callable[[], Any]:
+    tree = pytest.importorskip("sklearn.tree")
+    cube, labels = _labels()
+    return lambda: cube.eo.fit(tree.DecisionTreeClassifier(random_state=0), labels, progress=False)
+
+
+def _change_mask() -> xr.DataArray:
+    cube = _optical()
+    return cube.sel(band="B08") > 0.3
+
+
+CASES: dict[str, Case] = {
+    # bands
+    "bands": _on(_s2, lambda c: c.eo.bands),
+    "sensor": _on(_s2, lambda c: c.eo.sensor),
+    "band": _on(_s2, lambda c: c.eo.band("red")),
+    "to_array": _on(_s2, lambda c: c.eo.to_array()),
+    "to_dataset": _on(_s2, lambda c: c.eo.to_dataset()),
+    "rename_to_common": _on(_s2, lambda c: c.eo.rename_to_common()),
+    "declare_sensor": _on(_optical, lambda c: c.eo.declare_sensor("sentinel-2")),
+    # preparation
+    "mask_clouds": lambda _: (lambda s: lambda: s.cube.eo.mask_clouds(mask=s.extras["scl"]))(
+        synthetic_s2(seed=0, shape=(32, 32), times=2, chunks=SPACE)
+    ),
+    "composite": _on(lambda: _s2(times=3), lambda c: c.eo.composite("median")),
+    # writing
+    "to_cog": _with_tmp(_optical, lambda c, d: c.isel(band=0).eo.to_cog(d / "a.tif")),
+    "to_zarr": _with_tmp(_optical, lambda c, d: c.eo.to_zarr(d / "a.zarr")),
+    # denoising and SAR
+    "denoise": _on(_s1, lambda c: c.eo.denoise("lee", size=5)),
+    "to_db": _on(_s1, lambda c: c.eo.to_db()),
+    "to_linear": _on(lambda: _s1().eo.to_db(), lambda c: c.eo.to_linear()),
+    "multilook": _on(_s1, lambda c: c.eo.multilook(2)),
+    "estimate_looks": _on(lambda: _s1().isel(time=0, band=0), lambda c: c.eo.estimate_looks()),
+    "dual_pol_ratio": _on(_s1, lambda c: c.eo.dual_pol_ratio()),
+    "dual_pol_rvi": _on(_s1, lambda c: c.eo.dual_pol_rvi()),
+    # spectral indices
+    "index": _on(_s2, lambda c: c.eo.index("NDVI")),
+    "indices": _on(_s2, lambda c: c.eo.indices(["NDVI", "NDWI"])),
+    # hyperspectral
+    "estimate_noise": _on(_hsi, lambda c: c.eo.estimate_noise("diff")),
+    "find_bad_bands": _on(_hsi, lambda c: c.eo.find_bad_bands(noise="diff")),
+    "destripe": _on(_hsi, lambda c: c.eo.destripe()),
+    "find_dead_pixels": _on(_hsi, lambda c: c.eo.find_dead_pixels()),
+    "repair_dead_pixels": _on(_hsi, lambda c: c.eo.repair_dead_pixels()),
+    # models
+    "apply_model": lambda _: (
+        lambda cube, net: (
+            lambda: cube.eo.apply_model(
+                net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
+            )
+        )
+    )(_optical(), _conv()),
+    "fit": _fit,
+    "sample": _on(_optical, lambda c: c.eo.sample(_gdf(c, "point"), progress=False)),
+    "zonal_stats": _on(_optical, lambda c: c.eo.zonal_stats(_gdf(c), progress=False)),
+    "rasterize": _on(_optical, lambda c: c.eo.rasterize(_gdf(c), "label")),
+    "batches": _on(_optical, lambda c: c.eo.batches({"y": 16, "x": 16})),
+    # embeddings
+    "embed": lambda _: (lambda cube, enc: lambda: cube.eo.embed(enc, patch=8, stride=8))(
+        _optical(),
+        __import__("eoxr.embed", fromlist=["encoder"]).encoder(
+            "rcf", bands=["red", "nir"], features=4, size=3
+        ),
+    ),
+    "similarity": _on(_embedding, lambda e: e.eo.similarity(np.ones(e.sizes["feature"]))),
+    "kmeans": _on(_embedding, lambda e: e.eo.kmeans(2, progress=False)),
+    "pca": _on(_embedding, lambda e: e.eo.pca(2, progress=False)),
+    "zonal": _on(_embedding, lambda e: e.eo.zonal(_gdf(_optical()))),
+    "to_geoparquet": _with_tmp(_embedding, lambda e, d: e.eo.to_geoparquet(d / "e.parquet")),
+    "cloud_mask_csmask": _csmask_case,
+    # change detection
+    "change": _on(_s2, lambda c: c.isel(time=0).eo.change(c.isel(time=1))),
+    "change_omnibus": _on(lambda: _s1(times=4), lambda c: c.eo.change_omnibus(enl=4.4)),
+    "bfast_monitor": _on(
+        lambda: _s2(times=40, shape=(16, 16)),
+        lambda c: c.eo.bfast_monitor(monitor_start=c.time.values[30]),
+    ),
+    "vectorize": _on(_change_mask, lambda m: m.eo.vectorize()),
+}
+
+
+def _materialise(result: Any) -> None:
+    """Evaluate a lazy result, to check that the graph it built runs."""
+    if isinstance(result, xr.DataArray | xr.Dataset):
+        result.compute()
+    elif isinstance(result, tuple):
+        for r in result:
+            _materialise(r)
+
+
+@pytest.mark.parametrize("verb", sorted(EODataArrayAccessor._verbs()))
+def test_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+    assert verb in CASES, f"`{verb}` has no laziness case: add one to CASES (and maybe ALLOWLIST)"
+    call = CASES[verb](tmp_path)
+    result = None
+    with et.raise_if_dask_computes() as sched:
+        try:
+            result = call()
+        except Exception:
+            # the counting scheduler's error may come back wrapped (e.g. as a WriteError)
+            if not sched.total:
+                raise
+    computed = sched.total > 0
+    if verb in ALLOWLIST:
+        assert computed, f"`{verb}` is lazy now: remove it from ALLOWLIST ({ALLOWLIST[verb]})"
+        return
+    assert not computed, f"`{verb}` computes at call time: make it lazy or allowlist it"
+    _materialise(result)
+
+
+def test_allowlist_names_real_verbs() -> None:
+    verbs = set(EODataArrayAccessor._verbs()) | set(EODatasetAccessor._verbs())
+    assert set(ALLOWLIST) <= verbs, sorted(set(ALLOWLIST) - verbs)
