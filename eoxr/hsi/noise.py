@@ -32,13 +32,13 @@ negative for bands of negative reflectance).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import block_sum, compute, hist_quantile
+from .._chunks import block_sum, compute, hist_quantile, lazy_call
 from ..errors import ParameterError
 from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments
@@ -140,13 +140,36 @@ def band_power(cube: xr.DataArray) -> xr.DataArray:
     return (cube.astype("float64") ** 2).mean(dim=cube.dims[1:], skipna=True)
 
 
-def _diff_noise(cube: xr.DataArray, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
-    """Robust shift-difference noise sigma and the band power, in one pass."""
+def _diff_parts(cube: xr.DataArray) -> tuple:
+    """Per-band histograms of ``log10 |d|`` of the shift difference and the band power (lazy)."""
     d = cube.diff(cube.dims[1], n=2).data
     hist = block_sum(_log_hist, d, (cube.shape[0], _NBINS), "int64")
-    hist, power = compute(hist, band_power(cube).data, progress=progress)
+    return hist, band_power(cube).data
+
+
+def _diff_sigma(hist: np.ndarray) -> np.ndarray:
+    """Robust shift-difference noise sigma per band from the ``log10 |d|`` histograms."""
     med = np.array([hist_quantile(h, _LOG_EDGES, 0.5) for h in np.asarray(hist)])
-    return med * _MAD_TO_SIGMA, np.asarray(power, dtype="float64")
+    return med * _MAD_TO_SIGMA
+
+
+def _sigma_snr(
+    sigma: np.ndarray, power: np.ndarray, good: np.ndarray | None, n_bands: int
+) -> np.ndarray:
+    """``(2, band)``: sigma and SNR on all bands (NaN on those ``good`` leaves out)."""
+    sigma = np.asarray(sigma, dtype="float64")
+    power = np.asarray(power, dtype="float64")
+    if good is not None:
+        full = np.full((2, n_bands), np.nan)
+        full[:, good] = sigma, power
+        sigma, power = full
+    return np.stack([sigma, snr_of(sigma, power)])
+
+
+def _diff_sigma_snr(
+    hist: np.ndarray, power: np.ndarray, good: np.ndarray | None, n_bands: int
+) -> np.ndarray:
+    return _sigma_snr(_diff_sigma(hist), power, good, n_bands)
 
 
 def check_noise(noise: object, n_bands: int | None = None) -> None:
@@ -177,10 +200,21 @@ def noise_sigma(data: xr.DataArray, noise: Noise, *, progress: bool | None = Non
     A method name is estimated now (:func:`estimate_noise`, one pass); a DataArray is checked
     (one value per band) and read. NaN marks a band without an estimate.
     """
+    sigma = sigma_data(data, noise, progress=progress)
+    return np.asarray(compute(sigma, progress=progress)[0], dtype="float64").reshape(-1)
+
+
+def sigma_data(data: xr.DataArray, noise: Noise, *, progress: bool | None = None) -> Any:
+    """Per-band noise sigma of a ``(band, y, x)`` cube as a bare array, lazy where it can be.
+
+    Like :func:`noise_sigma`, but a ``"diff"`` estimate or a dask-backed sigma DataArray stays
+    a (1-d, float64) dask array, to feed a kernel without computing at call time; ``"hysime"``
+    is computed now (its checks of the pixel set raise at call time).
+    """
     check_noise(noise, data.shape[0])
     if isinstance(noise, str):
         noise = estimate_noise(data, noise, progress=progress)
-    return np.asarray(compute(noise.data, progress=False)[0], dtype="float64").reshape(-1)
+    return noise.data.reshape(-1).astype("float64")
 
 
 def snr_of(sigma: np.ndarray, power: np.ndarray) -> np.ndarray:
@@ -225,13 +259,15 @@ def estimate_noise(
     seed : int
         Seed of the pixel sample.
     progress : bool, optional
-        Progress bar for the pass over a dask cube (default: when interactive).
+        Progress bar for the ``"hysime"`` pass over a dask cube (default: when interactive).
 
     Returns
     -------
     DataArray
-        ``noise_sigma`` along the band dim (numpy-backed, float64) with an ``snr`` coordinate
+        ``noise_sigma`` along the band dim (float64) with an ``snr`` coordinate
         (:func:`snr_of`: RMS signal over noise sigma, >= 0) and the cube's band coordinates.
+        ``"diff"`` on a dask cube is lazy (the histograms and the band power are a graph
+        evaluated with the result, ``.compute()`` it); ``"hysime"`` is a fit computed now.
 
     Examples
     --------
@@ -247,19 +283,19 @@ def estimate_noise(
     check_fraction(sample, "sample")
     good = good_bands(data)
     sub = data if good is None else data.isel({data.dims[0]: good})
+    n_bands = data.shape[0]
     if method == "hysime":
+        # fitted now: the pixel-count and rank checks raise at call time, not inside a graph
         m, _ = cube_moments(sub, sample=sample, seed=seed, progress=progress)
         sigma, power = np.sqrt(hysime_noise_var(m)), np.diag(m.gram) / max(m.n, 1)
+        stats = _sigma_snr(sigma, power, good, n_bands)
     else:
-        sigma, power = _diff_noise(sub, progress)
-    if good is not None:
-        full = np.full((2, data.shape[0]), np.nan)
-        full[:, good] = sigma, power
-        sigma, power = full
+        hist, power = _diff_parts(sub)
+        stats = lazy_call(_diff_sigma_snr, hist, power, good, n_bands, shape=(2, n_bands))
     return _band_result(
         data,
-        sigma,
-        {"snr": snr_of(sigma, power)},
+        stats[0],
+        {"snr": stats[1]},
         name="noise_sigma",
         long_name="noise standard deviation",
         units=data.attrs.get("units"),

@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, lazy_call, match_chunks, rechunk_whole
+from .._chunks import compute, lazy_call, map_blocks, match_chunks
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
 
@@ -62,11 +62,16 @@ def contrast_parts(
         lo = padded.isel({line_dim: slice(0, n)}).data
         hi = padded.isel({line_dim: slice(2 * d, 2 * d + n)}).data
         h = data - 0.5 * (data.copy(data=lo) + data.copy(data=hi))
-        h = rechunk_whole(h, [along])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lines: NaN contrast
-            parts.append(h.median(along, skipna=True).transpose(data.dims[0], line_dim).data)
+        h = h.transpose(data.dims[0], line_dim, along)
+        parts.append(map_blocks(_line_median, h, whole=[along], drop_dims=[along]))
     return parts
+
+
+def _line_median(block: np.ndarray) -> np.ndarray:
+    """Median along the last axis, NaN ignored; an all-NaN line gets NaN (skipped later)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(block, axis=-1)
 
 
 def line_contrast(
