@@ -336,14 +336,18 @@ def check_wavelength_ranges(ranges: object) -> tuple[tuple[float, float], ...]:
     return pairs
 
 
+_REASON = "<U16"  # the longest reason, "absorption range"
+
+
 def _bad_reason(bbl: np.ndarray, in_range: np.ndarray, snr: np.ndarray, thr: float) -> np.ndarray:
     """Why each band is bad (``""`` when good): the first reason that applies."""
+    snr, thr = np.asarray(snr, dtype="float64"), float(thr)
     reason = np.full(snr.size, "", dtype=object)
     reason[~(snr >= thr)] = "low snr"
     reason[np.isnan(snr)] = "no data"
     reason[in_range] = "absorption range"
     reason[bbl] = "bbl"
-    return reason.astype(str)
+    return reason.astype(_REASON)
 
 
 @per_scene
@@ -375,13 +379,15 @@ def find_bad_bands(
         Noise estimator, or a result of :func:`estimate_noise` (its ``snr`` coordinate is used;
         a plain sigma DataArray costs one pass for the band power).
     progress : bool, optional
-        Progress bar for the passes over a dask cube.
+        Progress bar for the HySime fit (``noise="hysime"``), the only pass done at call time.
 
     Returns
     -------
     DataArray
         Boolean ``bad_band`` along the band dim (True = drop), with ``snr`` and ``reason``
-        coordinates (``""``, ``"bbl"``, ``"absorption range"``, ``"no data"`` or ``"low snr"``).
+        coordinates (``""``, ``"bbl"``, ``"absorption range"``, ``"no data"`` or ``"low snr"``)
+        and the SNR threshold used as a scalar ``min_snr`` coordinate. Lazy for a dask cube
+        unless ``noise="hysime"`` (fitted now): ``.compute()`` it.
 
     Examples
     --------
@@ -398,24 +404,33 @@ def find_bad_bands(
     if isinstance(noise, str):
         noise = estimate_noise(data, noise, progress=progress)
     if "snr" in noise.coords:
-        snr = np.asarray(noise["snr"].values, dtype="float64")
-    else:
-        power = compute(band_power(data).data, progress=progress)[0]
-        snr = snr_of(noise_sigma(data, noise), np.asarray(power, dtype="float64"))
+        snr = noise["snr"].data
+    else:  # a plain sigma: the band power is one more (lazy) reduction
+        snr = lazy_call(
+            snr_of, sigma_data(data, noise), band_power(data).data, shape=(data.shape[0],)
+        )
     good = good_bands(data)
-    bbl = np.zeros(snr.size, bool)
+    bbl = np.zeros(data.shape[0], bool)
     if good is not None:
-        bbl[np.setdiff1d(np.arange(snr.size), good)] = True
-    thr = 0.25 * float(np.nanmedian(snr[~bbl])) if min_snr is None else float(min_snr)
-    in_range = np.zeros(snr.size, bool)
+        bbl[np.setdiff1d(np.arange(bbl.size), good)] = True
+    in_range = np.zeros(bbl.size, bool)
     for lo, hi in ranges:
         in_range |= (wl >= lo) & (wl <= hi)
-    reason = _bad_reason(bbl, in_range, snr, thr)
+    # lazy for a lazy SNR: the threshold and the reasons are graph tasks, and the threshold
+    # used is a scalar coordinate rather than a number in the history
+    thr = lazy_call(_snr_threshold, snr, bbl, min_snr)
+    reason = lazy_call(_bad_reason, bbl, in_range, snr, thr, shape=bbl.shape, dtype=_REASON)
     return _band_result(
         data,
         reason != "",
         {"snr": snr, "reason": reason},
         name="bad_band",
         long_name="bad band flag",
-        history=f"find_bad_bands(min_snr={thr:.3g}, wavelength_ranges={list(ranges)})",
-    )
+        history=f"find_bad_bands(min_snr={min_snr!r}, wavelength_ranges={list(ranges)})",
+    ).assign_coords(min_snr=((), thr))
+
+
+def _snr_threshold(snr: np.ndarray, bbl: np.ndarray, min_snr: float | None) -> float:
+    """``min_snr``, or a quarter of the median SNR of the bands ``bbl`` keeps."""
+    snr = np.asarray(snr, dtype="float64")
+    return 0.25 * float(np.nanmedian(snr[~bbl])) if min_snr is None else float(min_snr)

@@ -38,6 +38,9 @@ ALLOWLIST: dict[str, str] = {
     "zonal": "returns a table (GeoDataFrame) of embeddings per polygon",
     "to_geoparquet": "a write: the embeddings are computed and stored now",
     "vectorize": "returns polygons (GeoDataFrame) traced from the computed mask",
+    # TODO(change): the global threshold (one histogram pass) is returned as a float attr
+    # `threshold`; a 0-d lazy variable instead would let `change` build its graph only
+    "change": "the global threshold of the change statistic is computed now (a float attr)",
 }
 
 
