@@ -96,44 +96,70 @@ def _conv() -> Any:
     return torch.nn.Conv2d(2, 3, 3, padding=1).eval()
 
 
-def _csmask_case(_: Path) -> Callable[[], Any]:
-    pytest.importorskip("ukis_csmask")
-    pytest.importorskip("onnxruntime")
-    # the U-Nets take fixed 256 x 256 patches
-    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
-    cube = cube.chunk({"y": 128, "x": 128})
-    return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
+def _as(kind: str, obj: Any) -> Any:
+    """``obj`` as the kind of object the accessor under test is on (bands become variables)."""
+    if kind == "dataset" and isinstance(obj, xr.DataArray) and "band" in obj.dims:
+        return obj.eo.to_dataset()
+    return obj
 
 
-# Each case builds its (dask-backed) input, then returns the call to check: input preparation
-# may compute (e.g. the embedding a similarity works on), the returned call must not.
-Case = Callable[[Path], Callable[[], Any]]
+# Each case builds its (dask-backed) input as a DataArray or, for ``kind="dataset"``, a Dataset,
+# then returns the call to check: input preparation may compute (e.g. the embedding a
+# similarity works on), the returned call must not.
+Case = Callable[[Path, str], Callable[[], Any]]
 
 
 def _on(cube: Callable[[], Any], call: Callable[[Any], Any]) -> Case:
-    def case(tmp: Path) -> Callable[[], Any]:
-        obj = cube()
+    def case(tmp: Path, kind: str) -> Callable[[], Any]:
+        obj = _as(kind, cube())
         return lambda: call(obj)
 
     return case
 
 
 def _with_tmp(cube: Callable[[], Any], call: Callable[[Any, Path], Any]) -> Case:
-    def case(tmp: Path) -> Callable[[], Any]:
-        obj = cube()
+    def case(tmp: Path, kind: str) -> Callable[[], Any]:
+        obj = _as(kind, cube())
         return lambda: call(obj, tmp)
 
     return case
 
 
-def _labels() -> tuple[xr.DataArray, xr.DataArray]:
-    cube = _optical()
-    return cube, (cube.sel(band="B08") > 0.3).astype("float32")
+def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
+    pytest.importorskip("ukis_csmask")
+    pytest.importorskip("onnxruntime")
+    # the U-Nets take fixed 256 x 256 patches
+    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
+    cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
+    return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
 
 
-def _fit(_: Path) -> Callable[[], Any]:
+def _mask_clouds(_: Path, kind: str) -> Callable[[], Any]:
+    scene = synthetic_s2(seed=0, shape=(32, 32), times=2, chunks=SPACE)
+    cube = _as(kind, scene.cube)
+    return lambda: cube.eo.mask_clouds(mask=scene.extras["scl"])
+
+
+def _apply_model(_: Path, kind: str) -> Callable[[], Any]:
+    cube, net = _as(kind, _optical()), _conv()
+    return lambda: cube.eo.apply_model(
+        net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
+    )
+
+
+def _embed(_: Path, kind: str) -> Callable[[], Any]:
+    from eoxr.embed import encoder
+
+    cube = _as(kind, _optical())
+    enc = encoder("rcf", bands=["red", "nir"], features=4, size=3)
+    return lambda: cube.eo.embed(enc, patch=8, stride=8)
+
+
+def _fit(_: Path, kind: str) -> Callable[[], Any]:
     tree = pytest.importorskip("sklearn.tree")
-    cube, labels = _labels()
+    cube = _optical()
+    labels = (cube.sel(band="B08") > 0.3).astype("float32")
+    cube = _as(kind, cube)
     return lambda: cube.eo.fit(tree.DecisionTreeClassifier(random_state=0), labels, progress=False)
 
 
@@ -152,12 +178,10 @@ CASES: dict[str, Case] = {
     "rename_to_common": _on(_s2, lambda c: c.eo.rename_to_common()),
     "declare_sensor": _on(_optical, lambda c: c.eo.declare_sensor("sentinel-2")),
     # preparation
-    "mask_clouds": lambda _: (lambda s: lambda: s.cube.eo.mask_clouds(mask=s.extras["scl"]))(
-        synthetic_s2(seed=0, shape=(32, 32), times=2, chunks=SPACE)
-    ),
+    "mask_clouds": _mask_clouds,
     "composite": _on(lambda: _s2(times=3), lambda c: c.eo.composite("median")),
     # writing
-    "to_cog": _with_tmp(_optical, lambda c, d: c.isel(band=0).eo.to_cog(d / "a.tif")),
+    "to_cog": _with_tmp(_optical, lambda c, d: c.eo.to_cog(d / "a.tif")),
     "to_zarr": _with_tmp(_optical, lambda c, d: c.eo.to_zarr(d / "a.zarr")),
     # denoising and SAR
     "denoise": _on(_s1, lambda c: c.eo.denoise("lee", size=5)),
@@ -177,25 +201,14 @@ CASES: dict[str, Case] = {
     "find_dead_pixels": _on(_hsi, lambda c: c.eo.find_dead_pixels()),
     "repair_dead_pixels": _on(_hsi, lambda c: c.eo.repair_dead_pixels()),
     # models
-    "apply_model": lambda _: (
-        lambda cube, net: (
-            lambda: cube.eo.apply_model(
-                net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
-            )
-        )
-    )(_optical(), _conv()),
+    "apply_model": _apply_model,
     "fit": _fit,
     "sample": _on(_optical, lambda c: c.eo.sample(_gdf(c, "point"), progress=False)),
     "zonal_stats": _on(_optical, lambda c: c.eo.zonal_stats(_gdf(c), progress=False)),
     "rasterize": _on(_optical, lambda c: c.eo.rasterize(_gdf(c), "label")),
     "batches": _on(_optical, lambda c: c.eo.batches({"y": 16, "x": 16})),
     # embeddings
-    "embed": lambda _: (lambda cube, enc: lambda: cube.eo.embed(enc, patch=8, stride=8))(
-        _optical(),
-        __import__("eoxr.embed", fromlist=["encoder"]).encoder(
-            "rcf", bands=["red", "nir"], features=4, size=3
-        ),
-    ),
+    "embed": _embed,
     "similarity": _on(_embedding, lambda e: e.eo.similarity(np.ones(e.sizes["feature"]))),
     "kmeans": _on(_embedding, lambda e: e.eo.kmeans(2, progress=False)),
     "pca": _on(_embedding, lambda e: e.eo.pca(2, progress=False)),
@@ -222,10 +235,10 @@ def _materialise(result: Any) -> None:
             _materialise(r)
 
 
-@pytest.mark.parametrize("verb", sorted(EODataArrayAccessor._verbs()))
-def test_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+def _check(verb: str, kind: str, tmp: Path) -> None:
+    """The verb builds its result without computing, or is allowlisted and computes."""
     assert verb in CASES, f"`{verb}` has no laziness case: add one to CASES (and maybe ALLOWLIST)"
-    call = CASES[verb](tmp_path)
+    call = CASES[verb](tmp, kind)
     result = None
     with et.raise_if_dask_computes() as sched:
         try:
@@ -240,6 +253,16 @@ def test_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
         return
     assert not computed, f"`{verb}` computes at call time: make it lazy or allowlist it"
     _materialise(result)
+
+
+@pytest.mark.parametrize("verb", sorted(EODataArrayAccessor._verbs()))
+def test_dataarray_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+    _check(verb, "dataarray", tmp_path)
+
+
+@pytest.mark.parametrize("verb", sorted(EODatasetAccessor._verbs()))
+def test_dataset_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+    _check(verb, "dataset", tmp_path)
 
 
 def test_allowlist_names_real_verbs() -> None:
