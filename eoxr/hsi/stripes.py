@@ -220,8 +220,8 @@ def _moment_offsets(data: xr.DataArray, along: str) -> tuple[xr.DataArray, xr.Da
         std = data.std(along).astype("float64")
         ref_m = mean.mean(line_dim, skipna=True)
         ref_s = std.mean(line_dim, skipna=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = xr.where(std > 0, ref_s / std, 1.0)
+    # divide by NaN, not by 0, where the line is constant: no warning when the graph runs
+    gain = xr.where(std > 0, ref_s / std.where(std > 0), 1.0)
     return gain, ref_m - gain * mean
 
 
