@@ -270,6 +270,52 @@ def test_allowlist_names_real_verbs() -> None:
     assert set(ALLOWLIST) <= verbs, sorted(set(ALLOWLIST) - verbs)
 
 
+# --- options that change whether a verb computes ---------------------------------------------
+
+#: ``(call, reason)``: the reason is None for a lazy call, else why it computes now.
+OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
+    "estimate_noise('hysime')": (
+        lambda c: c.eo.estimate_noise("hysime"),
+        "a fit: the regression needs the band moments now (its pixel-set checks raise at call)",
+    ),
+    "find_bad_bands(noise='hysime')": (
+        lambda c: c.eo.find_bad_bands(),
+        "the default noise='hysime' is a fit (see estimate_noise('hysime'))",
+    ),
+    "find_dead_pixels(noise='hysime')": (
+        lambda c: c.eo.find_dead_pixels(noise="hysime"),
+        "noise='hysime' is a fit (see estimate_noise('hysime'))",
+    ),
+    "find_dead_pixels(noise=sigma)": (
+        lambda c: c.eo.find_dead_pixels(noise=c.eo.estimate_noise("diff")),
+        None,
+    ),
+    "destripe(method='moments')": (lambda c: c.eo.destripe(method="moments"), None),
+    "destripe(mode='multiplicative')": (lambda c: c.eo.destripe(mode="multiplicative"), None),
+    "denoise('mnf')": (
+        lambda c: c.eo.denoise("mnf"),
+        "a fit: the MNF transform is fitted on the cube (progress bar)",
+    ),
+}
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_option_is_lazy_or_documented(option: str) -> None:
+    call, reason = OPTIONS[option]
+    cube = _hsi()
+    with et.raise_if_dask_computes() as sched:
+        try:
+            result = call(cube)
+        except RuntimeError:
+            if not sched.total:
+                raise
+    if reason is None:
+        assert sched.total == 0, f"{option} computes at call time"
+        _materialise(result)
+    else:
+        assert sched.total > 0, f"{option} is lazy now: mark it lazy ({reason})"
+
+
 # --- the hyperspectral verbs made lazy give the eager results, on any chunking ---------------
 
 HSI_LAZY = {
