@@ -313,6 +313,18 @@ def _band_result(data: xr.DataArray, values: np.ndarray, extra: dict, **meta) ->
     return finalize(out, data.isel({d: 0 for d in data.dims[1:]}, drop=True), **meta)
 
 
+def positive_number(value: object, name: str, *, zero: bool = False) -> float:
+    """``value`` as a float, or a ParameterError unless it is a finite number > 0 (>= 0)."""
+    try:
+        num = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        num = float("nan")
+    if isinstance(value, bool) or not np.isfinite(num) or num < 0 or (num == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise ParameterError(f"{name}={value!r} must be a finite number {bound}, e.g. 4.0.")
+    return num
+
+
 def check_wavelength_ranges(ranges: object) -> tuple[tuple[float, float], ...]:
     """Validate ``wavelength_ranges``: a sequence of ``(low, high)`` pairs in nm, or None."""
     if ranges is None:
@@ -397,6 +409,8 @@ def find_bad_bands(
     'absorption range'
     """
     ranges = check_wavelength_ranges(wavelength_ranges)
+    # checked now: the threshold is applied when the graph runs
+    min_snr = None if min_snr is None else positive_number(min_snr, "min_snr", zero=True)
     check_noise(noise)
     data, _ = as_bands_first(cube)
     wl = wavelengths(data, "find_bad_bands") if ranges else None

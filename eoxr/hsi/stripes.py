@@ -34,6 +34,7 @@ from .._attrs import finalize
 from .._chunks import compute, lazy_call, map_blocks, match_chunks
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
+from .noise import positive_number
 
 StripeMode = Literal["additive", "multiplicative"]
 StripeMethod = Literal["robust", "moments"]
@@ -277,6 +278,7 @@ def destripe(
             f"mode={mode!r} / method={method!r}: use mode 'additive' or "
             "'multiplicative' and method 'robust' or 'moments'."
         )
+    k = positive_number(k, "k")  # checked now: the offsets are solved when the graph runs
     data, order = as_bands_first(cube)
     bdim, ydim, xdim = data.dims
     line_dim, along = _line_dims(dim, ydim, xdim)
