@@ -354,3 +354,22 @@ def test_hsi_lazy_results_equal_the_eager_ones(name: str) -> None:
         # the history starts with a time stamp
         strip = {**got.attrs, "history": got.attrs["history"].split(" ", 1)[1]}
         assert strip == {**expected.attrs, "history": expected.attrs["history"].split(" ", 1)[1]}
+
+
+def test_lazy_apply_computes_a_shared_statistic_once() -> None:
+    from eoxr import _chunks
+
+    calls = []
+
+    def read(block: np.ndarray) -> np.ndarray:
+        calls.append(block.shape)
+        return block
+
+    cube = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("y", "x")).chunk(2)
+    total = _chunks.lazy_apply(np.sum, _chunks.map_blocks(read, cube))
+    twice = _chunks.lazy_apply(lambda t: 2 * t, total)
+    plus = _chunks.lazy_apply(lambda t: t + 1, total)
+    got = (xr.DataArray(twice) + xr.DataArray(plus)).compute()
+    assert float(got) == 3 * 120 + 1
+    assert len(calls) == 4  # each of the 4 blocks read once, for both consumers
+    assert float(_chunks.lazy_apply(np.sum, cube.values)) == 120  # numpy: now
