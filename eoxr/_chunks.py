@@ -817,3 +817,30 @@ def progress_context(progress: bool | None = None) -> Any:
 
         return ProgressBar()
     return dask.config.set(scheduler=client_progress_scheduler(client))
+
+
+# --- lazy helpers
+
+
+def lazy_apply(
+    func: Callable[..., Any], *args: Any, shape: tuple[int, ...] = (), dtype: Any = np.float64
+) -> Any:
+    """Like :func:`lazy_call`, but dask arrays join the task unoptimised (keys kept).
+
+    ``dask.delayed`` optimises (and so renames) the graph of every dask argument on its own, so
+    two such tasks fed by one lazy statistic would each recompute it; here each dask array
+    (also inside lists/tuples) becomes one task on its own keys, shared by every consumer, and
+    the graph is optimised once, when the result is computed.
+    """
+    if not any(dask.is_dask_collection(a) for a in _flat(args)):
+        return np.asarray(func(*args), dtype=dtype)
+    value = dask.delayed(func, pure=True)(*(_as_delayed(a) for a in args))
+    return dsa.from_delayed(value, shape=shape, dtype=dtype)
+
+
+def _as_delayed(a: Any) -> Any:
+    if isinstance(a, list | tuple):
+        return type(a)(_as_delayed(v) for v in a)
+    if isinstance(a, dsa.Array):
+        return a.rechunk(a.shape).to_delayed(optimize_graph=False).reshape(-1)[0]
+    return a

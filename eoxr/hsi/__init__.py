@@ -1,9 +1,11 @@
 """Hyperspectral tools: noise estimation, denoising, destriping, dead-pixel repair, bad bands.
 
 Functions take a ``(band, y, x)`` float DataArray (numpy- or dask-backed) and are bound to the
-``.eo`` accessor (``cube.eo.estimate_noise()``, ``cube.eo.denoise("mnf")``...). Global
-statistics (noise, transforms, line profiles) are computed when a function is called, in one
-pass over the chunks; the per-pixel or per-neighbourhood application stays lazy. A cube with
+``.eo`` accessor (``cube.eo.estimate_noise()``, ``cube.eo.denoise("mnf")``...). Fits (HySime
+noise, MNF/PCA/subspace transforms) are computed when a function is called, in one pass over the
+chunks, with a progress bar; other global statistics (the ``"diff"`` noise, line profiles of
+``destripe``, dead lines, SNR thresholds) stay in the result's graph, so those functions compute
+nothing at call time. The per-pixel or per-neighbourhood application is lazy. A cube with
 further dims (e.g. ``time``) is processed scene by scene (statistics per scene) and the results
 are stacked in the input's dim order; the ``fit_*`` functions take one scene.
 """

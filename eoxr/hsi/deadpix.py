@@ -23,10 +23,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, map_overlap, match_chunks
+from .._chunks import lazy_apply, map_overlap, match_chunks
 from ..errors import GridMismatchError, ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, per_scene, with_bad_bands
-from .noise import Noise, check_noise, noise_sigma
+from .noise import Noise, check_noise, sigma_data
 
 _OFFSETS3 = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
 _OFFSETS5 = [(i, j) for i in range(-2, 3) for j in range(-2, 3) if max(abs(i), abs(j)) == 2]
@@ -65,22 +65,23 @@ def _outlier_block(
     return (mostly[None] | spike) & valid
 
 
-def _dead_lines(data: xr.DataArray, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per band: columns constant along y and rows constant along x (one pass).
+def _dead_lines(data: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per band: columns constant along y and rows constant along x (lazy reductions).
 
     Only lines with at least 3 valid pixels count: at the NaN border of an orthorectified scene
     a line that crosses the swath corner in one pixel is trivially "constant".
     """
     _, ydim, xdim = data.dims
-    parts = [
-        data.max(ydim) - data.min(ydim),
-        data.max(xdim) - data.min(xdim),
-        data.count(ydim),
-        data.count(xdim),
-    ]
-    vals = compute(*[p.data for p in parts], progress=progress)
-    rng_y, rng_x, n_y, n_x = (np.asarray(v) for v in vals)
-    return (rng_y == 0) & (n_y > 2), (rng_x == 0) & (n_x > 2)
+    cols = ((data.max(ydim) - data.min(ydim)) == 0) & (data.count(ydim) > 2)
+    rows = ((data.max(xdim) - data.min(xdim)) == 0) & (data.count(xdim) > 2)
+    return cols.drop_vars(list(cols.coords)), rows.drop_vars(list(rows.coords))
+
+
+def _usable_sigma(sigma: np.ndarray) -> np.ndarray:
+    """Sigma with missing or zero estimates replaced by the largest valid one (or 1)."""
+    sigma = np.asarray(sigma, dtype="float64").reshape(-1)
+    ok = np.isfinite(sigma) & (sigma > 0)
+    return np.where(ok, sigma, np.max(sigma[ok]) if ok.any() else 1.0)
 
 
 @per_scene
@@ -106,16 +107,17 @@ def find_dead_pixels(
     spike_z : float
         Threshold for single-band spikes (spatial and spectral outlier).
     noise : {"diff", "hysime"} or DataArray
-        Per-band noise sigma: estimated now (``"diff"``, the default, is robust to the defects;
-        HySime counts them as noise) or given.
+        Per-band noise sigma: estimated (``"diff"``, the default, is robust to the defects and
+        stays lazy; HySime counts them as noise and is fitted now) or given.
     progress : bool, optional
-        Progress bar for the passes over a dask cube.
+        Progress bar for the HySime fit (``noise="hysime"``), the only pass done at call time.
 
     Returns
     -------
     DataArray
-        Boolean ``dead`` mask with the cube's dims (lazy for dask input; the noise sigma and the
-        line ranges are computed now, in two passes). ``mask.any("band")`` gives the pixels.
+        Boolean ``dead`` mask with the cube's dims, lazy for dask input: the noise sigma and the
+        line ranges are lazy reductions in the mask's graph (except a HySime fit).
+        ``mask.any("band")`` gives the pixels.
         Bands a ``bbl`` coordinate marks 0 are never flagged (nor used to flag).
 
     Examples
@@ -130,16 +132,16 @@ def find_dead_pixels(
         raise ParameterError(f"band_fraction={band_fraction!r} must lie in (0, 1].")
     check_noise(noise)
     data, order = as_bands_first(cube)
-    sigma = noise_sigma(data, noise, progress=progress)
-    ok = np.isfinite(sigma) & (sigma > 0)
-    sigma = np.where(ok, sigma, np.max(sigma[ok]) if ok.any() else 1.0)
+    # lazy for dask input: the sigma is a graph key that every block of the test reads
+    n_bands = data.shape[0]
+    sigma = lazy_apply(_usable_sigma, sigma_data(data, noise, progress=progress), shape=(n_bands,))
 
     good = good_bands(data)
     if good is None:
-        mask = _find_dead(data, sigma, z, band_fraction, spike_z, progress)
+        mask = _find_dead(data, sigma, z, band_fraction, spike_z)
     else:  # bbl bands: neither flagged nor used to flag
         sub = data.isel({data.dims[0]: good})
-        mask = _find_dead(sub, sigma[good], z, band_fraction, spike_z, progress)
+        mask = _find_dead(sub, sigma[good], z, band_fraction, spike_z)
         mask = with_bad_bands(mask, xr.zeros_like(data, dtype=bool), good)
     mask = match_chunks(mask.assign_coords(data.coords), data)
     return finalize(
@@ -157,15 +159,14 @@ def _find_dead(
     z: float,
     band_fraction: float,
     spike_z: float,
-    progress: bool | None,
 ) -> xr.DataArray:
     """Dead-pixel mask of a ``(band, y, x)`` cube whose bands all take part."""
-    cols, rows = _dead_lines(data, progress)
+    cols, rows = _dead_lines(data)
     bdim, ydim, xdim = data.dims
     # certain defects first (pixel-local or global facts), then left out of the neighbourhoods
     # of the outlier test, so that a dead line or a cluster of dead pixels does not make its
     # healthy neighbours look like outliers
-    lines = xr.DataArray(cols, dims=(bdim, xdim)) | xr.DataArray(rows, dims=(bdim, ydim))
+    lines = cols | rows
     top = abs(data).max(bdim)
     flat = (data.max(bdim) - data.min(bdim)) <= 1e-7 * top
     certain = ((lines | flat) & data.notnull()).transpose(bdim, ydim, xdim)
@@ -221,9 +222,9 @@ def repair_dead_pixels(
         Bands a ``bbl`` coordinate marks 0 are left as they are.
     mask : DataArray, optional
         Boolean mask with dims ``(y, x)`` (all bands) or the cube's dims; default
-        :func:`find_dead_pixels` (computed now: two passes).
+        :func:`find_dead_pixels` (lazy: part of the result's graph).
     progress : bool, optional
-        Progress bar for the passes of :func:`find_dead_pixels`.
+        Passed to :func:`find_dead_pixels` (only used by a pass done at call time).
 
     Returns
     -------

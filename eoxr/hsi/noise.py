@@ -32,13 +32,13 @@ negative for bands of negative reflectance).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import block_sum, compute, hist_quantile
+from .._chunks import block_sum, compute, hist_quantile, lazy_apply
 from ..errors import ParameterError
 from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments
@@ -140,13 +140,36 @@ def band_power(cube: xr.DataArray) -> xr.DataArray:
     return (cube.astype("float64") ** 2).mean(dim=cube.dims[1:], skipna=True)
 
 
-def _diff_noise(cube: xr.DataArray, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
-    """Robust shift-difference noise sigma and the band power, in one pass."""
+def _diff_parts(cube: xr.DataArray) -> tuple:
+    """Per-band histograms of ``log10 |d|`` of the shift difference and the band power (lazy)."""
     d = cube.diff(cube.dims[1], n=2).data
     hist = block_sum(_log_hist, d, (cube.shape[0], _NBINS), "int64")
-    hist, power = compute(hist, band_power(cube).data, progress=progress)
+    return hist, band_power(cube).data
+
+
+def _diff_sigma(hist: np.ndarray) -> np.ndarray:
+    """Robust shift-difference noise sigma per band from the ``log10 |d|`` histograms."""
     med = np.array([hist_quantile(h, _LOG_EDGES, 0.5) for h in np.asarray(hist)])
-    return med * _MAD_TO_SIGMA, np.asarray(power, dtype="float64")
+    return med * _MAD_TO_SIGMA
+
+
+def _sigma_snr(
+    sigma: np.ndarray, power: np.ndarray, good: np.ndarray | None, n_bands: int
+) -> np.ndarray:
+    """``(2, band)``: sigma and SNR on all bands (NaN on those ``good`` leaves out)."""
+    sigma = np.asarray(sigma, dtype="float64")
+    power = np.asarray(power, dtype="float64")
+    if good is not None:
+        full = np.full((2, n_bands), np.nan)
+        full[:, good] = sigma, power
+        sigma, power = full
+    return np.stack([sigma, snr_of(sigma, power)])
+
+
+def _diff_sigma_snr(
+    hist: np.ndarray, power: np.ndarray, good: np.ndarray | None, n_bands: int
+) -> np.ndarray:
+    return _sigma_snr(_diff_sigma(hist), power, good, n_bands)
 
 
 def check_noise(noise: object, n_bands: int | None = None) -> None:
@@ -177,10 +200,21 @@ def noise_sigma(data: xr.DataArray, noise: Noise, *, progress: bool | None = Non
     A method name is estimated now (:func:`estimate_noise`, one pass); a DataArray is checked
     (one value per band) and read. NaN marks a band without an estimate.
     """
+    sigma = sigma_data(data, noise, progress=progress)
+    return np.asarray(compute(sigma, progress=progress)[0], dtype="float64").reshape(-1)
+
+
+def sigma_data(data: xr.DataArray, noise: Noise, *, progress: bool | None = None) -> Any:
+    """Per-band noise sigma of a ``(band, y, x)`` cube as a bare array, lazy where it can be.
+
+    Like :func:`noise_sigma`, but a ``"diff"`` estimate or a dask-backed sigma DataArray stays
+    a (1-d, float64) dask array, to feed a kernel without computing at call time; ``"hysime"``
+    is computed now (its checks of the pixel set raise at call time).
+    """
     check_noise(noise, data.shape[0])
     if isinstance(noise, str):
         noise = estimate_noise(data, noise, progress=progress)
-    return np.asarray(compute(noise.data, progress=False)[0], dtype="float64").reshape(-1)
+    return noise.data.reshape(-1).astype("float64")
 
 
 def snr_of(sigma: np.ndarray, power: np.ndarray) -> np.ndarray:
@@ -225,13 +259,15 @@ def estimate_noise(
     seed : int
         Seed of the pixel sample.
     progress : bool, optional
-        Progress bar for the pass over a dask cube (default: when interactive).
+        Progress bar for the ``"hysime"`` pass over a dask cube (default: when interactive).
 
     Returns
     -------
     DataArray
-        ``noise_sigma`` along the band dim (numpy-backed, float64) with an ``snr`` coordinate
+        ``noise_sigma`` along the band dim (float64) with an ``snr`` coordinate
         (:func:`snr_of`: RMS signal over noise sigma, >= 0) and the cube's band coordinates.
+        ``"diff"`` on a dask cube is lazy (the histograms and the band power are a graph
+        evaluated with the result, ``.compute()`` it); ``"hysime"`` is a fit computed now.
 
     Examples
     --------
@@ -247,19 +283,19 @@ def estimate_noise(
     check_fraction(sample, "sample")
     good = good_bands(data)
     sub = data if good is None else data.isel({data.dims[0]: good})
+    n_bands = data.shape[0]
     if method == "hysime":
+        # fitted now: the pixel-count and rank checks raise at call time, not inside a graph
         m, _ = cube_moments(sub, sample=sample, seed=seed, progress=progress)
         sigma, power = np.sqrt(hysime_noise_var(m)), np.diag(m.gram) / max(m.n, 1)
+        stats = _sigma_snr(sigma, power, good, n_bands)
     else:
-        sigma, power = _diff_noise(sub, progress)
-    if good is not None:
-        full = np.full((2, data.shape[0]), np.nan)
-        full[:, good] = sigma, power
-        sigma, power = full
+        hist, power = _diff_parts(sub)
+        stats = lazy_apply(_diff_sigma_snr, hist, power, good, n_bands, shape=(2, n_bands))
     return _band_result(
         data,
-        sigma,
-        {"snr": snr_of(sigma, power)},
+        stats[0],
+        {"snr": stats[1]},
         name="noise_sigma",
         long_name="noise standard deviation",
         units=data.attrs.get("units"),
@@ -275,6 +311,18 @@ def _band_result(data: xr.DataArray, values: np.ndarray, extra: dict, **meta) ->
     coords = {**along, **{k: (bdim, v) for k, v in extra.items()}}
     out = xr.DataArray(values, dims=(bdim,), coords=coords)
     return finalize(out, data.isel({d: 0 for d in data.dims[1:]}, drop=True), **meta)
+
+
+def positive_number(value: object, name: str, *, zero: bool = False) -> float:
+    """``value`` as a float, or a ParameterError unless it is a finite number > 0 (>= 0)."""
+    try:
+        num = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        num = float("nan")
+    if isinstance(value, bool) or not np.isfinite(num) or num < 0 or (num == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise ParameterError(f"{name}={value!r} must be a finite number {bound}, e.g. 4.0.")
+    return num
 
 
 def check_wavelength_ranges(ranges: object) -> tuple[tuple[float, float], ...]:
@@ -300,14 +348,18 @@ def check_wavelength_ranges(ranges: object) -> tuple[tuple[float, float], ...]:
     return pairs
 
 
+_REASON = "<U16"  # the longest reason, "absorption range"
+
+
 def _bad_reason(bbl: np.ndarray, in_range: np.ndarray, snr: np.ndarray, thr: float) -> np.ndarray:
     """Why each band is bad (``""`` when good): the first reason that applies."""
+    snr, thr = np.asarray(snr, dtype="float64"), float(thr)
     reason = np.full(snr.size, "", dtype=object)
     reason[~(snr >= thr)] = "low snr"
     reason[np.isnan(snr)] = "no data"
     reason[in_range] = "absorption range"
     reason[bbl] = "bbl"
-    return reason.astype(str)
+    return reason.astype(_REASON)
 
 
 @per_scene
@@ -339,13 +391,15 @@ def find_bad_bands(
         Noise estimator, or a result of :func:`estimate_noise` (its ``snr`` coordinate is used;
         a plain sigma DataArray costs one pass for the band power).
     progress : bool, optional
-        Progress bar for the passes over a dask cube.
+        Progress bar for the HySime fit (``noise="hysime"``), the only pass done at call time.
 
     Returns
     -------
     DataArray
         Boolean ``bad_band`` along the band dim (True = drop), with ``snr`` and ``reason``
-        coordinates (``""``, ``"bbl"``, ``"absorption range"``, ``"no data"`` or ``"low snr"``).
+        coordinates (``""``, ``"bbl"``, ``"absorption range"``, ``"no data"`` or ``"low snr"``)
+        and the SNR threshold used as a scalar ``min_snr`` coordinate. Lazy for a dask cube
+        unless ``noise="hysime"`` (fitted now): ``.compute()`` it.
 
     Examples
     --------
@@ -355,6 +409,8 @@ def find_bad_bands(
     'absorption range'
     """
     ranges = check_wavelength_ranges(wavelength_ranges)
+    # checked now: the threshold is applied when the graph runs
+    min_snr = None if min_snr is None else positive_number(min_snr, "min_snr", zero=True)
     check_noise(noise)
     data, _ = as_bands_first(cube)
     wl = wavelengths(data, "find_bad_bands") if ranges else None
@@ -362,24 +418,33 @@ def find_bad_bands(
     if isinstance(noise, str):
         noise = estimate_noise(data, noise, progress=progress)
     if "snr" in noise.coords:
-        snr = np.asarray(noise["snr"].values, dtype="float64")
-    else:
-        power = compute(band_power(data).data, progress=progress)[0]
-        snr = snr_of(noise_sigma(data, noise), np.asarray(power, dtype="float64"))
+        snr = noise["snr"].data
+    else:  # a plain sigma: the band power is one more (lazy) reduction
+        snr = lazy_apply(
+            snr_of, sigma_data(data, noise), band_power(data).data, shape=(data.shape[0],)
+        )
     good = good_bands(data)
-    bbl = np.zeros(snr.size, bool)
+    bbl = np.zeros(data.shape[0], bool)
     if good is not None:
-        bbl[np.setdiff1d(np.arange(snr.size), good)] = True
-    thr = 0.25 * float(np.nanmedian(snr[~bbl])) if min_snr is None else float(min_snr)
-    in_range = np.zeros(snr.size, bool)
+        bbl[np.setdiff1d(np.arange(bbl.size), good)] = True
+    in_range = np.zeros(bbl.size, bool)
     for lo, hi in ranges:
         in_range |= (wl >= lo) & (wl <= hi)
-    reason = _bad_reason(bbl, in_range, snr, thr)
+    # lazy for a lazy SNR: the threshold and the reasons are graph tasks, and the threshold
+    # used is a scalar coordinate rather than a number in the history
+    thr = lazy_apply(_snr_threshold, snr, bbl, min_snr)
+    reason = lazy_apply(_bad_reason, bbl, in_range, snr, thr, shape=bbl.shape, dtype=_REASON)
     return _band_result(
         data,
         reason != "",
         {"snr": snr, "reason": reason},
         name="bad_band",
         long_name="bad band flag",
-        history=f"find_bad_bands(min_snr={thr:.3g}, wavelength_ranges={list(ranges)})",
-    )
+        history=f"find_bad_bands(min_snr={min_snr!r}, wavelength_ranges={list(ranges)})",
+    ).assign_coords(min_snr=((), thr))
+
+
+def _snr_threshold(snr: np.ndarray, bbl: np.ndarray, min_snr: float | None) -> float:
+    """``min_snr``, or a quarter of the median SNR of the bands ``bbl`` keeps."""
+    snr = np.asarray(snr, dtype="float64")
+    return 0.25 * float(np.nanmedian(snr[~bbl])) if min_snr is None else float(min_snr)

@@ -14,7 +14,9 @@ column of a band. Two estimators of those per-line offsets:
   found by (slightly ridge-regularised) least squares on the lines whose contrast stands out
   (``k`` robust sigmas, local maxima first), all other lines keeping ``o = 0``: only striped
   lines are touched. The medians need whole lines in a chunk; the cube is rechunked for that
-  statistic only (read once), and the correction is applied lazily on the original chunks.
+  statistic only, and the correction is applied on the original chunks. Nothing is computed at
+  call time: the medians, the offsets solved from them (one graph task) and the correction
+  form one graph.
 
 Multiplicative stripes (gains) are handled the same way on the logarithm of the data.
 """
@@ -29,9 +31,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, match_chunks, rechunk_whole
+from .._chunks import compute, lazy_apply, map_blocks, match_chunks
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
+from .noise import positive_number
 
 StripeMode = Literal["additive", "multiplicative"]
 StripeMethod = Literal["robust", "moments"]
@@ -41,6 +44,35 @@ StripeMethod = Literal["robust", "moments"]
 #: like a smooth bump of the scene; the +-2 contrast sees each of them directly.
 _DISTANCES = (1, 2)
 _RIDGE = 0.05
+
+
+def contrast_parts(
+    data: xr.DataArray, line_dim: str, along: str, distances: tuple[int, ...] = _DISTANCES
+) -> list:
+    """Median line contrasts per distance, as lazy ``(band, line)`` arrays (numpy for numpy).
+
+    Each is the median along ``along`` of each pixel minus the mean of its neighbours ``d``
+    lines away (mirrored neighbours at the edges); the cube is rechunked so that ``along`` is
+    whole, as the median needs.
+    """
+    parts = []
+    n = data.sizes[line_dim]
+    for d in distances:
+        # mirrored neighbours at the edges (index -d -> d), as in :func:`_reflect`
+        padded = data.pad({line_dim: (d, d)}, mode="reflect")
+        lo = padded.isel({line_dim: slice(0, n)}).data
+        hi = padded.isel({line_dim: slice(2 * d, 2 * d + n)}).data
+        h = data - 0.5 * (data.copy(data=lo) + data.copy(data=hi))
+        h = h.transpose(data.dims[0], line_dim, along)
+        parts.append(map_blocks(_line_median, h, whole=[along], drop_dims=[along]))
+    return parts
+
+
+def _line_median(block: np.ndarray) -> np.ndarray:
+    """Median along the last axis, NaN ignored; an all-NaN line gets NaN (skipped later)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(block, axis=-1)
 
 
 def line_contrast(
@@ -55,22 +87,23 @@ def line_contrast(
 
     For each ``d`` in ``distances`` the median is taken along ``along``. Returns a
     ``(distance, band, line)`` array (mirrored neighbours at the edges), computed now in one pass
-    (the cube is rechunked so that ``along`` is whole, as the median needs).
+    (:func:`destripe` keeps the same statistic lazy, in the graph).
     """
-    parts = []
-    n = data.sizes[line_dim]
-    for d in distances:
-        # mirrored neighbours at the edges (index -d -> d), as in :func:`_reflect`
-        padded = data.pad({line_dim: (d, d)}, mode="reflect")
-        lo = padded.isel({line_dim: slice(0, n)}).data
-        hi = padded.isel({line_dim: slice(2 * d, 2 * d + n)}).data
-        h = data - 0.5 * (data.copy(data=lo) + data.copy(data=hi))
-        h = rechunk_whole(h, [along])
-        parts.append(h.median(along, skipna=True).transpose(data.dims[0], line_dim).data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lines: NaN contrast, skipped
-        vals = compute(*parts, progress=progress)
-    return np.stack([np.asarray(v, dtype="float64") for v in vals])
+        vals = compute(*contrast_parts(data, line_dim, along, distances), progress=progress)
+    return _stack(*vals)
+
+
+def _stack(*parts: np.ndarray) -> np.ndarray:
+    return np.stack([np.asarray(v, dtype="float64") for v in parts])
+
+
+def _offsets_of_parts(parts: list, k: float) -> np.ndarray:
+    """:func:`offsets_from_contrast` of the per-distance contrasts (a graph task for dask)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return offsets_from_contrast(_stack(*parts), k)
 
 
 def _reflect(x: np.ndarray, n: int) -> np.ndarray:
@@ -175,19 +208,21 @@ def _solve_support(
     return o
 
 
-def _moment_offsets(
-    data: xr.DataArray, along: str, progress: bool | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Classic moment matching: per-line means/stds and the band's global ones (one pass)."""
+def _moment_offsets(data: xr.DataArray, along: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Classic moment matching: gain and offset per line from the line and band moments.
+
+    Lazy for dask input (the per-line moments stay in the graph). An all-NaN line or band has
+    no statistics: NaN, which leaves it untouched.
+    """
+    line_dim = next(d for d in data.dims[1:] if d != along)
     with warnings.catch_warnings():
-        # an all-NaN line or band has no statistics: NaN, which leaves it untouched below
         warnings.simplefilter("ignore", RuntimeWarning)
-        vals = compute(data.mean(along).data, data.std(along).data, progress=progress)
-        mean, std = (np.asarray(v, dtype="float64") for v in vals)
-        ref_m = np.nanmean(mean, axis=1, keepdims=True)
-        ref_s = np.nanmean(std, axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = np.where(std > 0, ref_s / std, 1.0)
+        mean = data.mean(along).astype("float64")
+        std = data.std(along).astype("float64")
+        ref_m = mean.mean(line_dim, skipna=True)
+        ref_s = std.mean(line_dim, skipna=True)
+    # divide by NaN, not by 0, where the line is constant: no warning when the graph runs
+    gain = xr.where(std > 0, ref_s / std.where(std > 0), 1.0)
     return gain, ref_m - gain * mean
 
 
@@ -222,12 +257,14 @@ def destripe(
     k : float
         Detection threshold of striped lines, in robust sigmas of the line contrast.
     progress : bool, optional
-        Progress bar for the pass that computes the line statistics of a dask cube.
+        Accepted for compatibility and ignored: nothing is computed at call time (the line
+        statistics and the offsets solved from them are part of the result's graph).
 
     Returns
     -------
     DataArray
-        The destriped cube, lazy for dask input (the line statistics are computed now).
+        The destriped cube, lazy for dask input: the line statistics are a lazy reduction that
+        feeds the correction, evaluated with the result.
 
     Examples
     --------
@@ -241,11 +278,12 @@ def destripe(
             f"mode={mode!r} / method={method!r}: use mode 'additive' or "
             "'multiplicative' and method 'robust' or 'moments'."
         )
+    k = positive_number(k, "k")  # checked now: the offsets are solved when the graph runs
     data, order = as_bands_first(cube)
     bdim, ydim, xdim = data.dims
     line_dim, along = _line_dims(dim, ydim, xdim)
     run = functools.partial(
-        _destripe, line_dim=line_dim, along=along, mode=mode, method=method, k=k, progress=progress
+        _destripe, line_dim=line_dim, along=along, mode=mode, method=method, k=k
     )
     out = match_chunks(on_good_bands(run, data), cube.transpose(*data.dims))
     return finalize(
@@ -264,26 +302,27 @@ def _destripe(
     mode: str,
     method: str,
     k: float,
-    progress: bool | None,
 ) -> xr.DataArray:
     """Destripe a ``(band, y, x)`` cube whose bands all take part in the statistics."""
     bdim, ydim, xdim = data.dims
     # bare arrays for the statistics: coords would be carried through pad/median for nothing
     bare = data.drop_vars(list(data.coords))
+    nb, n = data.shape[0], data.sizes[line_dim]
 
-    def prof(a: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(a.astype(data.dtype), dims=(bdim, line_dim))
+    def offsets(cube: xr.DataArray) -> xr.DataArray:
+        # the sparse solve needs every line's contrast: one graph task fed by the medians
+        parts = contrast_parts(cube, line_dim, along)
+        o = lazy_apply(_offsets_of_parts, parts, k, shape=(nb, n), dtype="float64")
+        return xr.DataArray(o, dims=(bdim, line_dim))
 
     if method == "moments":
-        gain, offset = _moment_offsets(bare, along, progress)
-        out = bare * prof(gain) + prof(offset)
+        gain, offset = _moment_offsets(bare, along)
+        out = bare * gain.astype(data.dtype) + offset.astype(data.dtype)
     elif mode == "additive":
-        c = line_contrast(bare, line_dim, along, progress=progress)
-        out = bare - prof(offsets_from_contrast(c, k))
+        out = bare - offsets(bare).astype(data.dtype)
     else:
         logd = np.log(bare.where(bare > 0))
-        o = offsets_from_contrast(line_contrast(logd, line_dim, along, progress=progress), k)
-        out = bare * prof(np.exp(-o))
+        out = bare * np.exp(-offsets(logd)).astype(data.dtype)
     return data.copy(data=out.transpose(bdim, ydim, xdim).data)
 
 

@@ -1,0 +1,375 @@
+"""Issue 10: no ``.eo`` verb computes at call time, unless it must (and then it is listed here).
+
+Every verb of the accessor is called on a small dask-backed cube inside
+:func:`eoxr.testing.raise_if_dask_computes`. A verb is either lazy (no computation while it
+builds its result, which then computes without error) or in :data:`ALLOWLIST` with the reason it
+must compute: a documented global statistic, a fit, a write, or a result that is not an array
+(a table, a number). The test fails for a verb that is neither, and for an allowlisted verb
+that turns out lazy, so that the list stays honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import eoxr  # noqa: F401  (registers the accessor)
+import eoxr.testing as et
+from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
+from eoxr.datasets import synthetic_hsi, synthetic_s1, synthetic_s2
+
+SPACE = {"y": 16, "x": 16}
+
+#: Verbs that compute when called, by design, with the reason.
+ALLOWLIST: dict[str, str] = {
+    "to_cog": "a write: the data is computed and stored now",
+    "to_zarr": "a write: the data is computed and stored now",
+    "estimate_looks": "returns a number: the ENL is a documented global statistic",
+    "fit": "a fit: the estimator is trained on the cube's pixels now (progress bar)",
+    "sample": "returns a table (GeoDataFrame) of pixel values at the points",
+    "zonal_stats": "returns a table (GeoDataFrame) of statistics per polygon",
+    "kmeans": "a fit: k-means centroids from a bounded, chunk-independent pixel sample",
+    "pca": "a fit: principal axes from a bounded, chunk-independent pixel sample",
+    "zonal": "returns a table (GeoDataFrame) of embeddings per polygon",
+    "to_geoparquet": "a write: the embeddings are computed and stored now",
+    "vectorize": "returns polygons (GeoDataFrame) traced from the computed mask",
+    # TODO(change): the global threshold (one histogram pass) is returned as a float attr
+    # `threshold`; a 0-d lazy variable instead would let `change` build its graph only
+    "change": "the global threshold of the change statistic is computed now (a float attr)",
+}
+
+
+# --- cubes -------------------------------------------------------------------------------------
+
+
+def _s2(times: int = 2, shape: tuple[int, int] = (32, 32)) -> xr.DataArray:
+    return synthetic_s2(seed=0, shape=shape, times=times, cloud_cover=0.0, chunks=SPACE).cube
+
+
+def _s1(times: int = 2) -> xr.DataArray:
+    return synthetic_s1(seed=0, shape=(32, 32), times=times).cube.chunk(SPACE)
+
+
+def _hsi() -> xr.DataArray:
+    return synthetic_hsi(shape=(32, 32), n_bands=30).cube.chunk(SPACE)
+
+
+def _optical() -> xr.DataArray:
+    return et.make_cube(ny=32, nx=32, times=None, chunks=SPACE)
+
+
+def _gdf(cube: xr.DataArray, geom: str = "polygon") -> Any:
+    gpd = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely")
+    x0, y0 = float(cube.x[0]), float(cube.y[0])
+    shape = (
+        shapely.box(x0, y0 - 100, x0 + 100, y0)
+        if geom == "polygon"
+        else shapely.Point(x0 + 15, y0 - 15)
+    )
+    return gpd.GeoDataFrame({"label": [1]}, geometry=[shape], crs=cube.rio.crs)
+
+
+def _embedding() -> xr.DataArray:
+    from eoxr.embed import encoder
+
+    enc = encoder("rcf", bands=["red", "nir"], features=4, size=3)
+    emb = _optical().eo.embed(enc, patch=8, stride=8)
+    return emb if eoxr_is_dask(emb) else emb.chunk()
+
+
+def eoxr_is_dask(obj: Any) -> bool:
+    """Whether ``obj`` (or any of its variables) is dask-backed."""
+    from eoxr._chunks import is_dask
+
+    return is_dask(obj)
+
+
+def _conv() -> Any:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    return torch.nn.Conv2d(2, 3, 3, padding=1).eval()
+
+
+def _as(kind: str, obj: Any) -> Any:
+    """``obj`` as the kind of object the accessor under test is on (bands become variables)."""
+    if kind == "dataset" and isinstance(obj, xr.DataArray) and "band" in obj.dims:
+        return obj.eo.to_dataset()
+    return obj
+
+
+# Each case builds its (dask-backed) input as a DataArray or, for ``kind="dataset"``, a Dataset,
+# then returns the call to check: input preparation may compute (e.g. the embedding a
+# similarity works on), the returned call must not.
+Case = Callable[[Path, str], Callable[[], Any]]
+
+
+def _on(cube: Callable[[], Any], call: Callable[[Any], Any]) -> Case:
+    def case(tmp: Path, kind: str) -> Callable[[], Any]:
+        obj = _as(kind, cube())
+        return lambda: call(obj)
+
+    return case
+
+
+def _with_tmp(cube: Callable[[], Any], call: Callable[[Any, Path], Any]) -> Case:
+    def case(tmp: Path, kind: str) -> Callable[[], Any]:
+        obj = _as(kind, cube())
+        return lambda: call(obj, tmp)
+
+    return case
+
+
+def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
+    pytest.importorskip("ukis_csmask")
+    pytest.importorskip("onnxruntime")
+    # the U-Nets take fixed 256 x 256 patches
+    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
+    cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
+    return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
+
+
+def _mask_clouds(_: Path, kind: str) -> Callable[[], Any]:
+    scene = synthetic_s2(seed=0, shape=(32, 32), times=2, chunks=SPACE)
+    cube = _as(kind, scene.cube)
+    return lambda: cube.eo.mask_clouds(mask=scene.extras["scl"])
+
+
+def _apply_model(_: Path, kind: str) -> Callable[[], Any]:
+    cube, net = _as(kind, _optical()), _conv()
+    return lambda: cube.eo.apply_model(
+        net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
+    )
+
+
+def _embed(_: Path, kind: str) -> Callable[[], Any]:
+    from eoxr.embed import encoder
+
+    cube = _as(kind, _optical())
+    enc = encoder("rcf", bands=["red", "nir"], features=4, size=3)
+    return lambda: cube.eo.embed(enc, patch=8, stride=8)
+
+
+def _fit(_: Path, kind: str) -> Callable[[], Any]:
+    tree = pytest.importorskip("sklearn.tree")
+    cube = _optical()
+    labels = (cube.sel(band="B08") > 0.3).astype("float32")
+    cube = _as(kind, cube)
+    return lambda: cube.eo.fit(tree.DecisionTreeClassifier(random_state=0), labels, progress=False)
+
+
+def _change_mask() -> xr.DataArray:
+    cube = _optical()
+    return cube.sel(band="B08") > 0.3
+
+
+CASES: dict[str, Case] = {
+    # bands
+    "bands": _on(_s2, lambda c: c.eo.bands),
+    "sensor": _on(_s2, lambda c: c.eo.sensor),
+    "band": _on(_s2, lambda c: c.eo.band("red")),
+    "to_array": _on(_s2, lambda c: c.eo.to_array()),
+    "to_dataset": _on(_s2, lambda c: c.eo.to_dataset()),
+    "rename_to_common": _on(_s2, lambda c: c.eo.rename_to_common()),
+    "declare_sensor": _on(_optical, lambda c: c.eo.declare_sensor("sentinel-2")),
+    # preparation
+    "mask_clouds": _mask_clouds,
+    "composite": _on(lambda: _s2(times=3), lambda c: c.eo.composite("median")),
+    # writing
+    "to_cog": _with_tmp(_optical, lambda c, d: c.eo.to_cog(d / "a.tif")),
+    "to_zarr": _with_tmp(_optical, lambda c, d: c.eo.to_zarr(d / "a.zarr")),
+    # denoising and SAR
+    "denoise": _on(_s1, lambda c: c.eo.denoise("lee", size=5)),
+    "to_db": _on(_s1, lambda c: c.eo.to_db()),
+    "to_linear": _on(lambda: _s1().eo.to_db(), lambda c: c.eo.to_linear()),
+    "multilook": _on(_s1, lambda c: c.eo.multilook(2)),
+    "estimate_looks": _on(lambda: _s1().isel(time=0, band=0), lambda c: c.eo.estimate_looks()),
+    "dual_pol_ratio": _on(_s1, lambda c: c.eo.dual_pol_ratio()),
+    "dual_pol_rvi": _on(_s1, lambda c: c.eo.dual_pol_rvi()),
+    # spectral indices
+    "index": _on(_s2, lambda c: c.eo.index("NDVI")),
+    "indices": _on(_s2, lambda c: c.eo.indices(["NDVI", "NDWI"])),
+    # hyperspectral
+    "estimate_noise": _on(_hsi, lambda c: c.eo.estimate_noise("diff")),
+    "find_bad_bands": _on(_hsi, lambda c: c.eo.find_bad_bands(noise="diff")),
+    "destripe": _on(_hsi, lambda c: c.eo.destripe()),
+    "find_dead_pixels": _on(_hsi, lambda c: c.eo.find_dead_pixels()),
+    "repair_dead_pixels": _on(_hsi, lambda c: c.eo.repair_dead_pixels()),
+    # models
+    "apply_model": _apply_model,
+    "fit": _fit,
+    "sample": _on(_optical, lambda c: c.eo.sample(_gdf(c, "point"), progress=False)),
+    "zonal_stats": _on(_optical, lambda c: c.eo.zonal_stats(_gdf(c), progress=False)),
+    "rasterize": _on(_optical, lambda c: c.eo.rasterize(_gdf(c), "label")),
+    "batches": _on(_optical, lambda c: c.eo.batches({"y": 16, "x": 16})),
+    # embeddings
+    "embed": _embed,
+    "similarity": _on(_embedding, lambda e: e.eo.similarity(np.ones(e.sizes["feature"]))),
+    "kmeans": _on(_embedding, lambda e: e.eo.kmeans(2, progress=False)),
+    "pca": _on(_embedding, lambda e: e.eo.pca(2, progress=False)),
+    "zonal": _on(_embedding, lambda e: e.eo.zonal(_gdf(_optical()))),
+    "to_geoparquet": _with_tmp(_embedding, lambda e, d: e.eo.to_geoparquet(d / "e.parquet")),
+    "cloud_mask_csmask": _csmask_case,
+    # change detection
+    "change": _on(_s2, lambda c: c.isel(time=0).eo.change(c.isel(time=1))),
+    "change_omnibus": _on(lambda: _s1(times=4), lambda c: c.eo.change_omnibus(enl=4.4)),
+    "bfast_monitor": _on(
+        lambda: _s2(times=40, shape=(16, 16)),
+        lambda c: c.eo.bfast_monitor(monitor_start=c.time.values[30]),
+    ),
+    "vectorize": _on(_change_mask, lambda m: m.eo.vectorize()),
+}
+
+
+def _materialise(result: Any) -> None:
+    """Evaluate a lazy result, to check that the graph it built runs."""
+    if isinstance(result, xr.DataArray | xr.Dataset):
+        result.compute()
+    elif isinstance(result, tuple):
+        for r in result:
+            _materialise(r)
+
+
+def _check(verb: str, kind: str, tmp: Path) -> None:
+    """The verb builds its result without computing, or is allowlisted and computes."""
+    assert verb in CASES, f"`{verb}` has no laziness case: add one to CASES (and maybe ALLOWLIST)"
+    call = CASES[verb](tmp, kind)
+    result = None
+    with et.raise_if_dask_computes() as sched:
+        try:
+            result = call()
+        except Exception:
+            # the counting scheduler's error may come back wrapped (e.g. as a WriteError)
+            if not sched.total:
+                raise
+    computed = sched.total > 0
+    if verb in ALLOWLIST:
+        assert computed, f"`{verb}` is lazy now: remove it from ALLOWLIST ({ALLOWLIST[verb]})"
+        return
+    assert not computed, f"`{verb}` computes at call time: make it lazy or allowlist it"
+    _materialise(result)
+
+
+@pytest.mark.parametrize("verb", sorted(EODataArrayAccessor._verbs()))
+def test_dataarray_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+    _check(verb, "dataarray", tmp_path)
+
+
+@pytest.mark.parametrize("verb", sorted(EODatasetAccessor._verbs()))
+def test_dataset_verb_is_lazy_or_allowlisted(verb: str, tmp_path: Path) -> None:
+    _check(verb, "dataset", tmp_path)
+
+
+def test_allowlist_names_real_verbs() -> None:
+    verbs = set(EODataArrayAccessor._verbs()) | set(EODatasetAccessor._verbs())
+    assert set(ALLOWLIST) <= verbs, sorted(set(ALLOWLIST) - verbs)
+
+
+# --- options that change whether a verb computes ---------------------------------------------
+
+#: ``(call, reason)``: the reason is None for a lazy call, else why it computes now.
+OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
+    "estimate_noise('hysime')": (
+        lambda c: c.eo.estimate_noise("hysime"),
+        "a fit: the regression needs the band moments now (its pixel-set checks raise at call)",
+    ),
+    "find_bad_bands(noise='hysime')": (
+        lambda c: c.eo.find_bad_bands(),
+        "the default noise='hysime' is a fit (see estimate_noise('hysime'))",
+    ),
+    "find_dead_pixels(noise='hysime')": (
+        lambda c: c.eo.find_dead_pixels(noise="hysime"),
+        "noise='hysime' is a fit (see estimate_noise('hysime'))",
+    ),
+    "find_dead_pixels(noise=sigma)": (
+        lambda c: c.eo.find_dead_pixels(noise=c.eo.estimate_noise("diff")),
+        None,
+    ),
+    "destripe(method='moments')": (lambda c: c.eo.destripe(method="moments"), None),
+    "destripe(mode='multiplicative')": (lambda c: c.eo.destripe(mode="multiplicative"), None),
+    "denoise('mnf')": (
+        lambda c: c.eo.denoise("mnf"),
+        "a fit: the MNF transform is fitted on the cube (progress bar)",
+    ),
+}
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_option_is_lazy_or_documented(option: str) -> None:
+    call, reason = OPTIONS[option]
+    cube = _hsi()
+    with et.raise_if_dask_computes() as sched:
+        try:
+            result = call(cube)
+        except RuntimeError:
+            if not sched.total:
+                raise
+    if reason is None:
+        assert sched.total == 0, f"{option} computes at call time"
+        _materialise(result)
+    else:
+        assert sched.total > 0, f"{option} is lazy now: mark it lazy ({reason})"
+
+
+# --- the hyperspectral verbs made lazy give the eager results, on any chunking ---------------
+
+HSI_LAZY = {
+    "destripe": lambda c: c.eo.destripe(),
+    "destripe_rows": lambda c: c.eo.destripe("y"),
+    "destripe_multiplicative": lambda c: c.eo.destripe(mode="multiplicative"),
+    "destripe_moments": lambda c: c.eo.destripe(method="moments"),
+    "estimate_noise": lambda c: c.eo.estimate_noise("diff"),
+    "find_bad_bands": lambda c: c.eo.find_bad_bands(noise="diff"),
+    "find_bad_bands_sigma": lambda c: c.eo.find_bad_bands(
+        noise=c.eo.estimate_noise("diff").drop_vars("snr"), wavelength_ranges=None
+    ),
+    "find_dead_pixels": lambda c: c.eo.find_dead_pixels(),
+    "repair_dead_pixels": lambda c: c.eo.repair_dead_pixels(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HSI_LAZY))
+def test_hsi_lazy_results_equal_the_eager_ones(name: str) -> None:
+    func = HSI_LAZY[name]
+    scene = synthetic_hsi(seed=1, shape=(40, 36), n_bands=24)
+    expected = func(scene.cube)
+    assert not eoxr_is_dask(expected)
+    for chunks in ({"y": 20, "x": 18}, {"y": 13, "x": 36}, {"y": 40, "x": 7}):
+        with et.raise_if_dask_computes():
+            got = func(scene.cube.chunk(chunks))
+        assert eoxr_is_dask(got), chunks
+        got = got.compute()
+        for a, b in [(got, expected), *((got[k], expected[k]) for k in expected.coords)]:
+            assert a.dims == b.dims, (name, chunks)
+            if a.dtype.kind == "f":  # sums over other chunkings differ by rounding only
+                np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-6)
+            else:
+                np.testing.assert_array_equal(a.values, b.values, err_msg=str(chunks))
+        assert set(got.coords) == set(expected.coords)
+        # the history starts with a time stamp
+        strip = {**got.attrs, "history": got.attrs["history"].split(" ", 1)[1]}
+        assert strip == {**expected.attrs, "history": expected.attrs["history"].split(" ", 1)[1]}
+
+
+def test_lazy_apply_computes_a_shared_statistic_once() -> None:
+    from eoxr import _chunks
+
+    calls = []
+
+    def read(block: np.ndarray) -> np.ndarray:
+        calls.append(block.shape)
+        return block
+
+    cube = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("y", "x")).chunk(2)
+    total = _chunks.lazy_apply(np.sum, _chunks.map_blocks(read, cube))
+    twice = _chunks.lazy_apply(lambda t: 2 * t, total)
+    plus = _chunks.lazy_apply(lambda t: t + 1, total)
+    got = (xr.DataArray(twice) + xr.DataArray(plus)).compute()
+    assert float(got) == 3 * 120 + 1
+    assert len(calls) == 4  # each of the 4 blocks read once, for both consumers
+    assert float(_chunks.lazy_apply(np.sum, cube.values)) == 120  # numpy: now
