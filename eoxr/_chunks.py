@@ -724,10 +724,14 @@ def lazy_call(
     so a global statistic read from lazy partial results (e.g. histogram counts) stays in the
     graph and can feed a kernel (as a ``kwargs`` value of :func:`map_overlap`) without computing
     at call time. Without dask arrays ``func`` runs now and its result is returned as numpy.
+
+    Each dask argument joins the task on its own keys, unoptimised: ``dask.delayed`` would
+    optimise (and so rename) every argument's graph on its own, and two consumers of one lazy
+    statistic would each recompute it. The graph is optimised once, when the result is computed.
     """
     if not any(dask.is_dask_collection(a) for a in _flat(args)):
         return np.asarray(func(*args), dtype=dtype)
-    value = dask.delayed(func, pure=True)(*args)
+    value = dask.delayed(func, pure=True)(*(_as_delayed(a) for a in args))
     return dsa.from_delayed(value, shape=shape, dtype=dtype)
 
 
@@ -820,22 +824,6 @@ def progress_context(progress: bool | None = None) -> Any:
 
 
 # --- lazy helpers
-
-
-def lazy_apply(
-    func: Callable[..., Any], *args: Any, shape: tuple[int, ...] = (), dtype: Any = np.float64
-) -> Any:
-    """Like :func:`lazy_call`, but dask arrays join the task unoptimised (keys kept).
-
-    ``dask.delayed`` optimises (and so renames) the graph of every dask argument on its own, so
-    two such tasks fed by one lazy statistic would each recompute it; here each dask array
-    (also inside lists/tuples) becomes one task on its own keys, shared by every consumer, and
-    the graph is optimised once, when the result is computed.
-    """
-    if not any(dask.is_dask_collection(a) for a in _flat(args)):
-        return np.asarray(func(*args), dtype=dtype)
-    value = dask.delayed(func, pure=True)(*(_as_delayed(a) for a in args))
-    return dsa.from_delayed(value, shape=shape, dtype=dtype)
 
 
 def _as_delayed(a: Any) -> Any:

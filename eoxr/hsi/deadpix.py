@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import lazy_apply, map_overlap, match_chunks
+from .._chunks import lazy_call, map_overlap, match_chunks
 from ..errors import GridMismatchError, ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, per_scene, with_bad_bands
 from .noise import Noise, check_noise, sigma_data
@@ -134,7 +134,7 @@ def find_dead_pixels(
     data, order = as_bands_first(cube)
     # lazy for dask input: the sigma is a graph key that every block of the test reads
     n_bands = data.shape[0]
-    sigma = lazy_apply(_usable_sigma, sigma_data(data, noise, progress=progress), shape=(n_bands,))
+    sigma = lazy_call(_usable_sigma, sigma_data(data, noise, progress=progress), shape=(n_bands,))
 
     good = good_bands(data)
     if good is None:

@@ -38,7 +38,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import block_sum, compute, hist_quantile, lazy_apply
+from .._chunks import block_sum, compute, hist_quantile, lazy_call
 from ..errors import ParameterError
 from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments
@@ -291,7 +291,7 @@ def estimate_noise(
         stats = _sigma_snr(sigma, power, good, n_bands)
     else:
         hist, power = _diff_parts(sub)
-        stats = lazy_apply(_diff_sigma_snr, hist, power, good, n_bands, shape=(2, n_bands))
+        stats = lazy_call(_diff_sigma_snr, hist, power, good, n_bands, shape=(2, n_bands))
     return _band_result(
         data,
         stats[0],
@@ -420,7 +420,7 @@ def find_bad_bands(
     if "snr" in noise.coords:
         snr = noise["snr"].data
     else:  # a plain sigma: the band power is one more (lazy) reduction
-        snr = lazy_apply(
+        snr = lazy_call(
             snr_of, sigma_data(data, noise), band_power(data).data, shape=(data.shape[0],)
         )
     good = good_bands(data)
@@ -432,8 +432,8 @@ def find_bad_bands(
         in_range |= (wl >= lo) & (wl <= hi)
     # lazy for a lazy SNR: the threshold and the reasons are graph tasks, and the threshold
     # used is a scalar coordinate rather than a number in the history
-    thr = lazy_apply(_snr_threshold, snr, bbl, min_snr)
-    reason = lazy_apply(_bad_reason, bbl, in_range, snr, thr, shape=bbl.shape, dtype=_REASON)
+    thr = lazy_call(_snr_threshold, snr, bbl, min_snr)
+    reason = lazy_call(_bad_reason, bbl, in_range, snr, thr, shape=bbl.shape, dtype=_REASON)
     return _band_result(
         data,
         reason != "",

@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, lazy_apply, map_blocks, match_chunks
+from .._chunks import compute, lazy_call, map_blocks, match_chunks
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
 from .noise import positive_number
@@ -312,7 +312,7 @@ def _destripe(
     def offsets(cube: xr.DataArray) -> xr.DataArray:
         # the sparse solve needs every line's contrast: one graph task fed by the medians
         parts = contrast_parts(cube, line_dim, along)
-        o = lazy_apply(_offsets_of_parts, parts, k, shape=(nb, n), dtype="float64")
+        o = lazy_call(_offsets_of_parts, parts, k, shape=(nb, n), dtype="float64")
         return xr.DataArray(o, dims=(bdim, line_dim))
 
     if method == "moments":

@@ -41,6 +41,8 @@ ALLOWLIST: dict[str, str] = {
     # TODO(change): the global threshold (one histogram pass) is returned as a float attr
     # `threshold`; a 0-d lazy variable instead would let `change` build its graph only
     "change": "the global threshold of the change statistic is computed now (a float attr)",
+    "plot_rgb": "a view: the per-band stretch is read from a bounded sample (<= 512² px, 8 dates)",
+    "plot_spectra": "a view: draws the spectra at the given points (a few pixels are read)",
 }
 
 
@@ -223,6 +225,10 @@ CASES: dict[str, Case] = {
         lambda c: c.eo.bfast_monitor(monitor_start=c.time.values[30]),
     ),
     "vectorize": _on(_change_mask, lambda m: m.eo.vectorize()),
+    # interactive views
+    "plot_rgb": _on(_s2, lambda c: c.eo.plot_rgb()),
+    "explore": _on(_s2, lambda c: c.eo.explore()),
+    "plot_spectra": _on(_hsi, lambda c: c.eo.plot_spectra([(float(c.x[3]), float(c.y[3]))])),
 }
 
 
@@ -356,7 +362,7 @@ def test_hsi_lazy_results_equal_the_eager_ones(name: str) -> None:
         assert strip == {**expected.attrs, "history": expected.attrs["history"].split(" ", 1)[1]}
 
 
-def test_lazy_apply_computes_a_shared_statistic_once() -> None:
+def test_lazy_call_computes_a_shared_statistic_once() -> None:
     from eoxr import _chunks
 
     calls = []
@@ -366,10 +372,10 @@ def test_lazy_apply_computes_a_shared_statistic_once() -> None:
         return block
 
     cube = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("y", "x")).chunk(2)
-    total = _chunks.lazy_apply(np.sum, _chunks.map_blocks(read, cube))
-    twice = _chunks.lazy_apply(lambda t: 2 * t, total)
-    plus = _chunks.lazy_apply(lambda t: t + 1, total)
+    total = _chunks.lazy_call(np.sum, _chunks.map_blocks(read, cube))
+    twice = _chunks.lazy_call(lambda t: 2 * t, total)
+    plus = _chunks.lazy_call(lambda t: t + 1, total)
     got = (xr.DataArray(twice) + xr.DataArray(plus)).compute()
     assert float(got) == 3 * 120 + 1
     assert len(calls) == 4  # each of the 4 blocks read once, for both consumers
-    assert float(_chunks.lazy_apply(np.sum, cube.values)) == 120  # numpy: now
+    assert float(_chunks.lazy_call(np.sum, cube.values)) == 120  # numpy: now
