@@ -43,7 +43,9 @@ OVERRIDES = ROOT / "binder" / "overrides.json"
 
 # Run in the page: the notebook panel's cells as plain data (type, execution count, outputs).
 CELLS_JS = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
+  const app = window.jupyterapp;
+  const panel = app && app.shell ? app.shell.currentWidget : null;
+  if (!panel || !panel.content) return [];
   return panel.content.widgets.map(c => ({
     type: c.model.type,
     count: c.model.type === 'code' ? c.model.executionCount : null,
@@ -51,7 +53,9 @@ CELLS_JS = """() => {
   }));
 }"""
 KERNEL_JS = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
+  // JupyterLab defines window.jupyterapp only once it has started: 'none' until then
+  const app = window.jupyterapp;
+  const panel = app && app.shell ? app.shell.currentWidget : null;
   const ctx = panel && panel.sessionContext;
   return ctx && ctx.session && ctx.session.kernel ? ctx.session.kernel.status : 'none';
 }"""
@@ -158,6 +162,26 @@ def _is_plot(output: dict) -> bool:
     return "text/plain" in data and any(m in data for m in PLOT_MIME)
 
 
+# The same benign warning pyproject's pytest filterwarnings ignores: rasterio's warp reports a
+# source "without geotransform" for in-memory arrays odc-stac reprojects in some GDAL builds.
+BENIGN = ("NotGeoreferencedWarning",)
+
+
+def _without_benign(text: str) -> str:
+    """Stderr text without the warning lines (and their source line) of :data:`BENIGN`."""
+    lines = text.splitlines()
+    keep, skip_next = [], False
+    for line in lines:
+        if skip_next:
+            skip_next = False
+            continue
+        if any(b in line for b in BENIGN):
+            skip_next = True  # Python prints the offending source line after the warning
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
 def _problems(cells: list[dict]) -> list[str]:
     out = []
     for i, cell in enumerate(cells):
@@ -165,6 +189,7 @@ def _problems(cells: list[dict]) -> list[str]:
             if o.get("output_type") == "error":
                 out.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}")
             text = "".join(o.get("text", "")) if o.get("name") == "stderr" else ""
+            text = _without_benign(text)
             if "Warning" in text or "Traceback" in text:
                 out.append(f"cell {i} writes to stderr: {text[:300]}")
     return out
