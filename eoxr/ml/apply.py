@@ -110,7 +110,10 @@ def _runner(model: Any, device: str | None, autocast: Any, lazy: bool) -> tuple[
 
     dev = str(_torch.pick_device(device))
     local = _torch.prepare_runner(model, dev, autocast)
-    shipped = _chunks.delayed(_torch.prepare_runner, model, dev, autocast) if lazy else local
+    if not lazy:
+        return local, local, "torch"
+    key = _torch.runner_key(model, dev, autocast)
+    shipped = _chunks.delayed(_torch.prepare_runner, model, dev, autocast, dask_key_name=key)
     return local, shipped, "torch"
 
 
