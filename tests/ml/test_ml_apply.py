@@ -294,3 +294,20 @@ def test_default_overlap_rule() -> None:
     assert default_overlap(256, 0, "cosine") == 0  # pixel-wise models need none
     pixelwise = torch.nn.Conv2d(4, 2, 1).eval()
     assert "overlap=(0, 0)" in apply_model(CUBE, pixelwise, GEOM[0]).attrs["history"]
+
+
+def test_runner_key_follows_the_weights_and_the_object():
+    import torch
+
+    from eoxr.ml._torch import runner_key
+
+    model = torch.nn.Conv2d(2, 3, 3)
+    key = runner_key(model, "cpu")
+    assert runner_key(model, "cpu") == key  # same model, same graph key
+    assert runner_key(model, "cpu", autocast=True) != key
+    twin = torch.nn.Conv2d(2, 3, 3)
+    twin.load_state_dict(model.state_dict())
+    assert runner_key(twin, "cpu") != key  # another object never shares the prepared model
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert runner_key(model, "cpu") != key  # changed weights, new key
