@@ -769,18 +769,36 @@ def store_blocks(
     for which ``skip(name, index)`` is true are left out of the graph (nor are they computed).
     Returns the number of blocks written.
     """
-    tasks = []
     # Optimised together, then split per block: fused keys stay shared, so inputs common to
     # several arrays (a cube read by two indices, one model) are computed once, not per array.
     optimized = dict(zip(arrays, dask.optimize(*arrays.values())))
+    groups: dict[Any, list] = {}
     for name, arr in optimized.items():
         blocks = arr.to_delayed(optimize_graph=False)
         for idx, region in block_regions(arr):
             if not skip(name, idx):
-                tasks.append(dask.delayed(write, pure=False)(name, idx, region, blocks[idx]))
+                # Blocks of the same region in all arrays are written by one task: dask finishes
+                # what a task needs before it moves on, so an input block feeds all its
+                # consumers while it is in memory. Written array by array, dask may run one
+                # array over the whole cube first and hold every input block for the others
+                # (measured: a third of the peak managed memory of an 8192^2 pipeline).
+                where = tuple((s.start, s.stop) for s in region)
+                groups.setdefault(where, []).append((name, idx, region, blocks[idx]))
+    tasks = [
+        dask.delayed(_write_group, pure=False)(
+            write, [g[:3] for g in group], *(g[3] for g in group)
+        )
+        for group in groups.values()
+    ]
     if tasks:
         compute(*tasks, progress=progress)
-    return len(tasks)
+    return sum(len(g) for g in groups.values())
+
+
+def _write_group(write: Callable[..., Any], items: list[tuple], *blocks: np.ndarray) -> None:
+    """``write`` each of several blocks (one task for blocks that share a region)."""
+    for (name, idx, region), block in zip(items, blocks):
+        write(name, idx, region, block)
 
 
 # --- views helpers

@@ -82,6 +82,43 @@ def make_tiling(name: str, size: int, patch: int, overlap: int, *, dense: bool) 
     return AxisTiling(int(size), int(patch), int(overlap), bool(dense))
 
 
+def reach(tiling: AxisTiling, chunks: tuple[int, ...]) -> int:
+    """How far past its end a block's patches reach, at most, on a chunking of the padded grid.
+
+    A block runs the patches that start in it; the last one starts at the largest multiple of
+    the stride before the block's end and ends ``reach`` samples into the next block (the halo
+    it reads and the spill it adds there). ``overlap`` on a stride-aligned grid, up to
+    ``patch - 1`` on any other; 0 for a single block.
+
+    Examples
+    --------
+    >>> t = make_tiling("x", 4096, 256, 16, dense=True)  # stride 240, padded 4336
+    >>> reach(t, (1032, 1024, 1024, 1256)), reach(t, (960, 960, 960, 960, 496))
+    (184, 16)
+    """
+    ends = np.cumsum(chunks)[:-1]
+    if ends.size == 0:
+        return 0
+    last = np.minimum((ends - 1) // tiling.stride, tiling.count - 1) * tiling.stride
+    return int(max(0, (last + tiling.patch - ends).max()))
+
+
+def caller_chunks(tiling: AxisTiling, chunks: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The caller's chunks of one axis on the padded grid, or None when they cannot be used.
+
+    The padding goes into the first and the last chunk, so the interior block boundaries stay
+    where the caller's are and the result needs no re-chunking (a re-chunk onto a grid that
+    does not line up holds a whole row of blocks in memory, growing with the image width).
+    None when a block is shorter than the patches' reach past a block end.
+    """
+    out = list(chunks)
+    out[0] += tiling.lead
+    out[-1] += tiling.trail
+    out = tuple(out)
+    h = reach(tiling, out)
+    return out if min(out) >= h else None  # dask's halos need it of every block
+
+
 def window_1d(tiling: AxisTiling, blend: Blend) -> np.ndarray:
     """Blending weights along one patch axis (float32).
 

@@ -214,8 +214,12 @@ def dense_block(
     mean: np.ndarray | None,
     std: np.ndarray | None,
     scale: float,
+    halo: tuple[int, int],
 ) -> np.ndarray:
-    """Weighted predictions of the patches a block owns, over ``core + overlap``.
+    """Weighted predictions of the patches a block owns, over ``core + halo``.
+
+    ``halo`` is how far the block's patches reach past its end per spatial axis (its input
+    carries that much of the next block; the predictions there are spilled onto it).
 
     Channel ``k`` (the last) carries the block's own validity mask on its core and zeros in the
     spill, so that after the overlap-add it is exactly the nodata mask of the output (the input
@@ -225,7 +229,7 @@ def dense_block(
     x, valid = prepare_block(block, mean, std, scale)
     oy, ox = origin[-2:]
     cy, cx = core[-2:]
-    out = np.zeros((x.shape[0], k + 1, cy + ty.overlap, cx + tx.overlap), np.float32)
+    out = np.zeros((x.shape[0], k + 1, cy + halo[0], cx + halo[1]), np.float32)
     out[:, k, :cy, :cx] = 1.0 if valid is None else valid[:, :cy, :cx]
     w2 = wy[:, None] * wx[None, :]
     iy, ix = interior(wy), interior(wx)
@@ -262,8 +266,13 @@ def patch_block(
     mean: np.ndarray | None,
     std: np.ndarray | None,
     scale: float,
+    halo: tuple[int, int],
 ) -> np.ndarray:
-    """One ``K``-vector per owned patch (NaN for patches without a valid pixel)."""
+    """One ``K``-vector per owned patch (NaN for patches without a valid pixel).
+
+    The block carries ``halo`` samples of the next block per spatial axis (the reach of its
+    last patches), as in :func:`dense_block`.
+    """
     lead = block.shape[:-3]
     x, valid = prepare_block(block, mean, std, scale)
     oy, ox = origin[-2:]

@@ -5,9 +5,11 @@ the backend-neutral kernels of :mod:`eoxr.ml._kernels`. The tiling covers the *g
 grid (see :mod:`eoxr.ml._geometry`), runs every patch exactly once and blends overlaps with
 global weights, so the result is the same for a numpy cube and for any dask chunking:
 
-1. the cube is reflect-padded to the patch grid and re-chunked on multiples of the stride
-   (:func:`eoxr._chunks.stride_chunks`);
-2. each block runs the patches that *start* in it, seeing ``overlap`` samples of the next block
+1. the cube is reflect-padded to the patch grid, the padding joining the first and last chunk
+   (the caller's block boundaries are kept; blocks shorter than the patches' reach into them
+   are re-chunked on multiples of the stride, :func:`eoxr._chunks.stride_chunks`);
+2. each block runs the patches that *start* in it, seeing as many samples of the next block as
+   its last patch reaches into (:func:`eoxr.ml._geometry.reach`; ``overlap`` on a stride grid)
    (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
    torch model travels once, an ONNX model as its file, opened once per worker process), and
    returns weighted predictions over its own extent plus the ``overlap`` it spills over;
@@ -29,7 +31,7 @@ from .._dims import require_band_dim, spatial_dims
 from ..bands import band_labels
 from ..errors import ParameterError
 from . import _kernels
-from ._geometry import Blend, make_tiling, weight_sum, window_1d
+from ._geometry import Blend, caller_chunks, make_tiling, reach, weight_sum, window_1d
 from .preprocess import band_stats, select_channels, unwrap_model
 
 _DEFAULT_SIZE = 256
@@ -273,7 +275,8 @@ def apply_model(
         std=std_a,
         scale=scale,
     )
-    padded = _padded_grid(da, ty, tx)
+    padded, hy, hx = _padded_grid(da, ty, tx)
+    kw["halo"] = (hy, hx)
     data = _dense(padded, da, kw, blend) if dense else _per_patch(padded, kw)
     out_dim = output_dim or ("class" if dense else "feature")
     out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, blend, kind)
@@ -292,24 +295,33 @@ def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
     return out.transpose(*order) if set(order) == set(out.dims) else out
 
 
-def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> Any:
-    """Reflect-pad to the patch grid and chunk on multiples of the stride."""
+def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> tuple[Any, int, int]:
+    """Reflect-pad to the patch grid; the blocks and how far their patches reach past them.
+
+    The caller's chunks are kept where every block is at least as long as that reach (the
+    padding joins the first and last chunk), else the grid is re-chunked on multiples of the
+    stride (reach = overlap). Keeping them matters for memory: a re-chunk onto boundaries that
+    do not line up holds a row of blocks, growing with the image width.
+    """
     nd = da.ndim
     data = _chunks.pad_edges(
         da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)}, "reflect"
     )
     if not _chunks.is_dask(data):
-        return data
+        return data, 0, 0
     ydim, xdim = spatial_dims(da)
-    target = {d: max(da.chunksizes[d]) for d in (ydim, xdim)}
     ch = list(data.chunks)
-    ch[-2] = _chunks.stride_chunks(ty.padded, ty.stride, target[ydim], minimum=ty.overlap)
-    ch[-1] = _chunks.stride_chunks(tx.padded, tx.stride, target[xdim], minimum=tx.overlap)
-    return data.rechunk(tuple(ch))
+    for ax, d, t in ((-2, ydim, ty), (-1, xdim, tx)):
+        kept = caller_chunks(t, da.data.chunks[ax])
+        ch[ax] = kept or _chunks.stride_chunks(
+            t.padded, t.stride, max(da.chunksizes[d]), minimum=t.overlap
+        )
+    return data.rechunk(tuple(ch)), reach(ty, ch[-2]), reach(tx, ch[-1])
 
 
 def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
     ty, tx, k = kw["ty"], kw["tx"], kw["k"]
+    hy, hx = kw["halo"]
     wy, wx = window_1d(ty, blend), window_1d(tx, blend)
     nd = padded.ndim
     out_chunks = None
@@ -318,20 +330,20 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
         out_chunks = (
             *ch[:-3],
             (k + 1,),
-            tuple(c + ty.overlap for c in ch[-2]),
-            tuple(c + tx.overlap for c in ch[-1]),
+            tuple(c + hy for c in ch[-2]),
+            tuple(c + hx for c in ch[-1]),
         )
     stage = _chunks.map_halo_blocks(
         _kernels.dense_block,
         padded,
-        halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
+        halo={nd - 2: hy, nd - 1: hx},
         out_chunks=out_chunks,
         dtype=np.float32,
         kwargs=dict(kw, wy=wy, wx=wx, crop=blend == "crop"),
     )
     summed = _chunks.overlap_add(
         stage,
-        {nd - 2: ty.overlap, nd - 1: tx.overlap},
+        {nd - 2: hy, nd - 1: hx},
         post=_divide,
         inplace=True,
         kwargs=dict(sy=weight_sum(ty, wy), sx=weight_sum(tx, wx)),
@@ -373,7 +385,7 @@ def _per_patch(padded: Any, kw: dict) -> Any:
     return _chunks.map_halo_blocks(
         _kernels.patch_block,
         padded,
-        halo={nd - 2: ty.overlap, nd - 1: tx.overlap},
+        halo={nd - 2: kw["halo"][0], nd - 1: kw["halo"][1]},
         out_chunks=out_chunks,
         dtype=np.float32,
         kwargs=kw,

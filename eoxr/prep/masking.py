@@ -88,6 +88,21 @@ def _dilate(block: np.ndarray, radius: int) -> np.ndarray:
     return binary_dilation(block, structure=struct)
 
 
+def _grow(bad: xr.DataArray, buffer: int) -> xr.DataArray:
+    """The mask grown by ``buffer`` pixels (a disk), chunk-exactly with a halo."""
+    if not buffer:
+        return bad
+    ydim, xdim = spatial_dims(bad)
+    return map_overlap(
+        _dilate,
+        bad,
+        {ydim: buffer, xdim: buffer},
+        boundary="none",
+        dtype=bool,
+        kwargs={"radius": int(buffer)},
+    )
+
+
 def cloud_mask(
     cube: xr.DataArray | xr.Dataset | None = None,
     *,
@@ -154,16 +169,7 @@ def cloud_mask(
         bad = (mask.astype("int64") & bits) != 0
     if np.issubdtype(mask.dtype, np.floating):
         bad = bad | mask.isnull()
-    if buffer:
-        ydim, xdim = spatial_dims(bad)
-        bad = map_overlap(
-            _dilate,
-            bad,
-            {ydim: buffer, xdim: buffer},
-            boundary="none",
-            dtype=bool,
-            kwargs={"radius": int(buffer)},
-        )
+    bad = _grow(bad, buffer)
     return bad.rename("cloud_mask").assign_attrs(
         long_name=f"masked pixels ({kind}: {list(classes) if classes else 'default classes'})"
     )
@@ -177,21 +183,32 @@ def mask_clouds(
     classes: Iterable[str | int] | None = None,
     buffer: int = 0,
     keep_mask_band: bool = False,
+    method: Literal["qa", "csmask"] = "qa",
+    product_level: Literal["l1c", "l2a"] = "l1c",
 ) -> xr.DataArray | xr.Dataset:
     """Set masked pixels (clouds, shadows, nodata...) to NaN, lazily.
 
     The quality layer is taken from the cube (``SCL``, ``QA_PIXEL`` or ``fmask`` band/variable)
     or given as ``mask``. Spectral values become float32 (integers cannot hold NaN); the quality
-    layer is dropped unless ``keep_mask_band``.
+    layer is dropped unless ``keep_mask_band``. ``method="csmask"`` needs no quality layer: the
+    ukis-csmask cloud / cloud-shadow U-Net classifies the cube's own reflectance
+    (:func:`eoxr.embed.onnx.csmask`; optional extra ``csmask``).
 
     Parameters
     ----------
     cube : DataArray or Dataset
-        Optical cube, with its quality layer as a band/variable unless ``mask`` is given.
+        Optical cube, with its quality layer as a band/variable unless ``mask`` is given or
+        ``method="csmask"`` (then float reflectance with blue, green, red, nir and ideally
+        swir16, swir22, any alias).
     mask, kind, classes, buffer
-        As for :func:`cloud_mask`.
+        As for :func:`cloud_mask`. With ``method="csmask"``, ``classes`` are ``"cloud"``,
+        ``"cloud shadow"`` (both by default) or their codes 1, 2.
     keep_mask_band : bool
         Keep the quality layer in the result (unmasked).
+    method : {"qa", "csmask"}
+        Mask from a quality layer, or from the ukis-csmask model.
+    product_level : {"l1c", "l2a"}
+        ``method="csmask"`` only: the model for top-of-atmosphere or surface reflectance.
 
     Returns
     -------
@@ -213,6 +230,10 @@ def mask_clouds(
     >>> bool(clear.isnull().any())
     True
     """
+    if method == "csmask":
+        return _mask_csmask(cube, mask, kind, classes, buffer, product_level)
+    if method != "qa":
+        raise ParameterError(f"method={method!r}: expected 'qa' (a quality layer) or 'csmask'.")
     bad = cloud_mask(cube, mask=mask, kind=kind, classes=classes, buffer=buffer)
     ydim, xdim = spatial_dims(cube)
     if bad.sizes.get(ydim) != cube.sizes[ydim] or bad.sizes.get(xdim) != cube.sizes[xdim]:
@@ -238,6 +259,53 @@ def mask_clouds(
         data = cube.sel({dim: labels})
     out = _float(data).where(~bad)
     return finalize(out, cube, keep_value_attrs=True, history=history)
+
+
+#: Class codes of the ukis-csmask map (:data:`eoxr.embed.onnx.CSMASK_CLASSES`) by name.
+_CSMASK_CODES = {"cloud": 1, "cloud shadow": 2, "cloud_shadow": 2, "shadow": 2}
+
+
+def _mask_csmask(
+    cube: xr.DataArray | xr.Dataset,
+    mask: xr.DataArray | None,
+    kind: str | None,
+    classes: Iterable[str | int] | None,
+    buffer: int,
+    product_level: str,
+) -> xr.DataArray | xr.Dataset:
+    """``mask_clouds(method="csmask")``: NaN where the ukis-csmask U-Net sees cloud or shadow."""
+    from ..embed.onnx import csmask
+
+    if mask is not None or kind is not None:
+        raise ParameterError(
+            "method='csmask' classifies the cube itself: drop mask=/kind= (they choose a "
+            "quality layer for method='qa')."
+        )
+    if isinstance(classes, str):
+        classes = [classes]
+    _check_options(None, classes, buffer)
+    codes = []
+    for c in ["cloud", "cloud shadow"] if classes is None else classes:
+        code = c if isinstance(c, int | np.integer) else _CSMASK_CODES.get(str(c).lower())
+        if code not in (1, 2):
+            raise ParameterError(
+                f"unknown csmask class {c!r}; known: 'cloud' (1), 'cloud shadow' (2)."
+            )
+        codes.append(int(code))
+    labels = csmask(cube, product_level=product_level)
+    bad = labels.isin(codes)
+    bad = _grow(bad, buffer)
+    history = (
+        f"mask_clouds: method=csmask (ukis-csmask {product_level} U-Net), "
+        f"classes={sorted(set(codes))}, buffer={buffer}"
+    )
+    if isinstance(cube, xr.Dataset):
+        out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
+        ydim, xdim = spatial_dims(cube)
+        for k, v in cube.data_vars.items():
+            out[k] = _float(v).where(~bad) if ydim in v.dims and xdim in v.dims else v
+        return out
+    return finalize(_float(cube).where(~bad), cube, keep_value_attrs=True, history=history)
 
 
 def _float(da: xr.DataArray) -> xr.DataArray:

@@ -106,3 +106,35 @@ def test_csmask_bad_input() -> None:
         csmask(cube)  # 256 px tiles on a 64 px cube
     with pytest.raises(ReadError, match="sidecar"):
         spec_from_json("/nonexistent/model.onnx")
+
+
+def test_mask_clouds_method_csmask(scene) -> None:
+    # A bright, flat patch (cloud-like reflectance) planted in a real clear crop: the verb sets
+    # NaN exactly where the model's map says cloud or shadow, keeps every other value, and is
+    # lazy and chunk-invariant.
+    crop = scene.isel(y=slice(100, 400), x=slice(100, 400)).copy(deep=True)
+    crop[:4, 100:180, 120:200] = 0.9
+    crop[4:, 100:180, 120:200] = 0.6
+    labels = csmask(crop, batch_size=4).values
+    assert (labels[100:180, 120:200] == 1).mean() > 0.9  # the planted cloud is seen
+    out = crop.eo.mask_clouds(method="csmask")
+    bad = np.isin(labels, [1, 2])
+    np.testing.assert_array_equal(np.isnan(out.values).any(axis=0), bad)
+    np.testing.assert_array_equal(out.values[:, ~bad], crop.values[:, ~bad])
+    assert "csmask" in out.attrs["history"] and out.dims == crop.dims
+    with et.raise_if_dask_computes():
+        lazy = crop.chunk({"y": 140, "x": 160}).eo.mask_clouds(method="csmask")
+    et.assert_lazy(lazy)
+    np.testing.assert_array_equal(np.isnan(lazy.values), np.isnan(out.values))
+    only_shadow = crop.eo.mask_clouds(method="csmask", classes=["cloud shadow"]).values
+    np.testing.assert_array_equal(np.isnan(only_shadow).any(axis=0), labels == 2)
+
+
+def test_mask_clouds_csmask_bad_options(scene) -> None:
+    crop = scene.isel(y=slice(0, 260), x=slice(0, 260))
+    with pytest.raises(ParameterError, match="unknown csmask class 'snow'"):
+        crop.eo.mask_clouds(method="csmask", classes=["snow"])
+    with pytest.raises(ParameterError, match="drop mask=/kind="):
+        crop.eo.mask_clouds(method="csmask", kind="scl")
+    with pytest.raises(ParameterError, match="expected 'qa'"):
+        crop.eo.mask_clouds(method="fmask-model")

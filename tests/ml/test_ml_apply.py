@@ -79,6 +79,19 @@ def test_chunk_invariant_crop_exact() -> None:
     )
 
 
+@pytest.mark.parametrize("blend", ["cosine", "crop"])
+def test_caller_chunks_kept_without_rechunk(blend: str) -> None:
+    # Chunks of 20 and 19 are not multiples of the strides (8, 11): the padding joins the edge
+    # blocks (a local merge) and each block reads as far into the next as its last patch
+    # reaches, so no block is split across a new grid (which holds rows of blocks in memory).
+    ref = apply_model(CUBE, NET, *GEOM, blend=blend).values
+    lazy = apply_model(CUBE.chunk({"y": 20, "x": 19, "time": 1}), NET, *GEOM, blend=blend)
+    layers = list(lazy.data.__dask_graph__().layers)
+    assert not [n for n in layers if str(n).startswith("rechunk-split")], layers
+    assert lazy.chunks[-2:] == ((20, 20, 5), (19, 19))
+    np.testing.assert_allclose(lazy.values, ref, rtol=1e-6, atol=1e-7)
+
+
 def test_nan_in_nan_out_and_skipped_patches() -> None:
     cube = CUBE.copy(data=CUBE.values.copy())
     cube[0, 1, 5, 7] = np.nan  # one band of one pixel
