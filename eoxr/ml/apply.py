@@ -12,7 +12,7 @@ global weights, so the result is the same for a numpy cube and for any dask chun
    its last patch reaches into (:func:`eoxr.ml._geometry.reach`; ``overlap`` on a stride grid)
    (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
    torch model travels once, an ONNX model as its file, opened once per worker process), and
-   returns weighted predictions over its own extent plus the ``overlap`` it spills over;
+   returns weighted predictions over its own extent plus the reach it spills over;
 3. spills are added onto the next blocks (:func:`eoxr._chunks.overlap_add`) and divided by the
    global sum of weights; the padding is cropped and the caller's chunks restored.
 """

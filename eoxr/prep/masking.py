@@ -231,7 +231,8 @@ def mask_clouds(
     True
     """
     if method == "csmask":
-        return _mask_csmask(cube, mask, kind, classes, buffer, product_level)
+        bad, history = _csmask_bad(cube, mask, kind, classes, buffer, product_level)
+        return _apply_mask(cube, bad, history, set(), keep_mask_band)
     if method != "qa":
         raise ParameterError(f"method={method!r}: expected 'qa' (a quality layer) or 'csmask'.")
     bad = cloud_mask(cube, mask=mask, kind=kind, classes=classes, buffer=buffer)
@@ -244,6 +245,18 @@ def mask_clouds(
     mask_labels = {str(bad.name), *(n for v in conventions().values() for n in v["band_names"])}
     what = list(classes) if classes else "default"
     history = f"mask_clouds: kind={kind or 'auto'}, classes={what}, buffer={buffer}"
+    return _apply_mask(cube, bad, history, mask_labels, keep_mask_band)
+
+
+def _apply_mask(
+    cube: xr.DataArray | xr.Dataset,
+    bad: xr.DataArray,
+    history: str,
+    mask_labels: set[str],
+    keep_mask_band: bool,
+) -> xr.DataArray | xr.Dataset:
+    """NaN where ``bad``; quality-layer bands/variables (``mask_labels``) dropped or kept."""
+    ydim, _ = spatial_dims(cube)
     if isinstance(cube, xr.Dataset):
         out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
         for k, v in cube.data_vars.items():
@@ -256,25 +269,22 @@ def mask_clouds(
     data = cube
     if dim is not None and not keep_mask_band:
         labels = [lab for lab in _bands.band_labels(cube) if lab not in mask_labels]
-        data = cube.sel({dim: labels})
+        if len(labels) < cube.sizes[dim]:
+            data = cube.sel({dim: labels})
     out = _float(data).where(~bad)
     return finalize(out, cube, keep_value_attrs=True, history=history)
 
 
-#: Class codes of the ukis-csmask map (:data:`eoxr.embed.onnx.CSMASK_CLASSES`) by name.
-_CSMASK_CODES = {"cloud": 1, "cloud shadow": 2, "cloud_shadow": 2, "shadow": 2}
-
-
-def _mask_csmask(
+def _csmask_bad(
     cube: xr.DataArray | xr.Dataset,
     mask: xr.DataArray | None,
     kind: str | None,
     classes: Iterable[str | int] | None,
     buffer: int,
     product_level: str,
-) -> xr.DataArray | xr.Dataset:
-    """``mask_clouds(method="csmask")``: NaN where the ukis-csmask U-Net sees cloud or shadow."""
-    from ..embed.onnx import csmask
+) -> tuple[xr.DataArray, str]:
+    """Where the ukis-csmask U-Net sees the ``classes`` (cloud, shadow), and the history line."""
+    from ..embed.onnx import CSMASK_CLASSES, csmask
 
     if mask is not None or kind is not None:
         raise ParameterError(
@@ -284,28 +294,25 @@ def _mask_csmask(
     if isinstance(classes, str):
         classes = [classes]
     _check_options(None, classes, buffer)
+    names = {name: code for code, name in CSMASK_CLASSES.items() if code}  # not "clear"
     codes = []
-    for c in ["cloud", "cloud shadow"] if classes is None else classes:
-        code = c if isinstance(c, int | np.integer) else _CSMASK_CODES.get(str(c).lower())
-        if code not in (1, 2):
-            raise ParameterError(
-                f"unknown csmask class {c!r}; known: 'cloud' (1), 'cloud shadow' (2)."
-            )
+    for c in sorted(names.values()) if classes is None else classes:
+        if isinstance(c, int | np.integer):
+            code = int(c) if int(c) in names.values() else None
+        else:  # "cloud shadow", "cloud_shadow" or "shadow"
+            key = str(c).lower().replace("_", " ")
+            code = names.get(key, names.get(f"cloud {key}"))
+        if code is None:
+            known = ", ".join(f"{n!r} ({k})" for n, k in names.items())
+            raise ParameterError(f"unknown csmask class {c!r}; known: {known}.")
         codes.append(int(code))
     labels = csmask(cube, product_level=product_level)
-    bad = labels.isin(codes)
-    bad = _grow(bad, buffer)
+    bad = _grow(labels.isin(codes), buffer)
     history = (
         f"mask_clouds: method=csmask (ukis-csmask {product_level} U-Net), "
         f"classes={sorted(set(codes))}, buffer={buffer}"
     )
-    if isinstance(cube, xr.Dataset):
-        out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
-        ydim, xdim = spatial_dims(cube)
-        for k, v in cube.data_vars.items():
-            out[k] = _float(v).where(~bad) if ydim in v.dims and xdim in v.dims else v
-        return out
-    return finalize(_float(cube).where(~bad), cube, keep_value_attrs=True, history=history)
+    return bad, history
 
 
 def _float(da: xr.DataArray) -> xr.DataArray:
