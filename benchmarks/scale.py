@@ -7,15 +7,26 @@ reflectance and a speckled VV backscatter, float32, in 1024 px chunks. The pipel
 (``eo.index``), a 7x7 Lee filter on VV (``eo.denoise("lee")``) and a small conv model
 (``eo.apply_model``, 256 px patches, 16 px overlap), written with ``to_zarr(resume=True)``.
 
+``to_zarr`` computes the Lee filter's global point-target threshold (a 98th percentile) first,
+in one pass, then writes row by row in stripes of 4096 px (see ``eoxr._chunks.store_blocks``).
+
 Reported:
 
-1. peak RSS (client + scheduler + 2 workers, sampled every 50 ms) per cube size: flat when
-   memory does not grow with the cube (full: 4096^2, 8192^2, 16384^2; ``--small``: 1024^2,
-   2048^2);
+1. peak memory per cube size (full: 4096^2, 8192^2, 16384^2; ``--small``: 1024^2, 2048^2),
+   sampled in a thread: the summed RSS of client + scheduler + 2 workers (it counts the shared
+   library pages each process maps, ~0.1 GiB a process, once per process), their summed PSS
+   (shared pages divided among the processes that share them: the memory the machine spends),
+   and the largest worker's RSS (RSS every 50 ms, PSS every 250 ms). Flat when memory does not
+   grow with the cube;
 2. throughput (Mpx/s) on 1, 2 and 4 single-threaded workers at one size;
 3. graph overhead against the same computation written with bare ``map_overlap``/arithmetic and
    ``Dataset.to_zarr``: tasks per output chunk, graph build time, wall time, and scheduler
    overhead (wall minus the summed task time divided by the workers).
+
+The workers run with glibc's default allocator settings, as on a cluster: the Makefile's
+``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` (faster single-process benchmarks, freed
+blocks kept in the heap) are removed from their environment; measured, they cost each worker
+~0.3 GiB here for ~15 % of speed.
 
 Each measurement runs in its own LocalCluster whose workers have imported the stack before the
 clock starts and run the pipeline once on a small numpy cube (numba compiles its kernels once
@@ -27,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
@@ -89,7 +101,7 @@ def model() -> torch.nn.Module:
     ).eval()
 
 
-def eoxr_product(c: xr.DataArray) -> xr.Dataset:
+def eoxr_product(c: xr.DataArray, point_threshold: float | None = None) -> xr.Dataset:
     opt = c.sel(band=list(BANDS))
     vv = c.sel(band="vv", drop=True)
     scores = opt.eo.apply_model(
@@ -98,7 +110,7 @@ def eoxr_product(c: xr.DataArray) -> xr.Dataset:
     return xr.Dataset(
         {
             "ndvi": opt.eo.index("NDVI"),
-            "vv_lee": vv.eo.denoise("lee", size=7, looks=LOOKS),
+            "vv_lee": vv.eo.denoise("lee", size=7, looks=LOOKS, point_threshold=point_threshold),
             "score": scores.isel({"class": 0}, drop=True),
         }
     )
@@ -147,10 +159,10 @@ def bare_product(c: xr.DataArray) -> xr.Dataset:
 
 
 class PeakRSS:
-    """Peak of the summed RSS of this process and all its children, sampled in a thread."""
+    """Peaks of the summed RSS and PSS of this process and its children, sampled in a thread."""
 
     def __enter__(self):
-        self.peak, self._stop = 0, threading.Event()
+        self.peak, self.pss, self._stop = 0, 0, threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
         return self
@@ -158,15 +170,19 @@ class PeakRSS:
     def _run(self):
         me = psutil.Process()
         self.worker = 0  # the largest single child process (a worker)
+        tick = 0
         while not self._stop.is_set():
-            total = 0
+            # PSS reads /proc/<pid>/smaps_rollup, which walks every mapping: every 5th sample
+            # only, so that the sampling does not take CPU from the workers.
+            full, tick = tick % 5 == 0, tick + 1
+            total = pss = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):  # a worker may exit meanwhile
-                    rss = p.memory_info().rss
-                    total += rss
+                    mem = p.memory_full_info() if full else p.memory_info()
+                    total, pss = total + mem.rss, pss + (mem.pss if full else 0)
                     if p.pid != me.pid:
-                        self.worker = max(self.worker, rss)
-            self.peak = max(self.peak, total)
+                        self.worker = max(self.worker, mem.rss)
+            self.peak, self.pss = max(self.peak, total), max(self.pss, pss)
             time.sleep(0.05)
 
     def __exit__(self, *exc):
@@ -205,10 +221,11 @@ def rss_table(sizes: list[int], tmp: Path) -> list[tuple]:
     for n in sizes:
         with _cluster(2), PeakRSS() as rss:
             wall = run_eoxr(n, tmp)
-        rows.append((f"{n}^2", n * n / wall / 1e6, rss.peak / 2**30, rss.worker / 2**30))
+        gib = [rss.peak / 2**30, rss.pss / 2**30, rss.worker / 2**30]
+        rows.append((f"{n}^2", n * n / wall / 1e6, *gib))
         print(
-            f"  {n}^2: {wall:.1f} s, peak RSS {rss.peak / 2**30:.2f} GiB "
-            f"(largest worker {rss.worker / 2**30:.2f} GiB)",
+            f"  {n}^2: {wall:.1f} s, peak RSS {gib[0]:.2f} GiB, PSS {gib[1]:.2f} GiB "
+            f"(largest worker {gib[2]:.2f} GiB)",
             flush=True,
         )
     return rows
@@ -231,9 +248,18 @@ def _graph_tasks(ds: xr.Dataset) -> int:
 def overhead_table(n: int, tmp: Path) -> list[tuple]:
     rows = []
     n_chunks = (n // CHUNK) ** 2
-    for label in ("eoxr (to_zarr resume)", "eoxr (to_zarr atomic)", "bare map_overlap"):
+    labels = (
+        "eoxr (to_zarr resume)",
+        "eoxr (to_zarr atomic)",
+        "eoxr (to_zarr resume, point_threshold given: one pass)",
+        "bare map_overlap",
+    )
+    for label in labels:
         t0 = time.perf_counter()
-        ds = bare_product(cube(n)) if label.startswith("bare") else eoxr_product(cube(n))
+        if label.startswith("bare"):
+            ds = bare_product(cube(n))
+        else:  # a fixed threshold (linear power 0.2): no statistic to compute first
+            ds = eoxr_product(cube(n), point_threshold=0.2 if "given" in label else None)
         build = time.perf_counter() - t0
         tasks = _graph_tasks(ds)
         out = tmp / "o.zarr"
@@ -262,6 +288,8 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [1024, 2048] if args.small else [4096, 8192, 16384]
     n_speed = sizes[-1] if args.small else 8192
+    for var in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):  # workers inherit it
+        os.environ.pop(var, None)
     tmp = Path(tempfile.mkdtemp(prefix="eoxr-scale-"))
     try:
         print("peak RSS (2 workers, 2 GiB limit each):", flush=True)
@@ -273,11 +301,11 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
-        "\n| cube | Mpx/s | peak RSS (GiB, all processes) | peak RSS of one worker (GiB) |"
-        "\n|---|---|---|---|"
+        "\n| cube | Mpx/s | peak RSS, all processes (GiB) | peak PSS, all processes (GiB) "
+        "| peak RSS of one worker (GiB) |\n|---|---|---|---|---|"
     )
-    for size, mpx, gib, worker in rss:
-        print(f"| {size} | {mpx:.2f} | {gib:.2f} | {worker:.2f} |")
+    for size, mpx, gib, pss, worker in rss:
+        print(f"| {size} | {mpx:.2f} | {gib:.2f} | {pss:.2f} | {worker:.2f} |")
     print(f"\n| workers | Mpx/s at {n_speed}^2 | speed-up |\n|---|---|---|")
     for w, mpx in speed:
         print(f"| {w} | {mpx:.2f} | {mpx / speed[0][1]:.2f} |")

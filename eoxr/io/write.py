@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,6 +266,13 @@ def to_zarr(
 ) -> Path:
     """Write a cube to a Zarr store atomically, or resumably (dask arrays stream chunk by chunk).
 
+    Dask variables are written chunk by chunk by the tasks that compute them, in bounded memory
+    whatever the cube's size: global statistics in the graph (a percentile threshold, an
+    estimated number of looks) are computed first, in one pass over the input; then the chunks
+    are written row by row, in stripes of a few chunk columns (see
+    :func:`eoxr._chunks.store_blocks`). The input is read once for the statistics (if any) and
+    once more for the writes, plus the halo columns at the stripes' borders.
+
     The CRS travels in the ``spatial_ref`` variable (CF grid mapping): open with
     ``xr.open_zarr(path, decode_coords="all")`` to get it back as a coordinate (``.rio.crs``).
 
@@ -354,8 +361,17 @@ def to_zarr(
             "to_zarr(..., resume=True); pass resume=True to write only its missing chunks, or "
             "overwrite=True to start again. Nothing was changed."
         )
-    with _atomic_target(path, overwrite, "zarr") as tmp, _chunks.progress_context(progress):
-        ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
+    with _atomic_target(path, overwrite, "zarr") as tmp:
+        if not is_dask(ds):
+            ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
+            return path
+        # Dask variables stream through store_blocks, as with resume (global statistics first,
+        # row by row, in stripes: bounded memory), into a store whose metadata is written first.
+        ds = _align_chunks(ds, kwargs.get("encoding"))
+        ds.to_zarr(
+            tmp, mode="w", compute=False, consolidated=True, zarr_format=zarr_format, **kwargs
+        )
+        _store(ds, tmp, zarr_format, progress, record=False)
     return path
 
 
@@ -404,10 +420,41 @@ def _block_id(name: Any, index: tuple[int, ...]) -> str:
     return f"{name}@{'.'.join(map(str, index))}"
 
 
+def _store(
+    ds: xr.Dataset,
+    path: Path,
+    zarr_format: int,
+    progress: bool | None,
+    *,
+    record: bool,
+    done: Collection[str] = (),
+) -> None:
+    """Write the dask variables of ``ds`` block by block into the existing store at ``path``."""
+    arrays = {name: var.data for name, var in ds.variables.items() if is_dask(var)}
+    dims = {name: ds.variables[name].dims for name in arrays}
+    writer = functools.partial(_write_block, str(path), dims, zarr_format, record)
+    store_blocks(
+        arrays,
+        writer,
+        skip=lambda name, idx: _block_id(name, idx) in done,
+        progress=progress,
+        stripe_axes={name: _x_axis(ds.variables[name]) for name in arrays},
+    )
+
+
+def _x_axis(var: xr.Variable) -> int | None:
+    """Axis of the x dim of a variable (where it has one), along which writes go in stripes."""
+    try:
+        return var.dims.index(spatial_dims(xr.DataArray(var))[1])
+    except DimensionError:
+        return None
+
+
 def _write_block(
     path: str,
     dims: dict,
     zarr_format: int,
+    record: bool,
     name: Any,
     index: tuple[int, ...],
     region: tuple[slice, ...],
@@ -415,8 +462,9 @@ def _write_block(
 ) -> None:
     """Write one dask block as a region of the existing store, then record it as done.
 
-    xarray takes the variable's encoding (fill value, dtype...) from the store. The record is
-    written after the data: a block killed mid-write is unrecorded and written again.
+    xarray takes the variable's encoding (fill value, dtype...) from the store. ``record``: the
+    block is recorded as done after the data (a block killed mid-write is unrecorded and written
+    again).
     """
     xr.Dataset({name: (dims[name], block)}).to_zarr(
         path,
@@ -426,7 +474,8 @@ def _write_block(
         # Metadata read from the consolidated copy: listing the store would meet the record.
         consolidated=True,
     )
-    (Path(path) / _RECORD / "done" / _block_id(name, index)).touch()
+    if record:
+        (Path(path) / _RECORD / "done" / _block_id(name, index)).touch()
 
 
 def _resumable_write(
@@ -469,13 +518,8 @@ def _resumable_write(
                 "same cube and chunks, or pass overwrite=True (without resume) to start again."
             )
     done = set(os.listdir(path / _RECORD / "done"))
-    arrays = {name: var.data for name, var in ds.variables.items() if is_dask(var)}
-    dims = {name: ds.variables[name].dims for name in arrays}
-    writer = functools.partial(_write_block, str(path), dims, zarr_format)
     try:
-        store_blocks(
-            arrays, writer, skip=lambda name, idx: _block_id(name, idx) in done, progress=progress
-        )
+        _store(ds, path, zarr_format, progress, record=True, done=done)
     except Exception as err:
         raise WriteError(
             f"writing {str(path)!r} failed: {err}. The chunks written so far are recorded: call "
