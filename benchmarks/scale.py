@@ -16,8 +16,7 @@ Reported:
    sampled in a thread: the summed RSS of client + scheduler + 2 workers (it counts the shared
    library pages each process maps, ~0.1 GiB a process, once per process), their summed PSS
    (shared pages divided among the processes that share them: the memory the machine spends),
-   and the largest worker's RSS (RSS every 50 ms, PSS every 250 ms). Flat when memory does not
-   grow with the cube;
+   and the largest worker's RSS, every 50 ms. Flat when memory does not grow with the cube;
 2. throughput (Mpx/s) on 1, 2 and 4 single-threaded workers at one size;
 3. graph overhead against the same computation written with bare ``map_overlap``/arithmetic and
    ``Dataset.to_zarr``: tasks per output chunk, graph build time, wall time, and scheduler
@@ -170,16 +169,12 @@ class PeakRSS:
     def _run(self):
         me = psutil.Process()
         self.worker = 0  # the largest single child process (a worker)
-        tick = 0
         while not self._stop.is_set():
-            # PSS reads /proc/<pid>/smaps_rollup, which walks every mapping: every 5th sample
-            # only, so that the sampling does not take CPU from the workers.
-            full, tick = tick % 5 == 0, tick + 1
             total = pss = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):  # a worker may exit meanwhile
-                    mem = p.memory_full_info() if full else p.memory_info()
-                    total, pss = total + mem.rss, pss + (mem.pss if full else 0)
+                    mem = p.memory_full_info()
+                    total, pss = total + mem.rss, pss + mem.pss
                     if p.pid != me.pid:
                         self.worker = max(self.worker, mem.rss)
             self.peak, self.pss = max(self.peak, total), max(self.pss, pss)

@@ -781,9 +781,10 @@ def precompute_statistics(
     read meanwhile: memory grows with the cube (the whole cube, for a filter whose threshold is
     a percentile of its input). Computed first, in one pass over the data, and put into the
     graph as numbers, the blocks stream through in bounded memory, for the price of reading the
-    input twice. Found from the graph alone: an array layer of at most 1 MiB that depends on a
-    larger array and is read by a larger array. Arrays without such a statistic, and non-dask
-    values, are returned as they are.
+    input twice. Found from the graph alone: an array layer of at most 1 MiB that is read by a
+    larger array and whose keys read more than 9 blocks of larger arrays (more than any halo or
+    edge strip can). Arrays without such a statistic, and non-dask values, are returned as they
+    are.
     """
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
