@@ -64,6 +64,8 @@ def nan_mask(pattern: str, shape: tuple[int, ...], rng: np.random.Generator) -> 
     >>> m = nan_mask("rows", (2, 4, 5), np.random.default_rng(0))
     >>> m.shape, bool(m.any()), bool(m.all(axis=-1).any())
     ((2, 4, 5), True, True)
+    >>> bool(nan_mask("band", (4, 5), np.random.default_rng(0)).all())
+    True
     """
     ny, nx = shape[-2:]
     mask = np.zeros(shape, dtype=bool)
@@ -76,8 +78,11 @@ def nan_mask(pattern: str, shape: tuple[int, ...], rng: np.random.Generator) -> 
     elif pattern == "block":
         y0, x0 = rng.integers(0, ny), rng.integers(0, nx)
         mask[..., y0 : y0 + max(1, ny // 2), x0 : x0 + max(1, nx // 2)] = True
-    elif pattern == "band":
-        mask[..., rng.integers(0, shape[-3]) if len(shape) > 2 else 0, :, :] = True
+    elif pattern == "band":  # one whole band; a 2-D shape is one band
+        if len(shape) > 2:
+            mask[..., rng.integers(0, shape[-3]), :, :] = True
+        else:
+            mask[...] = True
     elif pattern == "all":
         mask[...] = True
     elif pattern != "none":
