@@ -9,6 +9,7 @@ done by :func:`numpy.pad` on numpy input).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -603,8 +604,6 @@ def progress_bar(progress: bool | None = None) -> Any:
     Silent unless :func:`want_progress` says otherwise. Computations that go through a
     ``distributed`` client report through :func:`compute` instead.
     """
-    import contextlib
-
     if not want_progress(progress) or active_client() is not None:
         return contextlib.nullcontext()
     from dask.diagnostics import ProgressBar
@@ -917,7 +916,12 @@ def store_blocks(
         writes.append((f"eoxr-write-{token}-{i}", rank[where]))
     if not writes:
         return 0
-    priority = _row_priorities(graph, writes)
+    # Only distributed reads priorities: the ranks are not worked out for the local schedulers.
+    ranked = (
+        dask.annotate(priority=_row_priorities(graph, writes))
+        if active_client() is not None
+        else contextlib.nullcontext()
+    )
     # Stripe by stripe along the x axis, a few columns of chunks at a time, each stripe its own
     # computation. Run row by row, a neighbourhood pipeline holds about a row of input blocks
     # (see _row_priorities), which grows with the width of the cube; in stripes it holds a row
@@ -932,7 +936,7 @@ def store_blocks(
     for (key, _), (_, name, idx, _, _) in zip(writes, blocks):
         n = 0 if axes[name] is None else idx[axes[name]] // columns[name]
         stripes.setdefault(n, []).append(key)
-    with progress_context(progress), dask.annotate(priority=priority):
+    with progress_context(progress), ranked:
         for n, keys in sorted(stripes.items()):
             done = f"eoxr-write-{token}-stripe{n}"
             graph[done] = (_none, keys)
@@ -1023,8 +1027,6 @@ def progress_context(progress: bool | None = None) -> Any:
     Distributed's bar when a client is active (graphs are sent through it as futures), else
     dask's local ``ProgressBar``; a null context unless :func:`want_progress` allows.
     """
-    import contextlib
-
     if not want_progress(progress):
         return contextlib.nullcontext()
     client = active_client()
