@@ -22,6 +22,7 @@ import eoxr  # noqa: F401  (registers the accessor)
 import eoxr.testing as et
 from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
 from eoxr.datasets import synthetic_hsi, synthetic_s1, synthetic_s2
+from tests.conftest import require
 
 SPACE = {"y": 16, "x": 16}
 
@@ -66,8 +67,8 @@ def _optical() -> xr.DataArray:
 
 
 def _gdf(cube: xr.DataArray, geom: str = "polygon") -> Any:
-    gpd = pytest.importorskip("geopandas")
-    shapely = pytest.importorskip("shapely")
+    gpd = require("geopandas", extra="ml")
+    shapely = require("shapely", extra="ml")
     x0, y0 = float(cube.x[0]), float(cube.y[0])
     shape = (
         shapely.box(x0, y0 - 100, x0 + 100, y0)
@@ -93,7 +94,7 @@ def eoxr_is_dask(obj: Any) -> bool:
 
 
 def _conv() -> Any:
-    torch = pytest.importorskip("torch")
+    torch = require("torch", extra="ml")
     torch.manual_seed(0)
     return torch.nn.Conv2d(2, 3, 3, padding=1).eval()
 
@@ -128,8 +129,8 @@ def _with_tmp(cube: Callable[[], Any], call: Callable[[Any, Path], Any]) -> Case
 
 
 def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
-    pytest.importorskip("ukis_csmask")
-    pytest.importorskip("onnxruntime")
+    require("ukis_csmask", extra="csmask")
+    require("onnxruntime", extra="onnx")
     # the U-Nets take fixed 256 x 256 patches
     cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
     cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
@@ -158,7 +159,7 @@ def _embed(_: Path, kind: str) -> Callable[[], Any]:
 
 
 def _fit(_: Path, kind: str) -> Callable[[], Any]:
-    tree = pytest.importorskip("sklearn.tree")
+    tree = require("sklearn.tree", extra="ml")
     cube = _optical()
     labels = (cube.sel(band="B08") > 0.3).astype("float32")
     cube = _as(kind, cube)
