@@ -23,8 +23,9 @@ import xarray as xr
 import eoxr
 from eoxr.errors import ClusterError, ParameterError, WriteError
 from eoxr.io.write import write_state
+from tests.conftest import require
 
-pytest.importorskip("papermill")
+require("papermill", extra="batch")
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "08_cluster_batch.ipynb"
 

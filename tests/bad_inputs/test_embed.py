@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-gpd = pytest.importorskip("geopandas")
-pytest.importorskip("pyarrow")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
+gpd = require("geopandas", extra="ml")
+require("pyarrow", extra="embed")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.embed import embed, encoder, kmeans, read_geoparquet, similarity, to_geoparquet  # noqa: E402

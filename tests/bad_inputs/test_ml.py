@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("sklearn")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
+require("sklearn", extra="ml")
 from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
 import eoxr.testing as et  # noqa: E402
@@ -29,8 +31,8 @@ SIZE = {"y": 8, "x": 8}
 
 def _one_by_one_onnx(path: Path, channels: int = 4) -> Path:
     """A 1x1 convolution, ``channels`` -> 2, as an ONNX file with a fixed channel count."""
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    onnx = require("onnx", extra="test")
+    require("onnxruntime", extra="onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     w = numpy_helper.from_array(np.ones((2, channels, 1, 1), np.float32), "w")
@@ -93,13 +95,13 @@ def test_normalisation_of_wrong_length_for_training() -> None:
 
 
 def test_onnx_file_missing(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime")
+    require("onnxruntime", extra="onnx")
     with pytest.raises(ReadError, match="does not exist"):
         apply_model(CUBE, tmp_path / "nope.onnx", SIZE)
 
 
 def test_onnx_file_not_a_model(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime")
+    require("onnxruntime", extra="onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_text("hello")
     with pytest.raises(ReadError, match="cannot load the ONNX model"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require, require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 N_WORKERS = 2
@@ -27,9 +28,7 @@ def _dask_command(*args: str) -> list[str]:
     exe = Path(sys.executable).with_name("dask")
     if exe.exists():
         return [str(exe), *args]
-    found = shutil.which("dask")
-    if found is None:
-        pytest.skip("the `dask` command line is not installed (pip install distributed)")
+    found = require_program("dask", how="pip install -e '.[distributed]'")
     return [found, *args]
 
 
@@ -58,7 +57,7 @@ def worktree_env(monkeypatch):
 @pytest.fixture(scope="session")
 def dask_scheduler(tmp_path_factory):
     """Address of a real `dask scheduler` on 127.0.0.1 with two `dask worker` processes."""
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", extra="distributed")
     tmp = tmp_path_factory.mktemp("dask-cluster")
     env = {
         **os.environ,

@@ -13,9 +13,10 @@ import xarray as xr
 
 import eoxr
 from eoxr.io.write import write_state
+from tests.conftest import require
 
-pytest.importorskip("papermill")
-pytest.importorskip("distributed")
+require("papermill", extra="batch")
+require("distributed", extra="distributed")
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "08_cluster_batch.ipynb"
 

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 
 import eoxr
 from eoxr.cluster import local_sizes
+from tests.conftest import require
 
-distributed = pytest.importorskip("distributed")
-torch = pytest.importorskip("torch")
+distributed = require("distributed", extra="distributed")
+torch = require("torch", extra="ml")
 
 
 def test_client_connects_to_address_and_environment(dask_scheduler, monkeypatch, capsys):

@@ -8,7 +8,8 @@ plot must show a canvas with more than a few colours; a screenshot of each tutor
 plot's output) is saved under ``test-artifacts/screenshots/``.
 
 Needs the system ``chromium`` and Playwright for Python (``.ci/run`` installs both; never
-``playwright install``, which downloads a browser build). Skipped, with the reason, otherwise.
+``playwright install``, which downloads a browser build). Skipped, with the reason, otherwise;
+failed instead under ``EOXR_REQUIRE_DATA=1`` (as in CI).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require, require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -61,12 +64,10 @@ KERNEL_JS = """() => {
 }"""
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+def _chromium() -> str:
+    return require_program(
+        "chromium", "chromium-browser", "google-chrome", how="apt-get install chromium"
+    )
 
 
 def _free_port() -> int:
@@ -78,10 +79,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on loopback serving a copy of the tutorials (the originals stay clean)."""
-    if _chromium() is None:
-        pytest.skip("no Chromium executable (apt-get install chromium); .ci/run installs it")
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python (test extra)")
-    pytest.importorskip("jupyterlab", reason="JupyterLab (viz extra)")
+    _chromium()
+    require("playwright.sync_api", extra="test")
+    require("jupyterlab", extra="viz")
     tmp = tmp_path_factory.mktemp("lab")
     work = tmp / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)

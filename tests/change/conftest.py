@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED_DATA
-
-TAIZHOU = SHARED_DATA / "landsat_change_taizhou"
+from tests.conftest import shared_path
 
 
 def kappa_oa(mask: np.ndarray, change: np.ndarray, unchanged: np.ndarray) -> tuple[float, float]:
@@ -22,16 +20,15 @@ def kappa_oa(mask: np.ndarray, change: np.ndarray, unchanged: np.ndarray) -> tup
 @pytest.fixture(scope="session")
 def taizhou():
     """``(a, b, change, unchanged)``: the 2000 / 2003 TM pair (uint8 DN) and the label masks."""
-    if not TAIZHOU.exists():
-        pytest.skip(f"{TAIZHOU} is absent (real samples live next to the checkout)")
+    root = shared_path("landsat_change_taizhou")
     import rioxarray
     from PIL import Image
 
     # read with rasterio directly: the ENVI headers are named `.HDR` (upper case)
-    a = rioxarray.open_rasterio(TAIZHOU / "2000TM").load()
-    b = rioxarray.open_rasterio(TAIZHOU / "2003TM").load()
-    change = np.asarray(Image.open(TAIZHOU / "change.bmp")) > 127
-    unchanged = np.asarray(Image.open(TAIZHOU / "unchanged.bmp")) > 127
+    a = rioxarray.open_rasterio(root / "2000TM").load()
+    b = rioxarray.open_rasterio(root / "2003TM").load()
+    change = np.asarray(Image.open(root / "change.bmp")) > 127
+    unchanged = np.asarray(Image.open(root / "unchanged.bmp")) > 127
     return a, b, change, unchanged
 
 

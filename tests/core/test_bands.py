@@ -12,6 +12,7 @@ from eoxr.errors import (
     ParameterError,
 )
 from eoxr.testing import make_cube
+from tests.conftest import shared_path
 
 
 @pytest.mark.parametrize(
@@ -367,10 +368,8 @@ def test_metadata_that_contradicts_the_labels_raises():
         cube.eo.bands  # noqa: B018
 
 
-def test_real_landsat8_l1_files_resolve(shared_data):
-    folder = shared_data / "l8_gulf_coast_l1_cc0"
-    if not folder.exists():
-        pytest.skip(f"{folder} is absent")
+def test_real_landsat8_l1_files_resolve():
+    folder = shared_path("l8_gulf_coast_l1_cc0")
     files = sorted(p for p in folder.glob("l8_B*.tif") if p.stem != "l8_B8")  # B8: 15 m pan
     cube = eoxr.open_raster(files, stack="band", chunks={"x": 256, "y": 256})
     assert cube.eo.sensor == "landsat-oli-l1"
@@ -382,10 +381,8 @@ def test_real_landsat8_l1_files_resolve(shared_data):
     assert cube.drop_sel(band="BQA").eo.sensor == "landsat-oli-l1"  # B9 + B10 + B11
 
 
-def test_real_sentinel2_files_resolve(shared_data):
-    folder = shared_data / "s2_chesapeake_l1c_cc0"
-    if not folder.exists():
-        pytest.skip(f"{folder} is absent")
+def test_real_sentinel2_files_resolve():
+    folder = shared_path("s2_chesapeake_l1c_cc0")
     files = [folder / f"s2_{b}.tif" for b in ("B02", "B03", "B04", "B08")]
     cube = eoxr.open_raster(files, stack="band", chunks={"x": 512, "y": 512})
     assert cube.eo.sensor == "sentinel-2"

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from eoxr import datasets
+from tests.conftest import require
 
-distributed = pytest.importorskip("distributed")
+distributed = require("distributed", extra="distributed")
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import eoxr  # noqa: F401  (registers the accessor)
 import eoxr.testing as et
 from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
 from eoxr.datasets import synthetic_hsi, synthetic_s1, synthetic_s2
+from tests.conftest import require
 
 SPACE = {"y": 16, "x": 16}
 
@@ -66,8 +67,8 @@ def _optical() -> xr.DataArray:
 
 
 def _gdf(cube: xr.DataArray, geom: str = "polygon") -> Any:
-    gpd = pytest.importorskip("geopandas")
-    shapely = pytest.importorskip("shapely")
+    gpd = require("geopandas", extra="ml")
+    shapely = require("shapely", extra="ml")
     x0, y0 = float(cube.x[0]), float(cube.y[0])
     shape = (
         shapely.box(x0, y0 - 100, x0 + 100, y0)
@@ -93,7 +94,7 @@ def eoxr_is_dask(obj: Any) -> bool:
 
 
 def _conv() -> Any:
-    torch = pytest.importorskip("torch")
+    torch = require("torch", extra="ml")
     torch.manual_seed(0)
     return torch.nn.Conv2d(2, 3, 3, padding=1).eval()
 
@@ -128,8 +129,8 @@ def _with_tmp(cube: Callable[[], Any], call: Callable[[Any, Path], Any]) -> Case
 
 
 def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
-    pytest.importorskip("ukis_csmask")
-    pytest.importorskip("onnxruntime")
+    require("ukis_csmask", extra="csmask")
+    require("onnxruntime", extra="onnx")
     # the U-Nets take fixed 256 x 256 patches
     cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
     cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
@@ -158,7 +159,7 @@ def _embed(_: Path, kind: str) -> Callable[[], Any]:
 
 
 def _fit(_: Path, kind: str) -> Callable[[], Any]:
-    tree = pytest.importorskip("sklearn.tree")
+    tree = require("sklearn.tree", extra="ml")
     cube = _optical()
     labels = (cube.sel(band="B08") > 0.3).astype("float32")
     cube = _as(kind, cube)
@@ -302,6 +303,27 @@ OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
         lambda c: c.eo.denoise("mnf"),
         "a fit: the MNF transform is fitted on the cube (progress bar)",
     ),
+    "denoise('pca')": (
+        lambda c: c.eo.denoise("pca"),
+        "a fit: the principal axes are fitted on the cube (progress bar)",
+    ),
+    "denoise('subspace')": (
+        lambda c: c.eo.denoise("subspace"),
+        "a fit: the HySime subspace is fitted on the cube (progress bar)",
+    ),
+    "denoise('tv')": (
+        lambda c: c.eo.denoise("tv"),
+        "the per-band noise sigma that weights the TV is estimated now (progress bar)",
+    ),
+    "denoise('tv', noise=sigma)": (
+        lambda c: c.eo.denoise("tv", noise=c.eo.estimate_noise("diff")),
+        "a lazy sigma DataArray is read now to weight the TV",
+    ),
+    "denoise('savgol')": (lambda c: c.eo.denoise("savgol"), None),
+    "batches(max_nodata_fraction=0.5)": (
+        lambda c: c.eo.batches({"y": 16, "x": 16}, max_nodata_fraction=0.5),
+        "the nodata mask is read now to drop patches with too much nodata",
+    ),
 }
 
 
@@ -309,17 +331,22 @@ OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
 def test_option_is_lazy_or_documented(option: str) -> None:
     call, reason = OPTIONS[option]
     cube = _hsi()
+    _lazy_or_documented(option, lambda: call(cube), reason)
+
+
+def _lazy_or_documented(name: str, call: Callable[[], Any], reason: str | None) -> None:
+    """``call()`` computes nothing when ``reason`` is None, and computes when it is given."""
     with et.raise_if_dask_computes() as sched:
         try:
-            result = call(cube)
+            result = call()
         except RuntimeError:
             if not sched.total:
                 raise
     if reason is None:
-        assert sched.total == 0, f"{option} computes at call time"
+        assert sched.total == 0, f"{name} computes at call time"
         _materialise(result)
     else:
-        assert sched.total > 0, f"{option} is lazy now: mark it lazy ({reason})"
+        assert sched.total > 0, f"{name} is lazy now: mark it lazy ({reason})"
 
 
 # --- the hyperspectral verbs made lazy give the eager results, on any chunking ---------------
@@ -379,3 +406,78 @@ def test_lazy_call_computes_a_shared_statistic_once() -> None:
     assert float(got) == 3 * 120 + 1
     assert len(calls) == 4  # each of the 4 blocks read once, for both consumers
     assert float(_chunks.lazy_call(np.sum, cube.values)) == 120  # numpy: now
+
+
+# --- functions outside the accessor, and calls on other objects ------------------------------
+
+
+def _pair() -> tuple[xr.DataArray, xr.DataArray]:
+    cube = _s2()
+    return cube.isel(time=0), cube.isel(time=1)
+
+
+def _change(name: str, **kw: Any) -> Callable[[], Callable[[], Any]]:
+    def build() -> Callable[[], Any]:
+        from eoxr import change
+
+        a, b = _pair()
+        return lambda: getattr(change, name)(a, b, **kw)
+
+    return build
+
+
+def _threshold() -> Callable[[], Any]:
+    from eoxr import change
+
+    a, b = _pair()
+    return lambda: change.threshold(change.difference(a.sel(band="B08"), b.sel(band="B08")))
+
+
+def _metric() -> Callable[[], Any]:
+    from eoxr import metrics
+
+    cube = _hsi()
+    return lambda: metrics.mpsnr(cube, cube)
+
+
+def _rcf(mode: str) -> Callable[[], Callable[[], Any]]:
+    def build() -> Callable[[], Any]:
+        from eoxr.embed import encoder
+
+        cube = _optical()
+        return lambda: encoder(
+            "rcf", bands=["red", "nir"], features=4, size=3, mode=mode, data=cube
+        )
+
+    return build
+
+
+def _similarity_at_a_point() -> Callable[[], Any]:
+    emb = _embedding()
+    return lambda: emb.eo.similarity((float(emb.x[1]), float(emb.y[1])))
+
+
+#: ``(build, reason)``: ``build()`` prepares the inputs and returns the call to check; the reason
+#: is None for a lazy call, else why it computes now. The README's list of what computes at call
+#: time names these, with the ALLOWLIST and OPTIONS above.
+FUNCTIONS: dict[str, tuple[Callable[[], Callable[[], Any]], str | None]] = {
+    "eoxr.change.difference": (_change("difference"), None),
+    "eoxr.change.cva(standardize=False)": (_change("cva", standardize=False), None),
+    "eoxr.change.cva": (_change("cva"), "standardize=True: the means and deviations are read now"),
+    "eoxr.change.irmad": (_change("irmad"), "a fit on a seeded pixel sample"),
+    "eoxr.change.pca_kmeans": (_change("pca_kmeans"), "a fit: PCA and k-means on the difference"),
+    "eoxr.change.threshold": (_threshold, "a global threshold: one histogram pass"),
+    "eoxr.metrics": (_metric, "returns numbers"),
+    "eoxr.embed.encoder('rcf', data=cube)": (_rcf("gaussian"), "band statistics from data"),
+    "eoxr.embed.encoder('rcf', mode='empirical', data=cube)": (
+        _rcf("empirical"),
+        "a fit: kernels drawn from windows of data",
+    ),
+    "similarity(query=(x, y))": (_similarity_at_a_point, "the query vector is read at the point"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_is_lazy_or_documented(name: str) -> None:
+    build, reason = FUNCTIONS[name]
+    _lazy_or_documented(name, build(), reason)

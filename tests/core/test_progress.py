@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from eoxr import _chunks
+from tests.conftest import require
 
 BAR = "% Completed"
 
@@ -70,7 +71,7 @@ def test_numpy_passes_through_without_computing():
 
 
 def test_works_with_a_distributed_client(capsys):
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", extra="distributed")
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"

@@ -10,9 +10,10 @@ import eoxr  # noqa: F401
 import eoxr.testing as et
 from eoxr.embed import kmeans, pca, similarity
 from eoxr.errors import DimensionError, ParameterError
+from tests.conftest import require
 
-pytest.importorskip("sklearn")
-shapely = pytest.importorskip("shapely")
+require("sklearn", extra="ml")
+shapely = require("shapely", extra="ml")
 
 
 def _emb(seed: int = 0, times: int | None = None) -> xr.DataArray:

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-ort = pytest.importorskip("onnxruntime")
-pytest.importorskip("ukis_csmask")
+from tests.conftest import require
+
+ort = require("onnxruntime", extra="onnx")
+require("ukis_csmask", extra="csmask")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.embed import encoder, spec_from_json  # noqa: E402

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.embed import Encoder, embed, encoder  # noqa: E402
@@ -126,8 +128,8 @@ def test_encoder_protocol() -> None:
 
 def _onnx_mean_pool(path, channels: int = 3):
     """An ONNX model that averages each band over the patch: (N, C, H, W) -> (N, C)."""
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    onnx = require("onnx", extra="test")
+    require("onnxruntime", extra="onnx")
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(

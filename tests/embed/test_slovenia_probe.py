@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-pytest.importorskip("torch")
-pytest.importorskip("sklearn")
-gpd = pytest.importorskip("geopandas")
+from tests.conftest import require
+
+require("torch", extra="ml")
+require("sklearn", extra="ml")
+gpd = require("geopandas", extra="ml")
 
 from eoxr.embed import embed, encoder, similarity  # noqa: E402
 from eoxr.embed.vector import geometry_cells  # noqa: E402

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-gpd = pytest.importorskip("geopandas")
-pytest.importorskip("pyarrow")
+from tests.conftest import require
+
+gpd = require("geopandas", extra="ml")
+require("pyarrow", extra="embed")
 from shapely.geometry import Point, box  # noqa: E402
 
 import eoxr.testing as et  # noqa: E402

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import xarray as xr
 
 from eoxr.datasets import synthetic_hsi
-
-JASPER = (
-    Path(__file__).parents[2].parent
-    / "shared"
-    / "data"
-    / "hsi_jasper_ridge"
-    / "jasperRidge2_R198.mat"
-)
+from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +18,7 @@ def scene():
 def _jasper_clean() -> xr.DataArray:
     import scipy.io
 
-    if not JASPER.exists():
-        pytest.skip(f"real AVIRIS sample not found at {JASPER} (shared test data absent)")
-    d = scipy.io.loadmat(JASPER)
+    d = scipy.io.loadmat(shared_path("hsi_jasper_ridge", "jasperRidge2_R198.mat"))
     nb = d["Y"].shape[0]
     # Y is bands x pixels with the pixels in column-major (MATLAB) order
     cube = (d["Y"].astype("float64") / 10000.0).reshape(nb, 100, 100, order="F")

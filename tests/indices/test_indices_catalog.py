@@ -12,6 +12,7 @@ import eoxr  # noqa: F401
 import eoxr.testing as et
 from eoxr.errors import CatalogError
 from eoxr.indices import _catalog, catalog, register_index, unregister_index
+from tests.conftest import require
 
 RAW = json.loads(resources.files("eoxr.indices.data").joinpath("asi.json").read_text())
 
@@ -96,7 +97,7 @@ def test_register_and_use_user_index():
 
 
 def test_update_script_rebuilds_the_same_catalog(tmp_path):
-    spyndex = pytest.importorskip("spyndex")
+    spyndex = require("spyndex", extra="test")
     import importlib.util
     from pathlib import Path
 

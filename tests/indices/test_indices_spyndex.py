@@ -9,7 +9,6 @@ a reference +-inf (zero denominator) must be NaN in eoxr.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +18,10 @@ import eoxr  # noqa: F401
 import eoxr.testing as et
 from eoxr.indices import _catalog, catalog
 from eoxr.indices._resolve import CubeBands, constant_default
+from tests.conftest import require, shared_path
 
-spyndex = pytest.importorskip("spyndex")
+spyndex = require("spyndex", extra="test")
 
-DATA = Path(__file__).parents[2].parent / "shared" / "data" / "s2_slovenia_timeseries"
-S2_FILE = DATA / "s2l1c_5dates_13bands_epsg32633.nc"
 S2_LABELS = [
     "B01",
     "B02",
@@ -107,9 +105,9 @@ def _compare(got: xr.DataArray, ref: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def s2():
-    if not S2_FILE.exists():
-        pytest.skip(f"real Sentinel-2 sample not found at {S2_FILE} (shared test data)")
-    with xr.open_dataset(S2_FILE) as ds:
+    with xr.open_dataset(
+        shared_path("s2_slovenia_timeseries", "s2l1c_5dates_13bands_epsg32633.nc")
+    ) as ds:
         return ds["reflectance"].load()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -11,8 +9,8 @@ import xarray as xr
 from eoxr import metrics, sar
 from eoxr.datasets import synthetic_s1
 from eoxr.errors import GridMismatchError
+from tests.conftest import shared_path
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "s1_camargue_vv_db"
 FILTERS = [
     "boxcar",
     "median",
@@ -72,11 +70,9 @@ def test_homogeneous_mask_finds_a_flat_square():
 
 
 def real_s1():
-    if not DATA.exists():
-        pytest.skip(f"real Sentinel-1 sample absent: {DATA} (../shared/data next to the repo)")
     import rioxarray
 
-    tif = next(DATA.glob("*.tif"))
+    tif = next(shared_path("s1_camargue_vv_db").glob("*.tif"))
     da = rioxarray.open_rasterio(tif).squeeze("band", drop=True)
     return da.assign_attrs(units="dB")
 

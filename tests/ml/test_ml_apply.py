@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import eoxr.testing as et  # noqa: E402

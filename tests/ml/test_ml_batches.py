@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("xbatcher")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
+require("xbatcher", extra="ml")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.ml import torch_dataset  # noqa: E402
@@ -53,7 +55,7 @@ def test_torch_dataset_with_labels_trains() -> None:
 
 def test_patches_match_xbatcher_slicing() -> None:
     """Our patch grid cuts what xbatcher cuts (the oracle), in the same order."""
-    xbatcher = pytest.importorskip("xbatcher")
+    xbatcher = require("xbatcher", extra="ml")
     cube = et.make_cube(ny=40, nx=45, times=2)
     ours = cube.eo.batches({"y": 16, "x": 16}, {"y": 4, "x": 6})
     theirs = xbatcher.BatchGenerator(

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
+ort = require("onnxruntime", extra="onnx")
+onnx = require("onnx", extra="test")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.errors import BandNotFoundError, ParameterError, ReadError  # noqa: E402
@@ -103,7 +105,7 @@ def test_onnx_lazy_and_chunk_invariant(net_and_path: tuple) -> None:
 
 def test_onnx_on_process_workers(net_and_path: tuple) -> None:
     """Sessions are never pickled: each worker process opens its own, once."""
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", extra="distributed")
     net, path = net_and_path
     ref = apply_model(CUBE, net, *GEOM).values
     from_bytes = ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"])

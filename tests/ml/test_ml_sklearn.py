@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import xarray as xr
 
-pytest.importorskip("sklearn")
-gpd = pytest.importorskip("geopandas")
+from tests.conftest import require, shared_path
+
+require("sklearn", extra="ml")
+gpd = require("geopandas", extra="ml")
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
@@ -18,8 +18,6 @@ from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 import eoxr.testing as et  # noqa: E402
 from eoxr.errors import BandNotFoundError, GridMismatchError, ParameterError  # noqa: E402
 from eoxr.ml import apply_model  # noqa: E402
-
-DATA = Path(__file__).parents[2].parent / "shared" / "data" / "s2_slovenia_timeseries"
 
 
 def _toy() -> tuple[xr.DataArray, xr.DataArray]:
@@ -77,11 +75,10 @@ def test_string_classes_and_errors() -> None:
 
 @pytest.mark.slow
 def test_random_forest_on_slovenia_polygons() -> None:
-    if not DATA.exists():
-        pytest.skip(f"real data sample not found at {DATA}")
-    ds = xr.open_dataset(DATA / "s2l1c_5dates_13bands_epsg32633.nc")
+    data = shared_path("s2_slovenia_timeseries")
+    ds = xr.open_dataset(data / "s2l1c_5dates_13bands_epsg32633.nc")
     cube = ds["reflectance"].rio.write_crs(ds.attrs["crs"])
-    polys = gpd.read_file(DATA / "LULC.gpkg")
+    polys = gpd.read_file(data / "LULC.gpkg")
     polys = polys[polys.LULC_ID > 0].sort_values(["LULC_ID", "AREA"]).reset_index(drop=True)
     fold = polys.groupby("LULC_ID").cumcount() % 2  # split by polygon, alternating per class
     train, test = polys[fold == 0], polys[fold == 1]
@@ -134,7 +131,8 @@ def test_bands_matched_by_name_not_position() -> None:
     extra = xr.concat([shuffled, cube.sel(band=["B02"]).assign_coords(band=["B01"])], "band")
     np.testing.assert_array_equal(apply_model(extra, tree).values, want)
     # an estimator fitted on a DataFrame names its features: matched the same way
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     m = labels.notnull().values.ravel()
     table = pd.DataFrame(
         cube.transpose("y", "x", "band").values.reshape(-1, 4)[m],

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-gpd = pytest.importorskip("geopandas")
+from tests.conftest import require
+
+gpd = require("geopandas", extra="ml")
 import shapely  # noqa: E402
 
 import eoxr.testing as et  # noqa: E402

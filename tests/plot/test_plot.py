@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-hv = pytest.importorskip("holoviews")
-pytest.importorskip("hvplot")
+from tests.conftest import require
+
+hv = require("holoviews", extra="viz")
+require("hvplot", extra="viz")
 
 import eoxr  # noqa: E402
 import eoxr.plot as ep  # noqa: E402

@@ -3,11 +3,11 @@
 import os
 
 import dask.array as da
-import pytest
 
 import eoxr
 from eoxr.progress import track
 from eoxr.testing import make_cube
+from tests.conftest import require
 
 
 def _work():
@@ -40,7 +40,7 @@ def test_env_restored_and_inner_bars_silenced(monkeypatch):
 
 
 def test_distributed_client_bar(capsys):
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", extra="distributed")
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
