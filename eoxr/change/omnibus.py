@@ -37,7 +37,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
-from ._pair import index_to_time
+from ._pair import check_not_empty, index_to_time
 from .bitemporal import is_db
 
 
@@ -238,6 +238,7 @@ def omnibus(
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r}: expected a significance level in (0, 1).")
     ydim, xdim = spatial_dims(series)
+    check_not_empty(series, "omnibus")
     bd = band_dim(series)
     if bd is None:
         series = series.expand_dims({"band": [str(series.name or "intensity")]}, axis=1)
