@@ -149,6 +149,19 @@ def resolve_pair(
     return a, b
 
 
+def pixel_sample(ny: int, nx: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row and column indices of ``size`` distinct pixels of a ``ny x nx`` grid, in raster order.
+
+    Drawn by global pixel index from ``seed``, so the same pixels are drawn on any chunking.
+    ``None`` when the grid has no more than ``size`` pixels (then use them all).
+    """
+    n = ny * nx
+    if n <= size:
+        return None
+    flat = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    return flat // nx, flat % nx
+
+
 def check_choice(name: str, value: Any, valid: Sequence[str]) -> str:
     """Validate a literal-valued parameter."""
     if value not in valid:

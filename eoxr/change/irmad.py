@@ -19,7 +19,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import compute, map_bands, rechunk_whole
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
-from ._pair import Cube, resolve_pair
+from ._pair import Cube, pixel_sample, resolve_pair
 
 
 def draw_sample(
@@ -32,14 +32,11 @@ def draw_sample(
     """
     ydim, xdim = spatial_dims(a)
     bd = band_dim(a)
-    ny, nx = a.sizes[ydim], a.sizes[xdim]
-    n = ny * nx
-    if n <= size:
+    pick = pixel_sample(a.sizes[ydim], a.sizes[xdim], size, seed)
+    if pick is None:
         sa, sb = (d.stack(_pix=(ydim, xdim)).transpose("_pix", bd) for d in (a, b))
     else:
-        flat = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
-        iy = xr.DataArray(flat // nx, dims="_pix")
-        ix = xr.DataArray(flat % nx, dims="_pix")
+        iy, ix = (xr.DataArray(i, dims="_pix") for i in pick)
         sa, sb = (d.isel({ydim: iy, xdim: ix}).transpose("_pix", bd) for d in (a, b))
     x, y = compute(sa.data, sb.data)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
