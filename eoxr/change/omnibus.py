@@ -72,20 +72,22 @@ def _xlogx(v: np.ndarray) -> np.ndarray:
         return np.where(v > 0, v * np.log(np.maximum(v, 1e-300)), 0.0)
 
 
-def _suffix_q_pvalue(
-    xv: np.ndarray, logs: np.ndarray, valid: np.ndarray, p: int, enl: float
+def _q_from(
+    xv: np.ndarray, logs: np.ndarray, valid: np.ndarray, t: int, pix: np.ndarray, enl: float
 ) -> np.ndarray:
-    """``(T, n)`` p-values of the omnibus ``Q`` over the valid dates ``t ... T`` of each pixel.
+    """p-values of the omnibus ``Q`` over the valid dates ``t ... T`` of the pixels ``pix``.
 
-    Row ``t`` is the test of "no change from date ``t`` on" (NaN where fewer than 2 valid dates
-    remain). Row 0 is the test over the whole series.
+    NaN where fewer than 2 valid dates remain.
     """
-    k = np.cumsum(valid[::-1], axis=0)[::-1].astype(np.float64)  # (T, n)
-    total = np.cumsum(xv[::-1], axis=0)[::-1]  # (T, p, n)
-    slog = np.cumsum(logs.sum(axis=1)[::-1], axis=0)[::-1]  # (T, n)
+    p = xv.shape[1]
+    sel = slice(None) if pix.size == valid.shape[1] else pix  # all pixels: no copy
+    k = valid[t:, sel].sum(axis=0).astype(np.float64)
+    total = xv[t:, :, sel].sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_q = enl * (
-            p * _xlogx(k) + slog - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=1)
+            p * _xlogx(k)
+            + logs[t:, :, sel].sum(axis=(0, 1))
+            - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=0)
         )
         return np.where(k >= 2, q_pvalue(ln_q, k, p, enl), np.nan)
 
@@ -120,10 +122,7 @@ def omnibus_kernel(
         logs = np.where(valid[:, None], np.log(np.where(x > 0, x, 1.0)), 0.0)
     xv = np.where(valid[:, None], x, 0.0)
     n = x.shape[2]
-    p_suffix = _suffix_q_pvalue(xv, logs, valid, p, enl)  # (T, n)
-    k_all = valid.sum(axis=0)
-    first_valid = np.argmax(valid, axis=0)
-    p_q = np.where(k_all >= 2, p_suffix[first_valid, np.arange(n)], np.nan)
+    p_q = np.full(n, np.nan)  # Q over all valid dates: the gate at each pixel's first one
 
     run = np.zeros((p, n))  # intensity sums since the start of the current run
     m = np.zeros(n)  # number of valid dates in the current run
@@ -148,7 +147,12 @@ def omnibus_kernel(
             change[t] = test & gate & (pv < alpha)
         # a run starts at the first valid date and at each change: test Q from there on
         restart = change[t] | (v & (m == 0))
-        gate = np.where(restart, p_suffix[t] < alpha, gate)
+        pix = np.flatnonzero(restart)
+        if pix.size:
+            pq = _q_from(xv, logs, valid, t, pix, enl)
+            gate[pix] = pq < alpha
+            start = m[pix] == 0  # the pixel's first valid date: Q over its whole series
+            p_q[pix[start]] = pq[start]
         run = np.where(restart, xv[t], np.where(v, run + xv[t], run))
         m = np.where(restart, 1.0, np.where(v, m + 1.0, m))
     idx = np.arange(nt, dtype=np.float64)[:, None]
