@@ -677,6 +677,56 @@ def hist_quantile(counts: Any, edges: np.ndarray, q: float, *, log10: bool = Tru
     return float(10.0**val) if log10 else float(val)
 
 
+def _take_windows(block: np.ndarray, rows: np.ndarray, cols: np.ndarray, size: tuple) -> Any:
+    oy, ox = np.divmod(np.arange(size[0] * size[1]), size[1])
+    return np.asarray(block)[rows[:, None] + oy, cols[:, None] + ox].astype(np.float64)
+
+
+def sample_windows(
+    data: Any,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    size: tuple[int, int],
+    before: tuple[int, int],
+    boundary: Boundary = "reflect",
+) -> np.ndarray:
+    """``(n, size[0] * size[1])`` float64 windows of a 2-D array at pixels ``(rows, cols)``.
+
+    The window of ``(r, c)`` covers rows ``r - before[0] ... r - before[0] + size[0] - 1`` (and
+    likewise columns), row-major; image edges are padded as :func:`pad_numpy` pads them. For a
+    dask array one pass reads each block once, with its halo, and keeps only the windows of the
+    sampled pixels inside it: the array is never held in memory whole (a documented global
+    statistic such as a fit on a sample). Same values on any chunking.
+    """
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    halo = tuple(max(b, s - 1 - b) for s, b in zip(size, before))
+    if not isinstance(data, dsa.Array):
+        padded = pad_numpy(np.asarray(data), {0: halo[0], 1: halo[1]}, boundary)
+        return _take_windows(padded, rows + halo[0] - before[0], cols + halo[1] - before[1], size)
+    ext = dsa.overlap.overlap(
+        data,
+        depth={0: halo[0], 1: halo[1]},
+        boundary={ax: _dask_boundary(boundary, data.dtype) for ax in (0, 1)},
+    )
+    # overlap() may merge chunks smaller than the halo: locate blocks on its own grid
+    inner = [tuple(c - 2 * h for c in cs) for cs, h in zip(ext.chunks, halo)]
+    starts = [np.concatenate([[0], np.cumsum(c)]) for c in inner]
+    by = np.searchsorted(starts[0], rows, side="right") - 1
+    bx = np.searchsorted(starts[1], cols, side="right") - 1
+    blocks = ext.to_delayed()
+    tasks, where = [], []
+    for i, j in sorted(set(zip(by.tolist(), bx.tolist()))):
+        sel = np.flatnonzero((by == i) & (bx == j))
+        r = rows[sel] - starts[0][i] + halo[0] - before[0]
+        c = cols[sel] - starts[1][j] + halo[1] - before[1]
+        tasks.append(dask.delayed(_take_windows, pure=True)(blocks[i, j], r, c, size))
+        where.append(sel)
+    out = np.empty((rows.size, size[0] * size[1]), np.float64)
+    for sel, vals in zip(where, compute(*tasks)):
+        out[sel] = vals
+    return out
+
+
 # --- hsi helpers
 
 

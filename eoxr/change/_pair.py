@@ -18,6 +18,12 @@ Cube = xr.DataArray | xr.Dataset
 def as_array(cube: Cube, what: str) -> xr.DataArray:
     """A DataArray (a Dataset of bands is stacked along ``band``), floating point."""
     if isinstance(cube, xr.Dataset):
+        if not cube.data_vars:
+            raise DimensionError(
+                f"{what}: the Dataset has no data variables (an empty band selection?); pass "
+                "the bands to compare, e.g. `ds[['B04', 'B08']]` with names from "
+                "`list(ds.data_vars)` of the full Dataset."
+            )
         from ..bands import to_array
 
         cube = to_array(cube)
@@ -29,7 +35,25 @@ def as_array(cube: Cube, what: str) -> xr.DataArray:
     if not np.issubdtype(dt, np.floating):
         cube = cube.astype(np.float32)  # digital numbers: float32 keeps NaN as nodata possible
     spatial_dims(cube)
+    check_not_empty(cube, what)
     return cube
+
+
+def check_not_empty(da: xr.DataArray, what: str) -> None:
+    """Raise a :class:`DimensionError` if a band or spatial dim of ``da`` has no entries."""
+    bd = band_dim(da)
+    if bd is not None and da.sizes[bd] == 0:
+        raise DimensionError(
+            f"{what}: the band selection is empty ({bd!r} has 0 entries), so there is nothing "
+            f"to compare. Select at least one band with labels the cube has, e.g. "
+            f"`cube.sel({bd}=[...])` with values from `cube.{bd}.values` (before selecting)."
+        )
+    empty = [str(d) for d in spatial_dims(da) if da.sizes[d] == 0]
+    if empty:
+        raise DimensionError(
+            f"{what}: the spatial selection is empty ({empty} have 0 pixels); select a window "
+            "inside the cube, e.g. `cube.isel(x=slice(0, 512), y=slice(0, 512))`."
+        )
 
 
 def _describe(da: xr.DataArray) -> str:
@@ -123,6 +147,19 @@ def resolve_pair(
         dt = common.pop()
         a, b = a.astype(dt), b.astype(dt)
     return a, b
+
+
+def pixel_sample(ny: int, nx: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row and column indices of ``size`` distinct pixels of a ``ny x nx`` grid, in raster order.
+
+    Drawn by global pixel index from ``seed``, so the same pixels are drawn on any chunking.
+    ``None`` when the grid has no more than ``size`` pixels (then use them all).
+    """
+    n = ny * nx
+    if n <= size:
+        return None
+    flat = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    return flat // nx, flat % nx
 
 
 def check_choice(name: str, value: Any, valid: Sequence[str]) -> str:

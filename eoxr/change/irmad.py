@@ -19,7 +19,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import compute, map_bands, rechunk_whole
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
-from ._pair import Cube, resolve_pair
+from ._pair import Cube, pixel_sample, resolve_pair
 
 
 def draw_sample(
@@ -32,14 +32,11 @@ def draw_sample(
     """
     ydim, xdim = spatial_dims(a)
     bd = band_dim(a)
-    ny, nx = a.sizes[ydim], a.sizes[xdim]
-    n = ny * nx
-    if n <= size:
+    pick = pixel_sample(a.sizes[ydim], a.sizes[xdim], size, seed)
+    if pick is None:
         sa, sb = (d.stack(_pix=(ydim, xdim)).transpose("_pix", bd) for d in (a, b))
     else:
-        flat = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
-        iy = xr.DataArray(flat // nx, dims="_pix")
-        ix = xr.DataArray(flat % nx, dims="_pix")
+        iy, ix = (xr.DataArray(i, dims="_pix") for i in pick)
         sa, sb = (d.isel({ydim: iy, xdim: ix}).transpose("_pix", bd) for d in (a, b))
     x, y = compute(sa.data, sb.data)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -66,10 +63,15 @@ def _cca(
         syy = syy + reg * np.trace(syy) / p * np.eye(p)
     # Sxy Syy^-1 Syx a = rho^2 Sxx a, with A' Sxx A = I (eigenvalues ascending)
     lam, a = linalg.eigh(sxy @ linalg.solve(syy, sxy.T, assume_a="pos"), sxx)
-    _, bm = linalg.eigh(sxy.T @ linalg.solve(sxx, sxy, assume_a="pos"), syy)
     # fix the signs: each canonical variate of X correlates positively with the sum of the bands
     a *= np.where((sxx @ a).sum(axis=0) < 0, -1.0, 1.0)
-    bm *= np.where(np.einsum("ij,ik,kj->j", a, sxy, bm) < 0, -1.0, 1.0)
+    # each b from its own a (Nielsen 2007; Canty): b = Syy^-1 Syx a / rho, which has b' Syy b = 1
+    # and a' Sxy b = rho > 0. A second eigenproblem for B, paired by sort order, mispairs the
+    # vectors of tied or nearly tied correlations. Scaling by the Syy-norm equals dividing by
+    # rho and stays finite where rho is ~0.
+    bm = linalg.solve(syy, sxy.T @ a, assume_a="pos")
+    norm = np.sqrt(np.maximum(np.einsum("ij,ik,kj->j", bm, syy, bm), 0.0))
+    bm /= np.where(norm > 0, norm, 1.0)
     return mean[:p], mean[p:], a, bm, np.sqrt(np.clip(lam, 0.0, 1.0))
 
 

@@ -16,6 +16,13 @@ For one channel ``f = k - 1``, ``rho = 1 - (k + 1) / (6 n k)``,
 ``rho_j = 1 - (1 + 1 / (j (j - 1))) / (6 n)``, ``omega2_j = -(1 - 1 / rho_j)^2 / 4``. With ``p``
 independent channels the statistics add: ``f`` and ``omega2`` are ``p`` times those of one
 channel (to first order in ``omega2``, which is O(1/n^2)).
+
+The change dates come from the gated sequential procedure of Conradsen et al. (2016, sec. IV;
+Canty's ``sar_seq``): starting at ``l = 1``, a change at date ``j`` is accepted only where the
+omnibus ``Q`` over the remaining dates ``l ... k`` rejects *and* ``R_j`` (date ``j`` against
+``l ... j - 1``) rejects, at the first such ``j``; the test restarts at ``l = j``. Without the
+gate every ``R_j`` is a test at ``alpha`` of its own: on a stable 10-date series 8.6 % of the
+pixels would show a change; with it about ``alpha`` do.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
-from ._pair import index_to_time
+from ._pair import check_not_empty, index_to_time
 from .bitemporal import is_db
 
 
@@ -65,13 +72,40 @@ def _xlogx(v: np.ndarray) -> np.ndarray:
         return np.where(v > 0, v * np.log(np.maximum(v, 1e-300)), 0.0)
 
 
+def _q_from(
+    xv: np.ndarray, logs: np.ndarray, valid: np.ndarray, t: int, pix: np.ndarray, enl: float
+) -> np.ndarray:
+    """p-values of the omnibus ``Q`` over the valid dates ``t ... T`` of the pixels ``pix``.
+
+    NaN where fewer than 2 valid dates remain.
+    """
+    p = xv.shape[1]
+    sel = slice(None) if pix.size == valid.shape[1] else pix  # all pixels: no copy
+    k = valid[t:, sel].sum(axis=0).astype(np.float64)
+    total = xv[t:, :, sel].sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_q = enl * (
+            p * _xlogx(k)
+            + logs[t:, :, sel].sum(axis=(0, 1))
+            - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=0)
+        )
+        return np.where(k >= 2, q_pvalue(ln_q, k, p, enl), np.nan)
+
+
 def omnibus_kernel(
     block: np.ndarray, *, enl: float, alpha: float, db: bool, check: bool
 ) -> np.ndarray:
-    """Omnibus + sequential tests on a ``(time, band, ...)`` block; packed ``(..., 4 + 2T)``.
+    """Gated sequential omnibus procedure on a ``(time, band, ...)`` block, packed ``(..., 4+2T)``.
 
     Output per pixel: ``[p_q, first_index, last_index, n_changes, change(T), p_value(T)]``
-    (indices NaN where no change). Dates where any band is NaN or zero are skipped.
+    (indices NaN where no change). Dates where any band is NaN or zero are skipped, i.e. each
+    pixel's series is its valid dates.
+
+    The procedure of Conradsen et al. (2016, sec. IV) as in Canty's ``sar_seq``: the current run
+    starts at ``l`` (the first date, then each detected change). A change at ``j > l`` needs
+    both the omnibus ``Q`` over the dates ``l ... k`` and ``R_j`` (date ``j`` against
+    ``l ... j - 1``) to reject at ``alpha``; the first such ``j`` starts the next run. Where
+    ``Q`` over ``l ... k`` does not reject, no further change is looked for at that pixel.
     """
     nt, p = block.shape[:2]
     shape = block.shape[2:]
@@ -88,18 +122,11 @@ def omnibus_kernel(
         logs = np.where(valid[:, None], np.log(np.where(x > 0, x, 1.0)), 0.0)
     xv = np.where(valid[:, None], x, 0.0)
     n = x.shape[2]
-    k = valid.sum(axis=0).astype(np.float64)
-    total = xv.sum(axis=0)  # (p, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ln_q = enl * (
-            p * _xlogx(k)
-            + logs.sum(axis=(0, 1))
-            - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=0)
-        )
-    p_q = np.where(k >= 2, q_pvalue(ln_q, k, p, enl), np.nan)
+    p_q = np.full(n, np.nan)  # Q over all valid dates: the gate at each pixel's first one
 
-    run = np.zeros((p, n))  # intensity sums since the last change
-    m = np.zeros(n)  # number of dates in the current run
+    run = np.zeros((p, n))  # intensity sums since the start of the current run
+    m = np.zeros(n)  # number of valid dates in the current run
+    gate = np.zeros(n, bool)  # Q over the current run's start ... the last date rejects
     change = np.zeros((nt, n), bool)
     pval = np.full((nt, n), np.nan)
     for t in range(nt):
@@ -117,9 +144,15 @@ def omnibus_kernel(
                 )
             pv = np.where(test, r_pvalue(ln_r, j, p, enl), np.nan)
             pval[t] = pv
-            change[t] = test & (pv < alpha)
-        # a change starts a new run at this date; an invalid date leaves the run as it is
+            change[t] = test & gate & (pv < alpha)
+        # a run starts at the first valid date and at each change: test Q from there on
         restart = change[t] | (v & (m == 0))
+        pix = np.flatnonzero(restart)
+        if pix.size:
+            pq = _q_from(xv, logs, valid, t, pix, enl)
+            gate[pix] = pq < alpha
+            start = m[pix] == 0  # the pixel's first valid date: Q over its whole series
+            p_q[pix[start]] = pq[start]
         run = np.where(restart, xv[t], np.where(v, run + xv[t], run))
         m = np.where(restart, 1.0, np.where(v, m + 1.0, m))
     idx = np.arange(nt, dtype=np.float64)[:, None]
@@ -167,16 +200,20 @@ def omnibus(
         Equivalent number of looks. Default: the ``eoxr:looks`` / ``looks`` attr, else
         :func:`eoxr.sar.estimate_looks` on the first date (a one-pass global statistic).
     alpha : float
-        Significance level of each test.
+        Significance level of each test (``Q`` and ``R_j``). On a series without change about
+        ``alpha`` of the pixels show a change (the first ``Q`` is the gate).
 
     Returns
     -------
     Dataset
         ``p_q`` (y, x): p-value of "no change over the whole series" (omnibus Q);
-        ``change`` (time, y, x): True at each date where the sequential test ``R_j`` (the date
-        against the dates since the last change) rejects at ``alpha`` (a detected change
-        starts a new run there); ``p_value`` (time, y, x): p-value of that ``R_j`` (NaN at the
-        first date of the series and at skipped dates); ``first_change`` / ``last_change``
+        ``change`` (time, y, x): True at each detected change: the omnibus ``Q`` over the
+        dates from the last change (or the first date) to the end rejects at ``alpha``, and the
+        sequential test ``R_j`` of this date against the dates since the last change is the
+        first to reject (a detected change starts a new run there; where ``Q`` does not reject,
+        no further change is looked for); ``p_value`` (time, y, x): p-value of that ``R_j``
+        (NaN at the first date of the series and at skipped dates), whether or not the gate
+        opened; ``first_change`` / ``last_change``
         (y, x) datetime64, NaT where none; ``n_changes`` (y, x). Attrs ``enl``, ``alpha``.
 
     Examples
@@ -205,6 +242,7 @@ def omnibus(
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r}: expected a significance level in (0, 1).")
     ydim, xdim = spatial_dims(series)
+    check_not_empty(series, "omnibus")
     bd = band_dim(series)
     if bd is None:
         series = series.expand_dims({"band": [str(series.name or "intensity")]}, axis=1)

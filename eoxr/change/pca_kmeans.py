@@ -17,28 +17,36 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import compute, map_overlap
+from .._chunks import map_overlap, sample_windows
 from .._dims import band_dim, spatial_dims
 from ..errors import ParameterError
-from ._pair import Cube, resolve_pair
+from ._pair import Cube, pixel_sample, resolve_pair
 from .bitemporal import standardize_pair
 
 
 def _neighbourhoods(padded: np.ndarray, size: int, shape: tuple[int, int]) -> np.ndarray:
-    """``(ny, nx, size * size)`` neighbourhood vectors of a block padded by ``size // 2``."""
+    """``(ny, nx, size * size)`` neighbourhood vectors of a block padded by ``size // 2``.
+
+    The window of pixel ``(y, x)`` covers rows ``y - size // 2 ... y - size // 2 + size - 1``
+    (and likewise columns): centred for odd ``size``; for even ``size`` the pixel is the
+    lower-right one of the four central samples (scipy.ndimage's convention).
+    """
     win = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
     return win[: shape[0], : shape[1]].reshape(shape[0], shape[1], size * size)
 
 
-def _sample_neighbourhoods(diff: np.ndarray, size: int, n: int, seed: int) -> np.ndarray:
+def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int, seed: int) -> np.ndarray:
+    """``(m, size * size)`` neighbourhood vectors at a seeded pixel sample (one lazy pass).
+
+    Only the sampled windows are brought to memory, never the whole image; the windows are
+    those of :func:`_neighbourhoods`, with the image edges mirrored as the lazy assignment
+    (``map_overlap`` with ``boundary="reflect"``) mirrors them.
+    """
     ny, nx = diff.shape
+    pick = pixel_sample(ny, nx, n, seed)
+    rows, cols = pick if pick is not None else np.divmod(np.arange(ny * nx), nx)
     half = size // 2
-    padded = np.pad(diff, half, mode="symmetric")
-    flat = np.random.default_rng(seed).choice(ny * nx, size=min(n, ny * nx), replace=False)
-    iy, ix = flat // nx, flat % nx
-    off = np.arange(size)
-    vec = padded[iy[:, None, None] + off[None, :, None], ix[:, None, None] + off[None, None, :]]
-    return vec.reshape(len(flat), size * size)
+    return sample_windows(diff.data, rows, cols, (size, size), (half, half), "reflect")
 
 
 def _assign_kernel(
@@ -76,14 +84,19 @@ def pca_kmeans(
         The two dates on the same grid (or one series and ``times``). The difference image is
         ``|b - a|``, or its Euclidean norm over bands (after standardising, by default).
     block : int
-        Side ``h`` of the neighbourhood describing each pixel (Celik's ``h``; 2 ... 15).
+        Side ``h`` of the neighbourhood describing each pixel (Celik's ``h``; 2 ... 15). The
+        window is centred on the pixel for odd ``h``; for even ``h`` it spans rows (and
+        columns) ``y - h / 2 ... y + h / 2 - 1``: the pixel is the lower-right one of the four
+        central samples, as in scipy.ndimage. Edges are mirrored.
     n_components : int
         Number of principal components kept (Celik's ``S``), at most ``block ** 2``.
     seed : int
         Seed of the pixel sample and of k-means.
     sample : int
-        Number of pixels the PCA and k-means are fitted on (drawn from the difference image,
-        computed once; with ``standardize`` a first pass gets the per-date statistics).
+        Number of pixels the PCA and k-means are fitted on: a seeded sample by global pixel
+        index whose neighbourhoods are read from the lazy difference image in one pass (only
+        the sampled windows are held in memory, never the image); with ``standardize`` a
+        first pass gets the per-date statistics.
     standardize : bool
         Scale each date and band to zero mean and unit variance first (global statistics, as
         :func:`eoxr.change.cva`): without it the radiometric differences between two real
@@ -119,8 +132,7 @@ def pca_kmeans(
     diff = np.sqrt((d * d).sum(bd, skipna=False)) if bd else abs(d)
     diff = diff.astype(a.dtype)
     ydim, xdim = spatial_dims(diff)
-    (values,) = compute(diff.transpose(ydim, xdim).data)
-    vec = _sample_neighbourhoods(np.asarray(values, np.float64), block, sample, seed)
+    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), block, sample, seed)
     vec = vec[np.isfinite(vec).all(axis=1)]
     if len(vec) < 2 * n_components + 2:
         raise ParameterError("pca_kmeans: too few valid pixels to fit (all NaN?).")
@@ -130,9 +142,9 @@ def pca_kmeans(
     basis = evecs[:, top] * np.where(evecs[:, top].sum(axis=0) < 0, -1.0, 1.0)
     feat = (vec - mean) @ basis
     km = KMeans(n_clusters=2, n_init=10, random_state=seed).fit(feat)
-    centre_val = vec[:, (block * block) // 2]
-    change_label = int(np.argmax([centre_val[km.labels_ == k].mean() for k in (0, 1)]))
     half = block // 2
+    centre_val = vec[:, half * block + half]  # the pixel itself (see _neighbourhoods)
+    change_label = int(np.argmax([centre_val[km.labels_ == k].mean() for k in (0, 1)]))
     labels = map_overlap(
         _assign_kernel,
         diff.transpose(ydim, xdim),

@@ -124,3 +124,19 @@ def test_embedding_feature_counts_differ():
     e = xr.DataArray(np.ones((4, 3, 3), "float32"), dims=("feature", "y", "x"))
     with pytest.raises(DimensionError, match="features"):
         ch.embedding_distance(e, e.isel(feature=slice(0, 3)))
+
+
+@pytest.mark.parametrize("func", [ch.cva, ch.difference, ch.irmad, ch.pca_kmeans, ch.change])
+def test_empty_band_selection_is_named(s2, func):
+    a, b = s2.isel(time=0).sel(band=[]), s2.isel(time=1).sel(band=[])
+    with pytest.raises(DimensionError, match=r"band selection is empty.*cube\.sel\(band="):
+        func(a.chunk(), b.chunk())
+    with pytest.raises(DimensionError, match="no data variables"):
+        func(s2.isel(time=0).to_dataset("band")[[]], s2.isel(time=1).to_dataset("band"))
+
+
+def test_omnibus_empty_band_selection(s1):
+    with pytest.raises(DimensionError, match="band selection is empty"):
+        ch.omnibus(s1.isel(band=[]), enl=4.4)
+    with pytest.raises(DimensionError, match="spatial selection is empty"):
+        ch.omnibus(s1.isel(x=slice(0, 0)), enl=4.4)

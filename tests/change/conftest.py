@@ -17,6 +17,30 @@ def kappa_oa(mask: np.ndarray, change: np.ndarray, unchanged: np.ndarray) -> tup
     return oa, float((oa - pe) / (1 - pe))
 
 
+def textbook_ki(x: np.ndarray) -> float:
+    """Kittler & Illingworth (1986) minimum-error threshold on the samples themselves.
+
+    No histogram: each split of the sorted finite samples (>= 2 samples per class) is scored
+    with ``J = w0 ln var0 + w1 ln var1 - 2 (w0 ln w0 + w1 ln w1)``; a zero-variance class is no
+    Gaussian class and is skipped. Returns the midpoint of the best split.
+    """
+    x = np.sort(x[np.isfinite(x)].astype(np.float64))
+    n, mu = len(x), float(x.mean())
+    x = x - mu  # centred: the variance sums do not cancel
+    c1, c2 = np.cumsum(x), np.cumsum(x * x)
+    i = np.arange(2, n - 1)  # the lower class is x[:i]
+    w0 = i / n
+    w1 = 1 - w0
+    m0, m1 = c1[i - 1] / i, (c1[-1] - c1[i - 1]) / (n - i)
+    v0 = c2[i - 1] / i - m0**2
+    v1 = (c2[-1] - c2[i - 1]) / (n - i) - m1**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crit = w0 * np.log(v0) + w1 * np.log(v1) - 2 * (w0 * np.log(w0) + w1 * np.log(w1))
+    crit[~np.isfinite(crit) | (v0 <= 1e-12 * x.var()) | (v1 <= 1e-12 * x.var())] = np.inf
+    k = i[int(np.argmin(crit))]
+    return float(0.5 * (x[k - 1] + x[k])) + mu
+
+
 @pytest.fixture(scope="session")
 def taizhou():
     """``(a, b, change, unchanged)``: the 2000 / 2003 TM pair (uint8 DN) and the label masks."""

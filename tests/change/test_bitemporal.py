@@ -7,12 +7,12 @@ import pytest
 import xarray as xr
 
 from eoxr import change as ch
-from eoxr.change.threshold import METHODS
+from eoxr.change.threshold import METHODS, kittler_illingworth
 from eoxr.datasets import synthetic_s1, synthetic_s2
 from eoxr.errors import DimensionError, GridMismatchError, ParameterError, UnitsError
 from eoxr.testing import assert_chunk_invariant, raise_if_dask_computes
 
-from .conftest import assert_same_on_chunkings, kappa_oa
+from .conftest import assert_same_on_chunkings, kappa_oa, textbook_ki
 
 
 def s2_pair(seed=0, shape=(48, 40)):
@@ -97,6 +97,42 @@ def test_threshold_small_wide_change_class_on_chi2_background():
     assert err["kittler_illingworth"] < 0.01 and max(err.values()) < 0.02
 
 
+def ki_cases():
+    rng = np.random.default_rng(11)
+    return {
+        "bimodal": np.r_[rng.normal(1, 0.3, 9000), rng.normal(6, 1.0, 1000)],
+        "chi2 + small wide class": np.r_[rng.chisquare(6, 95_000), rng.normal(60, 15, 5_000)],
+        "lognormal": np.r_[rng.lognormal(0, 0.3, 20_000), rng.lognormal(2.5, 0.5, 2_000)],
+        "sparse far tail": np.r_[
+            rng.gamma(4, 0.25, 20_000), rng.normal(8, 1.5, 1_500), rng.uniform(20, 2e3, 30)
+        ],
+        # a block of exact zeros (e.g. identical dates) is a point mass, not a Gaussian class
+        "spike at zero": np.r_[np.zeros(3000), rng.normal(3, 0.5, 9000), rng.normal(9, 1.5, 1000)],
+    }
+
+
+@pytest.mark.parametrize("case", list(ki_cases()))
+def test_kittler_illingworth_matches_textbook(case):
+    x = ki_cases()[case]
+    da = xr.DataArray(x.reshape(10, -1).astype("float64"), dims=("y", "x"))
+    t, mask = ch.threshold(da, "kittler_illingworth")
+    want = textbook_ki(x)
+    # the same split up to the histogram's 0.14 % resolution: almost no sample in between
+    between = float(((x > min(t, want)) & (x <= max(t, want))).mean())
+    assert between < 1e-3, (t, want)
+    assert float(mask.mean()) == pytest.approx(float((x > want).mean()), abs=1e-3)
+
+
+def test_kittler_illingworth_explicit_bin_widths():
+    # a plain uniform-bin histogram with its own widths gives the textbook split too
+    x = ki_cases()["bimodal"]
+    counts, edges = np.histogram(x, bins=400)
+    keep = counts > 0
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    t = kittler_illingworth(mid[keep], counts[keep].astype(float), widths=np.diff(edges)[keep])
+    assert abs(t - textbook_ki(x)) < 2 * (edges[1] - edges[0])
+
+
 def test_change_verb_synthetic_s2():
     a, b, truth = s2_pair()
     res = a.eo.change(b)
@@ -131,3 +167,21 @@ def test_taizhou_cva_ki_kappa(taizhou):
     assert kappa_oa(raw.change.values, changed, unchanged)[1] < 0.5
     lazy = a.chunk({"x": 150, "y": 130}).eo.change(b.chunk({"x": 150, "y": 130}))
     assert lazy.attrs["threshold"] == pytest.approx(res.attrs["threshold"], rel=1e-6)
+
+
+def test_taizhou_cva_ki_matches_textbook_pipeline(taizhou):
+    # textbook CVA (each date and band standardised, Euclidean norm of the difference) + KI
+    a, b, changed, unchanged = taizhou
+
+    def z(d):
+        v = d.values.astype(np.float64)
+        return (v - v.mean(axis=(1, 2), keepdims=True)) / v.std(axis=(1, 2), keepdims=True)
+
+    mag = np.sqrt(((z(b) - z(a)) ** 2).sum(axis=0))
+    want = mag > textbook_ki(mag.ravel())
+    res = a.eo.change(b, method="cva", threshold="kittler_illingworth")
+    k_want = kappa_oa(want, changed, unchanged)[1]
+    k_got = kappa_oa(res.change.values, changed, unchanged)[1]
+    # measured: kappa 0.916 for both on the labelled pixels
+    assert k_got == pytest.approx(k_want, abs=0.005) and k_got > 0.9
+    assert float((res.change.values == want).mean()) > 0.998
