@@ -2,15 +2,17 @@
 
 Per pixel, a harmonic model (intercept, ``order`` harmonics of one year, optionally a linear trend)
 is fitted
-by OLS on the history period (all valid observations before ``monitor_start``). In the
+by OLS on the stable history: all valid observations before ``monitor_start``
+(``history="all"``), or those after the last instability that the reverse-ordered CUSUM test
+finds (``history="roc"``, R ``bfast``'s ``history_roc``). In the
 monitoring period the moving sum (MOSUM) of the residuals over the last ``h * n`` observations
 (``n``: history length), scaled by ``sigma sqrt(n)``, is compared with the boundary
 ``crit sqrt(2 logplus(i / n))`` (``i``: observation count; ``logplus(x) = max(log x, 1)``) as in
 R's ``strucchange::mefp`` / ``bfast::bfastmonitor``; the first crossing is the break.
 
 No Python loop per pixel: the normal equations of all pixels of a chunk come from one matrix
-product (each pixel has its own cloud mask) and one batched solve; the MOSUM monitoring is a
-compiled (numba) pass over each pixel's valid residuals.
+product (each pixel has its own cloud mask) and one batched solve; the ROC test and the MOSUM
+monitoring are compiled (numba) passes over each pixel's valid observations.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import optimize, special
 
 from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
@@ -84,6 +87,129 @@ def design_matrix(t: np.ndarray, order: int, trend: bool = False) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def brownian_motion_pvalue(x: float) -> float:
+    """p-value of the max functional of the Rec-CUSUM process (Brownian motion, linear boundary).
+
+    ``P(sup |W(t)| / (1 + 2t) > x)`` as in Brown, Durbin & Evans (1975) and R's
+    ``strucchange::pvalue.efp`` (``1 - 0.1465 x`` below 0.3).
+    """
+    if x < 0.3:
+        return 1.0 - 0.1465 * x
+    phi = special.ndtr
+    return float(
+        2.0
+        * (
+            1.0
+            - phi(3.0 * x)
+            + np.exp(-4.0 * x * x) * (phi(x) + phi(5.0 * x) - 1.0)
+            - np.exp(-16.0 * x * x) * (1.0 - phi(x))
+        )
+    )
+
+
+def roc_critical_value(level: float) -> float:
+    """``x`` with :func:`brownian_motion_pvalue` ``(x) == level`` (0.9479 at 0.05)."""
+    root = optimize.brentq(lambda x: brownian_motion_pvalue(x) - level, 0.3, 20.0, xtol=1e-12)
+    return float(root)
+
+
+@numba.njit(nogil=True, error_model="numpy", cache=False)
+def _roc_start(
+    y: np.ndarray, design: np.ndarray, history: np.ndarray, crit_test: float, crit_bound: float
+) -> np.ndarray:  # pragma: no cover - compiled
+    """First time index of the stable history of each pixel (reverse-ordered CUSUM test).
+
+    The valid history observations are taken newest first; their recursive residuals come from
+    a Givens-updated QR factorisation ``[R | z]`` of the rows seen so far (one ``O(k^2)``
+    update per observation: the residual is what is left of ``y`` after the rotations). A
+    pixel with fewer than ``k + 2`` valid history observations, or whose newest ``k`` do not
+    determine the model, keeps its whole history (index 0).
+    """
+    n_pix, nt = y.shape
+    k = design.shape[1]
+    start = np.zeros(n_pix, np.int64)
+    idx = np.empty(nt, np.int64)
+    w = np.empty(nt)
+    rr = np.empty((k, k))
+    z = np.empty(k)
+    row = np.empty(k)
+    for i in range(n_pix):
+        n = 0
+        for t in range(nt - 1, -1, -1):
+            if history[t] and y[i, t] == y[i, t]:
+                idx[n] = t
+                n += 1
+        if n < k + 2:
+            continue
+        rr[:] = 0.0
+        z[:] = 0.0
+        m = 0
+        singular = False
+        for j in range(n):
+            t = idx[j]
+            yt = y[i, t]
+            if j == k:  # the newest k observations must determine the model
+                big = 0.0
+                for c in range(k):
+                    big = max(big, abs(rr[c, c]))
+                for c in range(k):
+                    singular |= abs(rr[c, c]) <= 1e-10 * big
+                if singular:
+                    break
+            for c in range(k):
+                row[c] = design[t, c]
+            ry = yt
+            for c in range(k):
+                if row[c] == 0.0:
+                    continue
+                r = np.sqrt(rr[c, c] * rr[c, c] + row[c] * row[c])
+                inv = 1.0 / r
+                cs = rr[c, c] * inv
+                sn = row[c] * inv
+                rr[c, c] = r
+                for l in range(c + 1, k):
+                    a = rr[c, l]
+                    rr[c, l] = cs * a + sn * row[l]
+                    row[l] = cs * row[l] - sn * a
+                a = z[c]
+                z[c] = cs * a + sn * ry
+                ry = cs * ry - sn * a
+            if j >= k:
+                # what is left of y once the row is rotated into a QR with positive diagonal
+                # is the recursive residual (y - x b) / sqrt(1 + x (X'X)^-1 x), b from the
+                # rows before
+                w[m] = ry
+                m += 1
+        if singular:
+            continue
+        mean = 0.0
+        for c in range(m):
+            mean += w[c]
+        mean /= m
+        var = 0.0
+        for c in range(m):
+            var += (w[c] - mean) ** 2
+        sigma = np.sqrt(var / (m - 1))
+        if not sigma > 0.0:
+            continue
+        scale = sigma * np.sqrt(m)
+        stat = 0.0
+        acc = 0.0
+        for c in range(m):
+            acc += w[c]
+            stat = max(stat, abs(acc / scale) / (1.0 + 2.0 * (c + 1) / m))
+        if not stat > crit_test:
+            continue
+        acc = 0.0
+        for c in range(m):
+            acc += w[c]
+            if abs(acc / scale) > crit_bound * (1.0 + 2.0 * (c + 1) / m):
+                # R: y_start = m - p + 2 (1-based, p = c + 1): newest-first position k + c - 1
+                start[i] = idx[k + c - 1]
+                break
+    return start
+
+
 @numba.njit(nogil=True, error_model="numpy", cache=False)
 def _monitor(
     y: np.ndarray,
@@ -92,10 +218,13 @@ def _monitor(
     n: np.ndarray,
     win: np.ndarray,
     ok: np.ndarray,
+    first: np.ndarray,
     k: int,
     crit: float,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """MOSUM monitoring of each pixel's valid residuals: break index and median residual.
+
+    Observations before ``first[i]`` (the start of the stable history) are left out.
 
     One pass per pixel over its series (the residuals, their cumulative sums and the
     monitoring-period values live in small per-pixel buffers), instead of a dozen passes of
@@ -112,7 +241,7 @@ def _monitor(
         m = 0  # valid observations so far
         n_mon = 0
         rss = 0.0
-        for t in range(nt):
+        for t in range(first[i], nt):
             v = y[i, t]
             if v != v:
                 continue
@@ -128,7 +257,7 @@ def _monitor(
             mag[i] = np.median(mon[:n_mon])
         scale = np.sqrt(rss / (n[i] - k)) * np.sqrt(n[i])
         c = 0
-        for t in range(nt):
+        for t in range(first[i], nt):
             if y[i, t] != y[i, t]:
                 continue
             c += 1
@@ -144,19 +273,33 @@ def _monitor(
 
 
 def bfast_kernel(
-    block: np.ndarray, *, design: np.ndarray, history: np.ndarray, h: float, crit: float
+    block: np.ndarray,
+    *,
+    design: np.ndarray,
+    history: np.ndarray,
+    h: float,
+    crit: float,
+    roc: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """BFAST-monitor on a ``(time, ...)`` block; packed ``(..., 4)``.
+    """BFAST-monitor on a ``(time, ...)`` block; packed ``(..., 5)``.
 
-    Output per pixel: ``[break_index (NaN: none), magnitude, status, n_history]``. The
-    normal equations of all pixels come from one matrix product (each pixel with its own
-    cloud mask) and one batched solve; the monitoring runs per pixel in :func:`_monitor`.
+    Output per pixel: ``[break_index (NaN: none), magnitude, status, n_history,
+    history_start_index (NaN: no valid history)]``. With ``roc=(crit_test, crit_bound)`` the
+    stable history of each pixel starts where :func:`_roc_start` says. The normal equations of
+    all pixels come from one matrix product (each pixel with its own cloud mask and history
+    start) and one batched solve; the monitoring runs per pixel in :func:`_monitor`.
     """
     nt = block.shape[0]
     shape = block.shape[1:]
     y = np.ascontiguousarray(block.reshape(nt, -1).astype(np.float64).T)  # (N, T)
     n_pix, k = y.shape[0], design.shape[1]
+    if roc is None:
+        first = np.zeros(n_pix, np.int64)
+    else:
+        first = _roc_start(y, design, history, float(roc[0]), float(roc[1]))
     hist = np.isfinite(y[:, history])
+    if roc is not None:
+        hist &= np.flatnonzero(history)[None, :] >= first[:, None]
     n = hist.sum(axis=1)
     dh = design[history]
     outer = (dh[:, :, None] * dh[:, None, :]).reshape(len(dh), k * k)
@@ -173,14 +316,20 @@ def bfast_kernel(
     normal[~ok] = np.eye(k)
     beta = np.linalg.solve(normal, rhs[..., None])[..., 0]
     fitted = beta @ design.T
-    brk, mag = _monitor(y, fitted, history, n.astype(np.float64), win, ok, k, float(crit))
+    brk, mag = _monitor(y, fitted, history, n.astype(np.float64), win, ok, first, k, float(crit))
     any_mon = np.isfinite(y[:, ~history]).any(axis=1)
     has = np.isfinite(brk)
     status = np.where(
         ~ok, SHORT_HISTORY, np.where(~any_mon, NO_MONITORING, np.where(has, BREAK, NO_BREAK))
     )
-    out = np.stack([brk, mag, status.astype(np.float64), n.astype(np.float64)], axis=-1)
-    return out.reshape((*shape, 4)).astype(np.float32)
+    # first valid history observation at or after the history start
+    hist_idx = np.flatnonzero(history)
+    start = np.where(n > 0, hist_idx[np.argmax(hist, axis=1)], np.nan)
+    out = np.stack(
+        [brk, mag, status.astype(np.float64), n.astype(np.float64), start.astype(np.float64)],
+        axis=-1,
+    )
+    return out.reshape((*shape, 5)).astype(np.float32)
 
 
 def _series(cube: xr.DataArray | xr.Dataset, index: str | None) -> xr.DataArray:
@@ -203,6 +352,8 @@ def bfast_monitor(
     level: float = 0.05,
     end: int = 10,
     trend: bool = False,
+    history: str = "all",
+    roc_level: float | None = None,
 ) -> xr.Dataset:
     """Detect the first break after ``monitor_start`` in a seasonal series (BFAST-monitor).
 
@@ -215,8 +366,8 @@ def bfast_monitor(
     index : str, optional
         Spectral index to monitor (``"NDVI"``, ``"NBR"``, a formula...).
     monitor_start : date-like
-        First date of the monitoring period; all valid observations before it form the stable
-        history (R's ``history="all"``).
+        First date of the monitoring period; the stable history is taken from the valid
+        observations before it (see ``history``).
     order : int
         Number of harmonics of the yearly cycle.
     h : {0.25, 0.5, 1}
@@ -231,6 +382,18 @@ def bfast_monitor(
         residuals, and the tabulated boundaries (derived for stationary regressors) then give
         far more false alarms than ``level`` (0.3 instead of 0.05 on pure noise, 8 years
         monthly); the harmonic model keeps the false-alarm rate at or below ``level``.
+    history : {"all", "roc"}
+        Stable-history selection per pixel. ``"all"`` (eoxr's default): every valid observation
+        before ``monitor_start``. ``"roc"`` (R ``bfastmonitor``'s default, ``history="ROC"``):
+        the reverse-ordered CUSUM test (Verbesselt et al. 2012; R ``bfast::history_roc``) runs
+        the recursive-residual CUSUM test backwards in time from ``monitor_start``; if it
+        rejects stability at ``roc_level``, the history starts after the first crossing of the
+        boundary (at 0.05, as R's ``boundary()`` default), else it is the whole history.
+        eoxr keeps ``"all"`` as default: its false-alarm rate is the tabulated one, it costs
+        about half as much, and results do not change for users of earlier versions; pass
+        ``history="roc"`` for R's default when the history may hold a disturbance.
+    roc_level : float, optional
+        Significance level of the ROC test, 0.001 ... 0.05 (default: ``level``, as R).
 
     Returns
     -------
@@ -240,8 +403,9 @@ def bfast_monitor(
         int8: 0 no break, 1 break, 2 too little history (no more valid history observations
         than model terms, a MOSUM window below one observation, or harmonics that the history's
         dates cannot separate), 3 no valid
-        observation in the monitoring period; ``n_history``. Attrs ``critical_value``,
-        ``monitor_start``.
+        observation in the monitoring period; ``n_history``; ``history_start`` (y, x)
+        datetime64 of the first observation of the stable history (NaT: none). Attrs
+        ``critical_value``, ``monitor_start``, ``history_selection`` (``"all"`` or ``"roc"``).
 
     Examples
     --------
@@ -265,10 +429,23 @@ def bfast_monitor(
     if not isinstance(order, int | np.integer) or order < 1:
         raise ParameterError(f"order={order!r}: expected an integer >= 1 (harmonics per year).")
     crit = critical_value(h, end, level)
+    if history not in ("all", "roc"):
+        raise ParameterError(
+            f"history={history!r}: expected 'all' (every observation before monitor_start) or "
+            "'roc' (R's reverse-ordered CUSUM selection), e.g. history='roc'."
+        )
+    roc = None
+    if history == "roc":
+        roc_level = level if roc_level is None else roc_level
+        if not (isinstance(roc_level, float | int) and 0.001 <= roc_level <= 0.05):
+            raise ParameterError(
+                f"roc_level={roc_level!r}: expected a level in 0.001 ... 0.05, e.g. 0.05."
+            )
+        roc = (roc_critical_value(float(roc_level)), roc_critical_value(0.05))
     times = pd.DatetimeIndex(series["time"].values)
     start = pd.Timestamp(monitor_start)
-    history = np.asarray(times < start)
-    if not history.any() or history.all():
+    before = np.asarray(times < start)
+    if not before.any() or before.all():
         raise ParameterError(
             f"monitor_start={monitor_start!r} must fall inside the series "
             f"({times[0].date()} ... {times[-1].date()}): there must be dates before and after."
@@ -284,14 +461,18 @@ def bfast_monitor(
         dtype=np.float32,
         whole=("time",),
         drop_dims=("time",),
-        new_dims={"_out": 4},
-        kwargs={"design": design, "history": history, "h": float(h), "crit": crit},
+        new_dims={"_out": 5},
+        kwargs={"design": design, "history": before, "h": float(h), "crit": crit, "roc": roc},
     )
     like = series.isel(time=0, drop=True)
     res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
     tv = series["time"].values
-    idx = res.isel(_out=0, drop=True)
-    brk = idx.copy(data=map_blocks(index_to_time, idx, dtype=tv.dtype, kwargs={"times": tv}))
+
+    def to_time(i: int) -> xr.DataArray:
+        idx = res.isel(_out=i, drop=True)
+        return idx.copy(data=map_blocks(index_to_time, idx, dtype=tv.dtype, kwargs={"times": tv}))
+
+    brk = to_time(0)
     ds = xr.Dataset(
         {
             "break_time": finalize(brk, like, long_name="date of the first break"),
@@ -310,16 +491,30 @@ def bfast_monitor(
             "n_history": finalize(
                 res.isel(_out=3, drop=True).astype(np.int16),
                 like,
-                long_name="valid observations in the history period",
+                long_name="valid observations in the stable history",
+            ),
+            "history_start": finalize(
+                to_time(4), like, long_name="first observation of the stable history"
             ),
         }
     )
     out = finalize_dataset(
         ds,
         like,
-        history=f"bfast_monitor: order={order}, h={h}, level={level}, end={end}, trend={trend}",
+        history=f"bfast_monitor: order={order}, h={h}, level={level}, end={end}, trend={trend}, "
+        f"history={history!r}" + (f", roc_level={roc_level}" if roc else ""),
     )
-    return out.assign_attrs(critical_value=crit, monitor_start=str(start.date()))
+    return out.assign_attrs(
+        critical_value=crit, monitor_start=str(start.date()), history_selection=history
+    )
 
 
-__all__ = ["bfast_monitor", "critical_value", "decimal_years", "design_matrix", "bfast_kernel"]
+__all__ = [
+    "bfast_monitor",
+    "critical_value",
+    "decimal_years",
+    "design_matrix",
+    "bfast_kernel",
+    "brownian_motion_pvalue",
+    "roc_critical_value",
+]

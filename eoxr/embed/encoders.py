@@ -192,7 +192,8 @@ def encoder(
         or dense maps; an ONNX session or ``.onnx`` file; ``"rcf"`` for random convolutional
         features (:func:`eoxr.embed.rcf.rcf_encoder`: ``features``, ``size``, ``seed``,
         ``mode``, ``data``...); or the name of a published spec in :data:`eoxr.embed.SPECS`
-        (then ``weights=`` a local file and ``arch=``; nothing is downloaded).
+        (then ``weights=`` a local file, required, and ``arch=``; nothing is downloaded;
+        ``random=True, seed=0`` instead of ``weights=`` builds random weights on purpose).
     bands : sequence of str
         Input bands in the model's order, any alias :mod:`eoxr.bands` knows (default for a spec:
         its bands).

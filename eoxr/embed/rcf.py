@@ -1,12 +1,15 @@
 """Random convolutional features (MOSAIKS; Rolf et al. 2021, Nat. Commun. 12:4392).
 
 Each of ``features / 2`` kernels of ``size x size`` pixels gives two features per patch, the
-means over the patch of ``relu(z - bias)`` and ``relu(-z - bias)``, where ``z`` is the kernel's
-response. ``mode="gaussian"`` draws kernels from N(0, 1); ``mode="empirical"`` draws them from
-windows of the cube itself, ZCA-whitened (Coates & Ng 2012), so that ``z`` is the inner product
-of the whitened input window and the whitened kernel window. Both are seeded with numpy's
-generator, so the encoder is the same on every machine and torch version. Nothing is trained and
-nothing is downloaded: the no-download default encoder.
+means over the patch of ``relu(z + bias)`` and ``relu(-z - bias)``, where ``z`` is the kernel's
+response (a valid convolution, no padding) and ``bias`` is -1 by default: the positive and
+negative parts of the biased response, exactly torchgeo's ``torchgeo.models.RCF`` forward for
+the same kernels and bias. ``mode="gaussian"`` (the default, as torchgeo) draws kernels from
+N(0, 1). ``mode="empirical"`` is eoxr's whitening variant: kernels drawn from windows of the
+cube itself, ZCA-whitened (Coates & Ng 2012) so that ``z`` is the inner product of the whitened
+input window and the whitened kernel window (torchgeo's empirical mode whitens the kernels only).
+Both are seeded with numpy's generator, so the encoder is the same on every machine and torch
+version. Nothing is trained and nothing is downloaded: the no-download default encoder.
 """
 
 from __future__ import annotations
@@ -27,19 +30,27 @@ Mode = Literal["gaussian", "empirical"]
 
 
 class RCF(torch.nn.Module):
-    """Fixed convolution, two-sided ReLU, mean pooling: ``(N, C, H, W) -> (N, features)``."""
+    """Fixed convolution plus bias, its positive and negative parts mean-pooled.
+
+    ``(N, C, H, W) -> (N, features)``: ``y = conv(x, weight) + offset + bias`` (valid, no
+    padding), features ``[mean relu(y), mean relu(-y)]`` over ``H, W``, as torchgeo's ``RCF``
+    (whose ``biases`` are ``offset + bias`` here; ``offset`` is zero for Gaussian kernels).
+    """
 
     def __init__(self, weight: np.ndarray, offset: np.ndarray, bias: float) -> None:
         super().__init__()
         self.register_buffer("weight", torch.as_tensor(weight, dtype=torch.float32))
         self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32))
+        self.register_buffer(
+            "biases", torch.as_tensor(np.asarray(offset) + float(bias), dtype=torch.float32)
+        )
         self.bias = float(bias)
         self.in_channels = int(weight.shape[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        z = torch.nn.functional.conv2d(x, self.weight, self.offset)
-        pos = torch.relu(z - self.bias).mean(dim=(2, 3))
-        neg = torch.relu(-z - self.bias).mean(dim=(2, 3))
+        y = torch.nn.functional.conv2d(x, self.weight, self.biases)
+        pos = torch.relu(y).mean(dim=(2, 3))
+        neg = torch.relu(-y).mean(dim=(2, 3))
         return torch.cat([pos, neg], dim=1)
 
 
@@ -106,7 +117,7 @@ def rcf_encoder(
     size: int = 3,
     seed: int = 0,
     mode: Mode = "gaussian",
-    bias: float = 1.0,
+    bias: float = -1.0,
     data: xr.DataArray | xr.Dataset | None = None,
     sample: int = 10_000,
     mean: Any = None,
@@ -128,9 +139,11 @@ def rcf_encoder(
     seed : int
         Seed of the kernels (and of the windows drawn from ``data``).
     mode : {"gaussian", "empirical"}
-        N(0, 1) kernels, or ZCA-whitened windows of ``data``.
+        N(0, 1) kernels (torchgeo's default), or eoxr's whitening variant: ZCA-whitened windows
+        of ``data``, with centred responses (see the module docstring).
     bias : float
-        Threshold of the two-sided ReLU.
+        Added to every kernel's response before the two ReLUs (torchgeo's ``bias``, default
+        -1): features ``mean relu(z + bias)`` and ``mean relu(-z - bias)``.
     data : DataArray or Dataset, optional
         Cube to draw windows from: required for ``"empirical"``; for both modes it also gives
         ``mean``/``std`` per band when they are not given (else 0 and 1). Read once (a fit).
@@ -193,7 +206,14 @@ def rcf_encoder(
         m = np.asarray(enc.mean).reshape(1, c, 1, 1)
         sd = np.asarray(enc.std).reshape(1, c, 1, 1)
         weight, offset = whitened_kernels((windows - m) / sd, half, rng)
-    info = {"kind": "rcf", "mode": mode, "features": int(features), "size": size, "seed": seed}
+    info = {
+        "kind": "rcf",
+        "mode": mode,
+        "features": int(features),
+        "size": size,
+        "seed": seed,
+        "bias": float(bias),
+    }
     return Encoder(
         model=RCF(weight, offset, bias).eval(),
         bands=enc.bands,

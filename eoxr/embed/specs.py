@@ -138,11 +138,17 @@ def spec_encoder(
     std: Any = None,
     scale: float | None = None,
     patch: int | None = None,
+    random: bool = False,
+    seed: int = 0,
     **unused: Any,
 ) -> Encoder:
     """Build the network of a published spec and load local weights (see :func:`encoder`).
 
-    ``weights=None`` gives randomly initialised weights (for tests and benchmarks).
+    ``weights=`` (a local state dict) is required: nothing is downloaded, and a network under a
+    published name with random weights would give meaningless embeddings. ``random=True``
+    builds randomly initialised weights (seeded by ``seed``) on purpose, for tests and
+    benchmarks; without ``weights=`` and ``random=True`` a :class:`~eoxr.errors.ParameterError`
+    says what to pass.
     """
     if unused:
         raise ParameterError(f"unexpected options {sorted(unused)} for spec {spec_name!r}.")
@@ -163,14 +169,34 @@ def spec_encoder(
     s = spec.scale if scale is None else scale
     if s is None:
         raise ParameterError(f"spec {name!r} is not in reflectance units: pass scale=.")
+    if not isinstance(random, bool):
+        raise ParameterError(f"random={random!r}: expected True or False.")
+    if weights is None and not random:
+        raise ParameterError(
+            f"encoder({name!r}) needs the published weights as a local file (nothing is "
+            f"downloaded): encoder({name!r}, arch={arch!r}, weights='path/to/state_dict.pt'); or "
+            f"encoder({name!r}, arch={arch!r}, random=True) for randomly initialised weights "
+            "(tests, benchmarks)."
+        )
+    if weights is not None and random:
+        raise ParameterError(
+            f"weights={str(weights)!r} and random=True: pass one of them (random=True ignores "
+            "the weights)."
+        )
+    import torch
+
     from .resnet import resnet
 
     chosen = list(bands or spec.bands)
-    model = resnet(arch, len(chosen))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = resnet(arch, len(chosen))
     if weights is not None:
         load_weights(model, weights, arch)
     model.eval()
     info = {"spec": name, "arch": arch, "gsd": spec.gsd, "source": spec.source}
+    if random:
+        info["weights"] = f"random (seed={seed})"
     return make_encoder(
         model,
         bands=chosen,

@@ -68,12 +68,17 @@ def test_dense_model_is_refused() -> None:
 
 def test_weights_that_do_not_match_the_architecture(tmp_path) -> None:
     path = tmp_path / "r18.pt"
-    torch.save(encoder("ssl4eo-s12-s2", arch="resnet18").model.state_dict(), path)
+    torch.save(encoder("ssl4eo-s12-s2", arch="resnet18", random=True).model.state_dict(), path)
     with pytest.raises(ModelError, match=r"do not match architecture 'resnet50'.*check arch="):
         encoder("ssl4eo-s12-s2", arch="resnet50", weights=path)
     with pytest.raises(ReadError, match="does not exist"):
         encoder("ssl4eo-s12-s2", arch="resnet18", weights=tmp_path / "none.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r18.pt"]
+
+
+def test_published_encoder_without_weights() -> None:
+    with pytest.raises(ParameterError, match=r"nothing is downloaded.*weights=.*random=True"):
+        encoder("ssl4eo-s12-s2", arch="resnet18")
 
 
 def test_bad_preprocessing_constants() -> None:

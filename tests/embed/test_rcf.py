@@ -17,8 +17,43 @@ from eoxr.errors import ParameterError  # noqa: E402
 CUBE = et.make_cube(ny=40, nx=36, times=None, seed=2)
 
 
+class TorchgeoRCF(torch.nn.Module):
+    """torchgeo's ``RCF`` forward, rewritten here as the reference (not imported).
+
+    Read from microsoft/torchgeo torchgeo/models/rcf.py (commit 1745e90698dc18d2, and the
+    release 0.8.1): ``biases`` filled with ``bias`` (default -1.0); forward: ``y = conv2d(x,
+    weights, biases)`` with stride 1 and no padding; features = ``[relu(y), relu(-y)]``
+    globally average-pooled over the spatial dims, concatenated along the channels.
+    """
+
+    def __init__(self, weights: torch.Tensor, bias: float = -1.0) -> None:
+        super().__init__()
+        self.weights = weights
+        self.biases = torch.full((weights.shape[0],), bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.nn.functional.conv2d(x, self.weights, bias=self.biases, stride=1, padding=0)
+        a = torch.nn.functional.adaptive_avg_pool2d(torch.relu(y), (1, 1)).flatten(1)
+        b = torch.nn.functional.adaptive_avg_pool2d(torch.relu(-y), (1, 1)).flatten(1)
+        return torch.cat((a, b), dim=1)
+
+
+def test_default_equals_torchgeo_rcf_forward() -> None:
+    """Default encoder == torchgeo's RCF module (gaussian mode, bias -1) for the same kernels."""
+    enc = encoder("rcf", bands=["red", "nir", "green"], features=32, size=3, seed=4)
+    assert enc.info["bias"] == -1.0 and enc.info["mode"] == "gaussian"
+    ref = TorchgeoRCF(enc.model.weight.clone())
+    x = torch.as_tensor(np.random.default_rng(0).normal(0, 1, (5, 3, 12, 12)), dtype=torch.float32)
+    torch.testing.assert_close(enc.model(x), ref(x), rtol=1e-6, atol=1e-6)
+    # through embed(): the feature vector of a patch is the module's output on that patch
+    emb = embed(CUBE, enc, patch=8)
+    patch = CUBE.sel(band=["B04", "B08", "B03"]).values[None, :, 8:16, 16:24]
+    want = ref(torch.as_tensor(patch, dtype=torch.float32))[0].numpy()
+    np.testing.assert_allclose(emb.values[:, 1, 2], want, rtol=1e-5, atol=1e-6)
+
+
 def test_gaussian_formula_against_numpy() -> None:
-    enc = encoder("rcf", bands=["red", "nir"], features=6, size=3, seed=5, bias=0.5)
+    enc = encoder("rcf", bands=["red", "nir"], features=6, size=3, seed=5, bias=-0.5)
     w = enc.model.weight.numpy().astype(np.float64)
     # seeded with numpy: the kernels are N(0, 1) draws of default_rng(5)
     np.testing.assert_allclose(w, np.random.default_rng(5).standard_normal((3, 2, 3, 3)), rtol=1e-6)
@@ -30,7 +65,8 @@ def test_gaussian_formula_against_numpy() -> None:
             for k in range(3)
         ]
     )
-    want = np.r_[np.maximum(z - 0.5, 0).mean((1, 2)), np.maximum(-z - 0.5, 0).mean((1, 2))]
+    # relu(z + bias) and relu(-z - bias), bias = -0.5
+    want = np.r_[np.maximum(z - 0.5, 0).mean((1, 2)), np.maximum(0.5 - z, 0).mean((1, 2))]
     np.testing.assert_allclose(emb.values[:, 1, 2], want, rtol=1e-5, atol=1e-6)
 
 

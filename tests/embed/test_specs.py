@@ -102,7 +102,7 @@ def test_spec_licence_and_output_size_are_the_published_ones(name: str) -> None:
 
 
 def test_softcon_s1_builds_a_two_band_resnet50() -> None:
-    enc = encoder("softcon-s1")
+    enc = encoder("softcon-s1", random=True)
     assert enc.info["arch"] == "resnet50" and enc.patch == 224 and enc.scale == 1
     assert tuple(enc.model.conv1.weight.shape) == (64, 2, 7, 7)
     cube = et.make_cube(bands=["VV", "VH"], ny=32, nx=32, times=None)
@@ -112,7 +112,7 @@ def test_softcon_s1_builds_a_two_band_resnet50() -> None:
 
 
 def test_spec_builds_resnet_and_loads_local_weights(tmp_path) -> None:
-    enc = encoder("ssl4eo-s12-s2", arch="resnet18")
+    enc = encoder("ssl4eo-s12-s2", arch="resnet18", random=True)
     assert enc.scale == 10000 and enc.patch == 224 and enc.info["spec"] == "ssl4eo-s12-s2"
     path = tmp_path / "w.pt"
     torch.manual_seed(1)
@@ -127,6 +127,30 @@ def test_spec_builds_resnet_and_loads_local_weights(tmp_path) -> None:
         encoder("ssl4eo-s12-s2", arch="resnet50", weights=path)
     with pytest.raises(ReadError, match="nothing is downloaded"):
         encoder("ssl4eo-s12-s2", arch="resnet18", weights=tmp_path / "absent.pt")
+
+
+def test_published_name_without_weights_is_refused(tmp_path) -> None:
+    """No silent random weights under a published name: weights= or an explicit random=True."""
+    for name in ("ssl4eo-s12-s2", "softcon-s1"):
+        with pytest.raises(ParameterError, match=r"weights='path/to/.*random=True") as err:
+            encoder(name)
+        assert "nothing is downloaded" in str(err.value)
+    # the fix the message names works, and random weights are seeded
+    a = encoder("softcon-s1", arch="resnet50", random=True)
+    b = encoder("softcon-s1", arch="resnet50", random=True, seed=0)
+    c = encoder("softcon-s1", arch="resnet50", random=True, seed=1)
+    assert torch.equal(a.model.conv1.weight, b.model.conv1.weight)
+    assert not torch.equal(a.model.conv1.weight, c.model.conv1.weight)
+    assert a.info["weights"] == "random (seed=0)"
+    path = tmp_path / "w.pt"
+    torch.save(a.model.state_dict(), path)
+    loaded = encoder("softcon-s1", arch="resnet50", weights=path)
+    assert "weights" not in loaded.info
+    assert torch.equal(loaded.model.conv1.weight, a.model.conv1.weight)
+    with pytest.raises(ParameterError, match="pass one of them"):
+        encoder("softcon-s1", weights=path, random=True)
+    with pytest.raises(ParameterError, match="True or False"):
+        encoder("softcon-s1", random="yes")
 
 
 def test_specs_without_a_builder_wrap_your_module() -> None:
