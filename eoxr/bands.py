@@ -40,6 +40,7 @@ from collections.abc import Hashable, Iterable
 
 import xarray as xr
 
+from ._advice import add_band_code, relabel_code
 from ._bandtable import (
     QUALITY,
     BandTable,
@@ -53,7 +54,13 @@ from ._bandtable import (
     table,
 )
 from ._dims import band_dim, require_band_dim, spatial_dims
-from ._sensors import SensorResolution, declare_sensor, detect_sensor, resolve_sensor
+from ._sensors import (
+    SensorResolution,
+    ambiguity_error,
+    declare_sensor,
+    detect_sensor,
+    resolve_sensor,
+)
 from .errors import BandNotFoundError, DimensionError, GridMismatchError
 
 
@@ -177,6 +184,88 @@ def aliases_of(canon: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def tried_names(name: str, sensor: str | None) -> list[str]:
+    """Every spelling :func:`resolve_band` looks for when asked ``name``, reading with ``sensor``.
+
+    Sensor labels count only for that sensor's table (``B08`` is tried for ``nir`` on
+    Sentinel-2, never ``SR_B4``, which is red on Landsat 8/9).
+
+    Examples
+    --------
+    >>> tried_names("nir", "sentinel-2")[-3:], tried_names("nir", "landsat-oli-l2")[-1]
+    (['nirn', 'N2', 'B8A'], 'SR_B5')
+    """
+    tab = table()
+    out = [name]
+    for canon in _candidates(name, sensor):
+        out += [canon] + [a for a, c in tab.aliases.items() if c == canon]
+        if tab.common[canon].symbol:
+            out.append(tab.common[canon].symbol)
+        if sensor is not None:
+            out += [k for k, (c, _, _) in tab.sensors[sensor].bands.items() if c == canon]
+    return list(dict.fromkeys(out))
+
+
+def _reading(labels: list[str], sensor: str | None) -> str:
+    """``B04=red, B03=green, X=unknown``: how the labels read with ``sensor``."""
+
+    def meaning(label: str) -> str:
+        if is_quality_band(label, sensor):
+            return "quality layer"
+        return canonical_name(label, sensor) or "unknown"
+
+    table_txt = f" ({sensor} band table)" if sensor else ""
+    return ", ".join(f"{lab}={meaning(lab)}" for lab in labels) + table_txt
+
+
+def missing_band_hint(cube: Cube, missing: Iterable[str], sensors: Iterable[str | None]) -> str:
+    """Why bands (canonical names) are missing and code adding or relabelling them.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube the bands were looked for in; the code is written for its kind.
+    missing : iterable of str
+        Canonical names (``"nir"``) not found.
+    sensors : iterable of str or None
+        The band tables the labels were read with (several: every sensor they may come from).
+
+    Returns
+    -------
+    str
+        E.g. "The cube has no nir band (near infrared): its bands read as B04=red, ... Add it
+        ...: `cube = xr.concat([cube, nir.expand_dims(band=['nir'])], dim='band')` ...".
+    """
+    tab = table()
+    missing = list(missing)
+    sensors = list(sensors)
+    labels = band_labels(cube)
+    wanted = " or ".join(
+        c if tab.common[c].description == c else f"{c} ({tab.common[c].description})"
+        for c in missing
+    )
+    readings = "; ".join(_reading(labels, s) for s in sensors)
+    every = " on every sensor they may come from" if len(sensors) > 1 else ""
+    hint = f"The cube has no {wanted} band{every}: its bands read as {readings}."
+    first = missing[0]
+    unknown = [
+        lab
+        for lab in labels
+        if all(canonical_name(lab, s) is None and not is_quality_band(lab, s) for s in sensors)
+    ]
+    if unknown:
+        hint += (
+            f" If {unknown[0]!r} is the {first} band, relabel it: "
+            f"`{relabel_code(cube, {unknown[0]: first})}`."
+        )
+    code = add_band_code(cube, first)
+    return hint + (
+        f" To add it, with `{first}` a DataArray of that band on the cube's grid: `{code}`"
+        + (" (`import xarray as xr`)" if "xr." in code else "")
+        + f"; or load it with the cube (e.g. `eoxr.load_stac(items, bands=[..., {first!r}])`)."
+    )
+
+
 def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
     """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
     if sensor is not None:
@@ -188,11 +277,42 @@ def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
     if not cores:
         return ""
     why = res.note or "no metadata says which sensor they come from"
+    tab = table()
+    known = {
+        s: sum(bool(tab.sensors[s].meaning(split_label(c)[1])) for c in cores) for s in tab.sensors
+    }
+    best = max(tab.sensors, key=lambda s: known[s])
+    names = [c for c in cores if canonical_name(c, best)]
+    example = relabel_code(cube, {c: canonical_name(c, best) for c in names})
     return (
-        f" Labels {cores} look like sensor band numbers but were not read: {why}. Rename them "
-        "to common names (`cube.eo.rename_to_common()` after declaring) or declare the sensor: "
-        "`cube = eoxr.bands.declare_sensor(cube, 'landsat-8')`."
+        f" Labels {cores} look like sensor band numbers but were not read: {why}. If they are "
+        f"{best} bands ({', '.join(tab.sensors[best].platforms)}), declare it: "
+        f"`cube = cube.eo.declare_sensor({best!r})`. Otherwise relabel them with the common "
+        f"name of each band (red, nir...), as in `{example}` (which is how {best} reads them)."
     )
+
+
+def _lookup(labels: list[str], name: str, sensor: str | None) -> str | None:
+    """The label standing for ``name`` when the labels are read with ``sensor``, else None."""
+    mapping = label_mapping(labels, sensor)
+    return next((mapping[c] for c in _candidates(name, sensor) if c in mapping), None)
+
+
+def _not_found(cube: Cube, name: str, sensors: list[str | None]) -> BandNotFoundError:
+    labels = band_labels(cube)
+    tried = [t for s in sensors for t in tried_names(name, s)]
+    canon = _candidates(name, sensors[0])
+    unread = unread_labels_hint(cube, sensors[0])
+    if unread:  # the band may well be there, under a number eoxr could not read
+        hint = unread.strip()
+    elif canon:
+        hint = missing_band_hint(cube, canon[:1], sensors)
+    else:
+        hint = (
+            f"{name!r} is neither a label of the cube nor a band name eoxr knows (common names "
+            f"such as 'red', 'nir', 'swir16', aliases such as 'swir1', ASI symbols such as 'N')."
+        )
+    return BandNotFoundError(name, labels, tried, hint=hint)
 
 
 def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
@@ -201,27 +321,32 @@ def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
     Raises
     ------
     BandNotFoundError
-        Listing the labels present and every alias tried.
+        Listing the labels present, the names tried, and code adding or relabelling the band
+        for the kind of cube given. Also when the labels are ambiguous but no sensor they may
+        come from has the band.
     AmbiguousBandsError
-        ``name`` is not a label and the labels mean different bands on several sensors.
+        ``name`` is not a label, the labels mean different bands on several sensors and the
+        band is present on some of them.
     """
     labels = band_labels(cube)
     if name in labels:
         return name
-    sensor = sensor or detect_sensor(cube)
-    mapping = label_mapping(labels, sensor)
-    cands = _candidates(name, sensor)
-    for canon in cands:
-        if canon in mapping:
-            return mapping[canon]
-    tried = [name] + [a for c in cands for a in aliases_of(c)]
-    hint = unread_labels_hint(cube, sensor)
-    if hint:
-        hint = (
-            "Rename the band (e.g. `cube.rename({'B8': 'nir'})`) or pass the cube's own label."
-            + hint
-        )
-    raise BandNotFoundError(name, labels, tried, hint=hint)
+    if sensor is None:
+        res = resolve_sensor(cube)
+        if res.ambiguous:
+            found = {s: _lookup(labels, name, s) for s in res.candidates}
+            if not any(found.values()):
+                raise _not_found(cube, name, list(res.candidates))
+            note = "; ".join(
+                f"{name!r} is {lab!r} on {s}" if lab else f"{s} has no {name!r} band here"
+                for s, lab in found.items()
+            )
+            raise ambiguity_error(res, note + ".")
+        sensor = res.sensor
+    label = _lookup(labels, name, sensor)
+    if label is None:
+        raise _not_found(cube, name, [sensor])
+    return label
 
 
 def label_symbols(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
@@ -462,6 +587,11 @@ __all__ = [
     "label_mapping",
     "band_mapping",
     "aliases_of",
+    "tried_names",
+    "missing_band_hint",
+    "relabel_code",
+    "add_band_code",
+    "ambiguity_error",
     "unread_labels_hint",
     "resolve_band",
     "label_symbols",
