@@ -1,4 +1,4 @@
-"""Fixes suggested by error messages, written as code for the kind of object the user holds.
+"""Band error messages, with fixes written as code for the kind of object the user holds.
 
 On a DataArray the band labels are values of the band coordinate, so relabelling is
 ``cube.assign_coords(band=[...])`` (``cube.rename({...})`` would rename dimensions or
@@ -9,12 +9,23 @@ given (names such as ``xr`` and the new band's array are the only things the use
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import xarray as xr
 
-from ._bandtable import Cube
+from ._bandtable import (
+    Cube,
+    band_labels,
+    candidates,
+    canonical_name,
+    is_quality_band,
+    sensor_labels,
+    split_label,
+    table,
+)
 from ._dims import band_dim
+from ._sensors import resolve_sensor
+from .errors import BandNotFoundError
 
 #: A DataArray's whole list of new labels is written out up to this many bands.
 _LIST_MAX = 12
@@ -72,4 +83,137 @@ def add_band_code(cube: Cube, label: str, var: str = "cube") -> str:
     return f"{var} = xr.concat([{first}, {label}.expand_dims({dim}=[{label!r}])], dim={dim!r})"
 
 
-__all__ = ["relabel_code", "add_band_code"]
+# ------------------------------------------------------------------ messages of band errors
+def tried_names(name: str, sensor: str | None) -> list[str]:
+    """Every spelling :func:`resolve_band` looks for when asked ``name``, reading with ``sensor``.
+
+    Sensor labels count only for that sensor's table (``B08`` is tried for ``nir`` on
+    Sentinel-2, never ``SR_B4``, which is red on Landsat 8/9).
+
+    Examples
+    --------
+    >>> tried_names("nir", "sentinel-2")[-3:], tried_names("nir", "landsat-oli-l2")[-1]
+    (['nirn', 'N2', 'B8A'], 'SR_B5')
+    """
+    tab = table()
+    out = [name]
+    for canon in candidates(name, sensor):
+        out += [canon] + [a for a, c in tab.aliases.items() if c == canon]
+        if tab.common[canon].symbol:
+            out.append(tab.common[canon].symbol)
+        if sensor is not None:
+            out += [k for k, (c, _, _) in tab.sensors[sensor].bands.items() if c == canon]
+    return list(dict.fromkeys(out))
+
+
+def _reading(labels: list[str], sensor: str | None) -> str:
+    """``B04=red, B03=green, X=unknown``: how the labels read with ``sensor``."""
+
+    def meaning(label: str) -> str:
+        if is_quality_band(label, sensor):
+            return "quality layer"
+        return canonical_name(label, sensor) or "unknown"
+
+    table_txt = f" ({sensor} band table)" if sensor else ""
+    return ", ".join(f"{lab}={meaning(lab)}" for lab in labels) + table_txt
+
+
+def missing_band_hint(cube: Cube, missing: Iterable[str], sensors: Iterable[str | None]) -> str:
+    """Why bands (canonical names) are missing and code adding or relabelling them.
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The cube the bands were looked for in; the code is written for its kind.
+    missing : iterable of str
+        Canonical names (``"nir"``) not found.
+    sensors : iterable of str or None
+        The band tables the labels were read with (several: every sensor they may come from).
+
+    Returns
+    -------
+    str
+        E.g. "The cube has no nir band (near infrared): its bands read as B04=red, ... Add it
+        ...: `cube = xr.concat([cube, nir.expand_dims(band=['nir'])], dim='band')` ...".
+    """
+    tab = table()
+    missing = list(missing)
+    sensors = list(sensors)
+    labels = band_labels(cube)
+    wanted = " or ".join(
+        c if tab.common[c].description == c else f"{c} ({tab.common[c].description})"
+        for c in missing
+    )
+    readings = "; ".join(_reading(labels, s) for s in sensors)
+    every = " on every sensor they may come from" if len(sensors) > 1 else ""
+    hint = f"The cube has no {wanted} band{every}: its bands read as {readings}."
+    first = missing[0]
+    unknown = [
+        lab
+        for lab in labels
+        if all(canonical_name(lab, s) is None and not is_quality_band(lab, s) for s in sensors)
+    ]
+    if unknown:
+        hint += (
+            f" If {unknown[0]!r} is the {first} band, relabel it: "
+            f"`{relabel_code(cube, {unknown[0]: first})}`."
+        )
+    code = add_band_code(cube, first)
+    return hint + (
+        f" To add it, with `{first}` a DataArray of that band on the cube's grid: `{code}`"
+        + (" (`import xarray as xr`)" if "xr." in code else "")
+        + f"; or load it with the cube (e.g. `eoxr.load_stac(items, bands=[..., {first!r}])`)."
+    )
+
+
+def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
+    """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
+    if sensor is not None:
+        return ""
+    res = resolve_sensor(cube)
+    if res.sensor is not None:
+        return ""
+    cores = [lab for lab in band_labels(cube) if split_label(lab)[1].upper() in sensor_labels()]
+    if not cores:
+        return ""
+    why = res.note or "no metadata says which sensor they come from"
+    tab = table()
+    known = {
+        s: sum(bool(tab.sensors[s].meaning(split_label(c)[1])) for c in cores) for s in tab.sensors
+    }
+    best = max(tab.sensors, key=lambda s: known[s])
+    names = [c for c in cores if canonical_name(c, best)]
+    example = relabel_code(cube, {c: canonical_name(c, best) for c in names})
+    return (
+        f" Labels {cores} look like sensor band numbers but were not read: {why}. If they are "
+        f"{best} bands ({', '.join(tab.sensors[best].platforms)}), declare it: "
+        f"`cube = cube.eo.declare_sensor({best!r})`. Otherwise relabel them with the common "
+        f"name of each band (red, nir...), as in `{example}` (which is how {best} reads them)."
+    )
+
+
+def not_found_error(cube: Cube, name: str, sensors: list[str | None]) -> BandNotFoundError:
+    labels = band_labels(cube)
+    tried = [t for s in sensors for t in tried_names(name, s)]
+    canon = candidates(name, sensors[0])
+    unread = unread_labels_hint(cube, sensors[0])
+    if unread:  # the band may well be there, under a number eoxr could not read
+        hint = unread.strip()
+    elif canon:
+        hint = missing_band_hint(cube, canon[:1], sensors)
+    else:
+        hint = (
+            f"{name!r} is neither a label of the cube nor a band name eoxr knows (common names "
+            f"such as 'red', 'nir', 'swir16', aliases such as 'swir1', ASI symbols such as 'N')."
+        )
+    return BandNotFoundError(name, labels, tried, hint=hint)
+
+
+__all__ = [
+    "relabel_code",
+    "add_band_code",
+    "tried_names",
+    "missing_band_hint",
+    "unread_labels_hint",
+    "not_found_error",
+]

@@ -1,7 +1,8 @@
 """Band names: the one public module of eoxr that knows them.
 
 Its private helpers hold the rest of that knowledge: :mod:`eoxr._bandtable` (the tables),
-:mod:`eoxr._sensors` (finding a cube's sensor) and :mod:`eoxr._platforms` (platform strings).
+:mod:`eoxr._sensors` (finding a cube's sensor), :mod:`eoxr._platforms` (platform strings) and
+:mod:`eoxr._advice` (band error messages, with fixes as code for a DataArray or a Dataset).
 
 Every form of band label a cube may carry (Sentinel-2 ``B04``, Landsat ``SR_B4``, STAC common
 names such as ``red``, colloquial aliases such as ``swir1`` or ``NIR``) is mapped to one canonical
@@ -36,20 +37,31 @@ eoxr never picks one silently. When they all agree, there is no error.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 
 import xarray as xr
 
-from ._advice import add_band_code, relabel_code
+from ._advice import (
+    add_band_code,
+    missing_band_hint,
+    not_found_error,
+    relabel_code,
+    tried_names,
+    unread_labels_hint,
+)
 from ._bandtable import (
     QUALITY,
     BandTable,
     CommonBand,
     Cube,
     Sensor,
+    aliases_of,
     band_labels,
+    candidates,
+    canonical_name,
+    is_quality_band,
+    label_mapping,
     normalise_label,
-    sensor_labels,
     split_label,
     table,
 )
@@ -61,74 +73,7 @@ from ._sensors import (
     detect_sensor,
     resolve_sensor,
 )
-from .errors import BandNotFoundError, DimensionError, GridMismatchError
-
-
-def _sensor_band(label: str, sensor: Sensor) -> str | None:
-    meaning = sensor.meaning(split_label(label)[1])
-    return None if meaning == QUALITY else meaning
-
-
-def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
-    """Map one band label or alias to its canonical common name (``None`` if unknown).
-
-    Parameters
-    ----------
-    label : str
-        A band label (``"B8A"``, ``"l8_B5"``), common name, alias or ASI symbol.
-    sensor : str, optional
-        Band table to read sensor labels with; without it only names and aliases are known.
-
-    Returns
-    -------
-    str or None
-
-    Examples
-    --------
-    >>> canonical_name("B8A", "sentinel-2"), canonical_name("SWIR1"), canonical_name("N")
-    ('nir08', 'swir16', 'nir')
-    """
-    tab = table()
-    text = str(label).strip()
-    low = text.lower()
-    if sensor is not None:
-        hit = _sensor_band(text, tab.sensors[sensor])
-        if hit:
-            return hit
-    if low in tab.common:
-        return low
-    if low in tab.aliases:
-        return tab.aliases[low]
-    if text in tab.symbols:  # ASI symbols are case-sensitive (S1 vs s1 alias agree anyway)
-        return tab.symbols[text]
-    return None
-
-
-def is_quality_band(label: Hashable, sensor: str | None = None) -> bool:
-    """True for mask / QA layers (SCL, QA_PIXEL, fmask...), which are not reflectance."""
-    tab = table()
-    core = split_label(str(label))[1]
-    if sensor and tab.sensors[sensor].meaning(core) == QUALITY:
-        return True
-    return str(label).lower() in tab.quality_names or any(
-        s.meaning(core) == QUALITY for s in tab.sensors.values()
-    )
-
-
-def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
-    """Canonical common name -> label, reading labels with ``sensor`` (no detection).
-
-    Examples
-    --------
-    >>> label_mapping(["SR_B4", "SR_B5"], "landsat-tm-l2")
-    {'nir': 'SR_B4', 'swir16': 'SR_B5'}
-    """
-    out: dict[str, str] = {}
-    for label in labels:
-        name = canonical_name(label, sensor)
-        if name is not None and name not in out:
-            out[name] = label
-    return out
+from .errors import DimensionError, GridMismatchError
 
 
 def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
@@ -160,159 +105,10 @@ def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
     return label_mapping(band_labels(cube), sensor or detect_sensor(cube))
 
 
-def _candidates(name: str, sensor: str | None) -> list[str]:
-    """Canonical names that may stand for ``name``, preferred first."""
-    tab = table()
-    canon = canonical_name(name, sensor) or canonical_name(name)
-    if canon is None:
-        return []
-    out = [canon]
-    symbol = tab.common[canon].symbol
-    if symbol:
-        out += list(tab.symbol_fallbacks.get(symbol, ()))
-    return out
-
-
-def aliases_of(canon: str) -> list[str]:
-    """Every spelling that maps to a canonical name (aliases, symbol, sensor labels)."""
-    tab = table()
-    out = [canon] + [a for a, c in tab.aliases.items() if c == canon]
-    if tab.common[canon].symbol:
-        out.append(tab.common[canon].symbol)
-    for s in tab.sensors.values():
-        out += [k for k, (c, _, _) in s.bands.items() if c == canon]
-    return list(dict.fromkeys(out))
-
-
-def tried_names(name: str, sensor: str | None) -> list[str]:
-    """Every spelling :func:`resolve_band` looks for when asked ``name``, reading with ``sensor``.
-
-    Sensor labels count only for that sensor's table (``B08`` is tried for ``nir`` on
-    Sentinel-2, never ``SR_B4``, which is red on Landsat 8/9).
-
-    Examples
-    --------
-    >>> tried_names("nir", "sentinel-2")[-3:], tried_names("nir", "landsat-oli-l2")[-1]
-    (['nirn', 'N2', 'B8A'], 'SR_B5')
-    """
-    tab = table()
-    out = [name]
-    for canon in _candidates(name, sensor):
-        out += [canon] + [a for a, c in tab.aliases.items() if c == canon]
-        if tab.common[canon].symbol:
-            out.append(tab.common[canon].symbol)
-        if sensor is not None:
-            out += [k for k, (c, _, _) in tab.sensors[sensor].bands.items() if c == canon]
-    return list(dict.fromkeys(out))
-
-
-def _reading(labels: list[str], sensor: str | None) -> str:
-    """``B04=red, B03=green, X=unknown``: how the labels read with ``sensor``."""
-
-    def meaning(label: str) -> str:
-        if is_quality_band(label, sensor):
-            return "quality layer"
-        return canonical_name(label, sensor) or "unknown"
-
-    table_txt = f" ({sensor} band table)" if sensor else ""
-    return ", ".join(f"{lab}={meaning(lab)}" for lab in labels) + table_txt
-
-
-def missing_band_hint(cube: Cube, missing: Iterable[str], sensors: Iterable[str | None]) -> str:
-    """Why bands (canonical names) are missing and code adding or relabelling them.
-
-    Parameters
-    ----------
-    cube : DataArray or Dataset
-        The cube the bands were looked for in; the code is written for its kind.
-    missing : iterable of str
-        Canonical names (``"nir"``) not found.
-    sensors : iterable of str or None
-        The band tables the labels were read with (several: every sensor they may come from).
-
-    Returns
-    -------
-    str
-        E.g. "The cube has no nir band (near infrared): its bands read as B04=red, ... Add it
-        ...: `cube = xr.concat([cube, nir.expand_dims(band=['nir'])], dim='band')` ...".
-    """
-    tab = table()
-    missing = list(missing)
-    sensors = list(sensors)
-    labels = band_labels(cube)
-    wanted = " or ".join(
-        c if tab.common[c].description == c else f"{c} ({tab.common[c].description})"
-        for c in missing
-    )
-    readings = "; ".join(_reading(labels, s) for s in sensors)
-    every = " on every sensor they may come from" if len(sensors) > 1 else ""
-    hint = f"The cube has no {wanted} band{every}: its bands read as {readings}."
-    first = missing[0]
-    unknown = [
-        lab
-        for lab in labels
-        if all(canonical_name(lab, s) is None and not is_quality_band(lab, s) for s in sensors)
-    ]
-    if unknown:
-        hint += (
-            f" If {unknown[0]!r} is the {first} band, relabel it: "
-            f"`{relabel_code(cube, {unknown[0]: first})}`."
-        )
-    code = add_band_code(cube, first)
-    return hint + (
-        f" To add it, with `{first}` a DataArray of that band on the cube's grid: `{code}`"
-        + (" (`import xarray as xr`)" if "xr." in code else "")
-        + f"; or load it with the cube (e.g. `eoxr.load_stac(items, bands=[..., {first!r}])`)."
-    )
-
-
-def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
-    """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
-    if sensor is not None:
-        return ""
-    res = resolve_sensor(cube)
-    if res.sensor is not None:
-        return ""
-    cores = [lab for lab in band_labels(cube) if split_label(lab)[1].upper() in sensor_labels()]
-    if not cores:
-        return ""
-    why = res.note or "no metadata says which sensor they come from"
-    tab = table()
-    known = {
-        s: sum(bool(tab.sensors[s].meaning(split_label(c)[1])) for c in cores) for s in tab.sensors
-    }
-    best = max(tab.sensors, key=lambda s: known[s])
-    names = [c for c in cores if canonical_name(c, best)]
-    example = relabel_code(cube, {c: canonical_name(c, best) for c in names})
-    return (
-        f" Labels {cores} look like sensor band numbers but were not read: {why}. If they are "
-        f"{best} bands ({', '.join(tab.sensors[best].platforms)}), declare it: "
-        f"`cube = cube.eo.declare_sensor({best!r})`. Otherwise relabel them with the common "
-        f"name of each band (red, nir...), as in `{example}` (which is how {best} reads them)."
-    )
-
-
 def _lookup(labels: list[str], name: str, sensor: str | None) -> str | None:
     """The label standing for ``name`` when the labels are read with ``sensor``, else None."""
     mapping = label_mapping(labels, sensor)
-    return next((mapping[c] for c in _candidates(name, sensor) if c in mapping), None)
-
-
-def _not_found(cube: Cube, name: str, sensors: list[str | None]) -> BandNotFoundError:
-    labels = band_labels(cube)
-    tried = [t for s in sensors for t in tried_names(name, s)]
-    canon = _candidates(name, sensors[0])
-    unread = unread_labels_hint(cube, sensors[0])
-    if unread:  # the band may well be there, under a number eoxr could not read
-        hint = unread.strip()
-    elif canon:
-        hint = missing_band_hint(cube, canon[:1], sensors)
-    else:
-        hint = (
-            f"{name!r} is neither a label of the cube nor a band name eoxr knows (common names "
-            f"such as 'red', 'nir', 'swir16', aliases such as 'swir1', ASI symbols such as 'N')."
-        )
-    return BandNotFoundError(name, labels, tried, hint=hint)
+    return next((mapping[c] for c in candidates(name, sensor) if c in mapping), None)
 
 
 def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
@@ -336,7 +132,7 @@ def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
         if res.ambiguous:
             found = {s: _lookup(labels, name, s) for s in res.candidates}
             if not any(found.values()):
-                raise _not_found(cube, name, list(res.candidates))
+                raise not_found_error(cube, name, list(res.candidates))
             note = "; ".join(
                 f"{name!r} is {lab!r} on {s}" if lab else f"{s} has no {name!r} band here"
                 for s, lab in found.items()
@@ -345,7 +141,7 @@ def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
         sensor = res.sensor
     label = _lookup(labels, name, sensor)
     if label is None:
-        raise _not_found(cube, name, [sensor])
+        raise not_found_error(cube, name, [sensor])
     return label
 
 
