@@ -31,8 +31,11 @@ from .errors import BandNotFoundError
 _LIST_MAX = 12
 
 
-def relabel_code(cube: Cube, mapping: Mapping[str, str], var: str = "cube") -> str:
-    """One line giving bands of ``cube`` new labels (``{old label: new label}``).
+def relabel_code(cube: Cube, mapping: Mapping[str, str] | str, var: str = "cube") -> str:
+    """One line giving bands of ``cube`` new labels.
+
+    ``mapping`` is ``{old label: new label}``, or the name of a variable holding one (for
+    advice whose new labels only the user knows).
 
     Examples
     --------
@@ -42,21 +45,29 @@ def relabel_code(cube: Cube, mapping: Mapping[str, str], var: str = "cube") -> s
     "cube = cube.assign_coords(band=['B04', 'nir'])"
     >>> relabel_code(cube.eo.to_dataset(), {"band_8": "nir"})
     "cube = cube.rename({'band_8': 'nir'})"
+    >>> relabel_code(cube, "names")
+    "cube = cube.assign_coords(band=[names.get(str(b), b) for b in cube['band'].values.tolist()])"
     """
-    mapping = {str(k): str(v) for k, v in mapping.items()}
+    if isinstance(mapping, str):
+        given = mapping
+    else:
+        mapping = {str(k): str(v) for k, v in mapping.items()}
+        given = repr(mapping)
     if isinstance(cube, xr.Dataset):
-        return f"{var} = {var}.rename({mapping!r})"
+        return f"{var} = {var}.rename({given})"
     dim = band_dim(cube)
     if dim is None:  # one band: its label is the array's name
-        return f"{var} = {var}.rename({mapping.get(str(cube.name), str(cube.name))!r})"
+        if isinstance(mapping, dict):
+            return f"{var} = {var}.rename({mapping.get(str(cube.name), str(cube.name))!r})"
+        return f"{var} = {var}.rename({given}[{var}.name])"
     values = cube[dim].values.tolist()
-    if len(values) <= _LIST_MAX and dim.isidentifier():
+    if isinstance(mapping, dict) and len(values) <= _LIST_MAX and dim.isidentifier():
         new = [mapping.get(str(v), v) for v in values]
         return f"{var} = {var}.assign_coords({dim}={new!r})"
-    return (
-        f"{var} = {var}.assign_coords({{{dim!r}: [{mapping!r}.get(str(b), b) "
-        f"for b in {var}[{dim!r}].values.tolist()]}})"
-    )
+    comprehension = f"[{given}.get(str(b), b) for b in {var}[{dim!r}].values.tolist()]"
+    if dim.isidentifier():
+        return f"{var} = {var}.assign_coords({dim}={comprehension})"
+    return f"{var} = {var}.assign_coords({{{dim!r}: {comprehension}}})"
 
 
 def add_band_code(cube: Cube, label: str, var: str = "cube") -> str:
@@ -177,19 +188,23 @@ def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
     if not cores:
         return ""
     why = res.note or "no metadata says which sensor they come from"
-    tab = table()
-    known = {
-        s: sum(bool(tab.sensors[s].meaning(split_label(c)[1])) for c in cores) for s in tab.sensors
-    }
-    best = max(tab.sensors, key=lambda s: known[s])
-    names = [c for c in cores if canonical_name(c, best)]
-    example = relabel_code(cube, {c: canonical_name(c, best) for c in names})
-    return (
-        f" Labels {cores} look like sensor band numbers but were not read: {why}. If they are "
-        f"{best} bands ({', '.join(tab.sensors[best].platforms)}), declare it: "
-        f"`cube = cube.eo.declare_sensor({best!r})`. Otherwise relabel them with the common "
-        f"name of each band (red, nir...), as in `{example}` (which is how {best} reads them)."
+    names = "{" + ", ".join(f"{c!r}: ..." for c in cores) + "}"
+    hint = (
+        f" Labels {cores} look like sensor band numbers but were not read: {why}. Relabel them "
+        f"with each band's common name (red, nir...): fill in `names = {names}`, then "
+        f"`{relabel_code(cube, 'names')}`."
     )
+    fits = [
+        s
+        for s in table().sensors
+        if all(table().sensors[s].meaning(split_label(c)[1]) for c in cores)
+    ]
+    if fits:
+        hint += (
+            f" If they come from {' or '.join(fits)}, declare it instead, e.g. "
+            f"`cube = cube.eo.declare_sensor({fits[0]!r})`."
+        )
+    return hint
 
 
 def not_found_error(cube: Cube, name: str, sensors: list[str | None]) -> BandNotFoundError:

@@ -119,16 +119,23 @@ def test_spatial_dims_advice_runs():
     assert _run_fix(cube, fix).eo.index("NDVI").dims == ("y", "x")
 
 
-def test_unread_labels_advice_runs():
-    cube = _cube(["B1", "B2", "B3", "B4"], platform="PlanetScope")
+@pytest.mark.parametrize("form", [*FORMS, "one band"])
+def test_unread_labels_advice_runs(form):
+    labels = ["B1", "B2", "B3", "B4"] if form != "one band" else ["B3"]
+    cube = _cube(labels, "dataset" if form == "dataset" else "dataarray", platform="PlanetScope")
+    if form == "one band":
+        cube = cube.isel(band=0, drop=True).rename("B3")
     with pytest.raises(BandNotFoundError) as info:
         cube.eo.band("red")
     fixes = _fixes(str(info.value))
-    assert any("declare_sensor" in f for f in fixes)
-    for fix in fixes:
-        if "nir" in fix:  # adding a band is a different fix
-            continue
-        assert _run_fix(cube, fix).eo.band("red").name in ("B4", "red")
+    assert len(fixes) == 2, fixes
+    relabel, declare = fixes
+    # the user fills in the names eoxr cannot know (PlanetScope has no band table)
+    names = dict(zip(["B1", "B2", "B3", "B4"], ["blue", "green", "red", "nir"], strict=True))
+    assert _run_fix(cube, relabel, names=names).eo.bands == {names[b]: names[b] for b in labels}
+    assert "declare_sensor('sentinel-2')" in declare  # for data that really are Sentinel-2
+    declared = _run_fix(cube, declare)
+    assert declared.eo.bands == {bands.canonical_name(b, "sentinel-2"): b for b in labels}
 
 
 # ----------------------------------------------------------------- item 2: NIR missing
