@@ -1,10 +1,17 @@
 """eoxr: an Earth-observation workbench on xarray.
 
-Importing eoxr registers the ``.eo`` accessor on DataArray and Dataset. Heavy dependencies
-(torch, hvplot, scikit-learn, geopandas) are imported only when a method needs them.
+Importing eoxr registers the ``.eo`` accessor on DataArray and Dataset. The topic packages
+(``eoxr.change``, ``eoxr.embed``, ``eoxr.indices``, ``eoxr.io``, ``eoxr.plot``...) are imported
+on first attribute access (SPEC 1 lazy loading: a module ``__getattr__`` with ``__dir__``), so
+``import eoxr`` stays light and ``eoxr.change.cva`` works with no further import. Heavy
+dependencies (torch, hvplot, scikit-learn, geopandas, zarr) are imported only when a method needs
+them.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -14,8 +21,47 @@ from .batch import batch
 from .cluster import client
 from .denoise import denoise_methods
 from .errors import BandNotFoundError, EoxrError
-from .io import load_stac, open_raster
 from .progress import progress
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from . import change, datasets, demo, embed, hsi, indices, io, metrics, ml, plot, prep, sar  # noqa: F401
+    from .io import load_stac, open_raster
+
+#: Subpackages and modules imported on first access (``eoxr.change``...).
+_SUBMODULES = frozenset(
+    {
+        "change",
+        "datasets",
+        "demo",
+        "embed",
+        "hsi",
+        "indices",
+        "io",
+        "metrics",
+        "ml",
+        "plot",
+        "prep",
+        "sar",
+        "testing",
+    }
+)
+#: Public names imported on first access, and the submodule that defines each.
+_LAZY_NAMES = {"load_stac": "io", "open_raster": "io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES | set(_LAZY_NAMES))
+
 
 __all__ = [
     "__version__",

@@ -1,14 +1,15 @@
 """The band vocabulary as data: common names, aliases, sensor tables (``eoxr/data/bands.json``).
 
-Loading and looking up the tables, and splitting a label into product prefix and band. Reading a
-cube's labels through a sensor is :mod:`eoxr.bands`; finding the sensor is :mod:`eoxr._sensors`.
+Loading and looking up the tables, splitting a label into product prefix and band, and reading a
+label with a given sensor's table (:func:`canonical_name`). Reading a cube's labels is
+:mod:`eoxr.bands` (which re-exports these); finding the sensor is :mod:`eoxr._sensors`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -190,6 +191,98 @@ def split_label(label: str) -> tuple[str, str]:
     return "", text
 
 
+# ------------------------------------------------------------------ reading labels by name
+def _sensor_band(label: str, sensor: Sensor) -> str | None:
+    meaning = sensor.meaning(split_label(label)[1])
+    return None if meaning == QUALITY else meaning
+
+
+def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
+    """Map one band label or alias to its canonical common name (``None`` if unknown).
+
+    Parameters
+    ----------
+    label : str
+        A band label (``"B8A"``, ``"l8_B5"``), common name, alias or ASI symbol.
+    sensor : str, optional
+        Band table to read sensor labels with; without it only names and aliases are known.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> canonical_name("B8A", "sentinel-2"), canonical_name("SWIR1"), canonical_name("N")
+    ('nir08', 'swir16', 'nir')
+    """
+    tab = table()
+    text = str(label).strip()
+    low = text.lower()
+    if sensor is not None:
+        hit = _sensor_band(text, tab.sensors[sensor])
+        if hit:
+            return hit
+    if low in tab.common:
+        return low
+    if low in tab.aliases:
+        return tab.aliases[low]
+    if text in tab.symbols:  # ASI symbols are case-sensitive (S1 vs s1 alias agree anyway)
+        return tab.symbols[text]
+    return None
+
+
+def is_quality_band(label: Hashable, sensor: str | None = None) -> bool:
+    """True for mask / QA layers (SCL, QA_PIXEL, fmask...), which are not reflectance."""
+    tab = table()
+    core = split_label(str(label))[1]
+    if sensor and tab.sensors[sensor].meaning(core) == QUALITY:
+        return True
+    return str(label).lower() in tab.quality_names or any(
+        s.meaning(core) == QUALITY for s in tab.sensors.values()
+    )
+
+
+def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
+    """Canonical common name -> label, reading labels with ``sensor`` (no detection).
+
+    Examples
+    --------
+    >>> label_mapping(["SR_B4", "SR_B5"], "landsat-tm-l2")
+    {'nir': 'SR_B4', 'swir16': 'SR_B5'}
+    """
+    out: dict[str, str] = {}
+    for label in labels:
+        name = canonical_name(label, sensor)
+        if name is not None and name not in out:
+            out[name] = label
+    return out
+
+
+def candidates(name: str, sensor: str | None) -> list[str]:
+    """Canonical names that may stand for ``name``, preferred first."""
+    tab = table()
+    canon = canonical_name(name, sensor) or canonical_name(name)
+    if canon is None:
+        return []
+    out = [canon]
+    symbol = tab.common[canon].symbol
+    if symbol:
+        out += list(tab.symbol_fallbacks.get(symbol, ()))
+    return out
+
+
+def aliases_of(canon: str) -> list[str]:
+    """Every spelling that maps to a canonical name (aliases, symbol, sensor labels)."""
+    tab = table()
+    out = [canon] + [a for a, c in tab.aliases.items() if c == canon]
+    if tab.common[canon].symbol:
+        out.append(tab.common[canon].symbol)
+    for s in tab.sensors.values():
+        out += [k for k, (c, _, _) in s.bands.items() if c == canon]
+    return list(dict.fromkeys(out))
+
+
 __all__ = [
     "Cube",
     "QUALITY",
@@ -202,4 +295,9 @@ __all__ = [
     "sensor_labels",
     "band_labels",
     "split_label",
+    "canonical_name",
+    "is_quality_band",
+    "label_mapping",
+    "candidates",
+    "aliases_of",
 ]

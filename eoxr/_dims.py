@@ -32,10 +32,13 @@ def spatial_dims(obj: xr.DataArray | xr.Dataset) -> tuple[str, str]:
     for ydim, xdim in SPATIAL_DIM_PAIRS:
         if ydim in dims and xdim in dims:
             return ydim, xdim
+    others = [str(d) for d in obj.dims if d not in (*BAND_DIMS, "time")]
+    pair = dict(zip(others, ("y", "x"), strict=True)) if len(others) == 2 else None
+    # rename works on dimension names of a DataArray and a Dataset alike.
     raise DimensionError(
         f"no spatial dimensions found: the cube has dims {tuple(obj.dims)}, expected one of the "
         f"pairs {[list(p) for p in SPATIAL_DIM_PAIRS]}. Rename them, e.g. "
-        "`cube.rename({'rows': 'y', 'cols': 'x'})`."
+        f"`cube = cube.rename({pair or {'rows': 'y', 'cols': 'x'}})`."
     )
 
 

@@ -7,6 +7,7 @@ See the "Which sensor?" section of :mod:`eoxr.bands`. A sensor is a band table o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -170,8 +171,7 @@ def _resolve(labels: tuple[str, ...], clues: tuple[tuple[str, str], ...]) -> Sen
         if key in _DECLARED_KEYS and value in tab.sensors:
             return SensorResolution(value, (value,), {}, (f"{key}={value!r}",))
     meta, used, note = _metadata_sensors(clues, labels)
-    pairs = [(lab, split_label(lab)[1]) for lab in labels]
-    pairs = [(lab, core) for lab, core in pairs if core.upper() in sensor_labels()]
+    pairs = _sensor_pairs(labels)
     cores = [c for _, c in pairs]
     if cores:
         used.append(f"bands {cores}")
@@ -189,14 +189,30 @@ def _resolve(labels: tuple[str, ...], clues: tuple[tuple[str, str], ...]) -> Sen
                 meta | fits,
                 f"the metadata ({', '.join(used[:-1])}) and {used[-1]} disagree",
             )
+    return _settle(chosen, pairs, used, note)
+
+
+def _settle(
+    chosen: Iterable[str], pairs: list[tuple[str, str]], used: Iterable[str], note: str
+) -> SensorResolution:
+    """The resolution among the sensors ``chosen``: one sensor when they read the labels alike."""
+    tab = table()
+    chosen = set(chosen)
     order = [s for s in tab.sensors if s in chosen]
     meanings = {
         s: {lab: tab.sensors[s].meaning(core) or "not a band of this sensor" for lab, core in pairs}
         for s in order
     }
+    clues = tuple(dict.fromkeys(used))
     if len({tuple(m.items()) for m in meanings.values()}) == 1:
-        return SensorResolution(order[0], tuple(order), meanings, tuple(dict.fromkeys(used)), note)
-    return SensorResolution(None, tuple(order), meanings, tuple(dict.fromkeys(used)), note)
+        return SensorResolution(order[0], tuple(order), meanings, clues, note)
+    return SensorResolution(None, tuple(order), meanings, clues, note)
+
+
+def _sensor_pairs(labels: Iterable[str]) -> list[tuple[str, str]]:
+    """(label, band part) of every label that looks like a sensor band number."""
+    pairs = [(lab, split_label(lab)[1]) for lab in labels]
+    return [(lab, core) for lab, core in pairs if core.upper() in sensor_labels()]
 
 
 def resolve_sensor(
@@ -234,23 +250,38 @@ def resolve_sensor(
     return _resolve(labels, tuple(dict.fromkeys(clues)))
 
 
-def _ambiguity_error(res: SensorResolution) -> AmbiguousBandsError:
+def _declare_example(names: list[str]) -> str:
+    """A platform to declare for a group of sensor tables (the shortest STAC name of the first)."""
+    return min(table().sensors[names[0]].platforms, key=lambda p: (len(p), p))
+
+
+def ambiguity_error(res: SensorResolution, note: str = "") -> AmbiguousBandsError:
+    """The error for an ambiguous resolution: each meaning and the one line that settles it.
+
+    ``note`` (e.g. what a requested band would be on each sensor) goes before the meanings.
+    """
     tab = table()
     groups: dict[tuple, list[str]] = {}
     for s, m in res.meanings.items():
         groups.setdefault(tuple(m.items()), []).append(s)
-    lines = [
-        " / ".join(f"{s} ({', '.join(tab.sensors[s].platforms)})" for s in names)
-        + ": "
-        + ", ".join(f"{lab}={meaning}" for lab, meaning in key)
-        for key, names in groups.items()
-    ]
-    example = res.candidates[0]
+    lines, fixes = [], []
+    for key, names in groups.items():
+        platforms = [p for s in names for p in tab.sensors[s].platforms]
+        lines.append(
+            " / ".join(f"{s} ({', '.join(tab.sensors[s].platforms)})" for s in names)
+            + ": "
+            + ", ".join(f"{lab}={meaning}" for lab, meaning in key)
+        )
+        fixes.append(
+            f"`cube = cube.eo.declare_sensor({_declare_example(names)!r})` for "
+            + ", ".join(dict.fromkeys(platforms))
+        )
     hint = (
-        f"{'; '.join(lines)}. {res.note + '. ' if res.note else ''}"
-        f"Declare the sensor in one line: `cube = eoxr.bands.declare_sensor(cube, {example!r})` "
-        f"(or a platform: `cube.attrs['platform'] = "
-        f"{tab.sensors[example].platforms[0]!r}`)."
+        f"{note + ' ' if note else ''}{'; '.join(lines)}. "
+        f"{res.note + '. ' if res.note else ''}"
+        f"Declare the sensor in one line: {'; or '.join(fixes)}. The declaration is kept in "
+        "attrs: an operation that drops attrs (keep_attrs=False, an array rebuilt from values) "
+        "drops it too."
     )
     labels = list(next(iter(res.meanings.values())))
     return AmbiguousBandsError(labels, res.meanings, hint=hint)
@@ -291,31 +322,60 @@ def detect_sensor(
     """
     res = resolve_sensor(cube_or_labels, attrs)
     if res.ambiguous and strict:
-        raise _ambiguity_error(res)
+        raise ambiguity_error(res)
     return res.sensor
+
+
+def _declared_tables(text: str) -> tuple[list[str], str | None]:
+    """Band tables a declared sensor string allows, and its STAC platform (``None``: a family).
+
+    A band-table key, a platform in any spelling (``"LANDSAT_5"``, ``"LT05"``, ``"S2B"``), an
+    instrument (``"TM"``, ``"OLI_TIRS"``) or both (``"Landsat TM"``).
+    """
+    tab = table()
+    if text in tab.sensors:
+        return [text], None
+    plat = parse_platform(text)
+    families = {parse_instrument(t) for t in [text, *re.split(r"[\s_/-]+", text)]} - {None}
+    allowed = _platform_sensors(plat) if plat is not None else list(tab.sensors)
+    if plat is None and not families:
+        allowed = []
+    if families:
+        allowed = [s for s in allowed if tab.sensors[s].family in families]
+    specific = plat is not None and plat[0] not in ("landsat", "sentinel-2")
+    return allowed, (plat[0] if specific else None)
 
 
 def declare_sensor(cube: Cube, sensor: str) -> Cube:
     """Say which sensor a cube comes from (a band-table key or a platform in any spelling).
+
+    The declaration settles the sensor whatever the other metadata say: it is the user's word.
 
     Parameters
     ----------
     cube : DataArray or Dataset
         The cube; it is not modified.
     sensor : str
-        A key of the band table (``"landsat-oli-l2"``, ``"landsat-tm-l1"``, ``"sentinel-2"``) or a
-        platform (``"landsat-8"``, ``"LANDSAT_5"``, ``"Sentinel-2A"``, ``"S2B"``).
+        A key of the band table (``"landsat-oli-l2"``, ``"landsat-tm-l1"``, ``"sentinel-2"``), a
+        platform (``"landsat-5"``, ``"LANDSAT_5"``, ``"Landsat 5"``, ``"LT05"``,
+        ``"Sentinel-2A"``, ``"S2B"``) or an instrument (``"TM"``, ``"Landsat OLI"``).
 
     Returns
     -------
     Same type as ``cube``
         A shallow copy (lazy data shared) with ``attrs["eoxr:sensor"]`` set to the band table
-        and, when a platform was given, ``attrs["platform"]`` in STAC form.
+        and, when a satellite was named, ``attrs["platform"]`` in STAC form. The declaration lives
+        in attrs, which xarray keeps through arithmetic, reductions and concatenation by default;
+        an operation that drops attrs (``keep_attrs=False``, an array rebuilt from values) drops
+        it too, and an ambiguous cube then raises again, naming this fix.
 
     Raises
     ------
     ParameterError
-        ``sensor`` is neither a band-table key nor a platform eoxr has a table for.
+        ``sensor`` is neither a band-table key nor a platform eoxr has a table for, or its
+        tables do not know the cube's sensor-style labels.
+    AmbiguousBandsError
+        ``sensor`` names a family (``"landsat"``) whose members read the labels differently.
 
     Examples
     --------
@@ -323,23 +383,37 @@ def declare_sensor(cube: Cube, sensor: str) -> Cube:
     >>> cube = et.make_cube(bands=["SR_B3", "SR_B4", "SR_B5"], times=None)
     >>> declare_sensor(cube, "landsat-8").eo.band("nir").name
     'SR_B5'
+    >>> declare_sensor(cube, "LT05").eo.band("nir").name
+    'SR_B4'
     """
     tab = table()
-    if sensor in tab.sensors:
-        return cube.assign_attrs({"eoxr:sensor": sensor})
-    plat = parse_platform(sensor)
-    allowed = _platform_sensors(plat) if plat is not None else []
+    allowed, platform = _declared_tables(str(sensor))
     if not allowed:
         raise ParameterError(
             f"unknown sensor or platform {sensor!r}: use a band-table key {sorted(tab.sensors)} "
             f"or a platform {tab.platforms} (spellings such as 'LANDSAT_8' or 'S2A' work too)."
         )
-    out = cube.assign_attrs({"platform": plat[0]})
-    out.attrs.pop("eoxr:sensor", None)
-    res = resolve_sensor(out)
+    pairs = _sensor_pairs(band_labels(cube))
+    cores = [c for _, c in pairs]
+    fits = _label_sensors(cores) if cores else set(allowed)
+    chosen = [s for s in allowed if s in fits]
+    if not chosen:
+        raise ParameterError(
+            f"the cube's labels {cores} are not all bands of {sensor!r} (band tables {allowed}); "
+            f"the tables that know them all: {sorted(fits) or 'none'}. Declare the sensor the "
+            "data come from, or relabel the bands with common names (red, nir...)."
+        )
+    res = _settle(chosen, pairs, [f"declared {sensor!r}"], "")
     if res.ambiguous:
-        raise _ambiguity_error(res)
-    return out.assign_attrs({"eoxr:sensor": res.sensor}) if res.sensor else out
+        raise ambiguity_error(res, f"{sensor!r} fits several band tables.")
+    attrs = {"eoxr:sensor": res.sensor} | ({"platform": platform} if platform else {})
+    return cube.assign_attrs(attrs)
 
 
-__all__ = ["SensorResolution", "resolve_sensor", "detect_sensor", "declare_sensor"]
+__all__ = [
+    "SensorResolution",
+    "resolve_sensor",
+    "detect_sensor",
+    "declare_sensor",
+    "ambiguity_error",
+]

@@ -1,7 +1,8 @@
 """Band names: the one public module of eoxr that knows them.
 
 Its private helpers hold the rest of that knowledge: :mod:`eoxr._bandtable` (the tables),
-:mod:`eoxr._sensors` (finding a cube's sensor) and :mod:`eoxr._platforms` (platform strings).
+:mod:`eoxr._sensors` (finding a cube's sensor), :mod:`eoxr._platforms` (platform strings) and
+:mod:`eoxr._advice` (band error messages, with fixes as code for a DataArray or a Dataset).
 
 Every form of band label a cube may carry (Sentinel-2 ``B04``, Landsat ``SR_B4``, STAC common
 names such as ``red``, colloquial aliases such as ``swir1`` or ``NIR``) is mapped to one canonical
@@ -36,92 +37,43 @@ eoxr never picks one silently. When they all agree, there is no error.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 
 import xarray as xr
 
+from ._advice import (
+    add_band_code,
+    missing_band_hint,
+    not_found_error,
+    relabel_code,
+    tried_names,
+    unread_labels_hint,
+)
 from ._bandtable import (
     QUALITY,
     BandTable,
     CommonBand,
     Cube,
     Sensor,
+    aliases_of,
     band_labels,
+    candidates,
+    canonical_name,
+    is_quality_band,
+    label_mapping,
     normalise_label,
-    sensor_labels,
     split_label,
     table,
 )
 from ._dims import band_dim, require_band_dim, spatial_dims
-from ._sensors import SensorResolution, declare_sensor, detect_sensor, resolve_sensor
-from .errors import BandNotFoundError, DimensionError, GridMismatchError
-
-
-def _sensor_band(label: str, sensor: Sensor) -> str | None:
-    meaning = sensor.meaning(split_label(label)[1])
-    return None if meaning == QUALITY else meaning
-
-
-def canonical_name(label: Hashable, sensor: str | None = None) -> str | None:
-    """Map one band label or alias to its canonical common name (``None`` if unknown).
-
-    Parameters
-    ----------
-    label : str
-        A band label (``"B8A"``, ``"l8_B5"``), common name, alias or ASI symbol.
-    sensor : str, optional
-        Band table to read sensor labels with; without it only names and aliases are known.
-
-    Returns
-    -------
-    str or None
-
-    Examples
-    --------
-    >>> canonical_name("B8A", "sentinel-2"), canonical_name("SWIR1"), canonical_name("N")
-    ('nir08', 'swir16', 'nir')
-    """
-    tab = table()
-    text = str(label).strip()
-    low = text.lower()
-    if sensor is not None:
-        hit = _sensor_band(text, tab.sensors[sensor])
-        if hit:
-            return hit
-    if low in tab.common:
-        return low
-    if low in tab.aliases:
-        return tab.aliases[low]
-    if text in tab.symbols:  # ASI symbols are case-sensitive (S1 vs s1 alias agree anyway)
-        return tab.symbols[text]
-    return None
-
-
-def is_quality_band(label: Hashable, sensor: str | None = None) -> bool:
-    """True for mask / QA layers (SCL, QA_PIXEL, fmask...), which are not reflectance."""
-    tab = table()
-    core = split_label(str(label))[1]
-    if sensor and tab.sensors[sensor].meaning(core) == QUALITY:
-        return True
-    return str(label).lower() in tab.quality_names or any(
-        s.meaning(core) == QUALITY for s in tab.sensors.values()
-    )
-
-
-def label_mapping(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
-    """Canonical common name -> label, reading labels with ``sensor`` (no detection).
-
-    Examples
-    --------
-    >>> label_mapping(["SR_B4", "SR_B5"], "landsat-tm-l2")
-    {'nir': 'SR_B4', 'swir16': 'SR_B5'}
-    """
-    out: dict[str, str] = {}
-    for label in labels:
-        name = canonical_name(label, sensor)
-        if name is not None and name not in out:
-            out[name] = label
-    return out
+from ._sensors import (
+    SensorResolution,
+    ambiguity_error,
+    declare_sensor,
+    detect_sensor,
+    resolve_sensor,
+)
+from .errors import DimensionError, GridMismatchError
 
 
 def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
@@ -153,46 +105,10 @@ def band_mapping(cube: Cube, *, sensor: str | None = None) -> dict[str, str]:
     return label_mapping(band_labels(cube), sensor or detect_sensor(cube))
 
 
-def _candidates(name: str, sensor: str | None) -> list[str]:
-    """Canonical names that may stand for ``name``, preferred first."""
-    tab = table()
-    canon = canonical_name(name, sensor) or canonical_name(name)
-    if canon is None:
-        return []
-    out = [canon]
-    symbol = tab.common[canon].symbol
-    if symbol:
-        out += list(tab.symbol_fallbacks.get(symbol, ()))
-    return out
-
-
-def aliases_of(canon: str) -> list[str]:
-    """Every spelling that maps to a canonical name (aliases, symbol, sensor labels)."""
-    tab = table()
-    out = [canon] + [a for a, c in tab.aliases.items() if c == canon]
-    if tab.common[canon].symbol:
-        out.append(tab.common[canon].symbol)
-    for s in tab.sensors.values():
-        out += [k for k, (c, _, _) in s.bands.items() if c == canon]
-    return list(dict.fromkeys(out))
-
-
-def unread_labels_hint(cube: Cube, sensor: str | None = None) -> str:
-    """Why sensor-style labels of a cube were not read as bands (``""`` when they were)."""
-    if sensor is not None:
-        return ""
-    res = resolve_sensor(cube)
-    if res.sensor is not None:
-        return ""
-    cores = [lab for lab in band_labels(cube) if split_label(lab)[1].upper() in sensor_labels()]
-    if not cores:
-        return ""
-    why = res.note or "no metadata says which sensor they come from"
-    return (
-        f" Labels {cores} look like sensor band numbers but were not read: {why}. Rename them "
-        "to common names (`cube.eo.rename_to_common()` after declaring) or declare the sensor: "
-        "`cube = eoxr.bands.declare_sensor(cube, 'landsat-8')`."
-    )
+def _lookup(labels: list[str], name: str, sensor: str | None) -> str | None:
+    """The label standing for ``name`` when the labels are read with ``sensor``, else None."""
+    mapping = label_mapping(labels, sensor)
+    return next((mapping[c] for c in candidates(name, sensor) if c in mapping), None)
 
 
 def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
@@ -201,27 +117,32 @@ def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
     Raises
     ------
     BandNotFoundError
-        Listing the labels present and every alias tried.
+        Listing the labels present, the names tried, and code adding or relabelling the band
+        for the kind of cube given. Also when the labels are ambiguous but no sensor they may
+        come from has the band.
     AmbiguousBandsError
-        ``name`` is not a label and the labels mean different bands on several sensors.
+        ``name`` is not a label, the labels mean different bands on several sensors and the
+        band is present on some of them.
     """
     labels = band_labels(cube)
     if name in labels:
         return name
-    sensor = sensor or detect_sensor(cube)
-    mapping = label_mapping(labels, sensor)
-    cands = _candidates(name, sensor)
-    for canon in cands:
-        if canon in mapping:
-            return mapping[canon]
-    tried = [name] + [a for c in cands for a in aliases_of(c)]
-    hint = unread_labels_hint(cube, sensor)
-    if hint:
-        hint = (
-            "Rename the band (e.g. `cube.rename({'B8': 'nir'})`) or pass the cube's own label."
-            + hint
-        )
-    raise BandNotFoundError(name, labels, tried, hint=hint)
+    if sensor is None:
+        res = resolve_sensor(cube)
+        if res.ambiguous:
+            found = {s: _lookup(labels, name, s) for s in res.candidates}
+            if not any(found.values()):
+                raise not_found_error(cube, name, list(res.candidates))
+            note = "; ".join(
+                f"{name!r} is {lab!r} on {s}" if lab else f"{s} has no {name!r} band here"
+                for s, lab in found.items()
+            )
+            raise ambiguity_error(res, note + ".")
+        sensor = res.sensor
+    label = _lookup(labels, name, sensor)
+    if label is None:
+        raise not_found_error(cube, name, [sensor])
+    return label
 
 
 def label_symbols(labels: Iterable[str], sensor: str | None) -> dict[str, str]:
@@ -462,6 +383,11 @@ __all__ = [
     "label_mapping",
     "band_mapping",
     "aliases_of",
+    "tried_names",
+    "missing_band_hint",
+    "relabel_code",
+    "add_band_code",
+    "ambiguity_error",
     "unread_labels_hint",
     "resolve_band",
     "label_symbols",

@@ -42,8 +42,9 @@ class BandNotFoundError(EoxrError, KeyError):
         )
         msg += " " + (
             hint
-            or "Rename the band (e.g. `cube.rename({'B8': 'nir'})` or "
-            "`cube.assign_coords(band=[...])`) or pass the cube's own label."
+            or "Pass one of the labels present, or relabel the band: on a DataArray the labels "
+            "are band coordinate values (`cube = cube.assign_coords(band=[...])`, one per "
+            "band), on a Dataset variable names (`cube = cube.rename({'B8': 'nir'})`)."
         )
         super().__init__(msg)
 

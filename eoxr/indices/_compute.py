@@ -18,7 +18,7 @@ from ._resolve import (
     check_kernel,
     check_names,
     check_user_constants,
-    resolve,
+    resolve_requests,
 )
 
 Cube = xr.DataArray | xr.Dataset
@@ -187,8 +187,7 @@ def compute(
         raise ParameterError("no index requested: pass names such as ['NDVI', 'EVI']")
     check_names(t for _, t in requests)
     check_kernel(kernel)
-    cb = CubeBands.of(cube)
-    resolved = [resolve(t, n, cb, cube, user, kernel) for n, t in requests]
+    cb, resolved = resolve_requests(cube, requests, user, kernel)
     names = [r.name for r in resolved]
     if len(set(names)) != len(names):
         raise ParameterError(f"duplicate output names {names}: pass a mapping {{name: formula}}")

@@ -145,25 +145,69 @@ def _substitute_expressions(tree: ast.expr, user: Mapping[str, ConstantValue]) -
 
 
 def _missing_bands_error(
-    name: str, missing: list[str], cb: CubeBands, cube: Cube
+    name: str, missing: list[str], cb: CubeBands, cube: Cube, sensors: list[str | None]
 ) -> BandNotFoundError:
     cat = _catalog.asi()
+    canon = [_bands.canonical_name(m) for m in missing]
     described = [
         f"{m} ({cat.bands[m].get('common_name', '?')})" if m in cat.bands else m for m in missing
     ]
     ok = computable(cb)
     shown = ", ".join(ok[:25]) + (f", ... ({len(ok)} in all)" if len(ok) > 25 else "")
-    hint = (
-        f"Index {name!r} needs {described}, which the cube lacks. Computable on this cube: "
-        f"[{shown or 'none'}]; see eoxr.indices.catalog(bands_available=cube). If the band is "
-        "present under another name, rename it (e.g. `cube.rename({'nir_band': 'nir'})`)."
-    ) + _bands.unread_labels_hint(cube, cb.sensor)
-    tried = [
-        a
-        for m in missing
-        for a in (_bands.aliases_of(_bands.canonical_name(m)) if _bands.canonical_name(m) else [m])
-    ]
+    hint = f"Index {name!r} needs {', '.join(described)}. "
+    known = [c for c in canon if c is not None]
+    unread = _bands.unread_labels_hint(cube, cb.sensor)
+    if known and not unread:
+        hint += _bands.missing_band_hint(cube, known, sensors) + " "
+    hint += (
+        f"Computable on this cube: [{shown or 'none'}]; see "
+        "eoxr.indices.catalog(bands_available=cube)."
+    ) + unread
+    tried = [t for m in missing for s in sensors for t in _bands.tried_names(m, s)]
     return BandNotFoundError(", ".join(missing), cb.labels, tried, hint=hint)
+
+
+def resolve_requests(
+    cube: Cube,
+    requests: Iterable[tuple[str | None, str]],
+    user: Mapping[str, ConstantValue],
+    kernel: str,
+) -> tuple[CubeBands, list[Resolved]]:
+    """The cube's bands and every request resolved against them.
+
+    When the labels are ambiguous (several sensors read them differently) and no sensor they may
+    come from has the bands, the error is a :class:`BandNotFoundError`; when some have them, it
+    is an :class:`~eoxr.errors.AmbiguousBandsError` that says which.
+    """
+    requests = list(requests)
+    res = _bands.resolve_sensor(cube)
+    if not res.ambiguous:
+        cb = CubeBands.of(cube)
+        return cb, [resolve(t, n, cb, cube, user, kernel, [cb.sensor]) for n, t in requests]
+    labels = tuple(_bands.band_labels(cube))
+    sensors = list(res.candidates)
+    outcome: dict[str, str] = {}
+    first_error: BandNotFoundError | None = None
+    for s in sensors:
+        cb = cube_bands_of(labels, s)
+        try:
+            done = [resolve(t, n, cb, cube, user, kernel, sensors) for n, t in requests]
+        except BandNotFoundError as err:
+            first_error = first_error or err
+            missing = err.band.split(", ")
+            common = [_catalog.asi().bands.get(b, {}).get("common_name") for b in missing]
+            named = ", ".join(
+                f"{b} ({c})" if c else b for b, c in zip(missing, common, strict=True)
+            )
+            outcome[s] = f"{s} has no {named} band"
+        else:
+            outcome[s] = f"{s} reads " + "; ".join(
+                ", ".join(f"{k}={v}" for k, v in sorted(r.band_labels.items())) for r in done
+            )
+    if first_error is not None and all(" has no " in o for o in outcome.values()):
+        raise first_error
+    note = "For the requested indices " + "; ".join(outcome.values()) + "."
+    raise _bands.ambiguity_error(res, note)
 
 
 def resolve(
@@ -173,8 +217,9 @@ def resolve(
     cube: Cube,
     user: Mapping[str, ConstantValue],
     kernel: str,
+    sensors: list[str | None] | None = None,
 ) -> Resolved:
-    """Resolve one index name or formula against a cube."""
+    """Resolve one index name or formula against a cube (``sensors``: for the error message)."""
     tree, entry, formula = _tree_of(text)
     tree = _substitute_kernels(tree, kernel)
     used = _expr.names(tree)
@@ -206,7 +251,7 @@ def resolve(
             except BandNotFoundError:
                 missing.append(nm)
     if missing:
-        raise _missing_bands_error(res.name, missing, cb, cube)
+        raise _missing_bands_error(res.name, missing, cb, cube, sensors or [cb.sensor])
     return res
 
 
@@ -245,6 +290,7 @@ __all__ = [
     "CubeBands",
     "cube_bands_of",
     "resolve",
+    "resolve_requests",
     "computable",
     "constant_default",
     "check_user_constants",

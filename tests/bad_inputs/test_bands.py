@@ -41,7 +41,7 @@ CASES = [
         "plain-band-numbers-landsat-or-sentinel2",
         lambda: _cube(["B2", "B3", "B4", "B5"]).eo.band("nir"),
         AmbiguousBandsError,
-        "declare_sensor(cube, ",
+        "cube = cube.eo.declare_sensor(",
     ),
     (
         "landsat-l1-numbers-oli-or-tm",
