@@ -305,6 +305,40 @@ def rechunk_whole(da: xr.DataArray, dims: Sequence[Hashable]) -> xr.DataArray:
     return da.chunk(need) if need else da
 
 
+def map_slices(
+    func: Callable[..., np.ndarray],
+    da: xr.DataArray,
+    *,
+    whole: Sequence[Hashable],
+    split: Hashable,
+    kwargs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Apply a same-shape kernel to slices that hold all of ``whole``, one ``split`` step each.
+
+    ``func(block, start=..., **kwargs)`` receives a numpy block with every sample of the
+    ``whole`` dims (e.g. the spatial dims of a band image) and one step of ``split`` (the
+    whole of it for numpy input), and ``start``, the index of the block's first step along
+    ``split`` (to pick per-step parameters). For a global method that no halo makes exact
+    (an iterative solver over the whole image): each slice sees the same data whatever the
+    input chunking, so the result is identical; each task holds one whole slice in memory.
+    Returns a DataArray like ``da`` (chunks: one step of ``split``, ``whole`` dims whole).
+    """
+    kwargs = dict(kwargs or {})
+    ax = da.get_axis_num(split)
+    if not is_dask(da):
+        return da.copy(data=np.asarray(func(np.asarray(da.data), start=0, **kwargs)))
+    work = rechunk_whole(da, whole).chunk({split: 1})
+    data = work.data
+
+    def _one(block: np.ndarray, block_info: Mapping | None = None, **kw: Any) -> np.ndarray:
+        return func(block, start=int(block_info[0]["array-location"][ax][0]), **kw)
+
+    out = dsa.map_blocks(
+        _one, data, dtype=data.dtype, meta=np.empty((0,) * data.ndim, dtype=data.dtype), **kwargs
+    )
+    return work.copy(data=out)
+
+
 def spatial_chunks(da: xr.DataArray) -> dict[str, tuple[int, ...]]:
     """Chunk sizes along the two spatial dims (one chunk each for numpy data)."""
     ydim, xdim = spatial_dims(da)

@@ -3,8 +3,12 @@
 Each takes a ``(band, y, x)`` float cube and returns a lazy cube of the same layout and dtype
 when the input is dask-backed. The fitted methods (``mnf``, ``pca``, ``subspace``) compute their
 statistics now, in one pass over the chunks (pass a fitted ``transform`` to skip that), and
-apply the projection lazily per chunk; ``subspace`` and ``tv`` filter spatially through
-:func:`eoxr._chunks.map_overlap` with a halo.
+apply the projection lazily per chunk. ``subspace`` with non-local means filters spatially
+through :func:`eoxr._chunks.map_overlap` with the exact halo; total variation (``tv`` and
+``subspace(spatial="tv")``) is a global solver that no finite halo makes exact, so by default it
+runs on whole band (or eigen-) images, one per task (:func:`eoxr._chunks.map_slices`): the
+result does not depend on the chunking at all. Giving ``halo`` runs it tile by tile instead
+(bounded memory for images too large to hold one band, results within a stated tolerance).
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, map_blocks, map_overlap, match_chunks
+from .._chunks import check_window, map_blocks, map_overlap, map_slices, match_chunks
 from ..errors import ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
 from .noise import Noise, check_noise, noise_sigma
-from .spatial import denoise_scores, nlm_halo, tv_block
+from .spatial import denoise_scores, nlm_halo, tv_block, tv_slices
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace, project_block
 
 
@@ -212,6 +216,36 @@ def _subspace_block(block: np.ndarray, t: LowRankTransform, spatial: str, params
     return out.reshape(block.shape).astype(block.dtype)
 
 
+def _scores_block(block: np.ndarray, t: LowRankTransform) -> np.ndarray:
+    """Subspace scores ``(y, x, rank)`` of a ``(band, y, x)`` block; invalid pixels score 0."""
+    nb, ny, nx = block.shape
+    x = block.reshape(nb, -1).astype("float64")
+    bad = np.isnan(x).any(axis=0)
+    z = t.forward @ (np.where(bad, t.mean[:, None], x) - t.mean[:, None])
+    return np.ascontiguousarray(z.T).reshape(ny, nx, -1)
+
+
+def _subspace_tv_whole(d: xr.DataArray, t: LowRankTransform, weight: float, n_iter: int):
+    """``subspace(spatial="tv")`` on whole eigen-images: chunk-exact (see the module doc).
+
+    Scores per pixel (lazy, per chunk), TV of each whole eigen-image (one per task), back-
+    projection per pixel; pixels with NaN in any band are returned unchanged.
+    """
+    bdim, ydim, xdim = d.dims
+    r = t.n_components
+    raw = map_blocks(
+        _scores_block, d, dtype="float64", drop_dims=[bdim], new_dims={"score": r}, kwargs={"t": t}
+    )
+    z = xr.DataArray(raw, dims=(ydim, xdim, "score")).transpose("score", ydim, xdim)
+    kw = {"weights": np.full(r, float(weight)), "n_iter": int(n_iter)}
+    z = map_slices(tv_slices, z, whole=[ydim, xdim], split="score", kwargs=kw)
+    inverse = xr.DataArray(t.inverse, dims=(bdim, "score"))
+    back = xr.dot(inverse, z, dim="score") + xr.DataArray(t.mean, dims=bdim)
+    back = match_chunks(back.transpose(bdim, ydim, xdim), d)  # d's chunks: no unify step
+    out = xr.where(d.isnull().any(bdim), d.variable, back.variable)
+    return d.copy(data=out.transpose(bdim, ydim, xdim).astype(d.dtype).data)
+
+
 @per_scene
 def subspace(
     cube: xr.DataArray,
@@ -248,8 +282,11 @@ def subspace(
     spatial : {"nlmeans", "tv"}
         Eigen-image denoiser. ``"nlmeans"`` (``h`` x sigma filtering strength, patch ``size``,
         ``patch_distance``) is exact across chunkings with its default halo
-        ``patch_distance + size // 2``; ``"tv"`` (``weight``, ``n_iter``) is iterative and
-        global, chunked results match to a tolerance near borders (default halo 16).
+        ``patch_distance + size // 2`` (measured: within 3e-8 of the unchunked result, float32
+        rounding). ``"tv"`` (``weight``, ``n_iter``) is iterative and global: without ``halo``
+        each whole eigen-image is solved in one task (exact whatever the chunking; memory: one
+        float64 image per task); with ``halo`` tile by tile, within the tolerance stated in
+        :func:`tv`.
     h : float
         Non-local means filtering strength, in noise sigmas.
     size : int
@@ -259,7 +296,8 @@ def subspace(
     weight, n_iter : float, int
         TV weight (the eigen-images have unit noise) and iterations.
     halo : int, optional
-        Override the halo (pixels); capped at the image size.
+        Override the halo (pixels); capped at the image size. For ``"tv"``: tile by tile with
+        this halo instead of whole eigen-images (approximate, see above).
     noise : {"hysime", "diff"} or DataArray
         Noise sigma used to whiten the bands.
     sample, seed : float, int
@@ -295,13 +333,17 @@ def subspace(
         "weight": weight,
         "n_iter": int(n_iter),
     }
+    whole = spatial == "tv" and halo is None
     if halo is None:
-        halo = nlm_halo(size, patch_distance) if spatial == "nlmeans" else 16
+        halo = nlm_halo(size, patch_distance)
 
     def run(d: xr.DataArray) -> xr.DataArray:
         _check_transform(t, d, "subspace")
+        if whole:
+            return _subspace_tv_whole(d, t, weight, n_iter)
         kw = {"t": t, "spatial": spatial, "params": params}
-        return map_overlap(_subspace_block, d, halo_depth(d, halo), boundary="reflect", kwargs=kw)
+        edge = "reflect" if spatial == "nlmeans" else "none"  # tv: as on the whole image
+        return map_overlap(_subspace_block, d, halo_depth(d, halo), boundary=edge, kwargs=kw)
 
     out = on_good_bands(run, data)
     return _finish(out, data, cube, order, f"subspace denoising, rank {t.n_components}, {spatial}")
@@ -416,15 +458,20 @@ def tv(
     *,
     noise: Noise = "diff",
     n_iter: int = 50,
-    halo: int = 16,
+    halo: int | None = None,
     progress: bool | None = None,
 ) -> xr.DataArray:
     """Total-variation denoising of each band (Chambolle), weighted by the band's noise level.
 
     The ROF weight of band ``b`` is ``strength * sigma_b``: noisy bands are smoothed more. TV is
-    a global iterative method; on dask each chunk is solved with a ``halo`` and a fixed
-    ``n_iter``, which matches the whole-image result to a small tolerance near chunk borders
-    (see :mod:`eoxr.hsi.spatial`).
+    a global iterative method that no finite halo makes exact. By default each whole band image
+    is solved in one task (one band per task, the spatial chunks joined): the result is the
+    same whatever the chunking, bit for bit, and a task holds one band image (float64, plus
+    the solver's few work arrays of that size). With ``halo`` each chunk is solved with that
+    halo instead (bounded memory for very large images): it then differs from the whole-image
+    result near chunk borders; measured with ``halo=16`` and the default ``n_iter`` on the real
+    AVIRIS Jasper Ridge cube and a synthetic cube over four chunkings: at most 3.5e-6 absolute,
+    5e-6 of the largest value (below 1e-3 of the bands' noise sigma).
 
     Parameters
     ----------
@@ -437,9 +484,10 @@ def tv(
         Per-band noise sigma: estimated now in one pass (``"diff"``, default) or given. A band
         without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
     n_iter : int
-        Chambolle iterations (fixed, so that chunks agree).
-    halo : int
-        Halo in pixels around each chunk; capped at the image size.
+        Chambolle iterations (fixed, so that results do not depend on a stopping rule).
+    halo : int, optional
+        Solve tile by tile with this halo in pixels around each chunk (capped at the image
+        size) instead of whole band images; approximate, see above.
     progress : bool, optional
         Progress bar for the noise estimate's pass over a dask cube.
 
@@ -460,14 +508,14 @@ def tv(
     sig = np.nan_to_num(noise_sigma(data, noise, progress=progress), nan=0.0)
     if not np.all(np.isfinite(sig)) or (sig < 0).any():
         raise ParameterError("noise must give one finite, non-negative sigma per band.")
-    out = map_overlap(
-        tv_block,
-        data,
-        halo_depth(data, halo),
-        boundary="reflect",
-        kwargs={"weights": strength * sig, "n_iter": int(n_iter)},
-    )
-    return _finish(out, data, cube, order, f"tv(strength={strength}, n_iter={n_iter})")
+    kw = {"weights": strength * sig, "n_iter": int(n_iter)}
+    if halo is None:
+        out = map_slices(tv_slices, data, whole=data.dims[1:], split=data.dims[0], kwargs=kw)
+    else:
+        # no padding at the image's edges: the solver's own boundary, as on the whole image
+        out = map_overlap(tv_block, data, halo_depth(data, halo), boundary="none", kwargs=kw)
+    tiles = "" if halo is None else f", halo={halo}"
+    return _finish(out, data, cube, order, f"tv(strength={strength}, n_iter={n_iter}{tiles})")
 
 
 __all__ = ["mnf", "pca", "subspace", "savgol", "tv", "apply_transform"]

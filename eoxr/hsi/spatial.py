@@ -6,9 +6,11 @@ Both denoisers see a block padded with a halo by :func:`eoxr._chunks.map_overlap
   pixels, so with that halo every pixel sees the same data on any chunking (the results agree
   to float rounding);
 * total variation (Chambolle 2004) is a global iterative solver: a pixel's result depends,
-  weakly and decaying with distance, on the whole block. With a fixed iteration count and a
-  halo the chunked result matches the whole-image one to a small tolerance near chunk borders
-  (measured in the tests), not exactly.
+  weakly and decaying with distance, on the whole image, so no finite halo makes it exact. By
+  default it runs on whole band images (:func:`tv_slices` through
+  :func:`eoxr._chunks.map_slices`, one band per task), which is exact whatever the chunking;
+  with a ``halo`` it runs tile by tile, and the chunked result matches the whole-image one to
+  a small tolerance near chunk borders (measured in the tests), not exactly.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def tv_block(block: np.ndarray, weights: np.ndarray, n_iter: int) -> np.ndarray:
             res[bad] = np.nan
         out[b] = res
     return out
+
+
+def tv_slices(block: np.ndarray, start: int, weights: np.ndarray, n_iter: int) -> np.ndarray:
+    """:func:`tv_block` of bands ``start ...`` of a cube, each with its own weight."""
+    return tv_block(block, weights[start : start + block.shape[0]], n_iter)
 
 
 def nlm_image(

@@ -176,7 +176,7 @@ def mean_ratio(result: xr.DataArray, reference: xr.DataArray, *, mask: Mask = No
     """Mean preservation ratio ``mean(result) / mean(reference)`` in linear power (ideal 1).
 
     Over ``mask`` (default: every pixel valid in both). The whole-scene ratio of the adaptive
-    speckle filters stays within 3 % of 1 (see :mod:`eoxr.sar.speckle`).
+    speckle filters stays within 3.5 % of 1 on the test scenes (see :mod:`eoxr.sar.speckle`).
 
     Parameters
     ----------

@@ -7,6 +7,8 @@ where a chunk starts).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from numba import prange
@@ -40,21 +42,25 @@ def _mmse(z, n, s, s2, sv2):
 
 @numba.njit(inline="always", **_jit)
 def _box3_rows(x, r0, r1, m3, cn, cs, cs2, wn, ws, ws2):
-    """NaN-aware 3x3 means of rows ``r0..r1-1`` into ``m3[0..]`` (NaN where no valid sample)."""
+    """Square roots of the NaN-aware 3x3 means of rows ``r0..r1-1`` into ``m3[0..]``.
+
+    NaN where no valid sample. The refined Lee window is chosen on this amplitude scale (see
+    :func:`refined_lee_filter`).
+    """
     for r in range(r0, r1):
         column_sums(x, r, 1, cn, cs, cs2)
         window_sums(1, cn, cs, cs2, wn, ws, ws2)
         row = m3[r - r0]
         for j in range(1, cn.size - 1):
-            row[j] = ws[j] / wn[j] if wn[j] > 0.0 else np.nan
+            row[j] = math.sqrt(max(ws[j] / wn[j], 0.0)) if wn[j] > 0.0 else np.nan
 
 
 @numba.njit(inline="always", **_jit)
 def _window_bits(bits, c, a0, a1, a2, b0, b2, c0, c1, c2):
-    """Window of Lee 1981 from the 3x3 sub-window means ``a*, b*, c*`` (rows; centre ``c``).
+    """Window of Lee 1981 from the nine 3x3 sub-window values ``a*, b*, c*`` (rows; centre ``c``).
 
     The strongest of the four directional gradients (vertical edge, horizontal edge, the two
-    diagonals; first one wins ties) gives the edge direction; the sub-window mean nearer to the
+    diagonals; first one wins ties) gives the edge direction; the sub-window value nearer to the
     centre's gives the side of the edge. Written with selects, not branches.
     """
     g0 = abs(a2 + b2 + c2 - a0 - b0 - c0)
@@ -90,6 +96,18 @@ def refined_lee_bits() -> np.ndarray:
 def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
     """Lee 1981 refined filter on a block padded by 3 (window 7x7, 28-pixel half windows).
 
+    The window (edge direction and side, :func:`_window_bits`) is chosen on the square roots
+    of the nine 3x3 intensity means, i.e. on an amplitude scale, rather than on the intensity
+    means themselves. Under multiplicative speckle the spread of a sub-window mean grows with
+    its level, so the rule "the side whose mean is nearer to the centre's" taken on intensities
+    sends a noisy centre to the darker side far more often than to the brighter one, and a
+    bright pixel's neighbours choose the half windows away from it: the scene loses power
+    (2.1 % on the real Camargue sample, 5 % on spatially correlated single-look speckle). On
+    amplitudes the spread depends far less on the level (0.995-1.001 of the mean kept on
+    Camargue and its quadrants, 0.979 on that speckle) and true edges are still followed; the
+    MMSE step itself uses the intensities of the chosen window. Refined Lee implementations that run
+    on amplitude data (e.g. SNAP given an amplitude band) make the same choice on amplitudes.
+
     Per tile of pixels: first each pixel's window (one of 8, :func:`refined_lee_bits`), then
     the masked sums over the 49 offsets, offset by offset along the tile so that they
     vectorise (masked-out samples add exactly 0, so the sums equal those over the 28 pixels).
@@ -99,7 +117,7 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
     bounds = stripes(ny, 3, n_stripes)
     for t in prange(bounds.size - 1):
         r0, r1 = bounds[t], bounds[t + 1]
-        m3 = np.full((r1 - r0 + 4, nx), np.nan)  # 3x3 means of rows r0-2 .. r1+1
+        m3 = np.full((r1 - r0 + 4, nx), np.nan)  # sqrt of the 3x3 means, rows r0-2 .. r1+1
         cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
         wn, ws, ws2 = np.empty(nx), np.empty(nx), np.empty(nx)
         _box3_rows(x, r0 - 2, r1 + 2, m3, cn, cs, cs2, wn, ws, ws2)

@@ -80,3 +80,16 @@ def urban_flood(seed: int = 0, looks: float = 4.4, shape: tuple[int, int] = SHAP
 def urban_flood_scene():
     """``(speckled, truth, strong)`` of :func:`urban_flood` (seed 0, 4.4 looks)."""
     return urban_flood()
+
+
+@pytest.fixture(scope="session")
+def urban_flood_looks():
+    """``looks -> urban_flood(seed=1, looks=looks)``: the scene at other looks, another draw."""
+    cache: dict[float, tuple] = {}
+
+    def get(looks: float) -> tuple:
+        if looks not in cache:
+            cache[looks] = urban_flood(seed=1, looks=looks)
+        return cache[looks]
+
+    return get

@@ -134,12 +134,15 @@ def _mmse(z, v, s2):
     return m + b * (z - m)
 
 
-def _refined_lee(z, w, cu2, L, h):
+def _refined_lee(z, w, cu2, L, h, scale="amplitude"):
     def sub_mean(a, b):
         blk = w[2 * a : 2 * a + 3, 2 * b : 2 * b + 3]
         return np.nanmean(blk) if (~np.isnan(blk)).any() else np.nan
 
+    # the window is chosen on the square roots of the 3x3 intensity means (amplitude scale);
+    # scale="intensity": on the means themselves, as written in Lee et al. 1999
     sub = np.array([[sub_mean(a, b) for b in range(3)] for a in range(3)])
+    sub = np.sqrt(sub) if scale == "amplitude" else sub
     sub[np.isnan(sub)] = sub[1, 1]
     c = sub[1, 1]
     grads = [
