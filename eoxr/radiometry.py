@@ -214,7 +214,9 @@ def optical_evidence(cube: Cube) -> str:
 
     sensor = detect_sensor(cube, strict=False)
     if sensor is not None:
-        return f"band labels of {sensor} ({', '.join(band_labels(cube)[:4])}...)"
+        labels = band_labels(cube)
+        shown = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
+        return f"band labels of {sensor}: {shown}"
     optical = [lab for lab in band_labels(cube) if canonical_name(lab) is not None]
     if optical and len(optical) == len(band_labels(cube)):
         return f"optical band names {optical[:4]}"
