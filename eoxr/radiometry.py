@@ -670,6 +670,64 @@ def require_reflectance(cube: Cube, *, what: str, convert: bool = True, check: b
     return checked(cube, expect="reflectance", what=what)
 
 
+def expected_input(mean: Any, scale: float) -> Literal["dn", "reflectance"] | None:
+    """What a model's declared preprocessing ``(value * scale - mean) / std`` expects as values.
+
+    The constants tell: inputs are of the size of ``mean / scale``. Above
+    :data:`REFLECTANCE_LIMIT` they are digital numbers (e.g. ``scale=1e-4, mean=0.3``, or an
+    encoder fitted on DN); at most :data:`DN_LIMIT` reflectance (e.g. ``scale=10000,
+    mean=1500``, or the csmask statistics in reflectance); ``None`` when the constants are all 0
+    or in between.
+
+    Examples
+    --------
+    >>> expected_input([0.3, 0.25], 1e-4), expected_input([1500.0], 10000), expected_input(0, 1)
+    ('dn', 'reflectance', None)
+    """
+    if mean is None:
+        return None
+    m = float(np.max(np.abs(np.asarray(mean, dtype=np.float64)))) / float(scale)
+    if not np.isfinite(m) or m == 0:
+        return None
+    if m > REFLECTANCE_LIMIT:
+        return "dn"
+    return "reflectance" if m <= DN_LIMIT else None
+
+
+def model_input(
+    cube: Cube, *, mean: Any, scale: float, bands: Any = None, what: str = "the model"
+) -> Cube:
+    """``cube`` made fit for a model with declared preprocessing (see :func:`expected_input`).
+
+    A model whose constants are in reflectance gets reflectance (:func:`require_reflectance`:
+    DN of a known product converted, other DN refused, float values checked lazily); a model
+    whose constants are in DN gets its float values checked lazily (reflectance, e.g. scaled by
+    hand while the attrs still say DN, would be scaled twice). SAR inputs (polarisation bands)
+    and models without constants are left alone.
+    """
+    expect = expected_input(mean, scale)
+    names = [bands] if isinstance(bands, str) else list(bands or [])
+    sar_bands = bool(names) and all(_norm(b) in _SAR_LABELS for b in names)
+    if expect is None or sar_bands or sar_evidence(cube):
+        return cube
+    if expect == "reflectance":
+        return require_reflectance(cube, what=what)
+    fix = (
+        f"Drop the model's scale={scale:g} for these values (pass scale=1), or give digital "
+        "numbers."
+    )
+    if isinstance(cube, xr.Dataset):
+        return cube.map(
+            lambda v: (
+                checked(v, expect="dn", what=what, fix=fix) if np.dtype(v.dtype).kind == "f" else v
+            ),
+            keep_attrs=True,
+        )
+    if np.dtype(cube.dtype).kind != "f":
+        return cube
+    return checked(cube, expect="dn", what=what, fix=fix)
+
+
 def sar_domain(cube: xr.DataArray, *, what: str) -> tuple[Literal["dB", "linear"], bool]:
     """The domain (dB or linear power) for a SAR verb: ``(domain, inferred)``; optical refused.
 
@@ -716,6 +774,8 @@ __all__ = [
     "to_reflectance",
     "require_reflectance",
     "sar_domain",
+    "expected_input",
+    "model_input",
     "check_block",
     "checked",
     "typical_value",
