@@ -104,7 +104,7 @@ def _check_inputs(
     floats = [a for a in arrays if np.dtype(a.dtype).kind == "f"]
     if not floats:
         return None
-    kind = _radiometry.classify(cube)
+    kind = _radiometry.classify(cube, context=False)  # only "DN or not" matters here
     units = _radiometry.declared_units(cube)
     if scale is not None and scale != 1 and kind != "dn":
         a = floats[0]
