@@ -46,3 +46,14 @@ def test_dn_preprocessing_refuses_reflectance() -> None:
     ok = apply_model(CUBE * 10000, _net(), *GEOM, **kw)  # DN floats: fine
     want = apply_model(CUBE, _net(), *GEOM, bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1])
     np.testing.assert_allclose(ok.values, want.values, atol=1e-5)
+
+
+def test_torch_dataset_prepares_dn_as_apply_model_does() -> None:
+    from eoxr.ml import torch_dataset
+
+    kw = dict(bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1])
+    dn = (CUBE * 10000).round().astype("uint16").assign_attrs(units="DN")
+    refl = (dn.astype("float64") / 1e4).astype("float32").assign_attrs(units="1")
+    a = torch_dataset(dn, input_dims={"y": 16, "x": 16}, **kw)[0].numpy()
+    b = torch_dataset(refl, input_dims={"y": 16, "x": 16}, **kw)[0].numpy()
+    np.testing.assert_allclose(a, b, atol=1e-6)
