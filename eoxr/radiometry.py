@@ -429,7 +429,8 @@ def check_block(block: np.ndarray, *, expect: str, what: str, fix: str = "") -> 
             + (
                 fix
                 or "Convert them first: `cube.eo.to_reflectance()` (Sentinel-2, Landsat "
-                "Collection 2 Level-2), or `cube.eo.to_reflectance(scale=..., offset=...)`."
+                "Collection 2 Level-2), or with the product's scale, e.g. "
+                "`cube.eo.to_reflectance(scale=1e-4)`."
             )
         )
     raise UnitsError(
@@ -649,13 +650,13 @@ def _dataset_to_reflectance(ds: xr.Dataset, **kw: Any) -> xr.Dataset:
 # --------------------------------------------------------------------------- for verbs
 
 
-def require_reflectance(cube: Cube, *, what: str, convert: bool = True, check: bool = True) -> Cube:
+def require_reflectance(cube: Cube, *, what: str) -> Cube:
     """``cube`` as reflectance for a verb that needs it (``what`` names the verb in errors).
 
-    Digital numbers of a known product are converted (:func:`to_reflectance`) when ``convert``,
-    else refused; digital numbers of an unknown product and SAR data are refused with a
-    :class:`~eoxr.errors.UnitsError`. Float data that are not declared DN get the lazy value
-    check (``check``): a block whose typical value is in the thousands raises when computed.
+    Digital numbers of a known product are converted (:func:`to_reflectance`); digital numbers
+    of an unknown product and SAR data are refused with a :class:`~eoxr.errors.UnitsError`.
+    Float data that are not declared DN get the lazy value check: a block whose typical value
+    is in the thousands raises when computed.
 
     Examples
     --------
@@ -673,17 +674,16 @@ def require_reflectance(cube: Cube, *, what: str, convert: bool = True, check: b
         )
     if kind == "dn":
         product = product_scaling(cube)
-        if product is None or not convert:
+        if product is None:
             raise UnitsError(
                 f"{what} needs reflectance, but the cube holds digital numbers "
                 f"({', '.join(sorted({str(d) for d in _dtypes(cube)}))}"
                 f"{', units ' + repr(declared_units(cube)) if declared_units(cube) else ''}) "
                 f"of a product eoxr cannot read the scale of. Convert first: "
-                "`cube.eo.to_reflectance(scale=..., offset=...)`."
+                "`cube.eo.to_reflectance(scale=1e-4)` with the product's scale and offset "
+                "(reflectance = DN * scale + offset)."
             )
         return to_reflectance(cube)
-    if not check:
-        return cube
     if isinstance(cube, xr.Dataset):
         return cube.map(
             lambda v: (

@@ -117,8 +117,9 @@ def check_dtype(da: xr.DataArray, enc: Encoder) -> None:
             f"the cube holds integers ({da.dtype}, digital numbers?) but encoder {enc.name!r} "
             f"multiplies float reflectance by scale={enc.scale:g}: DN would be scaled twice. "
             "Convert to reflectance first: `cube.eo.to_reflectance()` (Sentinel-2, Landsat C2 "
-            "L2; `cube.eo.to_reflectance(scale=..., offset=...)` otherwise), or build the "
-            "encoder with scale=1 if the cube is already in the units of its mean/std."
+            "L2; with the product's scale otherwise, e.g. "
+            "`cube.eo.to_reflectance(scale=1e-4)`), or build the encoder with scale=1 if the "
+            "cube is already in the units of its mean/std."
         )
 
 
