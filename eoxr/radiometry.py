@@ -22,6 +22,7 @@ microseconds per block.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -273,13 +274,8 @@ def s2_baseline(cube: Cube) -> float | None:
     5.09
     """
     value = _attr(cube, _BASELINE_KEYS)
-    if value is not None:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    import re
-
+    if value is not None and np.isfinite(_number(value)):
+        return _number(value)
     for text in _product_ids(cube):
         m = re.search(r"MSIL(?:1C|2A)_\d{8}T\d{6}_N(\d{2})(\d{2})", text, re.I)
         if m:
@@ -505,17 +501,18 @@ def _nodata_values(given: float | None, product: Scaling | None, cube: xr.DataAr
     return tuple(dict.fromkeys(out))
 
 
-def _refuse_non_reflective(cube: xr.DataArray) -> None:
-    from ._dims import band_dim
+def _not_reflective(label: object) -> bool:
+    """A quality layer (SCL, QA_PIXEL...) or a thermal band (Landsat ST_B10...)."""
     from .bands import canonical_name, is_quality_band
 
+    return is_quality_band(str(label)) or (canonical_name(str(label)) or "").startswith("lwir")
+
+
+def _refuse_non_reflective(cube: xr.DataArray) -> None:
+    from ._dims import band_dim
+
     dim = band_dim(cube)
-    labels = [str(v) for v in cube[dim].values] if dim else []
-    bad = [
-        lab
-        for lab in labels
-        if is_quality_band(lab) or (canonical_name(lab) or "").startswith("lwir")
-    ]
+    bad = [str(v) for v in cube[dim].values if _not_reflective(v)] if dim else []
     if bad:
         raise ParameterError(
             f"to_reflectance: bands {bad} are quality layers or thermal bands, not reflectance; "
@@ -633,12 +630,9 @@ def to_reflectance(
 
 
 def _dataset_to_reflectance(ds: xr.Dataset, **kw: Any) -> xr.Dataset:
-    from .bands import canonical_name, is_quality_band
-
     out = {}
     for name, var in ds.data_vars.items():
-        keep = is_quality_band(name) or (canonical_name(str(name)) or "").startswith("lwir")
-        if keep or name not in band_labels(ds):
+        if _not_reflective(name) or name not in band_labels(ds):
             out[name] = var
             continue
         attrs = {**ds.attrs, **var.attrs}
