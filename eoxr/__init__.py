@@ -24,7 +24,21 @@ from .errors import BandNotFoundError, EoxrError
 from .progress import progress
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
-    from . import change, datasets, demo, embed, hsi, indices, io, metrics, ml, plot, prep, sar  # noqa: F401
+    from . import (  # noqa: F401
+        change,
+        datasets,
+        demo,
+        embed,
+        hsi,
+        indices,
+        io,
+        metrics,
+        ml,
+        plot,
+        prep,
+        radiometry,
+        sar,
+    )
     from .io import load_stac, open_raster
 
 #: Subpackages and modules imported on first access (``eoxr.change``...).
@@ -41,6 +55,7 @@ _SUBMODULES = frozenset(
         "ml",
         "plot",
         "prep",
+        "radiometry",
         "sar",
         "testing",
     }

@@ -124,6 +124,7 @@ class _EOAccessor(metaclass=_AccessorType):
 
     # --- preparation (eoxr.prep)
     mask_clouds = _Method("eoxr.prep.masking:mask_clouds", on="both")
+    to_reflectance = _Method("eoxr.radiometry:to_reflectance", on="both")
     composite = _Method("eoxr.prep.composite:composite", on="both")
 
     # --- writing (eoxr.io)

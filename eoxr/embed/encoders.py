@@ -116,8 +116,10 @@ def check_dtype(da: xr.DataArray, enc: Encoder) -> None:
         raise DataTypeError(
             f"the cube holds integers ({da.dtype}, digital numbers?) but encoder {enc.name!r} "
             f"multiplies float reflectance by scale={enc.scale:g}: DN would be scaled twice. "
-            f"Convert to reflectance first (e.g. `cube / 10000`), or build the encoder with "
-            f"scale=1 if the cube is already in the units of its mean/std."
+            "Convert to reflectance first: `cube.eo.to_reflectance()` (Sentinel-2, Landsat C2 "
+            "L2; with the product's scale otherwise, e.g. "
+            "`cube.eo.to_reflectance(scale=1e-4)`), or build the encoder with scale=1 if the "
+            "cube is already in the units of its mean/std."
         )
 
 

@@ -21,6 +21,7 @@ from .. import _chunks
 from .._attrs import finalize
 from ..bands import resolve_band
 from ..errors import BandNotFoundError, ParameterError, ReadError
+from ..radiometry import require_reflectance
 from .encoders import Encoder, make_encoder
 
 #: Class values of the cloud / cloud-shadow map of :func:`csmask`.
@@ -133,7 +134,10 @@ def csmask(
     cube : DataArray or Dataset
         Float top-of-atmosphere (``l1c``) or surface (``l2a``) reflectance in [0, 1] with
         blue, green, red, nir and, for the better 6-band model, swir16 and swir22 (any alias).
-        The models were trained at about 30 m.
+        The models were trained at about 30 m. Sentinel-2 digital numbers are converted first
+        (:func:`eoxr.radiometry.to_reflectance`); DN of an unknown product raise
+        :class:`~eoxr.errors.UnitsError`, and so do float values in the thousands, when
+        computed.
     product_level : {"l1c", "l2a"}
         Which model family to use.
     size, overlap : int
@@ -160,6 +164,9 @@ def csmask(
     """
     from ..ml.apply import apply_model
 
+    # the U-Nets' statistics are in reflectance: DN of a known product are converted, other DN
+    # refused, and float values in the thousands raise when computed (eoxr.radiometry)
+    cube = require_reflectance(cube, what="csmask (a cloud model trained on reflectance)")
     enc = csmask_encoder(cube, product_level)
     scores = apply_model(
         cube,

@@ -18,6 +18,7 @@ import xarray as xr
 from .._attrs import append_history
 from .._dims import spatial_dims
 from ..errors import ParameterError
+from ..radiometry import model_input
 from .encoders import Encoder, check_dtype, select
 
 
@@ -77,7 +78,10 @@ def embed(
     ----------
     cube : DataArray or Dataset
         Float reflectance with the encoder's bands (picked by name, any order); extra dims
-        (time...) are kept.
+        (time...) are kept. Digital numbers of a product :func:`eoxr.radiometry.to_reflectance`
+        knows (Sentinel-2, Landsat C2 L2) are converted first when the encoder's constants are
+        in reflectance; other DN raise :class:`~eoxr.errors.UnitsError`, and so do float values
+        in the thousands, when computed.
     enc : Encoder
         From :func:`eoxr.embed.encoder`; its model maps ``(N, C, patch, patch)`` to ``(N, K)``.
     patch : int, optional
@@ -117,6 +121,9 @@ def embed(
         )
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
+    # the encoder's constants say whether it takes reflectance or DN (eoxr.radiometry)
+    what = f"embed with encoder {enc.name!r}"
+    cube = model_input(cube, mean=enc.mean, scale=enc.scale, bands=enc.bands, what=what)
     da = select(cube, enc.bands)
     check_dtype(da, enc)
     ydim, xdim = spatial_dims(da)

@@ -9,6 +9,7 @@ import xarray as xr
 
 from .. import _attrs, _chunks, _dims
 from .. import bands as _bands
+from .. import radiometry as _radiometry
 from ..errors import DataTypeError, GridMismatchError, ParameterError, UnitsError
 from . import _expr, _kernel
 from ._resolve import (
@@ -32,8 +33,18 @@ def _block(
     offset: float,
     nodata: float,
     threads: int,
+    check: tuple[str, str, str] | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Kernel of one chunk (or of the whole numpy cube): all indices, one array each."""
+    """Kernel of one chunk (or of the whole numpy cube): all indices, one array each.
+
+    ``check``: the value check of :func:`eoxr.radiometry.check_block` run on each float input
+    first (fused into the same task: a sample of rows, a few percent of the kernel's time).
+    """
+    if check is not None:
+        expect, what, fix = check
+        for b in blocks:
+            if b.dtype.kind == "f":
+                _radiometry.check_block(b, expect=expect, what=what, fix=fix)
     return _kernel.evaluate(plan, blocks, constants, scale, offset, nodata, threads)
 
 
@@ -66,41 +77,14 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
     return [a if a.dims == dims else a.transpose(*dims) for a in arrays]
 
 
-#: ``units`` values that say the numbers are raw digital numbers.
-DN_UNITS = frozenset({"dn", "counts", "count", "digital number", "digital numbers"})
-#: ``units`` values that say the numbers are already reflectance.
-REFLECTANCE_UNITS = frozenset({"1", "reflectance", "surface reflectance", "toa reflectance"})
-
-
-def _value_kind(attrs_list: Sequence[Mapping]) -> str:
-    """``"dn"``, ``"reflectance"`` or ``""`` (unknown) from the attrs of the bands and the cube.
-
-    Explicit units win; ``scale_applied`` (written by :func:`eoxr.load_stac`) means the scale is
-    in already; a file ``scale_factor`` other than 1 that rioxarray left unapplied means raw
-    values. rioxarray writes ``scale_factor=1.0`` on every file, reflectance or not, so that
-    value says nothing.
-    """
-    units = {str(a.get("units", "")).strip().lower() for a in attrs_list}
-    if units & DN_UNITS:
-        return "dn"
-    if units & REFLECTANCE_UNITS or any("scale_applied" in a for a in attrs_list):
-        return "reflectance"
-    if any(_number(a.get("scale_factor", 1.0)) != 1.0 for a in attrs_list):
-        return "dn"
-    return ""
-
-
-def _number(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _check_inputs(arrays: Sequence[xr.DataArray], cube: Cube, scale: float | None) -> None:
+def _check_inputs(
+    arrays: Sequence[xr.DataArray], cube: Cube, scale: float | None
+) -> tuple[str, str, str] | None:
     """Refuse what would give a silently wrong index: DN without a scale, or scaling twice.
 
-    Decided from dtypes and attrs only, so that nothing is computed at call time.
+    Decided from dtypes and attrs (:mod:`eoxr.radiometry`), so that nothing is computed at call
+    time. Returns the value check the kernel runs on every float block, ``(expect, what, fix)``
+    (attrs cannot be trusted: ``cube * 1e-4`` keeps ``units="DN"``), or ``None``.
     """
     for a in arrays:
         kind = np.dtype(a.dtype).kind
@@ -115,29 +99,44 @@ def _check_inputs(arrays: Sequence[xr.DataArray], cube: Cube, scale: float | Non
                 "`cube.eo.index('NDVI', scale=1e-4, nodata=0)` for Sentinel-2 L1C/L2A "
                 "(`scale=1e-4, offset=-0.1` for processing baseline >= 04.00, from 2022-01-25; "
                 "`scale=2.75e-5, offset=-0.2` for Landsat Collection 2 L2), or convert first: "
-                "`cube.astype('float32') * 1e-4`, or load with a scale (eoxr.load_stac)."
+                "`cube.eo.to_reflectance()` (it reads the product's scale and offset)."
             )
     floats = [a for a in arrays if np.dtype(a.dtype).kind == "f"]
     if not floats:
-        return
-    attrs = [cube.attrs, *(a.attrs for a in floats)]
-    kind = _value_kind(attrs)
-    units = sorted({str(x["units"]) for x in attrs if "units" in x})
+        return None
+    kind = _radiometry.classify(cube, context=False)  # only "DN or not" matters here
+    units = _radiometry.declared_units(cube)
     if scale is not None and scale != 1 and kind != "dn":
         a = floats[0]
         raise UnitsError(
             f"scale={scale:g} was given but band {a.name!r} is already floating point "
-            f"({a.dtype}{f', units {units}' if units else ''}): it is taken to be reflectance, "
-            f"and scaling it again would multiply every value by {scale:g} (an EVI of 0.18 "
-            f"would become {0.18 * scale:.2g}). Drop scale=. If the values really are digital "
-            "numbers stored as floats, say so with `cube.attrs['units'] = 'DN'`, or convert "
-            "first (`cube * 1e-4`)."
+            f"({a.dtype}{f', units {units!r}' if units is not None else ''}): it is taken to be "
+            f"reflectance, and scaling it again would multiply every value by {scale:g} (an EVI "
+            f"of 0.18 would become {0.18 * scale:.2g}). Drop scale=. If the values really are "
+            "digital numbers stored as floats, say so with `cube.attrs['units'] = 'DN'`, or "
+            "convert first (`cube.eo.to_reflectance(scale=1e-4)`)."
         )
-    if scale is None and {u.strip().lower() for u in units} & DN_UNITS:
+    if scale is None and kind == "dn":
         raise UnitsError(
-            f"the bands hold digital numbers (units {units}), not reflectance: pass scale= (and "
-            "offset=, nodata=), e.g. `cube.eo.index('NDVI', scale=1e-4)`, or convert first."
+            f"the attrs say the bands hold digital numbers (units {units!r}), not "
+            "reflectance: pass scale= (and offset=, nodata=), e.g. "
+            "`cube.eo.index('NDVI', scale=1e-4)`, or convert first with "
+            "`cube.eo.to_reflectance()`. If they were scaled by hand already (xarray arithmetic "
+            "keeps `units`), say so: `cube.assign_attrs(units='1').eo.index('NDVI')`."
         )
+    if scale is not None and scale != 1:
+        return (
+            "dn",
+            f"index(scale={scale:g})",
+            "Drop scale=: `cube.assign_attrs(units='1').eo.index(...)`.",
+        )
+    return (
+        "reflectance",
+        "index",
+        "Convert them first: `cube.eo.to_reflectance()` (Sentinel-2, Landsat Collection 2 "
+        "Level-2) or `cube.eo.to_reflectance(scale=1e-4)`; or declare "
+        "`cube.attrs['units'] = 'DN'` and pass scale= to index.",
+    )
 
 
 def _plan(
@@ -197,7 +196,7 @@ def compute(
     if not labels:
         raise ParameterError(f"{names} read no band: a spectral index needs at least one band")
     arrays = _band_arrays(cube, labels, cb)
-    _check_inputs(arrays, cube, scale)
+    check = _check_inputs(arrays, cube, scale)
     rescale = (scale is not None and scale != 1) or offset != 0  # offset alone is honoured
     plan = _plan(resolved, labels, consts, rescale, nodata is not None)
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)
@@ -210,6 +209,7 @@ def compute(
         "offset": float(offset),
         "nodata": float("nan" if nodata is None else nodata),
         "threads": threads,
+        "check": check,
     }
     dim = _dims.band_dim(cube)
     if (

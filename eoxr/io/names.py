@@ -15,7 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ProductName", "parse_product_name", "date_from_name", "platform_from_tags"]
+__all__ = [
+    "ProductName",
+    "parse_product_name",
+    "date_from_name",
+    "platform_from_tags",
+    "s2_processing_baseline",
+]
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,26 @@ def parse_product_name(path: str | PurePath) -> ProductName:
     if above is not None and platform == "sentinel-2" and above.platform != "sentinel-2":
         platform = above.platform
     return ProductName(own.label, platform, own.time, own.product_id)
+
+
+_S2_BASELINE = re.compile(r"S2[A-D]_MSIL(?:1C|2A)_\d{8}T\d{6}_N(\d{2})(\d{2})_", re.I)
+
+
+def s2_processing_baseline(path: str | PurePath) -> str | None:
+    """The Sentinel-2 processing baseline (``"04.00"``) in a SAFE product name on the path.
+
+    Baseline 04.00 and later add 1000 to every digital number (:mod:`eoxr.radiometry`).
+
+    Examples
+    --------
+    >>> safe = "S2A_MSIL2A_20220301T100031_N0400_R122_T33UVP_20220301T120000.SAFE"
+    >>> s2_processing_baseline(safe + "/GRANULE/L2A_T33UVP/IMG_DATA/R10m/T33UVP_B04_10m.jp2")
+    '04.00'
+    >>> s2_processing_baseline("T33UVP_20170216T102101_B04.jp2") is None
+    True
+    """
+    m = _S2_BASELINE.search(str(path))
+    return f"{m.group(1)}.{m.group(2)}" if m else None
 
 
 def _stem(name: str) -> str:

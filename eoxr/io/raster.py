@@ -17,11 +17,17 @@ import pandas as pd
 import xarray as xr
 
 from .._attrs import append_history
-from ..errors import GridMismatchError, ParameterError, ReadError
+from ..errors import GridMismatchError, ParameterError, ReadError, UnitsError
 from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack, check_choice
 from .envi import read_envi_header, spectral_coords
 from .grid import nodata_to_nan, onto_one_grid, pixel_size, same_grid
-from .names import ProductName, date_from_name, parse_product_name, platform_from_tags
+from .names import (
+    ProductName,
+    date_from_name,
+    parse_product_name,
+    platform_from_tags,
+    s2_processing_baseline,
+)
 from .netcdf import is_netcdf, open_netcdf
 
 PathLike = str | os.PathLike
@@ -168,6 +174,46 @@ def _stack_times(arrays, products, plist, names, times) -> xr.DataArray:
     return da
 
 
+#: attrs that say what the values are; a stack carries them only when every file agrees.
+_VALUE_KEYS = ("units", "scale_factor", "add_offset")
+
+
+def _value_attrs(arrays: list[xr.DataArray]) -> list[dict[str, Any]]:
+    """Per file, the attrs saying what its values are; integer pixels are digital numbers."""
+    out = []
+    for a in arrays:
+        attrs = {k: a.attrs[k] for k in _VALUE_KEYS if k in a.attrs}
+        if "units" not in attrs and np.issubdtype(a.dtype, np.integer):
+            attrs["units"] = "DN"
+        out.append(attrs)
+    return out
+
+
+def _stack_value_attrs(da: xr.DataArray, per_file: list[dict[str, Any]], plist: list[Path]):
+    """The stack's ``units`` (and file scale) from ALL files, not from the first one.
+
+    Files that declare different units are refused (a stack of DN and reflectance can be right
+    for no verb); when some files say nothing, the stack says nothing (and the value checks of
+    :mod:`eoxr.radiometry` decide when it is used).
+    """
+    units = {str(a["units"]).strip().lower() for a in per_file if "units" in a}
+    if len(units) > 1:
+        listed = ", ".join(f"{p.name}: {a.get('units', 'none')!r}" for p, a in zip(plist, per_file))
+        raise UnitsError(
+            f"the files do not hold the same kind of values (units {listed}); a stack of them "
+            "would be right for no verb. Open each group on its own and bring them to one "
+            "radiometry first, e.g. `eoxr.open_raster(dn_files, stack='band', "
+            "resolution=10).eo.to_reflectance()`, then `xr.concat([...], dim='band')`."
+        )
+    for key in _VALUE_KEYS:
+        values = [a.get(key) for a in per_file]
+        if all(v is not None for v in values) and len({str(v) for v in values}) == 1:
+            da.attrs[key] = values[0]
+        else:
+            da.attrs.pop(key, None)
+    return da
+
+
 def _product_metadata(da: xr.DataArray, products: list[ProductName], stacked_time: bool):
     """``platform`` attr and scalar ``time`` coord where every file agrees on them."""
     platforms = {p.platform for p in products}
@@ -270,6 +316,7 @@ def open_raster(
             f"{len(plist)} files given: say how to combine them with stack='time' or stack='band'."
         )
     arrays = [_open_one(p, chunks, masked, variable) for p in plist]
+    per_file = _value_attrs(arrays)
     if res is not None:
         arrays = [_masked_float(a, masked) for a in onto_one_grid(arrays, res, resampling)]
     else:
@@ -287,6 +334,13 @@ def open_raster(
             if "band" not in da.dims or len(names) != da.sizes["band"]:
                 raise ParameterError(f"{len(names)} names for {da.sizes.get('band', 0)} bands.")
             da = da.assign_coords(band=list(names))
+    if stack is not None:
+        da = _stack_value_attrs(da, per_file, plist)
+        if masked and np.issubdtype(da.dtype, np.floating):  # NaN is the nodata of every file
+            da = da.rio.write_nodata(np.nan, encoded=False)
+    baselines = {s2_processing_baseline(p) for p in plist}
+    if len(baselines) == 1 and None not in baselines:
+        da.attrs["processing_baseline"] = baselines.pop()  # the S2 DN offset depends on it
     da = _product_metadata(da, products, stack == "time")
     da.attrs = append_history(da.attrs, f"open_raster: {[p.name for p in plist]}")
     return da

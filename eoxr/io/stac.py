@@ -16,13 +16,14 @@ import numpy as np
 import xarray as xr
 
 from .. import bands as _bands
+from .. import radiometry as _radiometry
 from .._attrs import append_history
 from ..errors import BandNotFoundError, ReadError
 
 #: Sentinel-2 digital numbers are reflectance x 10000 when the item does not say otherwise.
-S2_DEFAULT_SCALE = 1e-4
+S2_DEFAULT_SCALE = 1.0 / _radiometry.S2_QUANTIFICATION
 #: ESA processing baseline 04.00 (2022-01-25) adds 1000 to every L1C/L2A digital number.
-S2_BASELINE_OFFSET_DN = -1000.0
+S2_BASELINE_OFFSET_DN = _radiometry.S2_BASELINE_OFFSET_DN
 
 
 def _as_items(items: Any) -> list:
@@ -147,7 +148,8 @@ def scale_offset(item: Any, key: str) -> tuple[float, float, float | None]:
             scale = S2_DEFAULT_SCALE
         if offset is None:
             base = _baseline(item)
-            offset = S2_BASELINE_OFFSET_DN * scale if base is not None and base >= 4.0 else 0.0
+            new = base is not None and base >= _radiometry.S2_OFFSET_BASELINE
+            offset = S2_BASELINE_OFFSET_DN * scale if new else 0.0
     return float(1.0 if scale is None else scale), float(0.0 if offset is None else offset), nodata
 
 

@@ -30,6 +30,7 @@ from .._attrs import finalize
 from .._dims import require_band_dim, spatial_dims
 from ..bands import band_labels
 from ..errors import ParameterError
+from ..radiometry import model_input
 from . import _kernels
 from ._geometry import Blend, caller_chunks, make_tiling, reach, weight_sum, window_1d
 from .preprocess import band_stats, select_channels, unwrap_model
@@ -223,6 +224,7 @@ def apply_model(
     >>> out.dims, "overlap=(4, 4)" in out.attrs["history"]  # 4 x the receptive radius 1
     (('class', 'y', 'x'), True)
     """
+    what = f"apply_model({name or getattr(model, 'name', None) or type(model).__name__})"
     model, meta = unwrap_model(model)
     bands = bands if bands is not None else meta.get("bands")
     mean = mean if mean is not None else meta.get("mean")
@@ -255,6 +257,7 @@ def apply_model(
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
+    cube = model_input(cube, mean=mean, scale=scale, bands=bands, what=what)
     da = select_channels(cube, bands)
     labels = band_labels(da)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)

@@ -19,6 +19,7 @@ from .. import _chunks
 from .._dims import spatial_dims
 from ..bands import band_labels
 from ..errors import ParameterError
+from ..radiometry import model_input
 from ._geometry import patch_starts
 from ._kernels import prepare_block
 from .preprocess import band_stats, select_channels
@@ -276,6 +277,9 @@ def torch_dataset(
     """
     import torch
 
+    # the radiometry apply_model gives the model (eoxr.radiometry.model_input), so that training
+    # and inference see the same values
+    cube = model_input(cube, mean=mean, scale=scale, bands=bands, what="torch_dataset")
     labels_ = band_labels(select_channels(cube, bands))
     mean_a, std_a = band_stats(mean, "mean", labels_), band_stats(std, "std", labels_)
     gen = batches(

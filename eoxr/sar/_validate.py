@@ -13,15 +13,13 @@ from .._attrs import finalize_dataset
 from .._chunks import check_window
 from .._dims import spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
+from ..radiometry import sar_domain
 
 Domain = Literal["dB", "linear"]
 #: SAR operations take a DataArray, or a Dataset with one variable per polarisation
 SarCube = xr.DataArray | xr.Dataset
 #: a window size: one odd int, or ``{dim: int}`` (the same for both spatial dims)
 Size = int | Mapping[str, int]
-
-_DB_UNITS = ("db", "decibel", "decibels")
-_LINEAR_UNITS = ("1", "", "linear", "intensity", "power", "m2/m2", "m2 m-2", "amplitude^2")
 
 
 def check_sar(cube: xr.DataArray, *, what: str = "this SAR function") -> tuple[str, str]:
@@ -31,6 +29,8 @@ def check_sar(cube: xr.DataArray, *, what: str = "this SAR function") -> tuple[s
     ------
     DataTypeError
         For complex (SLC) or integer data, or a non-DataArray input.
+    UnitsError
+        When the cube looks like optical reflectance or DN (:mod:`eoxr.radiometry`).
     DimensionError
         When the array has no spatial ``(y, x)`` dims.
     """
@@ -39,6 +39,7 @@ def check_sar(cube: xr.DataArray, *, what: str = "this SAR function") -> tuple[s
             f"{what} expects a DataArray, got {type(cube).__name__}; for a Dataset of "
             "polarisations use `ds.map(func)` or `ds.eo.to_array()`."
         )
+    sar_domain(cube, what=what)  # optical reflectance / DN is refused here, by eoxr.radiometry
     dt = np.dtype(cube.dtype)
     if np.issubdtype(dt, np.complexfloating):
         raise DataTypeError(
@@ -55,31 +56,20 @@ def check_sar(cube: xr.DataArray, *, what: str = "this SAR function") -> tuple[s
 
 def declared_domain(cube: xr.DataArray) -> Domain | None:
     """The domain declared by the ``units`` attr (``"dB"`` or ``"linear"``), else ``None``."""
-    units = cube.attrs.get("units")
-    if units is None:
-        return None
-    u = str(units).strip().lower()
-    if u in _DB_UNITS:
-        return "dB"
-    if u in _LINEAR_UNITS:
-        return "linear"
-    raise UnitsError(
-        f"units={units!r} is not a SAR backscatter unit eoxr knows. Declare the domain with "
-        "`cube.attrs['units'] = 'dB'` (decibels) or `cube.attrs['units'] = '1'` (linear power)."
-    )
+    dom, inferred = domain(cube)
+    return None if inferred else dom
 
 
-def domain(cube: xr.DataArray) -> tuple[Domain, bool]:
-    """Tell dB from linear; return ``(domain, inferred)``.
+def domain(cube: xr.DataArray, what: str = "this SAR function") -> tuple[Domain, bool]:
+    """Tell dB from linear; return ``(domain, inferred)`` (decided by :mod:`eoxr.radiometry`).
 
     The ``units`` attr decides when present (``inferred=False``). Without it the data are taken
     as linear power with ``inferred=True``: the kernels then raise
     :class:`~eoxr.errors.UnitsError` on the first negative value (only dB can be negative, and
     guessing would silently give garbage). The check runs inside the kernels, so it costs no
-    extra pass and keeps dask input lazy.
+    extra pass and keeps dask input lazy. Optical reflectance or DN is refused.
     """
-    found = declared_domain(cube)
-    return (found, False) if found is not None else ("linear", True)
+    return sar_domain(cube, what=what)
 
 
 def raise_if_negative(
@@ -97,14 +87,17 @@ def raise_if_negative(
     if declared and low <= -1.0:
         raise UnitsError(
             f"{what}: the data are declared linear power (units={'1'!r}) but hold values down "
-            f"to {low:.3g}, which only dB takes. If they are decibels, set "
+            f"to {low:.3g}, which only dB takes (xarray arithmetic such as `10 * np.log10(cube)` "
+            "keeps the old `units`). If they are decibels, convert them to linear power first: "
+            "`cube.assign_attrs(units='dB').eo.to_linear()`, or set "
             "`cube.attrs['units'] = 'dB'` (eoxr then works in linear power and converts back)."
         )
     if not declared and low < 0:
         raise UnitsError(
             f"{what}: the data have negative values but no `units` attr, so dB cannot be told "
-            "from linear. Declare it: `cube.attrs['units'] = 'dB'` for decibels, or "
-            "`cube.attrs['units'] = '1'` for linear power (negative power is invalid)."
+            "from linear. If they are decibels, convert them to linear power first: "
+            "`cube.eo.to_linear()`, or declare it: `cube.attrs['units'] = 'dB'`; for linear "
+            "power `cube.attrs['units'] = '1'` (negative power is invalid)."
         )
 
 

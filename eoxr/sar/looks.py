@@ -45,13 +45,19 @@ def check_looks(looks: Any) -> float:
 
 
 def local_enl_histogram(
-    lin: xr.DataArray, size: int | tuple[int, int] = 7, check: bool = False, declared: bool = False
+    lin: xr.DataArray,
+    size: int | tuple[int, int] = 7,
+    check: bool = False,
+    declared: bool = False,
+    what: str = "estimate_looks",
 ) -> Any:
     """Histogram counts of log10 local ENL (``mean^2 / var`` in ``size`` windows) over the image.
 
     Lazy (a dask array of integer counts, chunk-independent) for dask input, numpy otherwise.
     ``check``: raise the UnitsError of :func:`~eoxr.sar._validate.raise_if_negative` on values
-    linear power cannot take (``declared``: the data are declared linear).
+    linear power cannot take (``declared``: the data are declared linear); ``what`` names the
+    verb the user called in that error (a speckle filter estimating its looks, or
+    ``estimate_looks``).
     """
     enl = filter_array(
         lin,
@@ -60,7 +66,7 @@ def local_enl_histogram(
         cu2=1.0,
         check=check,
         declared=declared,
-        what="estimate_looks",
+        what=what,
     )
     # floored so that lazy blocks raise no log10(0) warning; such windows fall outside the bins
     return histogram(np.log10(np.maximum(enl.data, 1e-30)), _EDGES)
@@ -115,10 +121,15 @@ def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
 
 
 def lazy_looks(
-    lin: xr.DataArray, size: int = 7, *, check: bool = False, declared: bool = False
+    lin: xr.DataArray,
+    size: int = 7,
+    *,
+    check: bool = False,
+    declared: bool = False,
+    what: str = "estimate_looks",
 ) -> Any:
     """The :func:`estimate_looks` value as part of the graph: a lazy 0-d array for dask input."""
-    counts = local_enl_histogram(lin, size, check=check, declared=declared)
+    counts = local_enl_histogram(lin, size, check=check, declared=declared, what=what)
     return lazy_call(looks_from_counts, counts)
 
 

@@ -100,7 +100,7 @@ def _run(
     lin = to_linear(cube) if dom == "dB" else cube
     L = check_looks(looks) if looks is not None else looks_from_attrs(cube)
     if L is None and uses_looks:
-        L = lazy_looks(lin, 7, check=dom == "linear", declared=not inferred)
+        L = lazy_looks(lin, 7, check=dom == "linear", declared=not inferred, what=kind)
     work, scale, min_count, threshold = lin, None, None, 1.0
     if points is not None and points[0]:
         min_count = _min_count(points[2])

@@ -29,7 +29,7 @@ def make_cube(
     """A random reflectance-like cube ``(time, band, y, x)`` on a projected grid.
 
     Values are uniform in ``[low, high)``; a fraction ``nan_fraction`` of pixels is NaN in every
-    band (nodata). Integer ``dtype`` gives DN-like values (reflectance x 10000).
+    band (nodata). Integer ``dtype`` gives DN-like values (reflectance x 10000, ``units="DN"``).
 
     Examples
     --------
@@ -55,7 +55,11 @@ def make_cube(
         dims=dims,
         coords=coords,
         name="reflectance",
-        attrs={"units": "1", "long_name": "surface reflectance"},
+        attrs=(
+            {"units": "DN", "long_name": "digital numbers (surface reflectance x 10000)"}
+            if np.issubdtype(np.dtype(dtype), np.integer)
+            else {"units": "1", "long_name": "surface reflectance"}
+        ),
     )
     if crs is not None:
         da = da.rio.write_crs(crs)

@@ -22,6 +22,7 @@ from eoxr.errors import (  # noqa: E402
     ModelError,
     ParameterError,
     ReadError,
+    UnitsError,
     WriteError,
 )
 
@@ -37,10 +38,19 @@ def test_missing_band_is_named() -> None:
 
 
 def test_integer_dn_with_scale_would_scale_twice() -> None:
+    # constants in reflectance x 10000: Sentinel-2 DN are converted to reflectance first (the
+    # product says how), DN of a product eoxr cannot read the scale of are refused
     dn = et.make_cube(ny=40, nx=36, times=None, dtype="uint16")
     enc = encoder(POOL, bands=["red"], mean=1000, std=500, scale=10000)
-    with pytest.raises(DataTypeError, match=r"scaled twice.*cube / 10000"):
-        embed(dn, enc)
+    want = embed(dn.astype("float32").assign_attrs(units="1") / 10000, enc, patch=8)
+    np.testing.assert_allclose(embed(dn, enc, patch=8).values, want.values, rtol=1e-5)
+    plain = et.make_cube(["red", "nir"], ny=40, nx=36, times=None, dtype="uint16")
+    with pytest.raises(UnitsError, match=r"to_reflectance\(scale="):
+        embed(plain, enc)
+    # an encoder without constants cannot tell: integers with its scale would be scaled twice
+    bare = encoder(POOL, bands=["red"], scale=10000)
+    with pytest.raises(DataTypeError, match=r"scaled twice.*to_reflectance"):
+        embed(plain, bare)
 
 
 def test_patch_larger_than_cube() -> None:

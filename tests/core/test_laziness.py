@@ -183,6 +183,10 @@ CASES: dict[str, Case] = {
     # preparation
     "mask_clouds": _mask_clouds,
     "composite": _on(lambda: _s2(times=3), lambda c: c.eo.composite("median")),
+    "to_reflectance": _on(
+        lambda: et.make_cube(ny=32, nx=32, times=None, dtype="uint16", chunks=SPACE),
+        lambda c: c.eo.to_reflectance(),
+    ),
     # writing
     "to_cog": _with_tmp(_optical, lambda c, d: c.eo.to_cog(d / "a.tif")),
     "to_zarr": _with_tmp(_optical, lambda c, d: c.eo.to_zarr(d / "a.zarr")),

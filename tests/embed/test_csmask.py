@@ -140,3 +140,47 @@ def test_mask_clouds_csmask_bad_options(scene) -> None:
         crop.eo.mask_clouds(method="csmask", kind="scl")
     with pytest.raises(ParameterError, match="expected 'qa'"):
         crop.eo.mask_clouds(method="fmask-model")
+
+
+@pytest.fixture(scope="module")
+def dn_tile() -> xr.DataArray:
+    """Chesapeake L1C digital numbers as delivered (uint16), six bands on the 20 m grid."""
+    import eoxr
+
+    folder = shared_path("s2_chesapeake_l1c_cc0")
+    cube = eoxr.open_raster(
+        [folder / f"s2_{b}.tif" for b in BANDS], stack="band", resolution=20, masked=False
+    )
+    tile = cube.isel(y=slice(300, 556), x=slice(200, 456)).load()
+    tile[:4, 100:180, 120:200] = 9000  # a bright, flat, cloud-like patch, as in the test above
+    tile[4:, 100:180, 120:200] = 6000
+    return tile
+
+
+def test_csmask_on_integer_dn_converts_with_the_product_scale(dn_tile) -> None:
+    # Before: integer DN went into a model whose statistics are in reflectance (all NaN or
+    # nothing masked, without a word). Sentinel-2 DN are now converted (DN / 10000 here: no
+    # processing baseline in the files), so the map equals the one of the reflectance.
+    assert dn_tile.dtype == np.uint16
+    refl = (dn_tile.astype("float64") / 1e4).astype("float32").assign_attrs(units="1")
+    want = csmask(refl, batch_size=4).values
+    got = csmask(dn_tile, batch_size=4).values
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).all() and (got[100:180, 120:200] == 1).mean() > 0.9
+    masked = dn_tile.eo.mask_clouds(method="csmask")
+    bad = np.isin(want, [1, 2])
+    np.testing.assert_array_equal(np.isnan(masked.values).any(axis=0), bad)
+    np.testing.assert_array_equal(masked.values[:, ~bad], dn_tile.values[:, ~bad])
+
+
+def test_csmask_refuses_dn_it_cannot_convert(dn_tile) -> None:
+    from eoxr.errors import UnitsError
+
+    unknown = dn_tile.assign_coords(band=ORDER)  # common names: no product, no scale
+    with pytest.raises(UnitsError, match=r"to_reflectance\(scale="):
+        csmask(unknown)
+    floats = dn_tile.astype("float32").drop_attrs()  # DN as floats, no units
+    with et.raise_if_dask_computes():
+        lazy = csmask(floats.chunk({"y": 128}), batch_size=4)
+    with pytest.raises(UnitsError, match="values around"):
+        lazy.compute()

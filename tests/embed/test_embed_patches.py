@@ -160,3 +160,26 @@ def test_onnx_encoder_path_and_session(tmp_path) -> None:
     with et.raise_if_dask_computes():
         lazy = embed(CUBE.chunk({"y": 13, "x": 17, "time": 1}), by_session, patch=8, stride=4)
     np.testing.assert_allclose(lazy.values, want, rtol=1e-5, atol=1e-5)
+
+
+def test_dn_into_an_encoder_with_reflectance_constants() -> None:
+    # Before: Sentinel-2 DN (uint16, or float with units="DN") went straight into an encoder
+    # whose mean/std are in reflectance x 10000: every input was 10000 times too large.
+    from eoxr.errors import UnitsError
+
+    refl = CUBE.isel(time=0)
+    dn = (refl * 10000).round().astype("uint16").assign_attrs(units="DN")
+    dn = dn.drop_vars("time")  # an undated Sentinel-2 cube: no baseline offset to settle
+    want = embed((dn.astype("float64") / 1e4).assign_attrs(units="1"), _pooling_encoder(), patch=8)
+    for cube in (dn, dn.astype("float32")):
+        got = embed(cube, _pooling_encoder(), patch=8)
+        np.testing.assert_allclose(got.values, want.values, rtol=1e-5, atol=1e-5)
+    # DN as floats without units: the encoder's constants say reflectance, the values say DN
+    lazy = embed(dn.astype("float32").drop_attrs().chunk({"y": 20}), _pooling_encoder(), patch=8)
+    with pytest.raises(UnitsError, match="values around"):
+        lazy.compute()
+    # an encoder fitted on DN (constants in DN, scale 1) fed reflectance: caught the other way
+    dn_fitted = encoder(POOL, bands=["nir", "green", "blue"], mean=MEAN, std=STD)
+    with pytest.raises(UnitsError, match="reflectance already"):
+        embed(refl, dn_fitted, patch=8).compute()
+    assert np.isfinite(embed(dn, dn_fitted, patch=8).values).all()

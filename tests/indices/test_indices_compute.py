@@ -192,7 +192,7 @@ def test_scale_on_reflectance_floats_refused(cube):
 
 def test_float_dn_declared_by_attrs():
     dn = et.make_cube(bands=["B02", "B04", "B08"], dtype="uint16", ny=6, nx=6, seed=5)
-    refl_evi = float((dn.astype("float64") * 1e-4).eo.index("EVI").mean())
+    refl_evi = float((dn.astype("float64") * 1e-4).assign_attrs(units="1").eo.index("EVI").mean())
     as_float = dn.astype("float32").assign_attrs(units="DN")
     got = float(as_float.eo.index("EVI", scale=1e-4).mean())
     assert got == pytest.approx(refl_evi, rel=1e-5)
