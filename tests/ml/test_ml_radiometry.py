@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require
+
+torch = require("torch", extra="ml")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.errors import UnitsError  # noqa: E402
