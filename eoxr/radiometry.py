@@ -400,6 +400,9 @@ def _contradicts(block: np.ndarray, expect: str) -> bool:
     for part in (_sample(block), block):
         n = np.count_nonzero(part > 0)
         if n:
+            if expect == "dB":
+                # backscatter in dB is mostly negative (sigma0 < 1); linear power never is
+                return not np.count_nonzero(part < 0) and 2 * np.count_nonzero(part <= 1.5) > n
             if expect == "reflectance":
                 return 2 * np.count_nonzero(part > REFLECTANCE_LIMIT) > n
             return 2 * np.count_nonzero((part > 0) & (part <= DN_LIMIT)) > n
@@ -418,6 +421,12 @@ def check_block(block: np.ndarray, *, expect: str, what: str, fix: str = "") -> 
     if not _contradicts(block, expect):
         return
     v = typical_value(block)
+    if expect == "dB":
+        raise UnitsError(
+            f"{what} takes backscatter in dB but the data hold no negative value and values "
+            f"around {v:.4g}: they are linear power, whatever the attrs say. "
+            + (fix or "Convert them first: `cube.eo.to_db()`.")
+        )
     if expect == "reflectance":
         raise UnitsError(
             f"{what} needs reflectance (about 0-1) but the data hold values around {v:.4g}: "
@@ -728,7 +737,9 @@ def model_input(
     expect = expected_input(mean, scale)
     names = [bands] if isinstance(bands, str) else list(bands or [])
     sar_bands = bool(names) and all(_norm(b) in _SAR_LABELS for b in names)
-    if expect is None or sar_bands or sar_evidence(cube):
+    if sar_bands or sar_evidence(cube):
+        return _sar_model_input(cube, mean=mean, what=what)
+    if expect is None:
         return cube
     if expect == "reflectance":
         return require_reflectance(cube, what=what)
@@ -746,6 +757,33 @@ def model_input(
     if np.dtype(cube.dtype).kind != "f":
         return cube
     return checked(cube, expect="dn", what=what, fix=fix)
+
+
+def _sar_model_input(cube: Cube, *, mean: Any, what: str) -> Cube:
+    """SAR ``cube`` made fit for a model whose constants are in dB.
+
+    Constants in dB have all means negative (SSL4EO-S12 S1, SoftCon S1). Linear power declared
+    in the attrs is refused; undeclared values are checked lazily (no negative value: linear).
+    """
+    means = np.atleast_1d(np.asarray(mean if mean is not None else 0.0, dtype="float64"))
+    if not (means.size and np.all(means < 0)):
+        return cube  # constants not in dB (or none): nothing to tell
+    fix = "Convert them first: `cube.eo.to_db()`."
+
+    def one(v: xr.DataArray) -> xr.DataArray:
+        units = v.attrs.get("units", cube.attrs.get("units"))
+        if units is not None and _norm(units) in DB_UNITS:
+            return v
+        if units is not None and _norm(units) in LINEAR_UNITS | DIMENSIONLESS_UNITS:
+            raise UnitsError(
+                f"{what} takes backscatter in dB (its constants are means of dB values, e.g. "
+                f"{means[0]:g}) but the cube says units={units!r} (linear power). {fix}"
+            )
+        return checked(v, expect="dB", what=what, fix=fix)
+
+    if isinstance(cube, xr.Dataset):
+        return cube.map(one, keep_attrs=True)
+    return one(cube)
 
 
 def sar_domain(cube: xr.DataArray, *, what: str) -> tuple[Literal["dB", "linear"], bool]:

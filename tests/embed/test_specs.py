@@ -105,7 +105,8 @@ def test_softcon_s1_builds_a_two_band_resnet50() -> None:
     enc = encoder("softcon-s1", random=True)
     assert enc.info["arch"] == "resnet50" and enc.patch == 224 and enc.scale == 1
     assert tuple(enc.model.conv1.weight.shape) == (64, 2, 7, 7)
-    cube = et.make_cube(bands=["VV", "VH"], ny=32, nx=32, times=None)
+    linear = et.make_cube(bands=["VV", "VH"], ny=32, nx=32, times=None)
+    cube = (10 * np.log10(linear)).assign_attrs(units="dB", long_name="backscatter")
     emb = embed(cube, enc, patch=32)
     assert emb.sizes["feature"] == SPECS["softcon-s1"].output_size["resnet50"] == 2048
     assert bool(np.isfinite(emb.values).all())
