@@ -169,7 +169,30 @@ def check_choice(name: str, value: Any, valid: Sequence[str]) -> str:
     return value
 
 
+def stamp_values(times: np.ndarray) -> np.ndarray:
+    """``times`` in a dtype that holds a missing value (the dtype of :func:`index_to_time`).
+
+    Datetimes stay; numbers become float64 (NaN: none); anything else object (None: none).
+    """
+    times = np.asarray(times)
+    if times.dtype.kind in "mM":
+        return times
+    if times.dtype.kind in "iuf":
+        return times.astype(np.float64)
+    return times.astype(object)
+
+
 def index_to_time(block: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Float date indices (NaN: none) to ``times`` values (NaT: none), for map_blocks."""
-    safe = np.where(np.isfinite(block), block, 0).astype(np.int64)
-    return np.where(np.isfinite(block), times[safe], np.datetime64("NaT"))
+    """Float date indices (NaN: none) to ``times`` values (NaT / NaN / None: none).
+
+    ``times`` as :func:`stamp_values` gives it; for map_blocks.
+    """
+    ok = np.isfinite(block)
+    safe = np.where(ok, block, 0).astype(np.int64)
+    if times.dtype.kind in "mM":
+        missing = np.array("NaT", dtype=times.dtype)
+    elif times.dtype.kind == "f":
+        missing = np.nan
+    else:
+        missing = None
+    return np.where(ok, times[safe], missing)

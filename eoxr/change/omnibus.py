@@ -37,7 +37,7 @@ from .._attrs import finalize, finalize_dataset
 from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
-from ._pair import check_not_empty, index_to_time
+from ._pair import check_not_empty, index_to_time, stamp_values
 from .bitemporal import is_db
 
 
@@ -273,7 +273,7 @@ def omnibus(
     )
     like = cube.isel({"time": 0, bd: 0}, drop=True)
     res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
-    times = cube["time"].values
+    times = stamp_values(cube["time"].values)
 
     def plane(i: int, name: str, long_name: str, units: str | None = "1") -> xr.DataArray:
         return finalize(res.isel(_out=i, drop=True), like, name=name, long_name=long_name,

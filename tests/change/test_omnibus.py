@@ -188,3 +188,21 @@ def test_bad_inputs():
         ch.omnibus(s.eo.to_db().drop_attrs(), enl=4.4).compute()
     with pytest.raises(DimensionError, match="polarisations"):
         ch.omnibus(s.assign_coords(band=["B04", "B08"]), enl=4.4)
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_dates_as_numbers_give_the_same_change_dates(kind):
+    # a series indexed by acquisition number or decimal year instead of datetimes: the same
+    # dates come back as those numbers (NaN where none), not a dtype-promotion crash
+    s = synthetic_s1(seed=0, shape=(24, 20), times=6, flood_from=4)
+    lin = s.cube
+    numbers = np.arange(6) if kind == "int" else 2020.0 + np.arange(6) / 12
+    res = ch.omnibus(lin, enl=4.4).compute()
+    out = ch.omnibus(lin.assign_coords(time=numbers), enl=4.4).compute()
+    want = np.full(res.first_change.shape, np.nan)
+    have = ~np.isnat(res.first_change.values)
+    index = {t: i for i, t in enumerate(lin.time.values)}
+    want[have] = [numbers[index[t]] for t in res.first_change.values[have]]
+    assert out.first_change.dtype == np.float64
+    np.testing.assert_array_equal(out.first_change.values, want)
+    np.testing.assert_array_equal(out.n_changes.values, res.n_changes.values)
