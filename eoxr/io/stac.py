@@ -241,7 +241,7 @@ def load_stac(
     if sensor:
         ds.attrs["eoxr:sensor"] = sensor
     if common_names:
-        ds = _bands.rename_to_common(ds, sensor)
+        ds = _bands.rename_to_common(ds, sensor=sensor)
         ds.attrs.pop("eoxr:sensor", None)
     ds.attrs = append_history(
         ds.attrs,
