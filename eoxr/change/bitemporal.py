@@ -143,8 +143,9 @@ def cva(
     standardize : bool
         Scale each date and band to zero mean and unit variance before differencing (default).
         The means and standard deviations are global statistics of each date, kept in the dask
-        graph (one pass when the result is computed); they absorb gain/offset differences between the acquisitions (illumination,
-        atmosphere, sensor), on which raw-DN CVA fails on real Landsat pairs.
+        graph (one pass when the result is computed); they absorb gain/offset differences
+        between the acquisitions (illumination, atmosphere, sensor), on which raw-DN CVA fails
+        on real Landsat pairs.
     times : pair of time labels, optional
         With ``b=None``: the two dates of ``a``.
 

@@ -137,7 +137,8 @@ def csmask(
     product_level : {"l1c", "l2a"}
         Which model family to use.
     patch, overlap : int
-        Side of the square patch and its overlap in pixels (the models' 256 px tiles; ukis-csmask overlaps 20 %).
+        Side of the square patch and its overlap in pixels (the models' 256 px tiles;
+        ukis-csmask overlaps 20 %).
     batch_size : int
         Patches per ONNX run.
     device : str, optional
