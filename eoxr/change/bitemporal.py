@@ -199,7 +199,7 @@ def cva(
 
 
 def embedding_distance(
-    e1: xr.DataArray, e2: xr.DataArray, metric: Literal["cosine", "euclidean"] = "cosine"
+    e1: xr.DataArray, e2: xr.DataArray, *, metric: Literal["cosine", "euclidean"] = "cosine"
 ) -> xr.DataArray:
     """Per-pixel distance between two embedding maps ``(feature, y, x)`` (lazily).
 

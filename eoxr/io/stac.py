@@ -175,8 +175,8 @@ def _units(key: str, item: Any) -> str:
 
 def load_stac(
     items: Any,
-    bands: Sequence[str] | None = None,
     *,
+    bands: Sequence[str] | None = None,
     chunks: Mapping[str, int] | None = None,
     common_names: bool = False,
     scale: bool = True,

@@ -112,6 +112,17 @@ def test_hsi_and_sar_options_are_keyword_only() -> None:
         _s1().eo.change_omnibus(4.4)
 
 
+def test_functions_outside_the_accessor_take_options_by_keyword() -> None:
+    from eoxr import change, datasets, load_stac
+
+    with pytest.raises(TypeError, match="positional"):
+        load_stac(datasets.catalog_path("landsat_colorado"), ["nir"])
+    e = _embedding()
+    with pytest.raises(TypeError, match="positional"):
+        change.embedding_distance(e, e, "euclidean")
+    assert float(change.embedding_distance(e, e, metric="euclidean").max()) == 0.0
+
+
 def _public_functions() -> dict[str, Callable[..., Any]]:
     import eoxr.change
     import eoxr.hsi
