@@ -90,7 +90,7 @@ def bench_omnibus(size: int, chunk: int) -> list[str]:
         time=pd.date_range("2024-01-01", periods=10, freq="12D"), band=["VV", "VH"]
     )
     da = da.chunk({"y": chunk, "x": chunk})
-    res, secs = timed(lambda: omnibus(da, enl=4.4).compute())
+    res, secs = timed(lambda: omnibus(da, looks=4.4).compute())
     return [
         f"omnibus 10 x 2 x {size}^2: {secs:.2f} s = {secs / size**2 * 1e6:.2f} us/pixel; "
         f"FPR of Q {float((res.p_q < 0.01).mean()):.4f} at alpha 0.01"

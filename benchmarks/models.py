@@ -157,8 +157,8 @@ def eoxr_apply(
     res = apply_model(
         cube,
         model,
-        {"y": PATCH, "x": PATCH},
-        {"y": OVERLAP, "x": OVERLAP},
+        input_dims={"y": PATCH, "x": PATCH},
+        input_overlap={"y": OVERLAP, "x": OVERLAP},
         batch_size=BATCH,
         device="cpu",
     )

@@ -172,7 +172,7 @@ class _EOAccessor(metaclass=_AccessorType):
 
     # --- change detection (eoxr.change)  [issue: change detection]
     change = _Method("eoxr.change.detect:change", on="both")
-    change_omnibus = _Method("eoxr.change.omnibus:change_omnibus")
+    change_omnibus = _Method("eoxr.change.omnibus:change_omnibus", on="both")
     bfast_monitor = _Method("eoxr.change.bfast:bfast_monitor", on="both")
     vectorize = _Method("eoxr.change.vectorize:vectorize")
 

@@ -329,7 +329,7 @@ def wavelengths_of(labels: Iterable[str], sensor: str | None = None) -> list[flo
     return out
 
 
-def rename_to_common(cube: Cube, sensor: str | None = None) -> Cube:
+def rename_to_common(cube: Cube, *, sensor: str | None = None) -> Cube:
     """Relabel bands with their canonical common names (unknown labels are kept).
 
     Parameters

@@ -1,6 +1,6 @@
 """Change detection: bi-temporal statistics, thresholds, SAR omnibus test and BFAST monitoring.
 
-Bound to the ``.eo`` accessor: ``a.eo.change(b, method=..., threshold=...)``,
+Bound to the ``.eo`` accessor: ``a.eo.change(b, method=..., threshold_method=...)``,
 ``mask.eo.vectorize(...)``, ``s1.eo.change_omnibus(...)``, ``cube.eo.bfast_monitor(...)``.
 Global statistics (thresholds, IR-MAD weights) are computed in one pass and documented as such;
 everything else is lazy on dask input.

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import compute, map_blocks
+from .._chunks import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, UnitsError
 from ._pair import Cube, check_choice, check_same_grid, resolve_pair
@@ -108,26 +108,23 @@ def difference(
 
 def standardize_pair(
     a: xr.DataArray, b: xr.DataArray
-) -> tuple[xr.DataArray, xr.DataArray, dict[str, np.ndarray]]:
-    """Each date and band scaled to zero mean and unit variance (global, one pass, float64)."""
+) -> tuple[xr.DataArray, xr.DataArray, dict[str, tuple[xr.DataArray, xr.DataArray]]]:
+    """Each date and band scaled to zero mean and unit variance (global, float64).
+
+    The means and deviations stay in the dask graph for dask input (one pass when the result is
+    computed); a zero deviation counts as 1.
+    """
     ydim, xdim = spatial_dims(a)
+    bd = band_dim(a)
     stats = []
     for da in (a, b):
         f = da.astype(np.float64)
-        stats += [f.mean((ydim, xdim)), f.std((ydim, xdim))]
-    ma, sa, mb, sb = (np.asarray(getattr(s, "data", s)) for s in compute(*[s.data for s in stats]))
-    dt = a.dtype.type
-    sa, sb = np.where(sa > 0, sa, 1.0), np.where(sb > 0, sb, 1.0)
-    bd = band_dim(a)
-
-    def scaled(da: xr.DataArray, m: np.ndarray, s: np.ndarray) -> xr.DataArray:
-        if bd is None:
-            return (da - dt(m)) / dt(s)
-        coords = {bd: da[bd]} if bd in da.coords else {}
-        m_, s_ = (xr.DataArray(v.astype(a.dtype), dims=(bd,), coords=coords) for v in (m, s))
-        return (da - m_) / s_
-
-    return scaled(a, ma, sa), scaled(b, mb, sb), {"mean": (ma, mb), "std": (sa, sb)}
+        m, s = f.mean((ydim, xdim)), f.std((ydim, xdim))
+        m, s = (v.drop_vars([c for c in v.coords if c != bd]) for v in (m, s))
+        stats.append((m, s.where(s > 0, 1.0)))
+    (ma, sa), (mb, sb) = stats
+    za, zb = ((da - m.astype(a.dtype)) / s.astype(a.dtype) for da, (m, s) in zip((a, b), stats))
+    return za, zb, {"mean": (ma, mb), "std": (sa, sb)}
 
 
 def cva(
@@ -145,9 +142,10 @@ def cva(
         The two dates (bands along ``band``), on the same grid; or one series and ``times``.
     standardize : bool
         Scale each date and band to zero mean and unit variance before differencing (default).
-        The means and standard deviations are global statistics of each date, computed in one
-        pass; they absorb gain/offset differences between the acquisitions (illumination,
-        atmosphere, sensor), on which raw-DN CVA fails on real Landsat pairs.
+        The means and standard deviations are global statistics of each date, kept in the dask
+        graph (one pass when the result is computed); they absorb gain/offset differences
+        between the acquisitions (illumination, atmosphere, sensor), on which raw-DN CVA fails
+        on real Landsat pairs.
     times : pair of time labels, optional
         With ``b=None``: the two dates of ``a``.
 
@@ -201,7 +199,7 @@ def cva(
 
 
 def embedding_distance(
-    e1: xr.DataArray, e2: xr.DataArray, metric: Literal["cosine", "euclidean"] = "cosine"
+    e1: xr.DataArray, e2: xr.DataArray, *, metric: Literal["cosine", "euclidean"] = "cosine"
 ) -> xr.DataArray:
     """Per-pixel distance between two embedding maps ``(feature, y, x)`` (lazily).
 

@@ -23,7 +23,7 @@ from ._pair import Cube, pixel_sample, resolve_pair
 
 
 def draw_sample(
-    a: xr.DataArray, b: xr.DataArray, size: int, seed: int
+    a: xr.DataArray, b: xr.DataArray, size: int, seed: int, *, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, Y)``: ``(n, bands)`` float64 values of both dates at a seeded pixel sample.
 
@@ -38,7 +38,7 @@ def draw_sample(
     else:
         iy, ix = (xr.DataArray(i, dims="_pix") for i in pick)
         sa, sb = (d.isel({ydim: iy, xdim: ix}).transpose("_pix", bd) for d in (a, b))
-    x, y = compute(sa.data, sb.data)
+    x, y = compute(sa.data, sb.data, progress=progress)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
     return x[ok], y[ok]
@@ -127,6 +127,7 @@ def irmad(
     sample: int = 1_000_000,
     seed: int = 0,
     times: Sequence[Any] | None = None,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """IR-MAD change detection (Nielsen 2007): MAD variates, chi-square and no-change probability.
 
@@ -158,6 +159,8 @@ def irmad(
         Seed of the pixel sample.
     times : pair of time labels, optional
         With ``b=None``: the two dates of ``a``.
+    progress : bool, optional
+        Progress bar for the pass that reads the sample. Default: shown when interactive.
 
     Returns
     -------
@@ -188,7 +191,7 @@ def irmad(
     if not (tol > 0 and reg >= 0):
         raise ParameterError(f"tol={tol!r} must be > 0 and reg={reg!r} >= 0.")
     p = a.sizes[bd]
-    x, y = draw_sample(a, b, int(sample), seed)
+    x, y = draw_sample(a, b, int(sample), seed, progress=progress)
     if x.shape[0] <= 2 * p:
         raise ParameterError(
             f"irmad: only {x.shape[0]} valid pixels (no NaN in any band of either date) for "

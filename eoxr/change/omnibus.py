@@ -49,20 +49,20 @@ def _pvalue(stat: np.ndarray, f: np.ndarray, omega2: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - (cdf + omega2 * (cdf4 - cdf)), 0.0, 1.0)
 
 
-def q_pvalue(ln_q: np.ndarray, k: np.ndarray, p: int, enl: float, *, corrected: bool = True):
+def q_pvalue(ln_q: np.ndarray, k: np.ndarray, p: int, looks: float, *, corrected: bool = True):
     """p-value of the omnibus statistic ``ln Q`` over ``k`` dates of ``p`` channels."""
     with np.errstate(divide="ignore", invalid="ignore"):
         f = (k - 1.0) * p
-        rho = 1.0 - (k + 1.0) / (6.0 * enl * k) if corrected else np.ones_like(f)
+        rho = 1.0 - (k + 1.0) / (6.0 * looks * k) if corrected else np.ones_like(f)
         omega2 = -p * (k - 1.0) / 4.0 * (1.0 - 1.0 / rho) ** 2 if corrected else np.zeros_like(f)
         return _pvalue(-2.0 * rho * ln_q, f, omega2)
 
 
-def r_pvalue(ln_r: np.ndarray, j: np.ndarray, p: int, enl: float, *, corrected: bool = True):
+def r_pvalue(ln_r: np.ndarray, j: np.ndarray, p: int, looks: float, *, corrected: bool = True):
     """p-value of the sequential statistic ``ln R_j`` (date ``j`` against the ``j - 1`` before)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.full_like(ln_r, float(p))
-        rho = 1.0 - (1.0 + 1.0 / (j * (j - 1.0))) / (6.0 * enl) if corrected else 1.0
+        rho = 1.0 - (1.0 + 1.0 / (j * (j - 1.0))) / (6.0 * looks) if corrected else 1.0
         omega2 = -p / 4.0 * (1.0 - 1.0 / rho) ** 2 if corrected else 0.0
         return _pvalue(-2.0 * rho * ln_r, f, omega2 + np.zeros_like(ln_r))
 
@@ -73,7 +73,7 @@ def _xlogx(v: np.ndarray) -> np.ndarray:
 
 
 def _q_from(
-    xv: np.ndarray, logs: np.ndarray, valid: np.ndarray, t: int, pix: np.ndarray, enl: float
+    xv: np.ndarray, logs: np.ndarray, valid: np.ndarray, t: int, pix: np.ndarray, looks: float
 ) -> np.ndarray:
     """p-values of the omnibus ``Q`` over the valid dates ``t ... T`` of the pixels ``pix``.
 
@@ -84,16 +84,16 @@ def _q_from(
     k = valid[t:, sel].sum(axis=0).astype(np.float64)
     total = xv[t:, :, sel].sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ln_q = enl * (
+        ln_q = looks * (
             p * _xlogx(k)
             + logs[t:, :, sel].sum(axis=(0, 1))
             - k * np.log(np.where(total > 0, total, 1.0)).sum(axis=0)
         )
-        return np.where(k >= 2, q_pvalue(ln_q, k, p, enl), np.nan)
+        return np.where(k >= 2, q_pvalue(ln_q, k, p, looks), np.nan)
 
 
 def omnibus_kernel(
-    block: np.ndarray, *, enl: float, alpha: float, db: bool, check: bool
+    block: np.ndarray, *, looks: float, alpha: float, db: bool, check: bool
 ) -> np.ndarray:
     """Gated sequential omnibus procedure on a ``(time, band, ...)`` block, packed ``(..., 4+2T)``.
 
@@ -136,20 +136,20 @@ def omnibus_kernel(
         if test.any():
             new = run + xv[t]
             with np.errstate(divide="ignore", invalid="ignore"):
-                ln_r = enl * (
+                ln_r = looks * (
                     p * (_xlogx(j) - _xlogx(j - 1.0))
                     + (j - 1.0) * np.log(np.where(run > 0, run, 1.0)).sum(axis=0)
                     + logs[t].sum(axis=0)
                     - j * np.log(np.where(new > 0, new, 1.0)).sum(axis=0)
                 )
-            pv = np.where(test, r_pvalue(ln_r, j, p, enl), np.nan)
+            pv = np.where(test, r_pvalue(ln_r, j, p, looks), np.nan)
             pval[t] = pv
             change[t] = test & gate & (pv < alpha)
         # a run starts at the first valid date and at each change: test Q from there on
         restart = change[t] | (v & (m == 0))
         pix = np.flatnonzero(restart)
         if pix.size:
-            pq = _q_from(xv, logs, valid, t, pix, enl)
+            pq = _q_from(xv, logs, valid, t, pix, looks)
             gate[pix] = pq < alpha
             start = m[pix] == 0  # the pixel's first valid date: Q over its whole series
             p_q[pix[start]] = pq[start]
@@ -165,43 +165,49 @@ def omnibus_kernel(
     return np.moveaxis(out.reshape((4 + 2 * nt, *shape)), 0, -1).astype(np.float32)
 
 
-def resolve_enl(series: xr.DataArray, enl: Any) -> float:
+def resolve_looks(series: xr.DataArray, looks: Any, progress: bool | None = None) -> float:
     """ENL from the argument, else from attrs, else estimated from the first date (one pass)."""
     from ..sar.looks import check_looks, estimate_looks, looks_from_attrs
 
-    if enl is not None:
-        return check_looks(enl)
+    if looks is not None:
+        return check_looks(looks)
     found = looks_from_attrs(series)
     if found is not None:
         return check_looks(found)
     first = series.isel(time=0)
     bd = band_dim(first)
-    return estimate_looks(first.isel({bd: 0}) if bd else first)
+    return estimate_looks(first.isel({bd: 0}) if bd else first, progress=progress)
 
 
 def omnibus(
-    series: xr.DataArray,
-    enl: float | None = None,
+    series: xr.DataArray | xr.Dataset,
     *,
+    looks: float | None = None,
     alpha: float = 0.01,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Omnibus and sequential change tests on a SAR intensity series (Conradsen et al. 2016).
 
     Parameters
     ----------
-    series : DataArray
+    series : DataArray or Dataset
         ``(time, [band,] y, x)`` intensities of single or dual polarisation (``band`` of VV /
-        VH / HH / HV), linear power or dB as declared by the ``units`` attr (undeclared data
-        are taken as linear and raise :class:`~eoxr.errors.UnitsError` on a negative value).
+        VH / HH / HV), or a Dataset with one ``(time, y, x)`` variable per polarisation (``vv``,
+        ``vh``... as :func:`eoxr.load_stac` gives; stacked along ``band``), linear power or dB
+        as declared by the ``units`` attr (undeclared data are taken as linear and raise
+        :class:`~eoxr.errors.UnitsError` on a negative value).
         The channels are treated as independent (the diagonal of the covariance matrix).
         ``time`` is made one chunk; y/x chunks are free. Dates where a band is NaN or zero
         (no-data) are skipped at that pixel.
-    enl : float, optional
+    looks : float, optional
         Equivalent number of looks. Default: the ``eoxr:looks`` / ``looks`` attr, else
         :func:`eoxr.sar.estimate_looks` on the first date (a one-pass global statistic).
     alpha : float
         Significance level of each test (``Q`` and ``R_j``). On a series without change about
         ``alpha`` of the pixels show a change (the first ``Q`` is the gate).
+    progress : bool, optional
+        Progress bar for the looks estimate, the only pass at call time (without ``looks`` and
+        a looks attr). Default: shown in interactive sessions.
 
     Returns
     -------
@@ -214,21 +220,23 @@ def omnibus(
         no further change is looked for); ``p_value`` (time, y, x): p-value of that ``R_j``
         (NaN at the first date of the series and at skipped dates), whether or not the gate
         opened; ``first_change`` / ``last_change``
-        (y, x) datetime64, NaT where none; ``n_changes`` (y, x). Attrs ``enl``, ``alpha``.
+        (y, x) datetime64, NaT where none; ``n_changes`` (y, x). Attrs ``looks``, ``alpha``.
 
     Examples
     --------
     >>> from eoxr.datasets import synthetic_s1
     >>> s = synthetic_s1(seed=0, shape=(64, 64), times=8, flood_from=5)
-    >>> res = omnibus(s.cube, enl=4.4)
+    >>> res = omnibus(s.cube, looks=4.4)
     >>> hit = res.first_change.where(s.change) == s.cube.time[5]
     >>> bool(hit.sum() > 0.8 * s.change.sum())
     True
     """
+    if isinstance(series, xr.Dataset):
+        series = _stack_polarisations(series)
     if not isinstance(series, xr.DataArray):
         raise DimensionError(
-            f"omnibus expects a DataArray (time, band, y, x), got {type(series).__name__}; "
-            "use `ds.eo.to_array()` for a Dataset of polarisations."
+            f"omnibus expects a DataArray (time, band, y, x) or a Dataset of polarisations, got "
+            f"{type(series).__name__}."
         )
     if not np.issubdtype(series.dtype, np.floating):
         raise DataTypeError(
@@ -259,7 +267,7 @@ def omnibus(
         raise DimensionError(f"omnibus: unexpected dims {extra}; select or stack them first.")
     db = is_db(series)
     units = series.attrs.get("units")
-    looks = resolve_enl(series, enl)
+    looks = resolve_looks(series, looks, progress)
     cube = series.transpose("time", bd, ydim, xdim)
     nt = cube.sizes["time"]
     packed = map_blocks(
@@ -269,7 +277,7 @@ def omnibus(
         whole=("time", bd),
         drop_dims=("time", bd),
         new_dims={"_out": 4 + 2 * nt},
-        kwargs={"enl": looks, "alpha": float(alpha), "db": db, "check": units is None},
+        kwargs={"looks": looks, "alpha": float(alpha), "db": db, "check": units is None},
     )
     like = cube.isel({"time": 0, bd: 0}, drop=True)
     res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
@@ -299,29 +307,56 @@ def omnibus(
             "p_value": series_of(4 + nt, np.float32, "p_value", "p-value of the R_j test"),
         }
     )
-    out = finalize_dataset(ds, like, history=f"omnibus: enl={looks:.3g}, alpha={alpha}")
-    return out.assign_attrs(enl=looks, alpha=float(alpha))
+    out = finalize_dataset(ds, like, history=f"omnibus: looks={looks:.3g}, alpha={alpha}")
+    return out.assign_attrs(looks=looks, alpha=float(alpha))
 
 
 _POLS = {"VV", "VH", "HH", "HV"}
 
 
+def _stack_polarisations(ds: xr.Dataset) -> xr.DataArray:
+    """A Dataset of polarisations (``vv``, ``vh``...) as a ``(time, band, y, x)`` DataArray.
+
+    The ``units`` of the variables become the array's when they agree (dB or linear power is
+    read from them) and the Dataset declares none.
+    """
+    if not ds.data_vars:
+        raise DimensionError(
+            "omnibus: the Dataset has no data variables; pass the polarisations, e.g. "
+            "`ds[['vv', 'vh']]`."
+        )
+    from ..bands import to_array
+
+    da = to_array(ds)
+    units = {ds[v].attrs.get("units") for v in ds.data_vars}
+    if "units" not in da.attrs and len(units) == 1 and None not in units:
+        da.attrs["units"] = units.pop()
+    return da
+
+
 def change_omnibus(
-    series: xr.DataArray, enl: float | None = None, *, alpha: float = 0.01
+    series: xr.DataArray | xr.Dataset,
+    *,
+    looks: float | None = None,
+    alpha: float = 0.01,
+    progress: bool | None = None,
 ) -> xr.Dataset:
-    """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(enl=None, alpha=0.01)``.
+    """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(looks=None, alpha=0.01)``.
 
     The same as :func:`omnibus` (see there for the test and its corrected p-values).
 
     Parameters
     ----------
-    series : xarray.DataArray
+    series : xarray.DataArray or xarray.Dataset
         SAR intensity series with a ``time`` dim (one chunk) and an optional ``band`` dim of
-        polarisations; linear or dB through ``units``.
-    enl : float, optional
+        polarisations, or a Dataset with one ``(time, y, x)`` variable per polarisation (``vv``,
+        ``vh``, as :func:`eoxr.load_stac` yields); linear or dB through ``units``.
+    looks : float, optional
         Equivalent number of looks; from ``attrs["eoxr:looks"]`` or ``estimate_looks`` if None.
     alpha : float
         Significance level of every test.
+    progress : bool, optional
+        Progress bar for the looks estimate (computed now when ``looks`` is not known).
 
     Returns
     -------
@@ -332,11 +367,11 @@ def change_omnibus(
     --------
     >>> from eoxr.datasets import synthetic_s1
     >>> s = synthetic_s1(seed=0, shape=(32, 32), times=4, flood_from=2)
-    >>> res = s.cube.eo.change_omnibus(enl=4.4)
+    >>> res = s.cube.eo.change_omnibus(looks=4.4)
     >>> sorted(res.data_vars)
     ['change', 'first_change', 'last_change', 'n_changes', 'p_q', 'p_value']
     """
-    return omnibus(series, enl, alpha=alpha)
+    return omnibus(series, looks=looks, alpha=alpha, progress=progress)
 
 
 __all__ = ["omnibus", "change_omnibus", "q_pvalue", "r_pvalue", "omnibus_kernel"]

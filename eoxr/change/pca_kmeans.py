@@ -1,6 +1,6 @@
 """PCA + k-means change detection (Celik 2009) on the difference image of two dates.
 
-Each pixel is described by its ``block x block`` neighbourhood in the difference image; the
+Each pixel is described by its ``size x size`` neighbourhood in the difference image; the
 neighbourhoods are projected on their leading principal components and split into two clusters
 by k-means; the cluster of larger mean difference is the change. PCA and k-means are global fits:
 they run on a seeded sample of pixels (drawn by global index, so the result does not depend on
@@ -69,7 +69,7 @@ def pca_kmeans(
     a: Cube,
     b: Cube | None = None,
     *,
-    block: int = 4,
+    size: int = 4,
     n_components: int = 3,
     seed: int = 0,
     sample: int = 200_000,
@@ -83,20 +83,20 @@ def pca_kmeans(
     a, b : DataArray or Dataset
         The two dates on the same grid (or one series and ``times``). The difference image is
         ``|b - a|``, or its Euclidean norm over bands (after standardising, by default).
-    block : int
+    size : int
         Side ``h`` of the neighbourhood describing each pixel (Celik's ``h``; 2 ... 15). The
         window is centred on the pixel for odd ``h``; for even ``h`` it spans rows (and
         columns) ``y - h / 2 ... y + h / 2 - 1``: the pixel is the lower-right one of the four
         central samples, as in scipy.ndimage. Edges are mirrored.
     n_components : int
-        Number of principal components kept (Celik's ``S``), at most ``block ** 2``.
+        Number of principal components kept (Celik's ``S``), at most ``size ** 2``.
     seed : int
         Seed of the pixel sample and of k-means.
     sample : int
         Number of pixels the PCA and k-means are fitted on: a seeded sample by global pixel
         index whose neighbourhoods are read from the lazy difference image in one pass (only
-        the sampled windows are held in memory, never the image); with ``standardize`` a
-        first pass gets the per-date statistics.
+        the sampled windows are held in memory, never the image); with ``standardize`` the
+        same pass reads the per-date statistics.
     standardize : bool
         Scale each date and band to zero mean and unit variance first (global statistics, as
         :func:`eoxr.change.cva`): without it the radiometric differences between two real
@@ -121,10 +121,10 @@ def pca_kmeans(
     from sklearn.cluster import KMeans
 
     a, b = resolve_pair(a, b, times, "pca_kmeans")
-    if not isinstance(block, int | np.integer) or not 2 <= block <= 15:
-        raise ParameterError(f"block={block!r}: expected an integer in 2 ... 15.")
-    if not isinstance(n_components, int | np.integer) or not 1 <= n_components <= block**2:
-        raise ParameterError(f"n_components={n_components!r}: expected 1 ... block**2.")
+    if not isinstance(size, int | np.integer) or not 2 <= size <= 15:
+        raise ParameterError(f"size={size!r}: expected an integer in 2 ... 15.")
+    if not isinstance(n_components, int | np.integer) or not 1 <= n_components <= size**2:
+        raise ParameterError(f"n_components={n_components!r}: expected 1 ... size**2.")
     bd = band_dim(a)
     if standardize:
         a, b, _ = standardize_pair(a, b)
@@ -132,7 +132,7 @@ def pca_kmeans(
     diff = np.sqrt((d * d).sum(bd, skipna=False)) if bd else abs(d)
     diff = diff.astype(a.dtype)
     ydim, xdim = spatial_dims(diff)
-    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), block, sample, seed)
+    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), size, sample, seed)
     vec = vec[np.isfinite(vec).all(axis=1)]
     if len(vec) < 2 * n_components + 2:
         raise ParameterError("pca_kmeans: too few valid pixels to fit (all NaN?).")
@@ -142,8 +142,8 @@ def pca_kmeans(
     basis = evecs[:, top] * np.where(evecs[:, top].sum(axis=0) < 0, -1.0, 1.0)
     feat = (vec - mean) @ basis
     km = KMeans(n_clusters=2, n_init=10, random_state=seed).fit(feat)
-    half = block // 2
-    centre_val = vec[:, half * block + half]  # the pixel itself (see _neighbourhoods)
+    half = size // 2
+    centre_val = vec[:, half * size + half]  # the pixel itself (see _neighbourhoods)
     change_label = int(np.argmax([centre_val[km.labels_ == k].mean() for k in (0, 1)]))
     labels = map_overlap(
         _assign_kernel,
@@ -152,7 +152,7 @@ def pca_kmeans(
         boundary="reflect",
         dtype=np.float32,
         kwargs={
-            "size": block,
+            "size": size,
             "mean": mean,
             "basis": basis,
             "centres": km.cluster_centers_,
@@ -167,7 +167,7 @@ def pca_kmeans(
             "change": finalize(change, diff, long_name="change (PCA + k-means)", units="1"),
         }
     )
-    out = finalize_dataset(ds, a, history=f"pca_kmeans: block={block}, S={n_components}")
+    out = finalize_dataset(ds, a, history=f"pca_kmeans: size={size}, S={n_components}")
     var = evals[top] / max(evals.sum(), 1e-300)
     return out.assign_attrs(explained_variance=var.tolist())
 

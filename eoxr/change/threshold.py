@@ -10,13 +10,14 @@ log-ratio in dB, a p-value) is binned finely enough.
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, histogram
+from .._chunks import compute, histogram, lazy_call
 from ..errors import DataTypeError, ParameterError
 
 ThresholdMethod = Literal["otsu", "kittler_illingworth", "em_gmm"]
@@ -41,17 +42,26 @@ def grid_widths(values: np.ndarray) -> np.ndarray:
     return (np.sinh(_EDGES[k + 1]) - np.sinh(_EDGES[k])) * _SCALE
 
 
-def stat_histogram(x: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+def _counts(x: xr.DataArray) -> np.ndarray:
+    """Counts of ``x`` (NaN ignored) in the fixed bins of :data:`_EDGES`; lazy for dask input."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = np.clip(np.arcsinh(x.data / _SCALE), -_LIMIT, _LIMIT)  # inf stays in the end bins
+    return histogram(t, _EDGES)
+
+
+def _occupied(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.asarray(counts, dtype=np.float64)
+    keep = counts > 0
+    return _bin_values()[keep], counts[keep]
+
+
+def stat_histogram(x: xr.DataArray, *, progress: bool | None = None) -> tuple[np.ndarray, ...]:
     """Counts and bin centres of ``x`` (NaN ignored), computed in one pass.
 
     Returns the non-empty bins only: ``(values, counts)`` as float64 arrays.
     """
-    with np.errstate(invalid="ignore", over="ignore"):
-        t = np.clip(np.arcsinh(x / _SCALE), -_LIMIT, _LIMIT)  # inf stays in the end bins
-    (counts,) = compute(histogram(t.data, _EDGES))
-    counts = np.asarray(counts, dtype=np.float64)
-    keep = counts > 0
-    return _bin_values()[keep], counts[keep]
+    (counts,) = compute(_counts(x), progress=progress)
+    return _occupied(counts)
 
 
 def _class_moments(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -188,8 +198,7 @@ def em_gmm(values: np.ndarray, counts: np.ndarray, *, max_iter: int = 500) -> fl
 _FUNCS = {"otsu": otsu, "kittler_illingworth": kittler_illingworth, "em_gmm": em_gmm}
 
 
-def threshold_value(x: xr.DataArray, method: ThresholdMethod = "kittler_illingworth") -> float:
-    """The threshold of ``x`` by ``method`` (a number; one pass over the data)."""
+def _check(x: xr.DataArray, method: str) -> None:
     if method not in _FUNCS:
         raise ParameterError(
             f"method={method!r} is not a threshold method; valid: {list(METHODS)}."
@@ -198,14 +207,45 @@ def threshold_value(x: xr.DataArray, method: ThresholdMethod = "kittler_illingwo
         raise DataTypeError(f"threshold expects a DataArray, got {type(x).__name__}.")
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataTypeError(f"threshold needs real numbers, got dtype {x.dtype}.")
-    values, counts = stat_histogram(x)
+
+
+def _from_counts(counts: np.ndarray, method: str, name: str) -> float:
+    """The threshold by ``method`` from the fixed-bin ``counts`` of the statistic ``name``."""
+    values, counts = _occupied(counts)
     if values.size < 2:
         raise ParameterError(
-            f"cannot threshold {x.name or 'the statistic'!s}: it has "
+            f"cannot threshold {name}: it has "
             f"{'no finite value' if values.size == 0 else 'a single distinct value'}; "
             "check the inputs (all NaN? identical dates?)."
         )
     return _FUNCS[method](values, counts)
+
+
+def threshold_value(
+    x: xr.DataArray,
+    method: ThresholdMethod = "kittler_illingworth",
+    *,
+    progress: bool | None = None,
+) -> float:
+    """The threshold of ``x`` by ``method`` (a number; one pass over the data)."""
+    _check(x, method)
+    (counts,) = compute(_counts(x), progress=progress)
+    return _from_counts(counts, method, str(x.name or "the statistic"))
+
+
+def lazy_threshold(x: xr.DataArray, method: ThresholdMethod = "kittler_illingworth") -> Any:
+    """The threshold of ``x`` by ``method`` as a 0-d array: in the dask graph for dask input.
+
+    The histogram pass runs when the result is computed (a numpy input gives a numpy 0-d
+    array now). An unusable statistic (all NaN, one value) raises when it is computed.
+    """
+    _check(x, method)
+    pick = functools.partial(_as_array, method=method, name=str(x.name or "the statistic"))
+    return lazy_call(pick, _counts(x))
+
+
+def _as_array(counts: np.ndarray, method: str, name: str) -> np.ndarray:
+    return np.asarray(_from_counts(counts, method, name), dtype=np.float64)
 
 
 def threshold(
@@ -261,4 +301,12 @@ def threshold(
     return t, mask
 
 
-__all__ = ["threshold", "threshold_value", "METHODS", "otsu", "kittler_illingworth", "em_gmm"]
+__all__ = [
+    "threshold",
+    "threshold_value",
+    "lazy_threshold",
+    "METHODS",
+    "otsu",
+    "kittler_illingworth",
+    "em_gmm",
+]

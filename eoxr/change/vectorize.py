@@ -11,7 +11,13 @@ from .._dims import spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError
 
 
-def vectorize(mask: xr.DataArray, *, min_area: float = 0.0, connectivity: int = 4):
+def vectorize(
+    mask: xr.DataArray,
+    *,
+    min_area: float = 0.0,
+    connectivity: int = 4,
+    progress: bool | None = None,
+):
     """Polygons of the True pixels of a change mask, with their areas and the totals.
 
     The mask is a global product: it is computed in one pass (with a progress bar when
@@ -26,6 +32,8 @@ def vectorize(mask: xr.DataArray, *, min_area: float = 0.0, connectivity: int = 
         Drop polygons smaller than this, in squared CRS units (m^2 for a projected CRS).
     connectivity : {4, 8}
         Pixel connectivity of a polygon.
+    progress : bool, optional
+        Progress bar while the mask is computed: ``None`` shows it in interactive sessions only.
 
     Returns
     -------
@@ -63,7 +71,7 @@ def vectorize(mask: xr.DataArray, *, min_area: float = 0.0, connectivity: int = 
         )
     if not (mask.dtype == bool or np.issubdtype(mask.dtype, np.number)):
         raise DataTypeError(f"vectorize needs a boolean mask, got dtype {mask.dtype}.")
-    (values,) = compute(mask.transpose(ydim, xdim).data)
+    (values,) = compute(mask.transpose(ydim, xdim).data, progress=progress)
     values = np.asarray(values)
     valid = ~np.isnan(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
     binary = (np.nan_to_num(values) != 0).astype(np.uint8)

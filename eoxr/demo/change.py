@@ -50,7 +50,7 @@ def run(out: pathlib.Path) -> list[str]:
     a, b = cube.isel(time=i), cube.isel(time=j)
     truth = scene.change.values
     t0 = time.perf_counter()
-    res = a.eo.change(b, method="cva", threshold="kittler_illingworth").compute()
+    res = a.eo.change(b, method="cva", threshold_method="kittler_illingworth").compute()
     mad = irmad(a, b)
     _, mad_mask = threshold(mad.chi2, "kittler_illingworth")
     secs = time.perf_counter() - t0
@@ -83,12 +83,12 @@ def run(out: pathlib.Path) -> list[str]:
 
     s1 = synthetic_s1(seed=0, shape=(128, 128), times=10, flood_from=6)
     series = s1.cube.chunk({"y": 64, "x": 64})
-    om = omnibus(series, enl=None, alpha=0.01).compute()
+    om = omnibus(series, alpha=0.01).compute()
     flood_date = s1.cube.time.values[6]
     at_flood = om.change.sel(time=flood_date).values
     prec, rec = _precision_recall(at_flood, s1.change.values)
     lines.append(
-        f"S1 omnibus (10 dates, ENL estimated {om.attrs['enl']:.2f}): flood found at its date "
+        f"S1 omnibus (10 dates, ENL estimated {om.attrs['looks']:.2f}): flood found at its date "
         f"{str(flood_date)[:10]}: precision {prec:.3f}, recall {rec:.3f}"
     )
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))

@@ -84,7 +84,7 @@ def run(out: pathlib.Path) -> list[str]:
     net, _ = train_cnn(cube, truth)
     lazy = cube.chunk({"y": 48, "x": 48})
     # input_overlap left out: seam-free default from the net's measured receptive radius
-    cnn = lazy.eo.apply_model(net, PATCH, output_coords=truth.attrs["classes"])
+    cnn = lazy.eo.apply_model(net, input_dims=PATCH, output_coords=truth.attrs["classes"])
     cnn_map = cnn.argmax("class").compute()
     # random forest from 5 % of the pixels (a sparse "field survey")
     rng = np.random.default_rng(0)

@@ -122,7 +122,7 @@ def csmask(
     cube: xr.DataArray | xr.Dataset,
     *,
     product_level: Literal["l1c", "l2a"] = "l1c",
-    size: int = 256,
+    patch: int = 256,
     overlap: int = 52,
     batch_size: int = 4,
     device: str | None = None,
@@ -140,8 +140,9 @@ def csmask(
         computed.
     product_level : {"l1c", "l2a"}
         Which model family to use.
-    size, overlap : int
-        Patch size and overlap in pixels (the models' 256 px tiles; ukis-csmask overlaps 20 %).
+    patch, overlap : int
+        Side of the square patch and its overlap in pixels (the models' 256 px tiles;
+        ukis-csmask overlaps 20 %).
     batch_size : int
         Patches per ONNX run.
     device : str, optional
@@ -159,7 +160,7 @@ def csmask(
     --------
     >>> import eoxr.testing as et
     >>> cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=64, nx=64, times=None)
-    >>> csmask(cube, size=64, overlap=16).dims  # doctest: +SKIP
+    >>> csmask(cube, patch=64, overlap=16).dims  # doctest: +SKIP
     ('y', 'x')
     """
     from ..ml.apply import apply_model
@@ -171,8 +172,8 @@ def csmask(
     scores = apply_model(
         cube,
         enc,
-        {"y": size, "x": size},
-        {"y": overlap, "x": overlap},
+        input_dims={"y": patch, "x": patch},
+        input_overlap={"y": overlap, "x": overlap},
         batch_size=batch_size,
         device=device,
         output_dim="class",
@@ -194,7 +195,7 @@ def csmask(
         name="csmask",
         long_name="cloud and cloud shadow (ukis-csmask)",
         units="1",
-        history=f"csmask(model={enc.name!r}, size={size}, overlap={overlap})",
+        history=f"csmask(model={enc.name!r}, patch={patch}, overlap={overlap})",
         attrs={"flag_values": [0, 1, 2], "flag_meanings": "clear cloud cloud_shadow"},
     )
 

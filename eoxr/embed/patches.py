@@ -60,7 +60,7 @@ def _run_patches(
     dims, over = {ydim: patch, xdim: patch}, {ydim: patch - stride, xdim: patch - stride}
     kw: dict = dict(batch_size=batch_size, device=device, output_dim="feature", name="embedding")
     kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
-    return apply_model(da, enc.eoxr_model, dims, over, **kw)
+    return apply_model(da, enc.eoxr_model, input_dims=dims, input_overlap=over, **kw)
 
 
 def embed(

@@ -91,7 +91,7 @@ def patch_index(emb: xr.DataArray, geoms: list) -> tuple[np.ndarray, np.ndarray]
     return np.asarray(rows, np.intp), np.asarray(cols, np.intp)
 
 
-def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
+def zonal(emb: xr.DataArray, gdf: Any, *, stats: str = "mean", progress: bool | None = None) -> Any:
     """One embedding vector per polygon: a GeoDataFrame with an ``embedding`` column.
 
     Parameters
@@ -100,8 +100,11 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
         Embedding cube (``feature`` dim), e.g. from :func:`eoxr.embed.embed`.
     gdf : GeoDataFrame
         Polygons (or points), reprojected to the cube's CRS for the lookup.
-    stat : {"mean", "median", "min", "max"}
-        Reduction over the polygon's patches (NaN patches ignored).
+    stats : {"mean", "median", "min", "max"}
+        The statistic over the polygon's patches (NaN patches ignored): one, so that each
+        polygon gets one vector (``zonal_stats`` takes several, one column each).
+    progress : bool, optional
+        Progress bar while the patches are read: ``None`` shows it in interactive sessions only.
 
     Returns
     -------
@@ -122,8 +125,8 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
     """
     import geopandas as gpd
 
-    if stat not in STATS:
-        raise ParameterError(f"stat={stat!r}: expected one of {sorted(STATS)}.")
+    if not isinstance(stats, str) or stats not in STATS:
+        raise ParameterError(f"stats={stats!r}: expected one of {sorted(STATS)}.")
     fdim = feature_dim(emb)
     if not isinstance(gdf, gpd.GeoDataFrame) or len(gdf) == 0:
         raise ParameterError("zonal needs a non-empty GeoDataFrame of polygons.")
@@ -138,7 +141,7 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
         picked = vec.isel(
             {ydim: xr.DataArray(rows, dims="_c"), xdim: xr.DataArray(cols, dims="_c")}
         )
-        (vals,) = _chunks.compute(picked.transpose(*extra, "_c", fdim).data)
+        (vals,) = _chunks.compute(picked.transpose(*extra, "_c", fdim).data, progress=progress)
         values = np.asarray(vals, dtype=np.float64)
     where = {rc: n for n, rc in enumerate(zip(rows.tolist(), cols.tolist()))}
     records = []
@@ -148,7 +151,7 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
             v = values[idx][sel] if sel else np.full((0, emb.sizes[fdim]), np.nan)
             ok = np.isfinite(v).all(axis=1)
             with np.errstate(all="ignore"):
-                agg = STATS[stat](v[ok], axis=0) if ok.any() else np.full(v.shape[1], np.nan)
+                agg = STATS[stats](v[ok], axis=0) if ok.any() else np.full(v.shape[1], np.nan)
             rec = {"_row": g, "embedding": agg.astype(np.float32), "n_patches": int(ok.sum())}
             rec.update({d: emb[d].values[i] if d in emb.coords else i for d, i in zip(extra, idx)})
             records.append(rec)
@@ -159,7 +162,7 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stat: str = "mean") -> Any:
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.name, crs=gdf.crs)
 
 
-def _table(emb: xr.DataArray) -> tuple[Any, dict]:
+def _table(emb: xr.DataArray, progress: bool | None = None) -> tuple[Any, dict]:
     """Rows of valid patch vectors with footprint geometry, and the grid metadata."""
     import geopandas as gpd
     import shapely
@@ -168,7 +171,7 @@ def _table(emb: xr.DataArray) -> tuple[Any, dict]:
     ydim, xdim = spatial_dims(emb)
     extra = [d for d in emb.dims if d not in (ydim, xdim, fdim)]
     vec = emb.transpose(*extra, ydim, xdim, fdim)
-    (vals,) = _chunks.compute(vec.data)
+    (vals,) = _chunks.compute(vec.data, progress=progress)
     vals = np.asarray(vals, dtype=np.float32)
     idx = np.nonzero(np.isfinite(vals).all(axis=-1))
     yc = np.asarray(emb[ydim].values, dtype=np.float64)
@@ -199,7 +202,13 @@ def _table(emb: xr.DataArray) -> tuple[Any, dict]:
     return gdf, meta
 
 
-def to_geoparquet(emb: xr.DataArray, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def to_geoparquet(
+    emb: xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> Path:
     """Write an embedding cube as GeoParquet: one row per valid patch (and time...).
 
     Parameters
@@ -210,6 +219,8 @@ def to_geoparquet(emb: xr.DataArray, path: str | os.PathLike, *, overwrite: bool
         Output ``.parquet`` file.
     overwrite : bool
         Replace an existing file.
+    progress : bool, optional
+        Progress bar while the embeddings are read: ``None`` shows it in interactive sessions only.
 
     Returns
     -------
@@ -237,7 +248,7 @@ def to_geoparquet(emb: xr.DataArray, path: str | os.PathLike, *, overwrite: bool
         raise WriteError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
     if not path.parent.is_dir():
         raise WriteError(f"folder {str(path.parent)!r} does not exist; create it first.")
-    gdf, meta = _table(emb)
+    gdf, meta = _table(emb, progress)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         # geopandas writes the GeoParquet "geo" metadata; the grid is added beside it

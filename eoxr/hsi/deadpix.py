@@ -211,7 +211,7 @@ def _repair_block(block: np.ndarray) -> np.ndarray:
 
 @per_scene
 def repair_dead_pixels(
-    cube: xr.DataArray, mask: xr.DataArray | None = None, *, progress: bool | None = None
+    cube: xr.DataArray, *, mask: xr.DataArray | None = None, progress: bool | None = None
 ) -> xr.DataArray:
     """Fill dead pixels from their spatial neighbours (3x3, then 5x5) and spectral neighbours.
 

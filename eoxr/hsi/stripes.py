@@ -3,16 +3,16 @@
 A push-broom detector element that is slightly off adds the same offset (or gain) to a whole
 column of a band. Two estimators of those per-line offsets:
 
-* ``method="moments"``: classic moment matching (Gadallah et al. 2000): every line's mean
+* ``offsets="moments"``: classic moment matching (Gadallah et al. 2000): every line's mean
   (and standard deviation) is set to the band's global one. Simple, but it also erases real
   line-to-line brightness changes of the scene.
-* ``method="robust"`` (default): each pixel is compared with the mean of its two neighbours
+* ``offsets="robust"`` (default): each pixel is compared with the mean of its two neighbours
   across lines, ``h = v[x] - (v[x-d] + v[x+d]) / 2`` for ``d = 1, 2``; the median of ``h``
   along each line (over all rows) is the line's stripe contrast
   ``c = o[x] - (o[x-d] + o[x+d]) / 2``, immune to scene slopes (a second difference) and to
   scene edges that cross less than half of the rows (a median). The offsets ``o`` are then
   found by (slightly ridge-regularised) least squares on the lines whose contrast stands out
-  (``k`` robust sigmas, local maxima first), all other lines keeping ``o = 0``: only striped
+  (``z`` robust sigmas, local maxima first), all other lines keeping ``o = 0``: only striped
   lines are touched. The medians need whole lines in a chunk; the cube is rechunked for that
   statistic only, and the correction is applied on the original chunks. Nothing is computed at
   call time: the medians, the offsets solved from them (one graph task) and the correction
@@ -37,7 +37,7 @@ from ._cube import as_bands_first, on_good_bands, per_scene
 from .noise import positive_number
 
 StripeMode = Literal["additive", "multiplicative"]
-StripeMethod = Literal["robust", "moments"]
+StripeOffsets = Literal["robust", "moments"]
 
 
 #: Neighbour distances of the line contrasts: with only +-1, two adjacent striped lines look
@@ -229,11 +229,11 @@ def _moment_offsets(data: xr.DataArray, along: str) -> tuple[xr.DataArray, xr.Da
 @per_scene
 def destripe(
     cube: xr.DataArray,
-    dim: Literal["x", "y"] = "x",
     *,
+    dim: Literal["x", "y"] = "x",
     mode: StripeMode = "additive",
-    method: StripeMethod = "robust",
-    k: float = 4.0,
+    offsets: StripeOffsets = "robust",
+    z: float = 4.0,
     progress: bool | None = None,
 ) -> xr.DataArray:
     """Remove stripes from every band by equalising line statistics.
@@ -250,11 +250,11 @@ def destripe(
         spatial dims (e.g. ``"lon"``).
     mode : {"additive", "multiplicative"}
         Stripe model: an offset per line, or a gain (estimated on the log of positive data).
-    method : {"robust", "moments"}
-        ``"robust"``: median line contrasts and sparse offsets (only striped lines change);
-        ``"moments"``: classic moment matching of every line's mean and standard deviation to
-        the band's (``mode`` is then ignored).
-    k : float
+    offsets : {"robust", "moments"}
+        How the stripe offsets are estimated: ``"robust"``: median line contrasts and sparse
+        offsets (only striped lines change); ``"moments"``: classic moment matching of every
+        line's mean and standard deviation to the band's (``mode`` is then ignored).
+    z : float
         Detection threshold of striped lines, in robust sigmas of the line contrast.
     progress : bool, optional
         Accepted for compatibility and ignored: nothing is computed at call time (the line
@@ -273,24 +273,24 @@ def destripe(
     >>> destripe(scene.cube).dims
     ('band', 'y', 'x')
     """
-    if mode not in ("additive", "multiplicative") or method not in ("robust", "moments"):
+    if mode not in ("additive", "multiplicative") or offsets not in ("robust", "moments"):
         raise ParameterError(
-            f"mode={mode!r} / method={method!r}: use mode 'additive' or "
-            "'multiplicative' and method 'robust' or 'moments'."
+            f"mode={mode!r} / offsets={offsets!r}: use mode 'additive' or "
+            "'multiplicative' and offsets 'robust' or 'moments'."
         )
-    k = positive_number(k, "k")  # checked now: the offsets are solved when the graph runs
+    z = positive_number(z, "z")  # checked now: the offsets are solved when the graph runs
     data, order = as_bands_first(cube)
     bdim, ydim, xdim = data.dims
     line_dim, along = _line_dims(dim, ydim, xdim)
     run = functools.partial(
-        _destripe, line_dim=line_dim, along=along, mode=mode, method=method, k=k
+        _destripe, line_dim=line_dim, along=along, mode=mode, offsets=offsets, z=z
     )
     out = match_chunks(on_good_bands(run, data), cube.transpose(*data.dims))
     return finalize(
         out.transpose(*order),
         cube,
         keep_value_attrs=True,
-        history=f"destripe(dim={dim!r}, mode={mode!r}, method={method!r})",
+        history=f"destripe(dim={dim!r}, mode={mode!r}, offsets={offsets!r})",
     )
 
 
@@ -300,8 +300,8 @@ def _destripe(
     line_dim: str,
     along: str,
     mode: str,
-    method: str,
-    k: float,
+    offsets: str,
+    z: float,
 ) -> xr.DataArray:
     """Destripe a ``(band, y, x)`` cube whose bands all take part in the statistics."""
     bdim, ydim, xdim = data.dims
@@ -309,20 +309,20 @@ def _destripe(
     bare = data.drop_vars(list(data.coords))
     nb, n = data.shape[0], data.sizes[line_dim]
 
-    def offsets(cube: xr.DataArray) -> xr.DataArray:
+    def robust_offsets(cube: xr.DataArray) -> xr.DataArray:
         # the sparse solve needs every line's contrast: one graph task fed by the medians
         parts = contrast_parts(cube, line_dim, along)
-        o = lazy_call(_offsets_of_parts, parts, k, shape=(nb, n), dtype="float64")
+        o = lazy_call(_offsets_of_parts, parts, z, shape=(nb, n), dtype="float64")
         return xr.DataArray(o, dims=(bdim, line_dim))
 
-    if method == "moments":
+    if offsets == "moments":
         gain, offset = _moment_offsets(bare, along)
         out = bare * gain.astype(data.dtype) + offset.astype(data.dtype)
     elif mode == "additive":
-        out = bare - offsets(bare).astype(data.dtype)
+        out = bare - robust_offsets(bare).astype(data.dtype)
     else:
         logd = np.log(bare.where(bare > 0))
-        out = bare * np.exp(-offsets(logd)).astype(data.dtype)
+        out = bare * np.exp(-robust_offsets(logd)).astype(data.dtype)
     return data.copy(data=out.transpose(bdim, ydim, xdim).data)
 
 

@@ -177,8 +177,8 @@ def _units(key: str, item: Any) -> str:
 
 def load_stac(
     items: Any,
-    bands: Sequence[str] | None = None,
     *,
+    bands: Sequence[str] | None = None,
     chunks: Mapping[str, int] | None = None,
     common_names: bool = False,
     scale: bool = True,
@@ -243,7 +243,7 @@ def load_stac(
     if sensor:
         ds.attrs["eoxr:sensor"] = sensor
     if common_names:
-        ds = _bands.rename_to_common(ds, sensor)
+        ds = _bands.rename_to_common(ds, sensor=sensor)
         ds.attrs.pop("eoxr:sensor", None)
     ds.attrs = append_history(
         ds.attrs,

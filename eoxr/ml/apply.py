@@ -133,9 +133,9 @@ def _is_patch_model(model: Any) -> bool:
 def apply_model(
     cube: xr.DataArray | xr.Dataset,
     model: Any,
+    *,
     input_dims: Mapping[Hashable, int] | None = None,
     input_overlap: Mapping[Hashable, int] | None = None,
-    *,
     bands: Sequence[str] | None = None,
     mean: float | Sequence[float] | None = None,
     std: float | Sequence[float] | None = None,
@@ -146,7 +146,7 @@ def apply_model(
     output_dim: str | None = None,
     output_coords: Sequence | None = None,
     autocast: bool | Any = False,
-    method: str = "predict",
+    response_method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     name: str | None = None,
 ) -> xr.DataArray:
@@ -162,8 +162,8 @@ def apply_model(
         ``(N, K, H, W)`` (dense) or ``(N, K)`` (one value per patch, giving a coarser grid at
         the patch centres). ONNX runs with onnxruntime (``pip install onnxruntime``); its
         session is opened once per worker process, never pickled. A fitted scikit-learn
-        estimator runs per pixel (:func:`eoxr.ml.sklearn.apply_estimator`: ``method``,
-        ``feature_dims``), its bands matched by name to those it was fitted on.
+        estimator runs per pixel (:func:`eoxr.ml.sklearn.apply_estimator`:
+        ``response_method``, ``feature_dims``), its bands matched by name to those it was fitted on.
         **Encoder protocol** (duck typing): an object with an attribute ``eoxr_model`` runs
         ``model.eoxr_model``, and its ``eoxr_preprocess`` dict (keys ``bands``, ``mean``,
         ``std``, ``scale``) gives the defaults of those keyword arguments. A plain model may
@@ -204,9 +204,10 @@ def apply_model(
         Labels of the model's output channels.
     autocast : bool or torch.dtype
         torch only: mixed precision (float16 on CUDA, bfloat16 on CPU when ``True``).
-    method, feature_dims, name : str, sequence, str
-        Estimator method, the dims whose values are a pixel's features (estimators), and the
-        name of the result.
+    response_method, feature_dims, name : str, sequence, str
+        The estimator's method to call (``"predict"``, ``"predict_proba"``, ``"transform"``;
+        scikit-learn's name for this choice), the dims whose values are a pixel's features
+        (estimators), and the name of the result.
 
     Returns
     -------
@@ -220,7 +221,9 @@ def apply_model(
     >>> import torch, eoxr.testing as et
     >>> net = torch.nn.Conv2d(2, 3, 3, padding=1).eval()
     >>> cube = et.make_cube(ny=40, nx=40, times=None)
-    >>> out = apply_model(cube, net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2)
+    >>> out = apply_model(
+    ...     cube, net, input_dims={"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
+    ... )
     >>> out.dims, "overlap=(4, 4)" in out.attrs["history"]  # 4 x the receptive radius 1
     (('class', 'y', 'x'), True)
     """
@@ -248,7 +251,7 @@ def apply_model(
         return apply_estimator(
             cube if bands is None else select_channels(cube, bands),
             model,
-            method=method,
+            response_method=response_method,
             feature_dims=feature_dims,
             output_dim=output_dim,
             name=name,

@@ -133,9 +133,9 @@ def _nodata_fraction_ok(
 def batches(
     cube: xr.DataArray | xr.Dataset,
     input_dims: Mapping[Hashable, int],
+    *,
     input_overlap: Mapping[Hashable, int] | None = None,
     labels: xr.DataArray | None = None,
-    *,
     batch_size: int | None = None,
     bands: Sequence[str] | None = None,
     max_nodata_fraction: float | None = None,
@@ -285,8 +285,8 @@ def torch_dataset(
     gen = batches(
         cube,
         input_dims or {"y": 64, "x": 64},
-        input_overlap,
-        labels,
+        input_overlap=input_overlap,
+        labels=labels,
         bands=bands,
         max_nodata_fraction=max_nodata_fraction,
         progress=progress,

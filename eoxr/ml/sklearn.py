@@ -172,7 +172,7 @@ def apply_estimator(
     cube: xr.DataArray | xr.Dataset,
     estimator: Any,
     *,
-    method: str = "predict",
+    response_method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     output_dim: str | None = None,
     name: str | None = None,
@@ -192,19 +192,19 @@ def apply_estimator(
     >>> apply_estimator(cube, km).dims
     ('y', 'x')
     """
-    if method not in _METHODS or not hasattr(estimator, method):
+    if response_method not in _METHODS or not hasattr(estimator, response_method):
         raise ParameterError(
-            f"method={method!r}: the estimator has no such method; use one of "
+            f"response_method={response_method!r}: the estimator has no such method; use one of "
             f"{[m for m in _METHODS if hasattr(estimator, m)]}."
         )
     da, feats, other = _layout(cube, feature_dims)
     da = _match_bands(da, estimator, feats)
     n_feat = int(np.prod([da.sizes[d] for d in feats]))
     _check_features(estimator, n_feat)
-    probe = _call(estimator, method, np.zeros((1, n_feat), _input_dtype(estimator)))
+    probe = _call(estimator, response_method, np.zeros((1, n_feat), _input_dtype(estimator)))
     k = int(probe.shape[1]) if probe.ndim == 2 else None
     shared = _chunks.shared(estimator, lazy=_chunks.is_dask(da))
-    out_dim = output_dim or default_output_dim(estimator, method)
+    out_dim = output_dim or default_output_dim(estimator, response_method)
     data = _chunks.map_blocks(
         _kernel,
         da,
@@ -212,29 +212,34 @@ def apply_estimator(
         whole=feats,
         drop_dims=feats,
         new_dims={out_dim: k} if k else None,
-        kwargs=dict(estimator=shared, method=method, n_other=len(other), n_feat=len(feats), k=k),
+        kwargs=dict(
+            estimator=shared, method=response_method, n_other=len(other), n_feat=len(feats), k=k
+        ),
     )
     ydim, xdim = spatial_dims(da)
     dims = (*other, ydim, xdim, *((out_dim,) if k else ()))
     coords = {d: da[d] for d in (*other, ydim, xdim) if d in da.coords}
     if k:
-        labels = getattr(estimator, "classes_", None) if method == "predict_proba" else None
+        labels = (
+            getattr(estimator, "classes_", None) if response_method == "predict_proba" else None
+        )
         coords[out_dim] = np.asarray(labels) if labels is not None else np.arange(k)
     out = xr.DataArray(data, dims=dims, coords=coords)
     if k:
         out = out.transpose(*other, out_dim, ydim, xdim)
     attrs = {}
     names = _class_names(estimator)
-    if method == "predict" and names is not None:
+    if response_method == "predict" and names is not None:
         attrs["classes"] = names
     return finalize(
         out,
         cube,
-        name=name or method,
-        long_name=f"{type(estimator).__name__} {method}",
+        name=name or response_method,
+        long_name=f"{type(estimator).__name__} {response_method}",
         units="1",
         attrs=attrs,
-        history=f"apply_estimator({type(estimator).__name__}, method={method!r}, "
+        history=f"apply_estimator({type(estimator).__name__}, "
+        f"response_method={response_method!r}, "
         f"feature_dims={feats})",
     )
 
@@ -304,7 +309,7 @@ def training_table(
     else:
         from .vector import rasterize
 
-        lab = rasterize(da, labels, column)
+        lab = rasterize(da, labels, column=column)
     classes = lab.attrs.get("classes")
     (lab_np,) = _chunks.compute(lab.data, progress=progress)
     lab_np = np.asarray(lab_np, dtype=np.float64)

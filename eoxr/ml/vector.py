@@ -67,8 +67,8 @@ def _burn(cube: Any, shapes: Any, fill: float, dtype: Any, all_touched: bool) ->
 def rasterize(
     cube: xr.DataArray | xr.Dataset,
     gdf: Any,
-    column: str | None = None,
     *,
+    column: str | None = None,
     all_touched: bool = False,
 ) -> xr.DataArray:
     """Burn ``gdf`` into a float32 label raster on the cube's grid (NaN outside geometries).
@@ -209,8 +209,8 @@ def _product(arrays: list) -> list[tuple]:
 def sample(
     cube: xr.DataArray | xr.Dataset,
     gdf: Any,
-    column: str | None = None,
     *,
+    column: str | None = None,
     all_touched: bool = False,
     progress: bool | None = None,
 ) -> Any:
@@ -268,8 +268,8 @@ def sample(
 def zonal_stats(
     cube: xr.DataArray | xr.Dataset,
     gdf: Any,
-    stats: Sequence[str] = ("mean", "std", "count"),
     *,
+    stats: str | Sequence[str] = ("mean", "std", "count"),
     all_touched: bool = False,
     progress: bool | None = None,
 ) -> Any:
@@ -285,8 +285,9 @@ def zonal_stats(
         Cube to summarise.
     gdf : GeoDataFrame
         Zones (polygons, or points for single pixels); reprojected to the cube's CRS.
-    stats : sequence of str
-        Any of ``count``, ``mean``, ``std``, ``min``, ``max``, ``sum``, ``median``.
+    stats : str or sequence of str
+        Any of ``count``, ``mean``, ``std``, ``min``, ``max``, ``sum``, ``median`` (one column
+        each).
     all_touched : bool
         Count every pixel a polygon touches, not only those whose centre is inside.
     progress : bool, optional
@@ -302,10 +303,11 @@ def zonal_stats(
     >>> import geopandas as gpd, shapely, eoxr.testing as et
     >>> cube = et.make_cube(times=None)
     >>> zone = shapely.box(500_000, 5_099_800, 500_100, 5_099_900)
-    >>> out = zonal_stats(cube, gpd.GeoDataFrame(geometry=[zone], crs=32633), ["count"])
+    >>> out = zonal_stats(cube, gpd.GeoDataFrame(geometry=[zone], crs=32633), stats="count")
     >>> int(out["B08_count"][0])
     100
     """
+    stats = [stats] if isinstance(stats, str) else list(stats)
     bad = [s for s in stats if s not in STATS]
     if bad:
         raise ParameterError(f"unknown stats {bad}; choose from {list(STATS)}.")

@@ -82,7 +82,7 @@ def looks_from_counts(counts: np.ndarray) -> float:
     return hist_quantile(counts, _EDGES, 0.5)
 
 
-def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
+def estimate_looks(cube: xr.DataArray, *, size: Size = 7, progress: bool | None = None) -> float:
     """Estimate the equivalent number of looks of SAR intensity (linear, or dB declared).
 
     A documented global statistic, computed now in one pass (with a progress bar in interactive
@@ -102,6 +102,8 @@ def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
         extra dims enters the one estimate.
     size : int or {dim: int}
         Window of the local ENL (odd, >= 3).
+    progress : bool, optional
+        Progress bar for the pass: ``None`` shows it in interactive sessions only.
 
     Returns
     -------
@@ -116,7 +118,7 @@ def estimate_looks(cube: xr.DataArray, *, size: Size = 7) -> float:
     True
     """
     lin = as_linear(cube, what="estimate_looks")
-    (counts,) = compute(local_enl_histogram(lin, window_size(lin, size)))
+    (counts,) = compute(local_enl_histogram(lin, window_size(lin, size)), progress=progress)
     return looks_from_counts(counts)
 
 

@@ -41,7 +41,7 @@ def _check_factors(
 
 
 @per_variable
-def multilook(cube: SarCube, factors: Mapping[str, int] | int = 2) -> SarCube:
+def multilook(cube: SarCube, *, factors: Mapping[str, int] | int = 2) -> SarCube:
     """Average blocks of ``factors`` pixels along y and x (NaN-aware), lazily.
 
     Averaging is done in linear power (dB input is converted and back); NaN pixels are ignored
@@ -66,7 +66,7 @@ def multilook(cube: SarCube, factors: Mapping[str, int] | int = 2) -> SarCube:
     Examples
     --------
     >>> from eoxr.datasets import synthetic_s1
-    >>> multilook(synthetic_s1(shape=(64, 64)).cube, {"y": 2, "x": 4}).shape
+    >>> multilook(synthetic_s1(shape=(64, 64)).cube, factors={"y": 2, "x": 4}).shape
     (2, 2, 32, 16)
     """
     ydim, xdim = check_sar(cube, what="multilook")

@@ -49,12 +49,30 @@ def test_one_date_only(s2):
 
 def test_omnibus_one_date(s1):
     with pytest.raises(DimensionError, match=">= 2 dates"):
-        ch.omnibus(s1.isel(time=[0]), enl=4.4)
+        ch.omnibus(s1.isel(time=[0]), looks=4.4)
 
 
 def test_all_nan_statistic_cannot_be_thresholded(s2):
     with pytest.raises(ParameterError, match="no finite value"):
         ch.threshold(s2.isel(time=0, band=0) * np.nan)
+
+
+def test_lazy_change_threshold_raises_when_computed(s2):
+    """The threshold is in the graph: an all-NaN statistic raises when the result is computed."""
+    a, b = s2.isel(time=0).chunk({"x": 16}), s2.isel(time=1).chunk({"x": 16})
+    res = ch.change(a * np.nan, b, method="diff")  # builds its graph without error
+    with pytest.raises(ParameterError, match="no finite value"):
+        res.compute()
+    with pytest.raises(ParameterError, match="no finite value"):
+        ch.change(a.compute() * np.nan, b.compute(), method="diff")  # numpy: now
+
+
+def test_omnibus_dataset_without_polarisations(s1):
+    ds = s1.eo.to_dataset()
+    with pytest.raises(DimensionError, match="no data variables"):
+        ch.omnibus(ds[[]], looks=4.4)
+    with pytest.raises(DimensionError, match="polarisations"):
+        ch.omnibus(ds.rename({v: f"B0{i}" for i, v in enumerate(ds.data_vars)}), looks=4.4)
 
 
 def test_all_nan_pair_cannot_fit_irmad(s2):
@@ -63,7 +81,7 @@ def test_all_nan_pair_cannot_fit_irmad(s2):
 
 
 def test_all_nan_series_gives_nodata_codes_not_garbage(s1):
-    res = ch.omnibus(s1 * np.nan, enl=4.4).compute()
+    res = ch.omnibus(s1 * np.nan, looks=4.4).compute()
     assert np.isnan(res.p_q).all() and np.isnat(res.first_change.values).all()
     assert int(res.n_changes.sum()) == 0
     t = pd.date_range("2015-01-01", periods=60, freq="30D")
@@ -76,14 +94,14 @@ def test_all_nan_series_gives_nodata_codes_not_garbage(s1):
 def test_negative_sar_intensity_undeclared_units(s1):
     db = s1.eo.to_db().drop_attrs()  # dB values, units forgotten
     with pytest.raises(UnitsError, match="dB"):
-        ch.omnibus(db, enl=4.4).compute()
+        ch.omnibus(db, looks=4.4).compute()
     with pytest.raises(UnitsError, match="negative"):
         ch.difference(db.isel(time=0), db.isel(time=1), kind="log_ratio").compute()
 
 
 def test_integer_or_complex_data(s1, s2):
     with pytest.raises(DataTypeError, match="floating"):
-        ch.omnibus((s1 * 1000).astype("int32"), enl=4.4)
+        ch.omnibus((s1 * 1000).astype("int32"), looks=4.4)
     with pytest.raises(DataTypeError, match="real numbers"):
         ch.difference(s2.isel(time=0).astype("complex64"), s2.isel(time=1))
 
@@ -93,7 +111,7 @@ def test_invalid_literal_parameters_list_valid_values(s2):
     with pytest.raises(ParameterError, match="log_ratio"):
         ch.difference(a, b, kind="log")
     with pytest.raises(ParameterError, match="kittler_illingworth"):
-        a.eo.change(b, threshold="triangle")
+        a.eo.change(b, threshold_method="triangle")
     with pytest.raises(ParameterError, match="irmad"):
         a.eo.change(b, method="mad")
 
@@ -137,6 +155,6 @@ def test_empty_band_selection_is_named(s2, func):
 
 def test_omnibus_empty_band_selection(s1):
     with pytest.raises(DimensionError, match="band selection is empty"):
-        ch.omnibus(s1.isel(band=[]), enl=4.4)
+        ch.omnibus(s1.isel(band=[]), looks=4.4)
     with pytest.raises(DimensionError, match="spatial selection is empty"):
-        ch.omnibus(s1.isel(x=slice(0, 0)), enl=4.4)
+        ch.omnibus(s1.isel(x=slice(0, 0)), looks=4.4)

@@ -109,9 +109,9 @@ def test_integer_digital_numbers(cube):
 
 def test_repair_with_a_mask_of_the_wrong_shape(cube):
     with pytest.raises(GridMismatchError, match="does not fit the cube"):
-        hsi.repair_dead_pixels(cube, cube.isel(y=slice(0, 10), band=0) > 0)
+        hsi.repair_dead_pixels(cube, mask=cube.isel(y=slice(0, 10), band=0) > 0)
     with pytest.raises(GridMismatchError, match="boolean DataArray"):
-        hsi.repair_dead_pixels(cube, np.zeros((40, 40), bool))
+        hsi.repair_dead_pixels(cube, mask=np.zeros((40, 40), bool))
 
 
 def test_even_or_too_large_window_sizes(cube):

@@ -24,16 +24,16 @@ def lazy():
 
 
 CASES = {
-    "destripe k not a number": (
-        lambda c: hsi.destripe(c, k="strong"),
+    "destripe z not a number": (
+        lambda c: hsi.destripe(c, z="strong"),
         ParameterError,
-        r"k='strong' must be a finite number > 0",
+        r"z='strong' must be a finite number > 0",
     ),
-    "destripe k zero": (lambda c: hsi.destripe(c, k=0), ParameterError, "k=0 must be"),
-    "destripe k nan": (lambda c: hsi.destripe(c, k=float("nan")), ParameterError, "finite"),
-    "destripe band dim": (lambda c: hsi.destripe(c, "band"), ParameterError, "spatial dim"),
-    "destripe method": (
-        lambda c: hsi.destripe(c, method="median"),
+    "destripe z zero": (lambda c: hsi.destripe(c, z=0), ParameterError, "z=0 must be"),
+    "destripe z nan": (lambda c: hsi.destripe(c, z=float("nan")), ParameterError, "finite"),
+    "destripe band dim": (lambda c: hsi.destripe(c, dim="band"), ParameterError, "spatial dim"),
+    "destripe offsets": (
+        lambda c: hsi.destripe(c, offsets="median"),
         ParameterError,
         "'robust' or 'moments'",
     ),
@@ -68,7 +68,9 @@ CASES = {
         r"must lie in \(0, 1\]",
     ),
     "repair_dead_pixels mask off the grid": (
-        lambda c: hsi.repair_dead_pixels(c, xr.zeros_like(c.isel(band=0, y=slice(0, 8)), bool)),
+        lambda c: hsi.repair_dead_pixels(
+            c, mask=xr.zeros_like(c.isel(band=0, y=slice(0, 8)), bool)
+        ),
         GridMismatchError,
         "does not fit the cube",
     ),

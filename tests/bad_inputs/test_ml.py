@@ -79,14 +79,14 @@ def test_label_raster_with_extra_dim() -> None:
 
 def test_mean_std_of_wrong_length() -> None:
     with pytest.raises(ParameterError, match="mean has 3 values but the model gets 4 bands"):
-        apply_model(CUBE, NET, SIZE, mean=[0.1, 0.2, 0.3])
+        apply_model(CUBE, NET, input_dims=SIZE, mean=[0.1, 0.2, 0.3])
     with pytest.raises(ParameterError, match="std has 2 values.*one std per band"):
-        apply_model(CUBE, NET, SIZE, mean=0.1, std=[1.0, 2.0])
+        apply_model(CUBE, NET, input_dims=SIZE, mean=0.1, std=[1.0, 2.0])
 
 
 def test_non_positive_std() -> None:
     with pytest.raises(ParameterError, match="std must be finite and positive"):
-        apply_model(CUBE, NET, SIZE, std=[1.0, 0.0, 1.0, 1.0])
+        apply_model(CUBE, NET, input_dims=SIZE, std=[1.0, 0.0, 1.0, 1.0])
 
 
 def test_normalisation_of_wrong_length_for_training() -> None:
@@ -97,7 +97,7 @@ def test_normalisation_of_wrong_length_for_training() -> None:
 def test_onnx_file_missing(tmp_path: Path) -> None:
     require("onnxruntime", extra="onnx")
     with pytest.raises(ReadError, match="does not exist"):
-        apply_model(CUBE, tmp_path / "nope.onnx", SIZE)
+        apply_model(CUBE, tmp_path / "nope.onnx", input_dims=SIZE)
 
 
 def test_onnx_file_not_a_model(tmp_path: Path) -> None:
@@ -105,44 +105,46 @@ def test_onnx_file_not_a_model(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_text("hello")
     with pytest.raises(ReadError, match="cannot load the ONNX model"):
-        apply_model(CUBE, junk, SIZE)
+        apply_model(CUBE, junk, input_dims=SIZE)
 
 
 def test_onnx_input_channel_mismatch(tmp_path: Path) -> None:
     path = _one_by_one_onnx(tmp_path / "c3.onnx", channels=3)
     with pytest.raises(ParameterError, match="expects 3 input channels but the cube gives 4"):
-        apply_model(CUBE, path, SIZE)
+        apply_model(CUBE, path, input_dims=SIZE)
     # the fix the message names works
-    assert apply_model(CUBE, path, SIZE, bands=["red", "green", "blue"]).sizes["class"] == 2
+    assert (
+        apply_model(CUBE, path, input_dims=SIZE, bands=["red", "green", "blue"]).sizes["class"] == 2
+    )
 
 
 def test_patch_larger_than_cube() -> None:
     with pytest.raises(ParameterError, match="larger than the image"):
-        apply_model(CUBE, NET, {"y": 64, "x": 8})
+        apply_model(CUBE, NET, input_dims={"y": 64, "x": 8})
     with pytest.raises(ParameterError, match="larger than the image"):
         CUBE.eo.batches({"y": 8, "x": 64})
 
 
 def test_overlap_not_less_than_patch() -> None:
     with pytest.raises(ParameterError, match="less than the patch size"):
-        apply_model(CUBE, NET, SIZE, {"y": 8, "x": 0})
+        apply_model(CUBE, NET, input_dims=SIZE, input_overlap={"y": 8, "x": 0})
     with pytest.raises(ParameterError, match="less than the patch size"):
-        CUBE.eo.batches(SIZE, {"y": 8})
+        CUBE.eo.batches(SIZE, input_overlap={"y": 8})
 
 
 def test_unknown_blend() -> None:
     with pytest.raises(ParameterError, match="expected 'cosine', 'mean' or 'crop'"):
-        apply_model(CUBE, NET, SIZE, blend="gauss")
+        apply_model(CUBE, NET, input_dims=SIZE, blend="gauss")
 
 
 def test_band_not_in_cube() -> None:
     with pytest.raises(BandNotFoundError, match="'swir16' not found"):
-        apply_model(CUBE, NET, SIZE, bands=["red", "swir16"])
+        apply_model(CUBE, NET, input_dims=SIZE, bands=["red", "swir16"])
 
 
 def test_unsupported_model_type() -> None:
     with pytest.raises(ParameterError, match="is none of"):
-        apply_model(CUBE, {"weights": [1, 2]}, SIZE)
+        apply_model(CUBE, {"weights": [1, 2]}, input_dims=SIZE)
 
 
 def test_preprocessing_options_with_an_estimator() -> None:

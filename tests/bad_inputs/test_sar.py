@@ -37,7 +37,7 @@ def test_db_values_declared_linear(img):
     with pytest.raises(UnitsError, match="declared linear power"):
         sar.estimate_looks(db_as_linear.chunk({"y": 8}))
     with pytest.raises(UnitsError, match="declared linear power"):
-        sar.multilook(db_as_linear, 2).values  # noqa: B018  (the check runs in the graph)
+        sar.multilook(db_as_linear, factors=2).values  # noqa: B018  (the check runs in the graph)
 
 
 def test_all_zero_scene_has_no_looks_estimate(img):
@@ -69,12 +69,12 @@ def test_size_mapping_on_foreign_dims_or_even(img):
 @pytest.mark.parametrize("factors", [0, {"y": 0}, {"x": -2}, {"y": 2.5}, True])
 def test_multilook_factor_zero_or_not_integer(img, factors):
     with pytest.raises(ParameterError, match="multilook factor"):
-        sar.multilook(img, factors)
+        sar.multilook(img, factors=factors)
 
 
 def test_multilook_factor_on_non_spatial_dim(img):
     with pytest.raises(ParameterError, match="not a spatial dim"):
-        sar.multilook(img, {"time": 2})
+        sar.multilook(img, factors={"time": 2})
 
 
 def test_unknown_filter_parameter(img):

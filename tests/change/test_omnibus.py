@@ -80,7 +80,7 @@ def textbook_changes(x, enl, alpha):
 def test_stable_series_false_alarms_near_alpha():
     # gated procedure: a pixel of a stable series shows a change only when Q over the series
     # rejects (rate alpha) and then an R_j does; ungated, 1 - (1 - alpha)^9 = 8.6 % would
-    res = ch.omnibus(gamma_series(seed=0), enl=ENL, alpha=ALPHA).compute()
+    res = ch.omnibus(gamma_series(seed=0), looks=ENL, alpha=ALPHA).compute()
     assert float((res.p_q < ALPHA).mean()) == pytest.approx(ALPHA, abs=0.002)
     any_change = float(res.change.any("time").mean())
     assert any_change <= 1.5 * ALPHA
@@ -102,7 +102,7 @@ def test_flags_match_textbook_procedure_per_pixel():
     x[8, 0, 1::5] = 0.0  # zero power: no-data
     da = xr.DataArray(x.astype("float32"), dims=("time", "band", "y", "x"), attrs={"units": "1"})
     da = da.assign_coords(band=["VV", "VH"])
-    got = ch.omnibus(da.chunk({"y": 13, "x": 17}), enl=ENL, alpha=0.05)
+    got = ch.omnibus(da.chunk({"y": 13, "x": 17}), looks=ENL, alpha=0.05)
     flags = got.change.values
     xx = da.values.astype(np.float64)
     n_diff = 0
@@ -131,7 +131,7 @@ def test_uncorrected_q_over_rejects():
 
 def test_step_of_6db_found_at_its_date():
     s = gamma_series(seed=2, step_db=6.0, step_at=5)
-    res = ch.omnibus(s, enl=ENL, alpha=ALPHA).compute()
+    res = ch.omnibus(s, looks=ENL, alpha=ALPHA).compute()
     first = res.first_change.values
     hit = float((first == s.time.values[5]).mean())
     early = float((first < s.time.values[5]).mean())
@@ -145,25 +145,25 @@ def test_step_of_6db_found_at_its_date():
 def test_synthetic_s1_flood_db_units_nan_and_chunks():
     s = synthetic_s1(seed=0, shape=(48, 40), times=8, flood_from=5)
     lin = s.cube
-    res = ch.omnibus(lin, enl=4.4).compute()
+    res = ch.omnibus(lin, looks=4.4).compute()
     flood = s.change.values
     hit = res.first_change.values[flood] == lin.time.values[5]
     assert hit.mean() > 0.85
     assert res.n_changes.dtype == np.int16 and res.first_change.dtype.kind == "M"
     assert np.isnat(res.first_change.values[~flood]).mean() > 0.8
     # dB input declared by units gives the same answer
-    db = ch.omnibus(lin.eo.to_db(), enl=4.4)
+    db = ch.omnibus(lin.eo.to_db(), looks=4.4)
     np.testing.assert_allclose(db.p_q.values, res.p_q.values, rtol=2e-4, atol=1e-6)
     # a cloudless NaN date at a pixel is skipped, an all-NaN pixel gives NaN / NaT / 0
     holes = lin.copy()
     holes[:, :, 0, 0] = np.nan
     holes[2, :, 0, 1] = np.nan
-    out = ch.omnibus(holes, enl=4.4).compute()
+    out = ch.omnibus(holes, looks=4.4).compute()
     assert np.isnan(out.p_q.values[0, 0]) and np.isnat(out.first_change.values[0, 0])
     assert int(out.n_changes.values[0, 0]) == 0 and np.isfinite(out.p_q.values[0, 1])
     assert np.isnan(out.p_value.values[2, 0, 1])
     assert_same_on_chunkings(
-        lambda c: ch.omnibus(c, enl=4.4),
+        lambda c: ch.omnibus(c, looks=4.4),
         lin,
         [{"y": 7, "x": 13, "time": 2, "band": 1}, {"y": 48, "x": 9}],
         computes=0,
@@ -174,20 +174,42 @@ def test_synthetic_s1_flood_db_units_nan_and_chunks():
 def test_enl_from_attrs_or_estimated_and_accessor():
     s = synthetic_s1(seed=1, shape=(64, 64), times=4)
     tagged = s.cube.assign_attrs({"eoxr:looks": 4.4})
-    assert ch.omnibus(tagged).attrs["enl"] == 4.4
+    assert ch.omnibus(tagged).attrs["looks"] == 4.4
     est = s.cube.eo.change_omnibus(alpha=0.05)
     # estimated from the first date (edges of the small scene pull it below 4.4)
-    assert 2.5 < est.attrs["enl"] < 6.0 and est.attrs["alpha"] == 0.05
+    assert 2.5 < est.attrs["looks"] < 6.0 and est.attrs["alpha"] == 0.05
+
+
+def test_dataset_of_polarisations_equals_the_dataarray_form():
+    """A Dataset of ``vv`` / ``vh`` variables, as load_stac yields, gives the stacked result."""
+    da = gamma_series(seed=3, n=24, step_db=-8.0)
+    ds = xr.Dataset(
+        {str(b).lower(): da.sel(band=b, drop=True).assign_attrs(units="1") for b in da.band.values}
+    )
+    want = ch.omnibus(da, looks=ENL).compute()
+    got = ds.eo.change_omnibus(looks=ENL).compute()
+    xr.testing.assert_identical(got.drop_attrs(), want.drop_attrs())
+    assert got.attrs["looks"] == ENL
+    db = xr.Dataset({v: ds[v].eo.to_db() for v in ds.data_vars})  # units "dB" on the variables
+    xr.testing.assert_equal(ch.omnibus(db, looks=ENL).change.compute(), want.change)
+
+
+def test_options_are_keyword_only():
+    s = synthetic_s1(seed=0, shape=(16, 16), times=3).cube
+    with pytest.raises(TypeError):
+        ch.omnibus(s, 4.4)
+    with pytest.raises(TypeError):
+        s.eo.change_omnibus(4.4)
 
 
 def test_bad_inputs():
     s = synthetic_s1(seed=0, shape=(16, 16), times=3).cube
     with pytest.raises(DimensionError, match="time"):
-        ch.omnibus(s.isel(time=[0]), enl=4.4)
+        ch.omnibus(s.isel(time=[0]), looks=4.4)
     with pytest.raises(UnitsError, match="dB"):
-        ch.omnibus(s.eo.to_db().drop_attrs(), enl=4.4).compute()
+        ch.omnibus(s.eo.to_db().drop_attrs(), looks=4.4).compute()
     with pytest.raises(DimensionError, match="polarisations"):
-        ch.omnibus(s.assign_coords(band=["B04", "B08"]), enl=4.4)
+        ch.omnibus(s.assign_coords(band=["B04", "B08"]), looks=4.4)
 
 
 @pytest.mark.parametrize("kind", ["int", "float"])
@@ -197,8 +219,8 @@ def test_dates_as_numbers_give_the_same_change_dates(kind):
     s = synthetic_s1(seed=0, shape=(24, 20), times=6, flood_from=4)
     lin = s.cube
     numbers = np.arange(6) if kind == "int" else 2020.0 + np.arange(6) / 12
-    res = ch.omnibus(lin, enl=4.4).compute()
-    out = ch.omnibus(lin.assign_coords(time=numbers), enl=4.4).compute()
+    res = ch.omnibus(lin, looks=4.4).compute()
+    out = ch.omnibus(lin.assign_coords(time=numbers), looks=4.4).compute()
     want = np.full(res.first_change.shape, np.nan)
     have = ~np.isnat(res.first_change.values)
     index = {t: i for i, t in enumerate(lin.time.values)}

@@ -37,18 +37,18 @@ def test_vectorize_polygons_areas_totals_crs():
 def test_pca_kmeans_synthetic_and_chunks():
     s = synthetic_s2(seed=1, shape=(48, 48), times=24, cloud_cover=0.0)
     a, b = s.cube.isel(time=1), s.cube.isel(time=13)
-    res = ch.pca_kmeans(a, b, block=4, n_components=3)
+    res = ch.pca_kmeans(a, b, size=4, n_components=3)
     assert float((res.change.values == s.change.values).mean()) > 0.97
     both = xr.concat([a, b], "time", coords="minimal", compat="override")
     assert_same_on_chunkings(
-        lambda c: ch.pca_kmeans(c.isel(time=0), c.isel(time=1), block=5, sample=1500),
+        lambda c: ch.pca_kmeans(c.isel(time=0), c.isel(time=1), size=5, sample=1500),
         both,
         [{"y": 7, "x": 11}, {"y": 48, "x": 10}],
         computes=2,  # standardisation statistics, then the difference image to sample
         rtol=0,
     )
-    with pytest.raises(ParameterError, match="block"):
-        ch.pca_kmeans(a, b, block=1)
+    with pytest.raises(ParameterError, match="size=1"):
+        ch.pca_kmeans(a, b, size=1)
 
 
 def textbook_pca_kmeans(a, b, h, s, seed):
@@ -92,7 +92,7 @@ def test_pca_kmeans_matches_textbook(block):
         a.values.astype(np.float64), b.values.astype(np.float64), block, 3, seed=0
     )
     # sample >= pixels: the fit sees every pixel, as the textbook does
-    got = ch.pca_kmeans(a.chunk({"y": 9, "x": 13}), b.chunk({"y": 9, "x": 13}), block=block)
+    got = ch.pca_kmeans(a.chunk({"y": 9, "x": 13}), b.chunk({"y": 9, "x": 13}), size=block)
     agree = float((got.change.values == want).mean())
     assert agree > 0.998, agree
 
@@ -101,7 +101,7 @@ def test_pca_kmeans_taizhou(taizhou):
     a, b, changed, unchanged = taizhou
     res = ch.pca_kmeans(a, b)
     oa, kappa = kappa_oa(res.change.values, changed, unchanged)
-    assert kappa > 0.85 and oa > 0.95  # 0.90 with the default block=4
+    assert kappa > 0.85 and oa > 0.95  # 0.90 with the default size=4
 
 
 def test_embedding_distance_cosine_values_nan_and_grid():

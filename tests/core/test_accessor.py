@@ -124,7 +124,7 @@ def test_property_verbs_and_calls_on_both_kinds():
 def test_sar_verbs_on_a_dataset_of_polarisations():
     cube = datasets.synthetic_s1(shape=(32, 32), times=1).cube
     ds = cube.to_dataset("band") if "band" in cube.dims else cube.to_dataset(name="vv")
-    looked = ds.eo.multilook(2)
+    looked = ds.eo.multilook(factors=2)
     assert set(looked.data_vars) == set(ds.data_vars)
     assert looked.sizes["x"] == ds.sizes["x"] // 2
     filtered = ds.eo.denoise("boxcar", size=3)

@@ -39,9 +39,6 @@ ALLOWLIST: dict[str, str] = {
     "zonal": "returns a table (GeoDataFrame) of embeddings per polygon",
     "to_geoparquet": "a write: the embeddings are computed and stored now",
     "vectorize": "returns polygons (GeoDataFrame) traced from the computed mask",
-    # TODO(change): the global threshold (one histogram pass) is returned as a float attr
-    # `threshold`; a 0-d lazy variable instead would let `change` build its graph only
-    "change": "the global threshold of the change statistic is computed now (a float attr)",
     "plot_rgb": "a view: the per-band stretch is read from a bounded sample (<= 512² px, 8 dates)",
     "plot_spectra": "a view: draws the spectra at the given points (a few pixels are read)",
 }
@@ -146,7 +143,7 @@ def _mask_clouds(_: Path, kind: str) -> Callable[[], Any]:
 def _apply_model(_: Path, kind: str) -> Callable[[], Any]:
     cube, net = _as(kind, _optical()), _conv()
     return lambda: cube.eo.apply_model(
-        net, {"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
+        net, input_dims={"y": 16, "x": 16}, bands=["nir", "red"], mean=0.3, std=0.2
     )
 
 
@@ -194,7 +191,7 @@ CASES: dict[str, Case] = {
     "denoise": _on(_s1, lambda c: c.eo.denoise("lee", size=5)),
     "to_db": _on(_s1, lambda c: c.eo.to_db()),
     "to_linear": _on(lambda: _s1().eo.to_db(), lambda c: c.eo.to_linear()),
-    "multilook": _on(_s1, lambda c: c.eo.multilook(2)),
+    "multilook": _on(_s1, lambda c: c.eo.multilook(factors=2)),
     "estimate_looks": _on(lambda: _s1().isel(time=0, band=0), lambda c: c.eo.estimate_looks()),
     "dual_pol_ratio": _on(_s1, lambda c: c.eo.dual_pol_ratio()),
     "dual_pol_rvi": _on(_s1, lambda c: c.eo.dual_pol_rvi()),
@@ -212,7 +209,7 @@ CASES: dict[str, Case] = {
     "fit": _fit,
     "sample": _on(_optical, lambda c: c.eo.sample(_gdf(c, "point"), progress=False)),
     "zonal_stats": _on(_optical, lambda c: c.eo.zonal_stats(_gdf(c), progress=False)),
-    "rasterize": _on(_optical, lambda c: c.eo.rasterize(_gdf(c), "label")),
+    "rasterize": _on(_optical, lambda c: c.eo.rasterize(_gdf(c), column="label")),
     "batches": _on(_optical, lambda c: c.eo.batches({"y": 16, "x": 16})),
     # embeddings
     "embed": _embed,
@@ -224,7 +221,7 @@ CASES: dict[str, Case] = {
     "cloud_mask_csmask": _csmask_case,
     # change detection
     "change": _on(_s2, lambda c: c.isel(time=0).eo.change(c.isel(time=1))),
-    "change_omnibus": _on(lambda: _s1(times=4), lambda c: c.eo.change_omnibus(enl=4.4)),
+    "change_omnibus": _on(lambda: _s1(times=4), lambda c: c.eo.change_omnibus(looks=4.4)),
     "bfast_monitor": _on(
         lambda: _s2(times=40, shape=(16, 16)),
         lambda c: c.eo.bfast_monitor(monitor_start=c.time.values[30]),
@@ -301,7 +298,7 @@ OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
         lambda c: c.eo.find_dead_pixels(noise=c.eo.estimate_noise("diff")),
         None,
     ),
-    "destripe(method='moments')": (lambda c: c.eo.destripe(method="moments"), None),
+    "destripe(offsets='moments')": (lambda c: c.eo.destripe(offsets="moments"), None),
     "destripe(mode='multiplicative')": (lambda c: c.eo.destripe(mode="multiplicative"), None),
     "denoise('mnf')": (
         lambda c: c.eo.denoise("mnf"),
@@ -357,9 +354,9 @@ def _lazy_or_documented(name: str, call: Callable[[], Any], reason: str | None) 
 
 HSI_LAZY = {
     "destripe": lambda c: c.eo.destripe(),
-    "destripe_rows": lambda c: c.eo.destripe("y"),
+    "destripe_rows": lambda c: c.eo.destripe(dim="y"),
     "destripe_multiplicative": lambda c: c.eo.destripe(mode="multiplicative"),
-    "destripe_moments": lambda c: c.eo.destripe(method="moments"),
+    "destripe_moments": lambda c: c.eo.destripe(offsets="moments"),
     "estimate_noise": lambda c: c.eo.estimate_noise("diff"),
     "find_bad_bands": lambda c: c.eo.find_bad_bands(noise="diff"),
     "find_bad_bands_sigma": lambda c: c.eo.find_bad_bands(
@@ -467,7 +464,8 @@ def _similarity_at_a_point() -> Callable[[], Any]:
 FUNCTIONS: dict[str, tuple[Callable[[], Callable[[], Any]], str | None]] = {
     "eoxr.change.difference": (_change("difference"), None),
     "eoxr.change.cva(standardize=False)": (_change("cva", standardize=False), None),
-    "eoxr.change.cva": (_change("cva"), "standardize=True: the means and deviations are read now"),
+    "eoxr.change.cva": (_change("cva"), None),
+    "eoxr.change.change(method='irmad')": (_change("change", method="irmad"), "the IR-MAD fit"),
     "eoxr.change.irmad": (_change("irmad"), "a fit on a seeded pixel sample"),
     "eoxr.change.pca_kmeans": (_change("pca_kmeans"), "a fit: PCA and k-means on the difference"),
     "eoxr.change.threshold": (_threshold, "a global threshold: one histogram pass"),

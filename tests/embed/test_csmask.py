@@ -65,7 +65,7 @@ def test_sidecar_spec_pins_published_statistics() -> None:
 def test_single_tile_equals_session_by_hand(scene) -> None:
     enc, spec = _encoder()
     tile = scene.isel(y=slice(300, 556), x=slice(200, 456))
-    out = tile.eo.apply_model(enc, {"y": 256, "x": 256}, {"y": 0, "x": 0})
+    out = tile.eo.apply_model(enc, input_dims={"y": 256, "x": 256}, input_overlap={"y": 0, "x": 0})
     x = (tile.values - np.array(spec["mean"], "float32")[:, None, None]) / np.array(
         spec["std"], "float32"
     )[:, None, None]
@@ -77,10 +77,12 @@ def test_single_tile_equals_session_by_hand(scene) -> None:
 def test_lazy_and_chunk_invariant(scene) -> None:
     enc, _ = _encoder()
     crop = scene.isel(y=slice(0, 300), x=slice(0, 300))
-    want = crop.eo.apply_model(enc, {"y": 256, "x": 256}, {"y": 52, "x": 52}).values
+    want = crop.eo.apply_model(
+        enc, input_dims={"y": 256, "x": 256}, input_overlap={"y": 52, "x": 52}
+    ).values
     with et.raise_if_dask_computes():
         lazy = crop.chunk({"y": 170, "x": 130}).eo.apply_model(
-            enc, {"y": 256, "x": 256}, {"y": 52, "x": 52}
+            enc, input_dims={"y": 256, "x": 256}, input_overlap={"y": 52, "x": 52}
         )
     et.assert_lazy(lazy)
     np.testing.assert_allclose(lazy.values, want, rtol=1e-4, atol=1e-4)

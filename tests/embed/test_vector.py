@@ -45,7 +45,7 @@ def test_zonal_means_of_centres_inside() -> None:
     assert list(out["n_patches"]) == [6, 1, 1]
     np.testing.assert_allclose(out["embedding"][1], emb.values[:, 4, 5])
     np.testing.assert_allclose(out["embedding"][2], emb.values[:, 0, 0])
-    med = zonal(emb, gdf, stat="max")
+    med = zonal(emb, gdf, stats="max")
     np.testing.assert_allclose(med["embedding"][0], emb.values[:, 2:4, 1:4].max(axis=(1, 2)))
 
 
@@ -85,5 +85,5 @@ def test_geoparquet_write_errors(tmp_path) -> None:
     gpd.GeoDataFrame(geometry=[Point(0, 0)]).to_parquet(tmp_path / "plain.parquet")
     with pytest.raises(ReadError, match="not written by"):
         read_geoparquet(tmp_path / "plain.parquet")
-    with pytest.raises(ParameterError, match="stat="):
-        zonal(emb, gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=32633), stat="sum")
+    with pytest.raises(ParameterError, match="stats="):
+        zonal(emb, gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=32633), stats="sum")

@@ -145,7 +145,7 @@ def test_time_dim_is_processed_scene_by_scene(series, name):
 def test_time_dim_slices_per_scene_arguments_and_stays_lazy(series, small):
     cube, second = series
     masks = xr.concat([hsi.find_dead_pixels(small.cube), hsi.find_dead_pixels(second)], "time")
-    got = hsi.repair_dead_pixels(cube.chunk({"y": 20}), masks)
+    got = hsi.repair_dead_pixels(cube.chunk({"y": 20}), mask=masks)
     assert got.chunks is not None
     np.testing.assert_array_equal(
         got.isel(time=1).transpose(*second.dims).values, hsi.repair_dead_pixels(second).values

@@ -66,7 +66,7 @@ def _funcs(cube: xr.DataArray):
     return {
         "savgol": lambda c: hsi.savgol(c, 5, order=2),
         "tv": lambda c: hsi.tv(c, noise=noise, n_iter=10, halo=4),
-        "destripe": lambda c: hsi.destripe(c, method="moments"),
+        "destripe": lambda c: hsi.destripe(c, offsets="moments"),
         "destripe_robust": hsi.destripe,
     }
 

@@ -19,7 +19,7 @@ def stripe_variance(cube, truth):
 
 @pytest.fixture(scope="module")
 def repaired(scene):
-    return scene.cube.eo.repair_dead_pixels(scene.extras["dead_mask"]).compute()
+    return scene.cube.eo.repair_dead_pixels(mask=scene.extras["dead_mask"]).compute()
 
 
 def test_destripe_removes_90pct_of_column_mean_variance(scene, repaired):
@@ -55,7 +55,7 @@ def test_destripe_rows_and_multiplicative(scene):
 
 
 def test_destripe_moments_matches_global_statistics(repaired):
-    out = repaired.eo.destripe(method="moments")
+    out = repaired.eo.destripe(offsets="moments")
     means = out.mean("y")
     np.testing.assert_allclose(means.std("x"), 0, atol=1e-5)
 
@@ -126,13 +126,13 @@ def test_repair_chunk_invariant_nan_and_mask_forms(scene):
     cube = scene.cube.copy()
     cube[:, 40:44, 40:44] = np.nan
     mask = scene.extras["dead_mask"]
-    assert_chunk_invariant(lambda c: hsi.repair_dead_pixels(c, mask), cube)
-    out = hsi.repair_dead_pixels(cube, mask)
+    assert_chunk_invariant(lambda c: hsi.repair_dead_pixels(c, mask=mask), cube)
+    out = hsi.repair_dead_pixels(cube, mask=mask)
     assert np.isnan(out[:, 40:44, 40:44]).all()
     full = mask.expand_dims(band=cube.band.values).transpose(*cube.dims)
-    np.testing.assert_array_equal(hsi.repair_dead_pixels(cube, full).values, out.values)
+    np.testing.assert_array_equal(hsi.repair_dead_pixels(cube, mask=full).values, out.values)
     with pytest.raises(GridMismatchError, match="mask"):
-        hsi.repair_dead_pixels(cube, mask.isel(x=slice(0, 10)))
+        hsi.repair_dead_pixels(cube, mask=mask.isel(x=slice(0, 10)))
 
 
 def test_repair_falls_back_to_spectral_neighbours():
@@ -142,7 +142,7 @@ def test_repair_falls_back_to_spectral_neighbours():
     cube = s.cube.copy()
     mask = xr.zeros_like(cube, dtype=bool)
     mask[7, 5:16, 5:16] = True  # an 11x11 hole in one band: the centre has no 5x5 neighbour
-    out = hsi.repair_dead_pixels(cube, mask).values
+    out = hsi.repair_dead_pixels(cube, mask=mask).values
     assert np.isfinite(out).all()
     expect = 0.5 * (cube.values[6, 10, 10] + cube.values[8, 10, 10])
     assert abs(out[7, 10, 10] - expect) < 1e-6

@@ -131,7 +131,7 @@ def test_thermal_band_units_kelvin(tmp_path):
 
 
 def test_single_band_name_is_one_band():
-    ds = eoxr.load_stac(datasets.catalog_path("landsat_colorado"), "nir")
+    ds = eoxr.load_stac(datasets.catalog_path("landsat_colorado"), bands="nir")
     assert list(ds.data_vars) == ["nir"]
 
 

@@ -39,22 +39,22 @@ def _whole_pass(net: torch.nn.Module, cube: xr.DataArray, pad: int = 8) -> np.nd
 
 CUBE = et.make_cube(ny=45, nx=38, times=2)
 NET = _fcn()
-GEOM = ({"y": 16, "x": 20}, {"y": 8, "x": 9})
+GEOM = {"input_dims": {"y": 16, "x": 20}, "input_overlap": {"y": 8, "x": 9}}
 
 
 @pytest.mark.parametrize("blend,tol", [("crop", 1e-5), ("cosine", 1e-5)])
 def test_equals_whole_image_pass(blend: str, tol: float) -> None:
-    out = apply_model(CUBE, NET, *GEOM, blend=blend, batch_size=5)
+    out = apply_model(CUBE, NET, **GEOM, blend=blend, batch_size=5)
     ref = _whole_pass(NET, CUBE)
     assert out.dims == ("time", "class", "y", "x") and out.dtype == np.float32
     np.testing.assert_allclose(out.values, ref, atol=tol)
     # "mean" blends edge-affected pixels too: close, but measurably not exact
-    mean = apply_model(CUBE, NET, *GEOM, blend="mean").values
+    mean = apply_model(CUBE, NET, **GEOM, blend="mean").values
     assert 1e-4 < np.abs(mean - ref).max() < 0.5
 
 
 def test_metadata_and_coords() -> None:
-    out = apply_model(CUBE, NET, *GEOM, output_coords=["a", "b", "c"])
+    out = apply_model(CUBE, NET, **GEOM, output_coords=["a", "b", "c"])
     assert out.rio.crs == CUBE.rio.crs
     np.testing.assert_array_equal(out.y, CUBE.y)
     np.testing.assert_array_equal(out.time, CUBE.time)
@@ -65,9 +65,9 @@ def test_metadata_and_coords() -> None:
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ch=chunkings({"y": 45, "x": 38}, min_size=3))
 def test_chunk_invariant_property(ch: dict) -> None:
-    ref = apply_model(CUBE, NET, *GEOM, blend="cosine").values
+    ref = apply_model(CUBE, NET, **GEOM, blend="cosine").values
     with et.raise_if_dask_computes():
-        lazy = apply_model(CUBE.chunk({**ch, "time": 1}), NET, *GEOM, blend="cosine")
+        lazy = apply_model(CUBE.chunk({**ch, "time": 1}), NET, **GEOM, blend="cosine")
     et.assert_lazy(lazy)
     assert lazy.chunks[-2:] == (ch["y"], ch["x"])
     np.testing.assert_allclose(lazy.values, ref, rtol=1e-6, atol=1e-7)
@@ -77,7 +77,7 @@ def test_chunk_invariant_crop_exact() -> None:
     # Patches are the same on every chunking; only the batch composition changes, and torch's
     # CPU convolutions round differently per batch size (~1e-8 here).
     et.assert_chunk_invariant(
-        lambda c: apply_model(c, NET, *GEOM, blend="crop"), CUBE, rtol=1e-6, atol=1e-7
+        lambda c: apply_model(c, NET, **GEOM, blend="crop"), CUBE, rtol=1e-6, atol=1e-7
     )
 
 
@@ -86,8 +86,8 @@ def test_caller_chunks_kept_without_rechunk(blend: str) -> None:
     # Chunks of 20 and 19 are not multiples of the strides (8, 11): the padding joins the edge
     # blocks (a local merge) and each block reads as far into the next as its last patch
     # reaches, so no block is split across a new grid (which holds rows of blocks in memory).
-    ref = apply_model(CUBE, NET, *GEOM, blend=blend).values
-    lazy = apply_model(CUBE.chunk({"y": 20, "x": 19, "time": 1}), NET, *GEOM, blend=blend)
+    ref = apply_model(CUBE, NET, **GEOM, blend=blend).values
+    lazy = apply_model(CUBE.chunk({"y": 20, "x": 19, "time": 1}), NET, **GEOM, blend=blend)
     layers = list(lazy.data.__dask_graph__().layers)
     assert not [n for n in layers if str(n).startswith("rechunk-split")], layers
     assert lazy.chunks[-2:] == ((20, 20, 5), (19, 19))
@@ -101,7 +101,7 @@ def test_nan_in_nan_out_and_skipped_patches() -> None:
     calls = []
     net = _fcn()
     net.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
-    out = apply_model(cube, net, *GEOM, blend="crop", batch_size=64)
+    out = apply_model(cube, net, **GEOM, blend="crop", batch_size=64)
     assert np.isnan(out[0, :, 5, 7]).all() and np.isfinite(out[0, :, 5, 8]).all()
     assert np.isnan(out[1, :, :20, :25]).all() and np.isfinite(out[1, :, 25:, 30:]).all()
     # grid: 2 times x ceil(45/8) x ceil(38/11) = 48 patches; rows [-4,12) and [4,20) x cols
@@ -113,12 +113,12 @@ def test_nan_in_nan_out_and_skipped_patches() -> None:
 def test_band_selection_and_normalize() -> None:
     net = _fcn(c_in=2)
     out = apply_model(
-        CUBE, net, *GEOM, bands=["nir", "red"], mean=[0.3, 0.3], std=[0.2, 0.2], blend="crop"
+        CUBE, net, **GEOM, bands=["nir", "red"], mean=[0.3, 0.3], std=[0.2, 0.2], blend="crop"
     )
     sub = (CUBE.sel(band=["B08", "B04"]) - 0.3) / 0.2
     np.testing.assert_allclose(out.values, _whole_pass(net, sub), atol=1e-5)
     net.eoxr_meta = {"bands": ["B08", "B04"], "mean": [0.3, 0.3], "std": [0.2, 0.2]}
-    np.testing.assert_allclose(apply_model(CUBE, net, *GEOM, blend="crop").values, out.values)
+    np.testing.assert_allclose(apply_model(CUBE, net, **GEOM, blend="crop").values, out.values)
 
 
 def test_patch_level_model_coords() -> None:
@@ -127,7 +127,7 @@ def test_patch_level_model_coords() -> None:
         torch.nn.Conv2d(4, 5, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
     ).eval()
     cube = CUBE.isel(time=0)
-    out = apply_model(cube, net, {"y": 16, "x": 16}, {"y": 4, "x": 4})
+    out = apply_model(cube, net, input_dims={"y": 16, "x": 16}, input_overlap={"y": 4, "x": 4})
     assert out.dims == ("feature", "y", "x") and out.shape == (5, 4, 3)  # ceil((45-4)/12), ...
     # first patch covers rows 0..15: centre at row 7.5
     assert out.y.values[0] == pytest.approx(cube.y.values[0] + 7.5 * (cube.y[1] - cube.y[0]))
@@ -135,17 +135,18 @@ def test_patch_level_model_coords() -> None:
     with torch.no_grad():
         first = net(torch.from_numpy(cube.values[None, :, 12:28, 12:28])).numpy()[0]
     np.testing.assert_allclose(out[:, 1, 1].values, first, rtol=1e-5)
-    lazy = apply_model(cube.chunk({"y": 14, "x": 25}), net, {"y": 16, "x": 16}, {"y": 4, "x": 4})
+    geom = {"input_dims": {"y": 16, "x": 16}, "input_overlap": {"y": 4, "x": 4}}
+    lazy = apply_model(cube.chunk({"y": 14, "x": 25}), net, **geom)
     np.testing.assert_allclose(lazy.values, out.values, rtol=1e-6)
 
 
 def test_errors() -> None:
     with pytest.raises(ParameterError, match="expects 3 input channels.*gives 4 bands"):
-        apply_model(CUBE, _fcn(c_in=3), *GEOM)
+        apply_model(CUBE, _fcn(c_in=3), **GEOM)
     with pytest.raises(ParameterError, match="larger than the image"):
-        apply_model(CUBE, NET, {"y": 64, "x": 16})
+        apply_model(CUBE, NET, input_dims={"y": 64, "x": 16})
     with pytest.raises(ParameterError, match="less than the patch size"):
-        apply_model(CUBE, NET, {"y": 16, "x": 16}, {"y": 16, "x": 0})
+        apply_model(CUBE, NET, input_dims={"y": 16, "x": 16}, input_overlap={"y": 16, "x": 0})
 
 
 class _Fails(torch.nn.Module):
@@ -163,7 +164,11 @@ def test_model_error_names_patch_location() -> None:
     cube = CUBE.isel(time=0).copy(deep=True)
     cube[0, 40, 30] = 99.0  # only the patch(es) covering row 40, col 30 fail
     lazy = apply_model(
-        cube.chunk({"y": 20, "x": 19}), _Fails(), {"y": 16, "x": 16}, {"y": 4, "x": 4}, blend="crop"
+        cube.chunk({"y": 20, "x": 19}),
+        _Fails(),
+        input_dims={"y": 16, "x": 16},
+        input_overlap={"y": 4, "x": 4},
+        blend="crop",
     )
     with pytest.raises(ModelError, match=r"boom.*rows \[34, 50\), cols \[22, 38\)"):
         lazy.compute()
@@ -171,15 +176,15 @@ def test_model_error_names_patch_location() -> None:
 
 def test_device_and_dataset_input() -> None:
     ds = CUBE.isel(time=0).eo.to_dataset()
-    out = ds.eo.apply_model(NET, *GEOM, device="cpu", blend="crop")
-    ref = apply_model(CUBE.isel(time=0), NET, *GEOM, blend="crop")
+    out = ds.eo.apply_model(NET, **GEOM, device="cpu", blend="crop")
+    ref = apply_model(CUBE.isel(time=0), NET, **GEOM, blend="crop")
     np.testing.assert_allclose(out.values, ref.values)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_torchscript_model() -> None:
     scripted = torch.jit.script(NET)
-    out = apply_model(CUBE, scripted, *GEOM, blend="crop")
+    out = apply_model(CUBE, scripted, **GEOM, blend="crop")
     np.testing.assert_allclose(out.values, _whole_pass(NET, CUBE), atol=1e-5)
 
 
@@ -195,7 +200,7 @@ def test_model_is_one_graph_key(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(model, device)
 
     monkeypatch.setattr(_torch, "prepare_model", counting)
-    lazy = apply_model(CUBE.chunk({"y": 10, "x": 10, "time": 1}), NET, *GEOM)
+    lazy = apply_model(CUBE.chunk({"y": 10, "x": 10, "time": 1}), NET, **GEOM)
     assert len(calls) == 1  # the probe at graph-build time
     assert lazy.data.npartitions > 10
     lazy.compute()
@@ -215,7 +220,7 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_autocast_bfloat16_close() -> None:
-    out = apply_model(CUBE.isel(time=0), NET, *GEOM, blend="crop", autocast=True)
+    out = apply_model(CUBE.isel(time=0), NET, **GEOM, blend="crop", autocast=True)
     assert out.dtype == np.float32
     ref = _whole_pass(NET, CUBE.isel(time=0))
     np.testing.assert_allclose(out.values, ref, atol=0.02)  # bfloat16 has 8 mantissa bits
@@ -229,7 +234,7 @@ def test_input_left_untouched_and_inf_is_data() -> None:
     cube[2, 3, 4] = np.nan
     before = cube.values.copy()
     for norm in ({}, {"mean": [0.1] * 4, "std": [0.2] * 4}):
-        out = apply_model(cube, NET, *GEOM, blend="cosine", **norm)
+        out = apply_model(cube, NET, **GEOM, blend="cosine", **norm)
         assert np.isnan(out[:, 3, 4]).all() and int(out.isnull().sum()) == 3
         np.testing.assert_array_equal(cube.values, before)  # NaN positions included
     block = before[None].copy()
@@ -265,17 +270,17 @@ def test_model_with_expanded_output() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.ones(1, 2, 1, 1).expand(x.shape[0], 2, *x.shape[2:])
 
-    out = apply_model(CUBE.isel(time=0), Const(), *GEOM, blend="cosine")
+    out = apply_model(CUBE.isel(time=0), Const(), **GEOM, blend="cosine")
     np.testing.assert_allclose(out.values, 1.0, rtol=1e-6)
 
 
 def test_time_dim_kept_in_input_order() -> None:
     """Each time step is run as its own image; dims keep the input's order."""
-    out = apply_model(CUBE, NET, *GEOM, blend="cosine")
+    out = apply_model(CUBE, NET, **GEOM, blend="cosine")
     for t in range(CUBE.sizes["time"]):
-        one = apply_model(CUBE.isel(time=t), NET, *GEOM, blend="cosine")
+        one = apply_model(CUBE.isel(time=t), NET, **GEOM, blend="cosine")
         np.testing.assert_array_equal(out.isel(time=t).values, one.values)
-    last = apply_model(CUBE.transpose("band", "y", "x", "time"), NET, *GEOM, blend="cosine")
+    last = apply_model(CUBE.transpose("band", "y", "x", "time"), NET, **GEOM, blend="cosine")
     assert last.dims == ("class", "y", "x", "time")
     np.testing.assert_array_equal(last.transpose(*out.dims).values, out.values)
 
@@ -287,14 +292,16 @@ def test_default_overlap_leaves_no_seams() -> None:
     cube = CUBE.isel(time=0)
     ref = _whole_pass(NET, cube)
     size = {"y": 16, "x": 20}
-    seams = np.abs(apply_model(cube, NET, size, {"y": 0, "x": 0}).values - ref).max()
-    out = apply_model(cube, NET, size)
+    seams = np.abs(
+        apply_model(cube, NET, input_dims=size, input_overlap={"y": 0, "x": 0}).values - ref
+    ).max()
+    out = apply_model(cube, NET, input_dims=size)
     assert "overlap=(8, 8)" in out.attrs["history"]  # radius 2 (two 3x3 convs)
     # measured: 0.099 with overlap 0, 4.5e-8 (rounding) with the default
     assert seams > 0.05
     np.testing.assert_allclose(out.values, ref, atol=1e-5)
     wide = torch.nn.Sequential(NET, torch.nn.Conv2d(3, 3, 5, padding=2)).eval()  # radius 4
-    out = apply_model(cube, wide, {"y": 32, "x": 32}, blend="crop")
+    out = apply_model(cube, wide, input_dims={"y": 32, "x": 32}, blend="crop")
     assert "overlap=(8, 8)" in out.attrs["history"]  # crop needs 2 x radius
     np.testing.assert_allclose(out.values, _whole_pass(wide, cube), atol=1e-5)
 
@@ -308,7 +315,10 @@ def test_default_overlap_rule() -> None:
     assert default_overlap(256, None, "cosine") == 0  # per-patch models
     assert default_overlap(256, 0, "cosine") == 0  # pixel-wise models need none
     pixelwise = torch.nn.Conv2d(4, 2, 1).eval()
-    assert "overlap=(0, 0)" in apply_model(CUBE, pixelwise, GEOM[0]).attrs["history"]
+    assert (
+        "overlap=(0, 0)"
+        in apply_model(CUBE, pixelwise, input_dims=GEOM["input_dims"]).attrs["history"]
+    )
 
 
 def test_runner_key_follows_the_weights_and_the_object():

@@ -48,7 +48,9 @@ def test_torch_dataset_with_labels_trains() -> None:
             loss = loss_fn(net(xb), yb)
             loss.backward()
             opt.step()
-    pred = cube.eo.apply_model(net.eval(), {"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4)
+    pred = cube.eo.apply_model(
+        net.eval(), input_dims={"y": 16, "x": 16}, mean=[0.3] * 4, std=[0.2] * 4
+    )
     acc = float((pred.argmax("class") == (cube.sel(band="B08") > 0.3)).mean())
     assert acc > 0.97  # a 1x1 conv learns the threshold B08 > 0.3
 
@@ -57,7 +59,7 @@ def test_patches_match_xbatcher_slicing() -> None:
     """Our patch grid cuts what xbatcher cuts (the oracle), in the same order."""
     xbatcher = require("xbatcher", extra="ml")
     cube = et.make_cube(ny=40, nx=45, times=2)
-    ours = cube.eo.batches({"y": 16, "x": 16}, {"y": 4, "x": 6})
+    ours = cube.eo.batches({"y": 16, "x": 16}, input_overlap={"y": 4, "x": 6})
     theirs = xbatcher.BatchGenerator(
         cube,
         input_dims={"band": 4, "y": 16, "x": 16},

@@ -19,7 +19,7 @@ from eoxr.errors import BandNotFoundError, ParameterError, ReadError  # noqa: E4
 from eoxr.ml import _onnx, apply_model  # noqa: E402
 
 CUBE = et.make_cube(ny=45, nx=38, times=2)
-GEOM = ({"y": 16, "x": 20}, {"y": 8, "x": 8})
+GEOM = {"input_dims": {"y": 16, "x": 20}, "input_overlap": {"y": 8, "x": 8}}
 
 
 def _fcn(c_in: int = 4, k: int = 3, seed: int = 0) -> torch.nn.Sequential:
@@ -82,32 +82,32 @@ def net_and_path(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
 def test_onnx_path_and_session_equal_torch(net_and_path: tuple) -> None:
     net, path = net_and_path
-    ref = apply_model(CUBE, net, *GEOM)
-    out = apply_model(CUBE, path, *GEOM)
+    ref = apply_model(CUBE, net, **GEOM)
+    out = apply_model(CUBE, path, **GEOM)
     assert out.dims == ref.dims == ("time", "class", "y", "x") and out.dtype == np.float32
     np.testing.assert_allclose(out.values, ref.values, atol=1e-5)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    np.testing.assert_allclose(apply_model(CUBE, session, *GEOM).values, ref.values, atol=1e-5)
+    np.testing.assert_allclose(apply_model(CUBE, session, **GEOM).values, ref.values, atol=1e-5)
     from_bytes = ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"])
-    np.testing.assert_allclose(apply_model(CUBE, from_bytes, *GEOM).values, ref.values, atol=1e-5)
+    np.testing.assert_allclose(apply_model(CUBE, from_bytes, **GEOM).values, ref.values, atol=1e-5)
     assert "onnx" in out.attrs["history"]
 
 
 def test_onnx_lazy_and_chunk_invariant(net_and_path: tuple) -> None:
     _, path = net_and_path
     with et.raise_if_dask_computes():
-        lazy = apply_model(CUBE.chunk({"y": 13, "x": 17, "time": 1}), str(path), *GEOM)
+        lazy = apply_model(CUBE.chunk({"y": 13, "x": 17, "time": 1}), str(path), **GEOM)
     et.assert_lazy(lazy)
-    ref = apply_model(CUBE, path, *GEOM).values
+    ref = apply_model(CUBE, path, **GEOM).values
     np.testing.assert_allclose(lazy.compute(scheduler="threads").values, ref, atol=1e-6)
-    et.assert_chunk_invariant(lambda c: apply_model(c, path, *GEOM), CUBE, rtol=1e-5, atol=1e-6)
+    et.assert_chunk_invariant(lambda c: apply_model(c, path, **GEOM), CUBE, rtol=1e-5, atol=1e-6)
 
 
 def test_onnx_on_process_workers(net_and_path: tuple) -> None:
     """Sessions are never pickled: each worker process opens its own, once."""
     distributed = require("distributed", extra="distributed")
     net, path = net_and_path
-    ref = apply_model(CUBE, net, *GEOM).values
+    ref = apply_model(CUBE, net, **GEOM).values
     from_bytes = ort.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"])
     with (
         distributed.LocalCluster(
@@ -116,7 +116,7 @@ def test_onnx_on_process_workers(net_and_path: tuple) -> None:
         distributed.Client(cluster) as client,
     ):
         for model in (path, from_bytes):
-            lazy = apply_model(CUBE.chunk({"y": 16, "x": 20, "time": 1}), model, *GEOM)
+            lazy = apply_model(CUBE.chunk({"y": 16, "x": 20, "time": 1}), model, **GEOM)
             np.testing.assert_allclose(lazy.compute().values, ref, atol=1e-5)
         opened = client.run(lambda: sorted(k[0][0] for k in _onnx._SESSIONS))
     # one session per model source per worker that ran tasks (path and bytes)
@@ -130,10 +130,10 @@ def test_fixed_size_and_fixed_batch(tmp_path: Path) -> None:
     cube = CUBE.isel(time=0)
     out = apply_model(cube, path, batch_size=5)  # patch size from the model, batch 1 at a time
     assert "input_dims=(16, 16)" in out.attrs["history"]
-    ref = apply_model(cube, net, {"y": 16, "x": 16})
+    ref = apply_model(cube, net, input_dims={"y": 16, "x": 16})
     np.testing.assert_allclose(out.values, ref.values, atol=1e-5)
     with pytest.raises(ParameterError, match="fixed 16 x 16 patches"):
-        apply_model(cube, path, {"y": 20, "x": 20})
+        apply_model(cube, path, input_dims={"y": 20, "x": 20})
 
 
 def test_preprocessing_bands_by_name_scale_mean_std(tmp_path: Path) -> None:
@@ -142,14 +142,14 @@ def test_preprocessing_bands_by_name_scale_mean_std(tmp_path: Path) -> None:
     dn = (CUBE.isel(time=0) * 1e4).astype("float32")  # digital numbers
     shuffled = dn.isel(band=[3, 1, 0, 2])  # B08, B03, B02, B04: positions mean nothing
     kw = dict(bands=["nir", "red"], scale=1e-4, mean=[0.3, 0.25], std=[0.2, 0.1])
-    out = apply_model(shuffled, path, *GEOM, **kw)
+    out = apply_model(shuffled, path, **GEOM, **kw)
     expected_input = dn.sel(band=["B08", "B04"]) * 1e-4 - xr.DataArray([0.3, 0.25], dims="band")
     expected_input = expected_input / xr.DataArray([0.2, 0.1], dims="band")
-    ref = apply_model(expected_input.astype("float32"), net, *GEOM)
+    ref = apply_model(expected_input.astype("float32"), net, **GEOM)
     np.testing.assert_allclose(out.values, ref.values, atol=1e-5)
-    np.testing.assert_allclose(apply_model(dn, net, *GEOM, **kw).values, ref.values, atol=1e-5)
+    np.testing.assert_allclose(apply_model(dn, net, **GEOM, **kw).values, ref.values, atol=1e-5)
     with pytest.raises(BandNotFoundError, match="'swir16' not found"):
-        apply_model(dn, path, *GEOM, bands=["nir", "swir16"])
+        apply_model(dn, path, **GEOM, bands=["nir", "swir16"])
 
 
 class _Encoder:
@@ -169,23 +169,23 @@ def test_encoder_protocol(tmp_path: Path) -> None:
     net = _fcn(c_in=2, k=2)
     path = to_onnx(net, tmp_path / "enc.onnx")
     dn = (CUBE.isel(time=0) * 1e4).astype("float32")
-    want = apply_model(dn, net, *GEOM, bands=["nir", "red"], mean=[0.3, 0.25], std=0.2, scale=1e-4)
+    want = apply_model(dn, net, **GEOM, bands=["nir", "red"], mean=[0.3, 0.25], std=0.2, scale=1e-4)
     for model in (_Encoder(path), _Encoder(net)):
-        np.testing.assert_allclose(apply_model(dn, model, *GEOM).values, want.values, atol=1e-5)
+        np.testing.assert_allclose(apply_model(dn, model, **GEOM).values, want.values, atol=1e-5)
     # explicit keywords win over the encoder's defaults
-    other = apply_model(dn, _Encoder(net), *GEOM, mean=0.0, std=1.0)
+    other = apply_model(dn, _Encoder(net), **GEOM, mean=0.0, std=1.0)
     assert np.abs(other.values - want.values).max() > 0.1
 
 
 def test_onnx_errors(tmp_path: Path, net_and_path: tuple) -> None:
     _, path = net_and_path
     with pytest.raises(ReadError, match="does not exist"):
-        apply_model(CUBE, tmp_path / "missing.onnx", *GEOM)
+        apply_model(CUBE, tmp_path / "missing.onnx", **GEOM)
     with pytest.raises(ParameterError, match="expects 4 input channels but the cube gives 2"):
-        apply_model(CUBE, path, *GEOM, bands=["red", "nir"])
+        apply_model(CUBE, path, **GEOM, bands=["red", "nir"])
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
     with pytest.raises(ReadError, match="cannot load the ONNX model"):
-        apply_model(CUBE, junk, *GEOM)
+        apply_model(CUBE, junk, **GEOM)
     with pytest.raises(ParameterError, match="mean has 3 values but the model gets 4 bands"):
-        apply_model(CUBE, path, *GEOM, mean=[0.1, 0.2, 0.3])
+        apply_model(CUBE, path, **GEOM, mean=[0.1, 0.2, 0.3])

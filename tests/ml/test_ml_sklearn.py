@@ -41,7 +41,7 @@ def test_proba_transform_kmeans_and_time_kept() -> None:
     cube = et.make_cube(ny=20, nx=20, times=3)
     table = cube.transpose("time", "y", "x", "band").values.reshape(-1, 4)
     pca = PCA(2).fit(table)
-    comp = apply_model(cube, pca, method="transform")
+    comp = apply_model(cube, pca, response_method="transform")
     assert comp.dims == ("time", "feature", "y", "x")
     np.testing.assert_allclose(
         comp.isel(time=1, y=3, x=4).values,
@@ -51,7 +51,7 @@ def test_proba_transform_kmeans_and_time_kept() -> None:
     km = KMeans(3, n_init=1, random_state=0).fit(table)
     et.assert_chunk_invariant(lambda c: apply_model(c, km), cube)
     tree = DecisionTreeClassifier(random_state=0).fit(table, (table[:, 3] > 0.3).astype(int))
-    proba = apply_model(cube.chunk({"time": 1, "y": 9}), tree, method="predict_proba")
+    proba = apply_model(cube.chunk({"time": 1, "y": 9}), tree, response_method="predict_proba")
     assert proba.dims == ("time", "class", "y", "x")
     np.testing.assert_allclose(proba.sum("class").values, 1.0)
 
@@ -70,7 +70,7 @@ def test_string_classes_and_errors() -> None:
     with pytest.raises(ParameterError, match="fitted on 4 features but the cube gives 2"):
         apply_model(cube.isel(band=[0, 1]), DecisionTreeClassifier().fit(np.ones((2, 4)), [0, 1]))
     with pytest.raises(ParameterError, match="no such method"):
-        apply_model(cube, tree, method="transform")
+        apply_model(cube, tree, response_method="transform")
 
 
 @pytest.mark.slow
@@ -91,7 +91,7 @@ def test_random_forest_on_slovenia_polygons() -> None:
     pred = cube.chunk({"y": 50, "x": 50}).eo.apply_model(rf, feature_dims=("time", "band"))
     eager = cube.eo.apply_model(rf, feature_dims=("time", "band"))
     np.testing.assert_array_equal(pred.values, eager.values)
-    truth = cube.eo.rasterize(test, "LULC_ID").values
+    truth = cube.eo.rasterize(test, column="LULC_ID").values
     m = ~np.isnan(truth)
     accuracy = float((eager.values[m] == truth[m]).mean())
     majority = float(np.max(np.unique(truth[m], return_counts=True)[1]) / m.sum())
@@ -166,8 +166,12 @@ def test_output_dim_named_for_what_it_holds() -> None:
     single = LinearRegression().fit(table, table[:, 1])
     assert apply_model(cube, single).dims == ("y", "x")
     tree = DecisionTreeClassifier().fit(table, (table[:, 3] > 0.3).astype(int))
-    assert apply_model(cube, tree, method="predict_proba").dims == ("class", "y", "x")
-    assert apply_model(cube, tree, method="predict_proba", output_dim="p").dims == ("p", "y", "x")
+    assert apply_model(cube, tree, response_method="predict_proba").dims == ("class", "y", "x")
+    assert apply_model(cube, tree, response_method="predict_proba", output_dim="p").dims == (
+        "p",
+        "y",
+        "x",
+    )
 
 
 def test_fit_computes_in_two_passes_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,17 +26,17 @@ def _gdf(crs: str = "EPSG:32633") -> gpd.GeoDataFrame:
 
 
 def test_rasterize_values_and_classes() -> None:
-    lab = CUBE.eo.rasterize(_gdf(), "id")
+    lab = CUBE.eo.rasterize(_gdf(), column="id")
     assert lab.dims == ("y", "x") and lab.rio.crs == CUBE.rio.crs
     assert int((lab == 3).sum()) == 25 and bool((lab[10:15, 5:10] == 3).all())
     assert lab[1, 12].item() == 7.0 and int(lab.notnull().sum()) == 26
-    codes = CUBE.eo.rasterize(_gdf(), "cls")
+    codes = CUBE.eo.rasterize(_gdf(), column="cls")
     assert codes.attrs["classes"] == ["field", "tree"] and codes[1, 12].item() == 1
 
 
 def test_reprojected_labels_match() -> None:
-    here = CUBE.eo.rasterize(_gdf(), "id").values
-    there = CUBE.eo.rasterize(_gdf("EPSG:4326"), "id").values
+    here = CUBE.eo.rasterize(_gdf(), column="id").values
+    there = CUBE.eo.rasterize(_gdf("EPSG:4326"), column="id").values
     # the reprojected box edges move by ~1e-6 m: the same pixel centres are inside
     np.testing.assert_array_equal(np.isnan(there), np.isnan(here))
     np.testing.assert_array_equal(there[~np.isnan(here)], here[~np.isnan(here)])
@@ -83,7 +83,7 @@ def test_geometries_partly_or_wholly_outside_the_cube() -> None:
         assert list(z["B02_count"]) == [15, 0] and np.isnan(z.loc[1, "B02_mean"])
         want = cube.sel(band="B02")[10:15, 0:3].values.mean()
         assert z.loc[0, "B02_mean"] == pytest.approx(want, rel=1e-6)
-        lab = cube.eo.rasterize(frame, "cls")
+        lab = cube.eo.rasterize(frame, column="cls")
         assert int(lab.notnull().sum()) == 15 and bool((lab[10:15, 0:3] == 0).all())
 
 
