@@ -4,7 +4,7 @@ Each takes a ``(band, y, x)`` float cube and returns a lazy cube of the same lay
 when the input is dask-backed. The fitted methods (``mnf``, ``pca``, ``subspace``) compute their
 statistics now, in one pass over the chunks (pass a fitted ``transform`` to skip that), and
 apply the projection lazily per chunk; ``subspace`` and ``tv`` filter spatially through
-:func:`eoxr._chunks.map_overlap` with a halo.
+:func:`eoxr._dask.overlap.map_overlap` with a halo.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, map_blocks, map_overlap, match_chunks
+from .._dask.blockwise import map_blocks
+from .._dask.chunking import match_chunks
+from .._dask.overlap import map_overlap
+from .._window import check_window
 from ..errors import ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
 from .noise import Noise, check_noise, noise_sigma

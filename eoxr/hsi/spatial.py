@@ -1,6 +1,6 @@
 """Numpy kernels of the spatial denoising steps (scikit-image, imported when first called).
 
-Both denoisers see a block padded with a halo by :func:`eoxr._chunks.map_overlap`:
+Both denoisers see a block padded with a halo by :func:`eoxr._dask.overlap.map_overlap`:
 
 * non-local means (Buades et al. 2005) has a finite footprint, ``patch_distance + patch_size//2``
   pixels, so with that halo every pixel sees the same data on any chunking (the results agree
