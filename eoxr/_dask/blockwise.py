@@ -1,7 +1,8 @@
-"""Pixel-local kernels, one task per chunk: no halo, some dims whole, several outputs at once.
+"""Kernels without a halo, one task per block: some dims whole, several outputs at once.
 
 :func:`map_blocks` runs a numpy kernel on each block (whole dims rechunked to one chunk first,
-dims dropped or added by the kernel); :func:`map_pixels` and :func:`map_bands` read several
+dims dropped or added by the kernel); :func:`map_slices` on whole slices (e.g. band images) for
+global methods no halo makes exact; :func:`map_pixels` and :func:`map_bands` read several
 arrays (or every band of one) and return several outputs from ONE task per chunk, so that each
 input chunk is read once.
 """
@@ -15,7 +16,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from .chunking import rechunk_whole
+from .chunking import is_dask, rechunk_whole
 
 
 def map_blocks(
@@ -54,6 +55,40 @@ def map_blocks(
         meta=np.empty((0,) * len(chunks), dtype=dtype),
         **kwargs,
     )
+
+
+def map_slices(
+    func: Callable[..., np.ndarray],
+    da: xr.DataArray,
+    *,
+    whole: Sequence[Hashable],
+    split: Hashable,
+    kwargs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Apply a same-shape kernel to slices that hold all of ``whole``, one ``split`` step each.
+
+    ``func(block, start=..., **kwargs)`` receives a numpy block with every sample of the
+    ``whole`` dims (e.g. the spatial dims of a band image) and one step of ``split`` (the
+    whole of it for numpy input), and ``start``, the index of the block's first step along
+    ``split`` (to pick per-step parameters). For a global method that no halo makes exact
+    (an iterative solver over the whole image): each slice sees the same data whatever the
+    input chunking, so the result is identical; each task holds one whole slice in memory.
+    Returns a DataArray like ``da`` (chunks: one step of ``split``, ``whole`` dims whole).
+    """
+    kwargs = dict(kwargs or {})
+    ax = da.get_axis_num(split)
+    if not is_dask(da):
+        return da.copy(data=np.asarray(func(np.asarray(da.data), start=0, **kwargs)))
+    work = rechunk_whole(da, whole).chunk({split: 1})
+    data = work.data
+
+    def _one(block: np.ndarray, block_info: Mapping | None = None, **kw: Any) -> np.ndarray:
+        return func(block, start=int(block_info[0]["array-location"][ax][0]), **kw)
+
+    out = dsa.map_blocks(
+        _one, data, dtype=data.dtype, meta=np.empty((0,) * data.ndim, dtype=data.dtype), **kwargs
+    )
+    return work.copy(data=out)
 
 
 def _split_outputs(tmp: dsa.Array, n_out: int, dtype: np.dtype) -> list[dsa.Array]:

@@ -54,6 +54,29 @@ def test_map_blocks_whole_band():
     np.testing.assert_allclose(out.compute(), cube.values.sum(axis=1), rtol=1e-6)
 
 
+def test_map_slices_sees_whole_slices_and_their_position():
+    """Each task gets one step of ``split`` with every sample of ``whole``, and its index."""
+    cube = make_cube(times=None, ny=12, nx=10).transpose("band", "y", "x")
+
+    def slice_stat(block, start, offsets):
+        # a global statistic of the whole slice: wrong if the slice were cut
+        out = block - block.mean(axis=(-2, -1), keepdims=True)
+        return out + offsets[start : start + block.shape[0], None, None]
+
+    offsets = np.arange(cube.sizes["band"]) * 10.0
+    kw = {"offsets": offsets}
+    expected = blockwise.map_slices(slice_stat, cube, whole=["y", "x"], split="band", kwargs=kw)
+    want = cube.values - cube.values.mean(axis=(1, 2), keepdims=True) + offsets[:, None, None]
+    np.testing.assert_array_equal(expected.values, want)
+    for chunks in ({"band": -1, "y": 5, "x": 4}, {"band": 3, "y": 7, "x": 10}):
+        with raise_if_dask_computes():
+            got = blockwise.map_slices(
+                slice_stat, cube.chunk(chunks), whole=["y", "x"], split="band", kwargs=kw
+            )
+        assert got.chunksizes["band"] == (1,) * cube.sizes["band"]
+        np.testing.assert_array_equal(got.values, expected.values)
+
+
 def test_check_window():
     assert _window.check_window(7) == 7
     for bad in (2, 4, 1, 3.0, -3):
