@@ -8,7 +8,7 @@ reflectance and a speckled VV backscatter, float32, in 1024 px chunks. The pipel
 (``eo.apply_model``, 256 px patches, 16 px overlap), written with ``to_zarr(resume=True)``.
 
 ``to_zarr`` computes the Lee filter's global point-target threshold (a 98th percentile) first,
-in one pass, then writes row by row in stripes of 4096 px (see ``eoxr._chunks.store_blocks``).
+in one pass, then writes row by row in stripes of 4096 px (see ``eoxr._dask.store.store_blocks``).
 
 Reported:
 

@@ -22,8 +22,8 @@ import holoviews as hv
 import numpy as np
 import xarray as xr
 
-from . import _chunks
 from . import bands as _bands
+from ._dask.stats import compute
 from ._dims import band_dim, spatial_dims
 from .errors import DimensionError, GridMismatchError, ParameterError
 
@@ -199,7 +199,7 @@ def stretch_limits(
     lo_p, hi_p = _check_stretch(stretch, percentiles, 1.0)
     if stretch == "minmax":
         lo_p, hi_p = 0.0, 100.0
-    samples = _chunks.compute(*[_sample(layer).data for layer in layers])
+    samples = compute(*[_sample(layer).data for layer in layers])
     out = []
     for s in samples:
         v = np.asarray(s, dtype=np.float64)

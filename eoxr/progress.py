@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from . import _chunks
+from ._dask.progress import progress_context, want_progress
 
 T = TypeVar("T")
 
@@ -40,7 +40,7 @@ def progress(enabled: bool | None = None) -> Iterator[None]:
     >>> with eoxr.progress(False):
     ...     total = float(cube.sum())
     """
-    ctx = _chunks.progress_context(enabled)
+    ctx = progress_context(enabled)
     saved = os.environ.get("EOXR_PROGRESS")
     # The outer bar covers eoxr's inner computations: one bar, not one per compute.
     os.environ["EOXR_PROGRESS"] = "0"
@@ -71,7 +71,7 @@ def track(
     >>> sum(track(range(4), desc="patches", progress=False))
     6
     """
-    show = _chunks.want_progress(progress)
+    show = want_progress(progress)
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     last = 0.0

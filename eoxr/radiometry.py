@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import _attrs, _chunks
+from . import _attrs
 from ._bandtable import band_labels
+from ._dask.blockwise import map_blocks
 from .errors import ParameterError, UnitsError
 
 Cube = xr.DataArray | xr.Dataset
@@ -457,7 +458,7 @@ def checked(cube: xr.DataArray, *, expect: str, what: str, fix: str = "") -> xr.
     On numpy data the check runs now (reading a sample of the values).
     """
     kwargs = {"expect": expect, "what": what, "fix": fix}
-    return cube.copy(data=_chunks.map_blocks(_checked_block, cube, kwargs=kwargs))
+    return cube.copy(data=map_blocks(_checked_block, cube, kwargs=kwargs))
 
 
 # --------------------------------------------------------------------------- conversion
@@ -625,7 +626,7 @@ def to_reflectance(
         source = f"scale={s:g}, offset={o:g} given"
     nd = _nodata_values(nodata, product, cube)
     kw = {"scale": s, "offset": o, "nodata": nd, "check": np.dtype(cube.dtype).kind == "f"}
-    data = _chunks.map_blocks(_dn_kernel, cube, dtype=np.float32, kwargs=kw)
+    data = map_blocks(_dn_kernel, cube, dtype=np.float32, kwargs=kw)
     out = _attrs.finalize(
         cube.copy(data=data),
         cube,

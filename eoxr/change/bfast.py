@@ -26,7 +26,7 @@ import xarray as xr
 from scipy import optimize, special
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import map_blocks
+from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
 from ._pair import index_to_time

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import map_blocks
+from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, UnitsError
 from ._pair import Cube, check_choice, check_same_grid, resolve_pair

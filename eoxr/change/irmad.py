@@ -16,7 +16,9 @@ import xarray as xr
 from scipy import linalg, special
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import compute, map_bands, rechunk_whole
+from .._dask.blockwise import map_bands
+from .._dask.chunking import rechunk_whole
+from .._dask.stats import compute
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
 from ._pair import Cube, pixel_sample, resolve_pair

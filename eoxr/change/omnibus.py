@@ -34,7 +34,7 @@ import xarray as xr
 from scipy import special
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import map_blocks
+from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
 from ._pair import check_not_empty, index_to_time, stamp_values

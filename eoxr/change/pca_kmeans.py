@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize, finalize_dataset
-from .._chunks import map_overlap, sample_windows
+from .._dask.overlap import map_overlap, sample_windows
 from .._dims import band_dim, spatial_dims
 from ..errors import ParameterError
 from ._pair import Cube, pixel_sample, resolve_pair

@@ -1,8 +1,8 @@
 """Global thresholds of a change statistic: Otsu, Kittler-Illingworth and a two-Gaussian EM.
 
 All three read one fixed-edge histogram of the statistic, computed in a single pass over the data
-(:func:`eoxr._chunks.histogram` + :func:`eoxr._chunks.compute`), so the threshold does not depend
-on the dask chunking. The bins are uniform in ``asinh(x / 1e-6)``: 65,536 bins cover
+(:func:`eoxr._dask.stats.histogram` + :func:`eoxr._dask.stats.compute`), so the threshold does not
+depend on the dask chunking. The bins are uniform in ``asinh(x / 1e-6)``: 65,536 bins cover
 ``|x| <= 4e13`` with a relative resolution of 0.14 % (and an absolute one of 1.4e-9 near zero), so
 no range has to be known in advance and any statistic (a CVA magnitude in DN, a chi-square, a
 log-ratio in dB, a p-value) is binned finely enough.
@@ -17,7 +17,8 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, histogram, lazy_call
+from .._dask.lazy import lazy_call
+from .._dask.stats import compute, histogram
 from ..errors import DataTypeError, ParameterError
 
 ThresholdMethod = Literal["otsu", "kittler_illingworth", "em_gmm"]

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import crs_of
-from .._chunks import compute
+from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .._chunks import compute
+from .._dask.stats import compute
 
 #: (step name, "module:function"); each function takes the output folder and returns lines.
 STEPS: tuple[tuple[str, str], ...] = (

@@ -1,7 +1,7 @@
 """Work on embedding cubes: similarity search, k-means clusters and principal components.
 
 Fits (the k-means centres, the principal axes, a query vector taken from the cube) are global
-statistics read in one pass through :func:`eoxr._chunks.compute`; applying them is lazy and
+statistics read in one pass through :func:`eoxr._dask.stats.compute`; applying them is lazy and
 per pixel, so the maps are the same on any chunking.
 """
 
@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import finalize
+from .._dask.blockwise import map_blocks
+from .._dask.chunking import rechunk_whole
+from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError
 
@@ -36,7 +38,7 @@ def _vectors(emb: xr.DataArray) -> xr.DataArray:
     """Feature dim last and one chunk along it."""
     fdim = feature_dim(emb)
     order = [d for d in emb.dims if d != fdim] + [fdim]
-    return _chunks.rechunk_whole(emb.transpose(*order), [fdim])
+    return rechunk_whole(emb.transpose(*order), [fdim])
 
 
 def sample_vectors(
@@ -49,7 +51,7 @@ def sample_vectors(
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(total, size=min(int(sample), total), replace=False))
     flat = vec.stack(_pos=list(vec.dims[:-1])).isel(_pos=pick).transpose("_pos", FEATURE)
-    (vals,) = _chunks.compute(flat.data, progress=progress)
+    (vals,) = compute(flat.data, progress=progress)
     vals = np.asarray(vals, dtype=np.float64)
     return vals[np.isfinite(vals).all(axis=1)]
 
@@ -59,9 +61,7 @@ def _map_vectors(
 ) -> xr.DataArray:
     """Apply ``func(block_with_features_last) -> block`` lazily; ``new`` adds trailing dims."""
     vec = _vectors(emb)
-    data = _chunks.map_blocks(
-        func, vec, dtype=np.float32, drop_dims=[FEATURE], new_dims=new, kwargs=kwargs
-    )
+    data = map_blocks(func, vec, dtype=np.float32, drop_dims=[FEATURE], new_dims=new, kwargs=kwargs)
     dims = [*vec.dims[:-1], *(new or {})]
     coords = {k: v for k, v in vec.coords.items() if FEATURE not in v.dims}
     return xr.DataArray(data, dims=dims, coords=coords)
@@ -88,7 +88,7 @@ def query_vector(emb: xr.DataArray, query: Any, *, crs: Any = None) -> np.ndarra
         extra = [d for d in q.dims if d != fdim]
         if extra:
             raise ParameterError(f"the query vector has extra dims {extra}; select one vector.")
-        (vals,) = _chunks.compute(q.data)
+        (vals,) = compute(q.data)
         return np.asarray(vals, dtype=np.float64)
     if _is_geometry(query):
         return _geometry_vector(emb, query, crs)
@@ -121,7 +121,7 @@ def _geometry_vector(emb: xr.DataArray, geom: Any, crs: Any) -> np.ndarray:
             "before taking a query vector from it, or pass the vector itself."
         )
     sel = emb.isel({ydim: xr.DataArray(rows), xdim: xr.DataArray(cols)})
-    (vals,) = _chunks.compute(sel.transpose(..., FEATURE).data)
+    (vals,) = compute(sel.transpose(..., FEATURE).data)
     vals = np.asarray(vals, dtype=np.float64)
     vals = vals[np.isfinite(vals).all(axis=-1)]
     if not len(vals):

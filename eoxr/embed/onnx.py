@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import finalize
+from .._dask.blockwise import map_blocks
 from ..bands import resolve_band
 from ..errors import BandNotFoundError, ParameterError, ReadError
 from ..radiometry import require_reflectance
@@ -179,7 +179,7 @@ def csmask(
         output_dim="class",
     )
     cdim = "class"
-    data = _chunks.map_blocks(
+    data = map_blocks(
         _classes,
         scores,
         dtype=np.float32,

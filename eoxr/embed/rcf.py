@@ -21,8 +21,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import _chunks
+from .._dask.stats import compute
 from .._dims import spatial_dims
+from .._window import check_window
 from ..errors import ParameterError
 from .encoders import Encoder, check_dtype, make_encoder, select
 
@@ -73,7 +74,7 @@ def sample_windows(
         start = rng.integers(0, cube.sizes[d] - size + 1, n)
         idx[d] = xr.DataArray(start[:, None] + off, dims=("sample", w))
     win = cube.isel(idx).transpose("sample", cube.dims[-3], "wy", "wx")
-    (vals,) = _chunks.compute(win.data, progress=progress)
+    (vals,) = compute(win.data, progress=progress)
     vals = np.asarray(vals, dtype=np.float64)
     return vals[np.isfinite(vals).all(axis=(1, 2, 3))]
 
@@ -166,7 +167,7 @@ def rcf_encoder(
         raise ParameterError(f"mode={mode!r}: expected 'gaussian' or 'empirical'.")
     if not isinstance(features, int | np.integer) or features < 2 or features % 2:
         raise ParameterError(f"features={features!r} must be an even integer >= 2 (e.g. 512).")
-    size = _chunks.check_window(size, minimum=1)
+    size = check_window(size, minimum=1)
     if bands is None:
         raise ParameterError("bands= is required for encoder('rcf'), e.g. bands=['red', 'nir'].")
     if mode == "empirical" and data is None:

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import crs_of
+from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import ParameterError, ReadError, WriteError
 from .analysis import FEATURE, feature_dim
@@ -141,7 +141,7 @@ def zonal(emb: xr.DataArray, gdf: Any, *, stats: str = "mean", progress: bool | 
         picked = vec.isel(
             {ydim: xr.DataArray(rows, dims="_c"), xdim: xr.DataArray(cols, dims="_c")}
         )
-        (vals,) = _chunks.compute(picked.transpose(*extra, "_c", fdim).data, progress=progress)
+        (vals,) = compute(picked.transpose(*extra, "_c", fdim).data, progress=progress)
         values = np.asarray(vals, dtype=np.float64)
     where = {rc: n for n, rc in enumerate(zip(rows.tolist(), cols.tolist()))}
     records = []
@@ -171,7 +171,7 @@ def _table(emb: xr.DataArray, progress: bool | None = None) -> tuple[Any, dict]:
     ydim, xdim = spatial_dims(emb)
     extra = [d for d in emb.dims if d not in (ydim, xdim, fdim)]
     vec = emb.transpose(*extra, ydim, xdim, fdim)
-    (vals,) = _chunks.compute(vec.data, progress=progress)
+    (vals,) = compute(vec.data, progress=progress)
     vals = np.asarray(vals, dtype=np.float32)
     idx = np.nonzero(np.isfinite(vals).all(axis=-1))
     yc = np.asarray(emb[ydim].values, dtype=np.float64)

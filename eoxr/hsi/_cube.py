@@ -9,7 +9,8 @@ from typing import TypeVar
 import numpy as np
 import xarray as xr
 
-from .._chunks import load_metadata, rechunk_whole
+from .._dask.chunking import rechunk_whole
+from .._dask.lazy import load_metadata
 from .._dims import band_dim, require_band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError
 

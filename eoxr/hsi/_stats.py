@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .._chunks import block_sum, compute, index_range, is_dask
+from .._dask.chunking import index_range, is_dask
+from .._dask.stats import block_sum, compute
 from ..errors import ParameterError
 
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
@@ -127,7 +128,8 @@ def cube_moments(
     second-order difference ``x[y-1] - 2 x[y] + x[y+1]`` (noise covariance ``6 Sigma_n``).
     ``sample`` keeps that fraction of pixels (chosen by :func:`sample_mask` with ``seed``) to
     cut the cost of the cross-products; differences are then taken at the sampled pixels.
-    ``progress`` shows a progress bar for dask input (see :func:`eoxr._chunks.want_progress`).
+    ``progress`` shows a progress bar for dask input (see
+    :func:`eoxr._dask.progress.want_progress`).
     """
     data = cube.data
     chunks = data.chunks[1:] if is_dask(data) else None

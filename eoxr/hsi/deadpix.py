@@ -23,7 +23,9 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import lazy_call, map_overlap, match_chunks
+from .._dask.chunking import match_chunks
+from .._dask.lazy import lazy_call
+from .._dask.overlap import map_overlap
 from ..errors import GridMismatchError, ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, per_scene, with_bad_bands
 from .noise import Noise, check_noise, sigma_data

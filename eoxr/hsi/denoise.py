@@ -4,9 +4,9 @@ Each takes a ``(band, y, x)`` float cube and returns a lazy cube of the same lay
 when the input is dask-backed. The fitted methods (``mnf``, ``pca``, ``subspace``) compute their
 statistics now, in one pass over the chunks (pass a fitted ``transform`` to skip that), and
 apply the projection lazily per chunk. ``subspace`` with non-local means filters spatially
-through :func:`eoxr._chunks.map_overlap` with the exact halo; total variation (``tv`` and
+through :func:`eoxr._dask.overlap.map_overlap` with the exact halo; total variation (``tv`` and
 ``subspace(spatial="tv")``) is a global solver that no finite halo makes exact, so by default it
-runs on whole band (or eigen-) images, one per task (:func:`eoxr._chunks.map_slices`): the
+runs on whole band (or eigen-) images, one per task (:func:`eoxr._dask.blockwise.map_slices`): the
 result does not depend on the chunking at all. Giving ``halo`` runs it tile by tile instead
 (bounded memory for images too large to hold one band, results within a stated tolerance).
 """
@@ -19,7 +19,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import check_window, map_blocks, map_overlap, map_slices, match_chunks
+from .._dask.blockwise import map_blocks, map_slices
+from .._dask.chunking import match_chunks
+from .._dask.overlap import map_overlap
+from .._window import check_window
 from ..errors import ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
 from .noise import Noise, check_noise, noise_sigma

@@ -38,7 +38,8 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import block_sum, compute, hist_quantile, lazy_call
+from .._dask.lazy import lazy_call
+from .._dask.stats import block_sum, compute, hist_quantile
 from ..errors import ParameterError
 from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments

@@ -1,6 +1,6 @@
 """Numpy kernels of the spatial denoising steps (scikit-image, imported when first called).
 
-Both denoisers see a block padded with a halo by :func:`eoxr._chunks.map_overlap`:
+Both denoisers see a block padded with a halo by :func:`eoxr._dask.overlap.map_overlap`:
 
 * non-local means (Buades et al. 2005) has a finite footprint, ``patch_distance + patch_size//2``
   pixels, so with that halo every pixel sees the same data on any chunking (the results agree
@@ -8,7 +8,7 @@ Both denoisers see a block padded with a halo by :func:`eoxr._chunks.map_overlap
 * total variation (Chambolle 2004) is a global iterative solver: a pixel's result depends,
   weakly and decaying with distance, on the whole image, so no finite halo makes it exact. By
   default it runs on whole band images (:func:`tv_slices` through
-  :func:`eoxr._chunks.map_slices`, one band per task), which is exact whatever the chunking;
+  :func:`eoxr._dask.blockwise.map_slices`, one band per task), which is exact whatever the chunking;
   with a ``halo`` it runs tile by tile, and the chunked result matches the whole-image one to
   a small tolerance near chunk borders (measured in the tests), not exactly.
 """

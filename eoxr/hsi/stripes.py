@@ -31,7 +31,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import compute, lazy_call, map_blocks, match_chunks
+from .._dask.blockwise import map_blocks
+from .._dask.chunking import match_chunks
+from .._dask.lazy import lazy_call
+from .._dask.stats import compute
 from ..errors import ParameterError
 from ._cube import as_bands_first, on_good_bands, per_scene
 from .noise import positive_number

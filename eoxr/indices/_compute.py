@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .. import _attrs, _chunks, _dims
+from .. import _attrs, _dims
 from .. import bands as _bands
 from .. import radiometry as _radiometry
+from .._dask.blockwise import map_bands, map_pixels
+from .._dask.chunking import is_dask, is_whole
 from ..errors import DataTypeError, GridMismatchError, ParameterError, UnitsError
 from . import _expr, _kernel
 from ._resolve import (
@@ -201,7 +203,7 @@ def compute(
     plan = _plan(resolved, labels, consts, rescale, nodata is not None)
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)
     out_dtype = _kernel.output_dtype([a.dtype for a in arrays])
-    threads = 1 if any(_chunks.is_dask(a) for a in arrays) else _kernel.n_threads()
+    threads = 1 if any(is_dask(a) for a in arrays) else _kernel.n_threads()
     kw = {
         "plan": plan,
         "constants": values,
@@ -214,12 +216,12 @@ def compute(
     dim = _dims.band_dim(cube)
     if (
         dim is not None
-        and _chunks.is_whole(cube, dim)
+        and is_whole(cube, dim)
         and arrays[0].dims == tuple(d for d in cube.dims if d != dim)
     ):
         # One task per chunk straight on the cube's band-stacked chunks (no selection tasks).
         kw["positions"] = tuple(cb.labels.index(lab) for lab in labels)
-        results = _chunks.map_bands(
+        results = map_bands(
             _block_bands,
             cube,
             dim,
@@ -229,7 +231,7 @@ def compute(
             token="eoxr-indices",
         )
     else:  # a Dataset, or bands in several chunks: one lazy selection per band
-        results = _chunks.map_pixels(
+        results = map_pixels(
             _block, arrays, n_out=len(resolved), dtype=out_dtype, kwargs=kw, token="eoxr-indices"
         )
     return [

@@ -34,9 +34,10 @@ import xarray as xr
 import zarr
 from rasterio.shutil import copy as rio_copy
 
-from .. import _chunks
 from .. import bands as _bands
-from .._chunks import is_dask, store_blocks
+from .._dask.chunking import is_dask
+from .._dask.progress import progress_context
+from .._dask.store import store_blocks
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
 from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
@@ -243,7 +244,7 @@ def to_cog(
         # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
         staging = tmp.with_name(tmp.name + ".gtiff")
         try:
-            with _chunks.progress_context(progress):
+            with progress_context(progress):
                 da.rio.to_raster(
                     staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
                 )
@@ -270,7 +271,7 @@ def to_zarr(
     whatever the cube's size: global statistics in the graph (a percentile threshold, an
     estimated number of looks) are computed first, in one pass over the input; then the chunks
     are written row by row, in stripes of a few chunk columns (see
-    :func:`eoxr._chunks.store_blocks`). The input is read once for the statistics (if any) and
+    :func:`eoxr._dask.store.store_blocks`). The input is read once for the statistics (if any) and
     once more for the writes, plus the halo columns at the stripes' borders.
 
     The CRS travels in the ``spatial_ref`` variable (CF grid mapping): open with

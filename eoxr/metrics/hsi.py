@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .._chunks import compute
+from .._dask.stats import compute
 from .._dims import require_band_dim, spatial_dims
 from ..errors import GridMismatchError, ParameterError
 

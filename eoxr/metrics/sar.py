@@ -1,7 +1,7 @@
 """Speckle-filter quality metrics: ENL, speckle suppression index, edge preservation, mean ratio.
 
 All metrics are global statistics of linear power (dB input is converted). They read their
-inputs in one pass (:func:`eoxr._chunks.compute`, with a progress bar in interactive sessions)
+inputs in one pass (:func:`eoxr._dask.stats.compute`, with a progress bar in interactive sessions)
 and return a float for a 2-D image, or a DataArray over the extra dims (time, band...) with one
 value per 2-D slice. ``mask`` (boolean, on the spatial grid) restricts them to an area; NaN
 pixels are ignored.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._chunks import compute
+from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import GridMismatchError, ParameterError
 from ..sar import speckle

@@ -7,13 +7,13 @@ global weights, so the result is the same for a numpy cube and for any dask chun
 
 1. the cube is reflect-padded to the patch grid, the padding joining the first and last chunk
    (the caller's block boundaries are kept; blocks shorter than the patches' reach into them
-   are re-chunked on multiples of the stride, :func:`eoxr._chunks.stride_chunks`);
+   are re-chunked on multiples of the stride, :func:`eoxr._dask.patches.stride_chunks`);
 2. each block runs the patches that *start* in it, seeing as many samples of the next block as
    its last patch reaches into (:func:`eoxr.ml._geometry.reach`; ``overlap`` on a stride grid)
-   (:func:`eoxr._chunks.map_halo_blocks`; the runner is one graph key shared by all tasks: a
+   (:func:`eoxr._dask.patches.map_halo_blocks`; the runner is one graph key shared by all tasks: a
    torch model travels once, an ONNX model as its file, opened once per worker process), and
    returns weighted predictions over its own extent plus the reach it spills over;
-3. spills are added onto the next blocks (:func:`eoxr._chunks.overlap_add`) and divided by the
+3. spills are added onto the next blocks (:func:`eoxr._dask.patches.overlap_add`) and divided by the
    global sum of weights; the padding is cropped and the caller's chunks restored.
 """
 
@@ -25,8 +25,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import finalize
+from .._dask.chunking import is_dask
+from .._dask.lazy import delayed, shared
+from .._dask.overlap import pad_edges
+from .._dask.patches import map_halo_blocks, overlap_add, stride_chunks
 from .._dims import require_band_dim, spatial_dims
 from ..bands import band_labels
 from ..errors import ParameterError
@@ -108,7 +111,7 @@ def _runner(model: Any, device: str | None, autocast: Any, lazy: bool) -> tuple[
 
     if is_onnx(model):
         runner = OnnxRunner.from_model(model, device)
-        return runner, _chunks.shared(runner, lazy=lazy), "onnx"
+        return runner, shared(runner, lazy=lazy), "onnx"
     from . import _torch
 
     dev = str(_torch.pick_device(device))
@@ -116,7 +119,7 @@ def _runner(model: Any, device: str | None, autocast: Any, lazy: bool) -> tuple[
     if not lazy:
         return local, local, "torch"
     key = _torch.runner_key(model, dev, autocast)
-    shipped = _chunks.delayed(_torch.prepare_runner, model, dev, autocast, dask_key_name=key)
+    shipped = delayed(_torch.prepare_runner, model, dev, autocast, dask_key_name=key)
     return local, shipped, "torch"
 
 
@@ -264,7 +267,7 @@ def apply_model(
     da = select_channels(cube, bands)
     labels = band_labels(da)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
-    runner, shipped, kind = _runner(model, device, autocast, _chunks.is_dask(da))
+    runner, shipped, kind = _runner(model, device, autocast, is_dask(da))
     size = _patch_size(da, input_dims, runner.fixed_patch() if kind == "onnx" else None)
     ydim, xdim = spatial_dims(da)
     for d in (ydim, xdim):  # validate before the probe runs the model
@@ -310,18 +313,14 @@ def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> tuple[Any, int, int]:
     do not line up holds a row of blocks, growing with the image width.
     """
     nd = da.ndim
-    data = _chunks.pad_edges(
-        da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)}, "reflect"
-    )
-    if not _chunks.is_dask(data):
+    data = pad_edges(da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)}, "reflect")
+    if not is_dask(data):
         return data, 0, 0
     ydim, xdim = spatial_dims(da)
     ch = list(data.chunks)
     for ax, d, t in ((-2, ydim, ty), (-1, xdim, tx)):
         kept = caller_chunks(t, da.data.chunks[ax])
-        ch[ax] = kept or _chunks.stride_chunks(
-            t.padded, t.stride, max(da.chunksizes[d]), minimum=t.overlap
-        )
+        ch[ax] = kept or stride_chunks(t.padded, t.stride, max(da.chunksizes[d]), minimum=t.overlap)
     return data.rechunk(tuple(ch)), reach(ty, ch[-2]), reach(tx, ch[-1])
 
 
@@ -331,7 +330,7 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
     wy, wx = window_1d(ty, blend), window_1d(tx, blend)
     nd = padded.ndim
     out_chunks = None
-    if _chunks.is_dask(padded):
+    if is_dask(padded):
         ch = padded.chunks
         out_chunks = (
             *ch[:-3],
@@ -339,7 +338,7 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
             tuple(c + hy for c in ch[-2]),
             tuple(c + hx for c in ch[-1]),
         )
-    stage = _chunks.map_halo_blocks(
+    stage = map_halo_blocks(
         _kernels.dense_block,
         padded,
         halo={nd - 2: hy, nd - 1: hx},
@@ -347,7 +346,7 @@ def _dense(padded: Any, da: xr.DataArray, kw: dict, blend: Blend) -> Any:
         dtype=np.float32,
         kwargs=dict(kw, wy=wy, wx=wx, crop=blend == "crop"),
     )
-    summed = _chunks.overlap_add(
+    summed = overlap_add(
         stage,
         {nd - 2: hy, nd - 1: hx},
         post=_divide,
@@ -369,7 +368,7 @@ def _divide(block: np.ndarray, *, origin: tuple, sy: np.ndarray, sx: np.ndarray)
 
 
 def _restore_chunks(out: Any, da: xr.DataArray) -> Any:
-    if not _chunks.is_dask(out):
+    if not is_dask(out):
         return out
     return out.rechunk((*out.chunks[:-2], *da.data.chunks[-2:]))
 
@@ -378,7 +377,7 @@ def _per_patch(padded: Any, kw: dict) -> Any:
     ty, tx, k = kw["ty"], kw["tx"], kw["k"]
     nd = padded.ndim
     out_chunks = None
-    if _chunks.is_dask(padded):
+    if is_dask(padded):
         ch = padded.chunks
         counts = [
             tuple(
@@ -388,7 +387,7 @@ def _per_patch(padded: Any, kw: dict) -> Any:
             for a, t in ((-2, ty), (-1, tx))
         ]
         out_chunks = (*ch[:-3], (k,), *counts)
-    return _chunks.map_halo_blocks(
+    return map_halo_blocks(
         _kernels.patch_block,
         padded,
         halo={nd - 2: kw["halo"][0], nd - 1: kw["halo"][1]},

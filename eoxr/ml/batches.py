@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
+from .._dask import stats
 from .._dims import spatial_dims
 from ..bands import band_labels
 from ..errors import ParameterError
@@ -119,7 +119,7 @@ def _nodata_fraction_ok(
     selectors: list[dict], nodata: xr.DataArray, limit: float, progress: bool | None
 ) -> list[dict]:
     """The selectors whose patch has at most ``limit`` nodata pixels (one pass for the mask)."""
-    (mask,) = _chunks.compute(nodata.data, progress=progress)
+    (mask,) = stats.compute(nodata.data, progress=progress)
     mask = np.asarray(mask)
     dims = list(nodata.dims)
     kept = []

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
+from .._dask.chunking import rechunk_whole
 from .._dims import require_band_dim, spatial_dims
 from ..bands import resolve_band, to_array
 from ..errors import ParameterError
@@ -67,7 +67,7 @@ def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None
     da = da.transpose(*other, bdim, ydim, xdim)
     if not np.issubdtype(da.dtype, np.floating):
         da = da.astype(np.float32)
-    return _chunks.rechunk_whole(da, [bdim])
+    return rechunk_whole(da, [bdim])
 
 
 def band_stats(

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import crs_of, finalize
+from .._dask import lazy, stats
+from .._dask.blockwise import map_blocks
+from .._dask.chunking import is_dask
 from .._dims import require_band_dim, spatial_dims
 from ..bands import band_labels, resolve_band, to_array
 from ..errors import BandNotFoundError, DimensionError, GridMismatchError, ParameterError
@@ -203,9 +205,9 @@ def apply_estimator(
     _check_features(estimator, n_feat)
     probe = _call(estimator, response_method, np.zeros((1, n_feat), _input_dtype(estimator)))
     k = int(probe.shape[1]) if probe.ndim == 2 else None
-    shared = _chunks.shared(estimator, lazy=_chunks.is_dask(da))
+    shared = lazy.shared(estimator, lazy=is_dask(da))
     out_dim = output_dim or default_output_dim(estimator, response_method)
-    data = _chunks.map_blocks(
+    data = map_blocks(
         _kernel,
         da,
         dtype=np.float32,
@@ -311,7 +313,7 @@ def training_table(
 
         lab = rasterize(da, labels, column=column)
     classes = lab.attrs.get("classes")
-    (lab_np,) = _chunks.compute(lab.data, progress=progress)
+    (lab_np,) = stats.compute(lab.data, progress=progress)
     lab_np = np.asarray(lab_np, dtype=np.float64)
     rows, cols = np.nonzero(~np.isnan(lab_np))
     if rows.size == 0:
@@ -319,7 +321,7 @@ def training_table(
             "no labelled pixel falls on the cube's grid: check the labels' extent and CRS."
         )
     pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
-    (vals,) = _chunks.compute(pts.transpose(*other, "_px", *feats).data, progress=progress)
+    (vals,) = stats.compute(pts.transpose(*other, "_px", *feats).data, progress=progress)
     table = np.asarray(vals).reshape(-1, int(np.prod([da.sizes[d] for d in feats])))
     y = np.tile(lab_np[rows, cols], int(np.prod([da.sizes[d] for d in other])))
     keep = ~np.isnan(table).any(axis=1)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import _chunks
 from .._attrs import crs_of, finalize
+from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..bands import to_array
 from ..errors import ParameterError
@@ -186,7 +186,7 @@ def _values_at(
     pts = da.isel({ydim: xr.DataArray(rows, dims="_px"), xdim: xr.DataArray(cols, dims="_px")})
     n_feat = int(np.prod([da.sizes[d] for d in other]))
     # explicit width: a reshape to (0, -1) fails when no pixel falls on the grid
-    (vals,) = _chunks.compute(pts.transpose("_px", *other).data, progress=progress)
+    (vals,) = compute(pts.transpose("_px", *other).data, progress=progress)
     return np.asarray(vals).reshape(rows.size, n_feat)
 
 

@@ -9,7 +9,7 @@ import xarray as xr
 
 from .. import bands as _bands
 from .._attrs import finalize, finalize_dataset
-from .._chunks import rechunk_whole
+from .._dask.chunking import rechunk_whole
 from ..errors import DimensionError, ParameterError
 
 Method = Literal["median", "mean", "min", "max", "max_ndvi"]

@@ -16,7 +16,7 @@ import xarray as xr
 
 from .. import bands as _bands
 from .._attrs import append_history, finalize
-from .._chunks import map_overlap
+from .._dask.overlap import map_overlap
 from .._dims import band_dim, spatial_dims
 from ..errors import BandNotFoundError, GridMismatchError, ParameterError
 

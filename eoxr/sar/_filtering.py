@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._chunks import map_overlap
+from .._dask.overlap import map_overlap
 from . import _kernels as K
 from . import _kernels_edge as KE
 from ._gamma import sigma_range

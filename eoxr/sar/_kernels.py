@@ -2,7 +2,7 @@
 
 Every kernel takes a 2-D block already padded by its halo (NaN outside the image, real
 neighbours across chunk borders) and writes the interior of ``out``; the halo rows/columns of
-``out`` are left unset and cropped by :func:`eoxr._chunks.map_overlap`.
+``out`` are left unset and cropped by :func:`eoxr._dask.overlap.map_overlap`.
 
 Why hand-written rather than ``scipy.ndimage.uniform_filter`` / ``cv2.blur`` and numpy:
 

@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize_dataset
-from .._chunks import check_window
 from .._dims import spatial_dims
+from .._window import check_window
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
 from ..radiometry import sar_domain
 
@@ -112,7 +112,7 @@ def checked(cube: xr.DataArray, what: str, declared: bool = False) -> xr.DataArr
     For operations written with xarray arithmetic rather than an eoxr kernel (which checks
     inside): no extra pass, the check runs when the block is computed.
     """
-    from .._chunks import map_blocks
+    from .._dask.blockwise import map_blocks
 
     kwargs = {"what": what, "declared": declared}
     return cube.copy(data=map_blocks(_check_block, cube, kwargs=kwargs))

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import map_blocks
+from .._dask.blockwise import map_blocks
 from ._validate import (
     SarCube,
     check_sar,

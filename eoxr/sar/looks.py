@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._chunks import compute, hist_quantile, histogram, lazy_call
+from .._dask.lazy import lazy_call
+from .._dask.stats import compute, hist_quantile, histogram
 from .._dims import spatial_dims
 from ..errors import ParameterError
 from ._filtering import filter_array

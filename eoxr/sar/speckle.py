@@ -1,7 +1,7 @@
 """Speckle filters on SAR intensity: xarray wrappers around the numba kernels.
 
 Every filter works in the linear power domain: dB input (``units="dB"``) is converted, filtered
-and converted back. Neighbourhoods go through :func:`eoxr._chunks.map_overlap` with the exact
+and converted back. Neighbourhoods go through :func:`eoxr._dask.overlap.map_overlap` with the exact
 halo and ``boundary="nan"``, so image edges and nodata are handled by skipping NaN inside the
 window, and results do not depend on the dask chunking. Extra dims (time, polarisation) are
 filtered as independent 2-D slices. Nothing is computed at call time: on dask input a looks
@@ -58,7 +58,7 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import finalize
-from .._chunks import is_dask
+from .._dask.chunking import is_dask
 from ..errors import ParameterError
 from ._filtering import filter_array
 from ._validate import (

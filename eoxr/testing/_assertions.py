@@ -44,7 +44,7 @@ def raise_if_dask_computes(max_computes: int = 0) -> Iterator[_CountingScheduler
 
 def assert_lazy(obj: xr.DataArray | xr.Dataset) -> None:
     """Assert that ``obj`` (every variable of a Dataset) is dask-backed."""
-    from .._chunks import is_dask
+    from .._dask.chunking import is_dask
 
     items = obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]
     for v in items:
@@ -119,7 +119,7 @@ def assert_chunk_invariant(
     lazy : bool
         Also assert the dask results are lazy (not computed inside ``func``).
     """
-    from .._chunks import is_dask
+    from .._dask.chunking import is_dask
 
     base = cube.compute()
     expected_obj = func(base)

@@ -147,7 +147,7 @@ def test_pca_kmeans_windows_hold_the_pixel_at_the_documented_place(block):
 def test_sample_windows_same_on_any_chunking_even_below_the_halo():
     import dask.array as da
 
-    from eoxr._chunks import sample_windows
+    from eoxr._dask.overlap import sample_windows
 
     img = np.random.default_rng(0).random((30, 31))
     r, c = np.divmod(np.arange(30 * 31), 31)

@@ -85,7 +85,7 @@ def _embedding() -> xr.DataArray:
 
 def eoxr_is_dask(obj: Any) -> bool:
     """Whether ``obj`` (or any of its variables) is dask-backed."""
-    from eoxr._chunks import is_dask
+    from eoxr._dask.chunking import is_dask
 
     return is_dask(obj)
 
@@ -391,7 +391,7 @@ def test_hsi_lazy_results_equal_the_eager_ones(name: str) -> None:
 
 
 def test_lazy_call_computes_a_shared_statistic_once() -> None:
-    from eoxr import _chunks
+    from eoxr._dask import blockwise, lazy
 
     calls = []
 
@@ -400,13 +400,13 @@ def test_lazy_call_computes_a_shared_statistic_once() -> None:
         return block
 
     cube = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("y", "x")).chunk(2)
-    total = _chunks.lazy_call(np.sum, _chunks.map_blocks(read, cube))
-    twice = _chunks.lazy_call(lambda t: 2 * t, total)
-    plus = _chunks.lazy_call(lambda t: t + 1, total)
+    total = lazy.lazy_call(np.sum, blockwise.map_blocks(read, cube))
+    twice = lazy.lazy_call(lambda t: 2 * t, total)
+    plus = lazy.lazy_call(lambda t: t + 1, total)
     got = (xr.DataArray(twice) + xr.DataArray(plus)).compute()
     assert float(got) == 3 * 120 + 1
     assert len(calls) == 4  # each of the 4 blocks read once, for both consumers
-    assert float(_chunks.lazy_call(np.sum, cube.values)) == 120  # numpy: now
+    assert float(lazy.lazy_call(np.sum, cube.values)) == 120  # numpy: now
 
 
 # --- functions outside the accessor, and calls on other objects ------------------------------

@@ -7,7 +7,7 @@ import dask.array as dsa
 import numpy as np
 import pytest
 
-from eoxr import _chunks
+from eoxr._dask import progress, stats
 from tests.conftest import require
 
 BAR = "% Completed"
@@ -31,42 +31,42 @@ def synchronous():
 
 def test_silent_when_stdout_is_not_a_terminal(capsys, synchronous, monkeypatch):
     monkeypatch.delenv("EOXR_PROGRESS", raising=False)
-    assert not _chunks.want_progress()  # pytest captures stdout: not a terminal
-    (total,) = _chunks.compute(_slow_sum())
+    assert not progress.want_progress()  # pytest captures stdout: not a terminal
+    (total,) = stats.compute(_slow_sum())
     assert float(total) == 12.0
     assert BAR not in capsys.readouterr().out
 
 
 def test_progress_true_prints_a_bar(capsys, synchronous):
-    (total,) = _chunks.compute(_slow_sum(), progress=True)
+    (total,) = stats.compute(_slow_sum(), progress=True)
     assert float(total) == 12.0
     out = capsys.readouterr().out
     assert "100% Completed" in out and "[####" in out
 
 
 def test_progress_bar_context_shows_for_interactive_sessions(capsys, synchronous, monkeypatch):
-    monkeypatch.setattr(_chunks, "_interactive", lambda: True)
+    monkeypatch.setattr(progress, "_interactive", lambda: True)
     monkeypatch.delenv("EOXR_PROGRESS", raising=False)
-    assert _chunks.want_progress()
-    with _chunks.progress_bar():
+    assert progress.want_progress()
+    with progress.progress_bar():
         _slow_sum().compute()
     assert "100% Completed" in capsys.readouterr().out
 
 
 def test_environment_variable_silences(capsys, synchronous, monkeypatch):
-    monkeypatch.setattr(_chunks, "_interactive", lambda: True)
+    monkeypatch.setattr(progress, "_interactive", lambda: True)
     monkeypatch.setenv("EOXR_PROGRESS", "0")
-    assert not _chunks.want_progress()
-    with _chunks.progress_bar():
+    assert not progress.want_progress()
+    with progress.progress_bar():
         _slow_sum().compute()
-    _chunks.compute(_slow_sum())
+    stats.compute(_slow_sum())
     assert BAR not in capsys.readouterr().out
-    assert _chunks.want_progress(True)  # an explicit request still wins
+    assert progress.want_progress(True)  # an explicit request still wins
 
 
 def test_numpy_passes_through_without_computing():
     a = np.arange(3.0)
-    (same,) = _chunks.compute(a, progress=True)
+    (same,) = stats.compute(a, progress=True)
     assert same is a
 
 
@@ -78,12 +78,12 @@ def test_works_with_a_distributed_client(capsys):
         ) as cluster,
         distributed.Client(cluster),
     ):
-        assert _chunks.active_client() is not None
-        assert isinstance(_chunks.progress_bar(True), type(_chunks.progress_bar(False)))
-        (total,) = _chunks.compute(_slow_sum(), progress=True)
+        assert progress.active_client() is not None
+        assert isinstance(progress.progress_bar(True), type(progress.progress_bar(False)))
+        (total,) = stats.compute(_slow_sum(), progress=True)
         assert float(total) == 12.0
         assert "100% Completed" in capsys.readouterr().out
-        (quiet,) = _chunks.compute(_slow_sum())
+        (quiet,) = stats.compute(_slow_sum())
         assert float(quiet) == 12.0
         assert BAR not in capsys.readouterr().out
-    assert _chunks.active_client() is None
+    assert progress.active_client() is None

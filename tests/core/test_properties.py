@@ -5,7 +5,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eoxr import _attrs, _chunks, bands
+from eoxr import _attrs, bands
+from eoxr._dask import overlap
 from eoxr.testing import assert_chunk_invariant, raise_if_dask_computes
 from eoxr.testing.strategies import NAN_PATTERNS, chunked, chunkings, cubes, nan_mask
 
@@ -29,7 +30,7 @@ def _shift_sum(block, axes):
 def test_map_overlap_identity_kernel_returns_the_cube(pair, boundary):
     cube, chunks = pair
     with raise_if_dask_computes():
-        out = _chunks.map_overlap(
+        out = overlap.map_overlap(
             lambda b: b, cube.chunk(chunks), {"y": 2, "x": 1}, boundary=boundary
         )
     assert out.dtype == cube.dtype and out.dims == cube.dims
@@ -44,7 +45,7 @@ def test_map_overlap_local_kernel_is_chunk_invariant(cube, data):
     axes = (cube.get_axis_num("y"), cube.get_axis_num("x"))
 
     def f(c):
-        return _chunks.map_overlap(
+        return overlap.map_overlap(
             _shift_sum, c, {"y": 1, "x": 1}, boundary=0.0, kwargs={"axes": axes}
         )
 

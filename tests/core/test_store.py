@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eoxr import _chunks
+from eoxr._dask import overlap, store
 
 NY, NX, CH = 3, 8, 4  # chunks along y and x, chunk side
 
@@ -47,7 +47,7 @@ def _mean3(block: np.ndarray) -> np.ndarray:
 
 def _smooth(a: dsa.Array) -> dsa.Array:
     da = xr.DataArray(a, dims=("y", "x"))
-    return _chunks.map_overlap(_mean3, da, {"y": 1, "x": 1}, boundary="reflect").data
+    return overlap.map_overlap(_mean3, da, {"y": 1, "x": 1}, boundary="reflect").data
 
 
 def _write_into(out: dict):
@@ -66,7 +66,7 @@ def _assemble(blocks: dict) -> np.ndarray:
 
 @pytest.fixture
 def single_stripe(monkeypatch):
-    monkeypatch.setattr(_chunks, "stripe_columns", lambda chunks: NX)
+    monkeypatch.setattr(store, "stripe_columns", lambda chunks: NX)
 
 
 def test_every_input_block_computed_once(single_stripe):
@@ -74,7 +74,7 @@ def test_every_input_block_computed_once(single_stripe):
     cube = _counted(calls)
     out: dict = {}
     with dask.config.set(scheduler="threads"):
-        n = _chunks.store_blocks(
+        n = store.store_blocks(
             {"plus": cube + 1, "smooth": _smooth(cube)}, _write_into(out), progress=False
         )
     assert n == 2 * NY * NX
@@ -87,11 +87,11 @@ def test_every_input_block_computed_once(single_stripe):
 
 
 def test_global_statistic_computed_first_in_one_pass(monkeypatch):
-    monkeypatch.setattr(_chunks, "_STATISTIC_BYTES", 64)  # the test cube is small
+    monkeypatch.setattr(store, "_STATISTIC_BYTES", 64)  # the test cube is small
     calls: Counter = Counter()
     cube = _counted(calls)
     lazy = {"scaled": cube / cube.mean(), "smooth": _smooth(cube)}
-    ready = _chunks.precompute_statistics(lazy, progress=False)
+    ready = store.precompute_statistics(lazy, progress=False)
     assert len(calls) == NY * NX and set(calls.values()) == {1}  # one pass for the mean
     calls.clear()
     scaled, smooth = dask.compute(ready["scaled"], ready["smooth"])
@@ -102,21 +102,21 @@ def test_global_statistic_computed_first_in_one_pass(monkeypatch):
 
 
 def test_no_statistic_no_extra_pass(monkeypatch):
-    monkeypatch.setattr(_chunks, "_STATISTIC_BYTES", 64)  # halo strips are larger than this
+    monkeypatch.setattr(store, "_STATISTIC_BYTES", 64)  # halo strips are larger than this
     calls: Counter = Counter()
     cube = _counted(calls)
     lazy = {"smooth": _smooth(cube), "plus": cube + 1, "numpy": np.zeros(3)}
-    ready = _chunks.precompute_statistics(lazy, progress=False)
+    ready = store.precompute_statistics(lazy, progress=False)
     assert not calls
     assert all(ready[k] is lazy[k] for k in lazy)
 
 
 def test_stripes_compute_only_their_halo_columns_again(monkeypatch):
-    monkeypatch.setattr(_chunks, "stripe_columns", lambda chunks: 2)
+    monkeypatch.setattr(store, "stripe_columns", lambda chunks: 2)
     calls: Counter = Counter()
     out: dict = {}
     with dask.config.set(scheduler="threads"):
-        _chunks.store_blocks({"smooth": _smooth(_counted(calls))}, _write_into(out))
+        store.store_blocks({"smooth": _smooth(_counted(calls))}, _write_into(out))
     ref = dsa.from_array(_truth(), chunks=CH)
     np.testing.assert_array_equal(_assemble(out["smooth"]), _smooth(ref).compute())
     # 4 stripes of 2 columns, each reads one column more on each side inside the cube.
@@ -132,7 +132,7 @@ def test_row_priorities_rank_by_first_write():
         "late": (abs, "b"),
         "early": (abs, "c"),
     }
-    priority = _chunks._row_priorities(graph, [("late", 1), ("early", 0)])
+    priority = store._row_priorities(graph, [("late", 1), ("early", 0)])
     got = {k: priority(k) for k in graph}
     assert got == {"a": 0, "c": 0, "early": 0, "b": -1, "late": -1}
     # The scheduler unpickles it without eoxr; unknown keys get the default priority.

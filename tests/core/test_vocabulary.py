@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import eoxr  # noqa: F401  (registers the accessor)
-from eoxr import _chunks
+from eoxr._dask import progress as dask_progress
 from eoxr._registry import resolve
 from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
 from tests.core.test_laziness import (
@@ -220,14 +220,14 @@ def test_progress_reaches_the_bar_and_false_silences(
 ) -> None:
     call = PROGRESS_CASES[name](tmp_path)
     asked: list[Any] = []
-    want = _chunks.want_progress
+    want = dask_progress.want_progress
 
     def spy(progress: bool | None = None) -> bool:
         asked.append(progress)
         return want(progress)
 
-    monkeypatch.setattr(_chunks, "want_progress", spy)
-    monkeypatch.setattr(_chunks, "_interactive", lambda: True)  # a bar would show by default
+    monkeypatch.setattr(dask_progress, "want_progress", spy)
+    monkeypatch.setattr(dask_progress, "_interactive", lambda: True)  # a bar would show by default
     monkeypatch.delenv("EOXR_PROGRESS", raising=False)
     call(progress=False)
     assert asked and set(asked) == {False}, asked

@@ -218,11 +218,11 @@ def test_jasper_with_curvilinear_coords(jasper):
 def test_fits_show_progress(monkeypatch, call):
     # destripe and find_dead_pixels (noise="diff") compute nothing at call time, so they show
     # no bar: tests/core/test_laziness.py checks that they stay lazy
-    from eoxr import _chunks
+    from eoxr._dask import progress
 
     seen = []
-    real = _chunks.progress_bar
-    monkeypatch.setattr(_chunks, "progress_bar", lambda p=None: seen.append(p) or real(False))
+    real = progress.progress_bar
+    monkeypatch.setattr(progress, "progress_bar", lambda p=None: seen.append(p) or real(False))
     cube = synthetic_hsi(seed=5, shape=(32, 32), n_bands=20, dead_fraction=0).cube
     call(cube.chunk({"y": 16}))
     assert seen and all(p is True for p in seen)

@@ -73,17 +73,17 @@ def test_patches_match_xbatcher_slicing() -> None:
 
 
 def test_nodata_filter_progress_and_label_grid(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eoxr._chunks as chunks
+    from eoxr._dask import stats
     from eoxr.errors import GridMismatchError
 
     calls = []
-    real = chunks.compute
+    real = stats.compute
 
     def spy(*objs, progress=None):
         calls.append(progress)
         return real(*objs, progress=progress)
 
-    monkeypatch.setattr(chunks, "compute", spy)
+    monkeypatch.setattr(stats, "compute", spy)
     cube = et.make_cube(ny=32, nx=32, times=None).chunk({"y": 16})
     kept = cube.eo.batches({"y": 16, "x": 16}, max_nodata_fraction=0.0, progress=False)
     assert len(kept) == 4 and calls == [False]  # the nodata mask: one pass, with progress option

@@ -175,16 +175,16 @@ def test_output_dim_named_for_what_it_holds() -> None:
 
 
 def test_fit_computes_in_two_passes_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eoxr._chunks as chunks
+    from eoxr._dask import stats
 
     calls = []
-    real = chunks.compute
+    real = stats.compute
 
     def spy(*objs, progress=None):
         calls.append(progress)
         return real(*objs, progress=progress)
 
-    monkeypatch.setattr(chunks, "compute", spy)
+    monkeypatch.setattr(stats, "compute", spy)
     cube, labels = _toy()
     lazy = cube.chunk({"y": 10})
     tree = lazy.eo.fit(

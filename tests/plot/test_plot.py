@@ -11,9 +11,9 @@ from tests.conftest import require
 hv = require("holoviews", extra="viz")
 require("hvplot", extra="viz")
 
-import eoxr  # noqa: E402
 import eoxr.plot as ep  # noqa: E402
 import eoxr.testing as et  # noqa: E402
+from eoxr._dask.chunking import is_dask  # noqa: E402
 from eoxr.datasets import synthetic_hsi, synthetic_s2  # noqa: E402
 from eoxr.testing import raise_if_dask_computes  # noqa: E402
 
@@ -50,7 +50,7 @@ def test_plot_rgb_is_lazy_except_one_sampled_pass():
         view = cube.eo.plot_rgb(stretch="percentile")
     assert sched.total == 1  # the stretch sample, computed once for the three bands
     assert isinstance(view, hv.RGB)
-    assert eoxr._chunks.is_dask(view.data["R"])  # the image itself is still lazy
+    assert is_dask(view.data["R"])  # the image itself is still lazy
 
 
 def test_stretch_sample_is_bounded_on_a_large_cube():
