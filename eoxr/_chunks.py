@@ -1088,11 +1088,34 @@ def _bar(minimum: float = 0.0) -> Any:
 
     A bar inside a block that already shows one is a null context (two bars registered at once
     draw over each other on one line). Each redraw is padded to the longest line drawn, so a
-    shorter elapsed time (``9.99 s`` after ``999.99 ms``) leaves no stray characters.
+    shorter elapsed time (``9.99 s`` after ``999.99 ms``) leaves no stray characters. In a
+    Jupyter kernel the bar is redrawn from the thread that computes (after each task, at most
+    every 0.1 s), not from dask's timer thread: a thread's output reaches the cell only when the
+    computation ends, so the bar would show up finished.
     """
+    import threading
+    import time
+
     from dask.diagnostics import ProgressBar
 
+    kernel = _in_kernel()
+
     class Bar(ProgressBar):
+        def _start(self, dsk: Any) -> None:
+            if not kernel:
+                return super()._start(dsk)
+            self._state, self._start_time, self._last = None, time.perf_counter(), 0.0
+            self._running = False
+            self._timer = threading.Thread(target=lambda: None)  # joined by _finish
+            self._timer.start()
+
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, id: Any) -> None:
+            self._state = state
+            now = time.perf_counter()
+            if kernel and now - self._last >= self._dt and now - self._start_time > self._minimum:
+                self._last = now
+                self._update_bar(now - self._start_time)
+
         def __enter__(self) -> Any:
             self._outer = _Bar.active == 0
             _Bar.active += self._outer

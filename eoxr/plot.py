@@ -675,15 +675,17 @@ def plot_spectra(
 
     def curves(pts: Sequence[tuple[float, float]]) -> Any:
         items = []
-        for px, py in pts:
+        for i, (px, py) in enumerate(pts):
             spec = cube.sel({xdim: px, ydim: py}, method="nearest")
             data = xr.DataArray(
                 spec.data, dims="wavelength", coords={"wavelength": wl.values}, name="value"
             )
             # named by the pixel used (its centre), not by the point asked for or tapped
             at = f"pixel ({float(spec[xdim]):{fmt}}, {float(spec[ydim]):{fmt}})"
+            # fixed colours: a DynamicMap would cycle them, a new colour at each tap
+            colour = CATEGORY_COLORS[i % len(CATEGORY_COLORS)]
             items.append(_style(hv.Curve(data, "wavelength", "value", label=at),
-                                dict(framewise=True)))  # fmt: skip
+                                dict(framewise=True, color=colour)))  # fmt: skip
         over = hv.Overlay([*spans, *items])
         # One curve is named by the title, several by a legend beside the plot: never a legend
         # over the curve. framewise: each new tapped spectrum gets its own y range (a bright
