@@ -5,17 +5,21 @@ Every verb returns a holoviews object: composable with ``+`` and ``*``, savable 
 and bokeh are imported when this module is (the ``viz`` extra); ``import eoxr`` stays light.
 
 Importing this module sets bokeh's JavaScript to be inlined into notebooks (``hv.extension.inline``)
-before hvplot loads it, so plots render on a machine or a hub without internet.
+before hvplot loads it, and Panel's stylesheets (widgets, layouts, theme) to be inlined wherever a
+view is rendered (notebook or saved page), so plots and widgets render on a machine or a hub
+without internet. :func:`save` writes a page that loads nothing from the internet.
 
-Laziness: no verb computes a dask cube when called, except :func:`plot_rgb`, which computes its
-stretch limits from a bounded, strided sample in one pass. Images larger than
-:data:`MAX_PIXELS` are rasterized by datashader (when installed; else decimated) so that the
-browser never receives the full array.
+Laziness: no verb computes a dask cube when called, except :func:`plot_rgb` and :func:`swipe`,
+which compute their stretch or colour limits from a bounded, strided sample in one pass. Images
+larger than :data:`MAX_PIXELS` are rasterized by datashader (when installed; else decimated) so
+that the browser never receives the full array.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import holoviews as hv
@@ -30,6 +34,24 @@ from .errors import DimensionError, GridMismatchError, ParameterError
 # Inline bokeh's JavaScript into notebooks; must precede the import of hvplot, which loads it.
 hv.extension.inline = True
 import hvplot.xarray  # noqa: E402, F401  (registers .hvplot, loads the notebook extension)
+import panel as pn  # noqa: E402
+from bokeh.models import UIElement  # noqa: E402
+from panel.io.notebook import patch_inline_stylesheets  # noqa: E402
+
+
+def _inline_stylesheets(viewable: Any, root: Any) -> None:
+    """Panel hook: stylesheets named by a CDN URL are replaced by the installed files' CSS.
+
+    Panel names its widget, layout, loading-spinner and theme stylesheets by CDN URLs, in the
+    notebook and in saved pages alike; offline each widget change then logs a network error.
+    """
+    for model in root.select({"type": UIElement}):
+        patch_inline_stylesheets(model)
+
+
+pn.config.inline = True
+if _inline_stylesheets not in pn.viewable.Viewable._preprocessing_hooks:
+    pn.viewable.Viewable._preprocessing_hooks.append(_inline_stylesheets)
 
 Stretch = Literal["percentile", "minmax", "gamma"]
 STRETCHES: tuple[str, ...] = ("percentile", "minmax", "gamma")
@@ -73,19 +95,57 @@ def _crs_label(da: xr.DataArray | xr.Dataset) -> str | None:
     return f"EPSG:{epsg}" if epsg else crs.to_string()[:30]
 
 
-def _map_opts(element: Any, da: xr.DataArray | xr.Dataset, title: str, **extra: Any) -> Any:
+def _projected(da: xr.DataArray | xr.Dataset) -> bool:
+    """True for metre-like coordinates (shown as integers), False for degrees."""
+    xdim = spatial_dims(da)[1]
+    return float(abs(da[xdim]).max() if da[xdim].size else 0) > 1000
+
+
+def hover_tooltips(
+    da: xr.DataArray | xr.Dataset, value: str | None = None
+) -> list[tuple[str, str]]:
+    """Hover tooltips formatted like the map's axes (``500,005`` rather than ``5.000e+5``).
+
+    Parameters
+    ----------
+    da : DataArray or Dataset
+        The layer shown (its spatial dims name the coordinates).
+    value : str, optional
+        Label of the pixel value (an image's colour-bar title); ``None`` for RGB views.
+
+    Returns
+    -------
+    list of (str, str)
+        Bokeh tooltips: map x, map y (numeral.js formats) and the value.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> hover_tooltips(et.make_cube(times=None), "red")
+    [('x', '$x{0,0}'), ('y', '$y{0,0}'), ('red', '@image{0.0000}')]
+    """
+    ydim, xdim = spatial_dims(da)
+    fmt = "{0,0}" if _projected(da) else "{0.00000}"
+    tips = [(str(xdim), f"$x{fmt}"), (str(ydim), f"$y{fmt}")]
+    return tips + ([(value, "@image{0.0000}")] if value is not None else [])
+
+
+def _map_opts(
+    element: Any, da: xr.DataArray | xr.Dataset, title: str, value: str | None = None, **extra: Any
+) -> Any:
     """Map axes: x/y named with the CRS, plain (not scientific) tick labels, square pixels."""
     ydim, xdim = spatial_dims(da)
     crs = _crs_label(da)
     xlabel = f"{xdim} ({crs})" if crs else xdim
     ylabel = f"{ydim} ({crs})" if crs else ydim
     # Projected coordinates in scientific notation run together on the axis (5.000e+55.002e+5).
-    fmt = "%.0f" if float(abs(da[xdim]).max() if da[xdim].size else 0) > 1000 else "%.4g"
+    fmt = "%.0f" if _projected(da) else "%.4g"
     return _style(
         element,
         dict(title=title, xlabel=xlabel, ylabel=ylabel, xformatter=fmt, yformatter=fmt,
              xticks=4, **extra.get("common", {})),
-        bokeh=dict(data_aspect=1, frame_width=400, tools=["hover"], **extra.get("bokeh", {})),
+        bokeh=dict(data_aspect=1, frame_width=400, tools=["hover"],
+                   hover_tooltips=hover_tooltips(da, value), **extra.get("bokeh", {})),
         matplotlib=dict(aspect="equal", fig_inches=5, **extra.get("matplotlib", {})),
     )  # fmt: skip
 
@@ -443,8 +503,17 @@ def image(
     opts = dict(cmap=cmap, colorbar=True, clipping_colors=_CLEAR)
     if clim is not None:
         opts["clim"] = tuple(clim)
-    view = _style(_shrink(make, data), opts)
-    return _map_opts(view, da, title or str(da.attrs.get("long_name", da.name or "")))
+    label = hv.Dimension(data.name).pprint_label
+    # holoviews draws the colour bar once: its title must follow each new frame of a DynamicMap
+    view = _style(_shrink(make, data), opts, bokeh=dict(hooks=[_colorbar_title]))
+    return _map_opts(view, da, title or str(da.attrs.get("long_name", da.name or "")), label)
+
+
+def _colorbar_title(plot: Any, element: Any) -> None:
+    """Bokeh hook: the colour bar is titled with the shown element's value dimension."""
+    bar = plot.handles.get("colorbar")
+    if bar is not None and element.vdims:
+        bar.title = element.vdims[0].pprint_label
 
 
 def _view(da: xr.DataArray, title: str | None, **kwargs: Any) -> Any:
@@ -483,7 +552,11 @@ def explore(
     -------
     holoviews.DynamicMap
         With key dimensions ``layer``, ``cmap`` and (if present) ``time``; nothing is computed
-        until a frame is displayed.
+        until a frame is displayed. The ``layer`` menu picks a band or index (the colour bar is
+        titled with it), the ``time`` slider a date, the ``cmap`` menu a colour map; each frame
+        gets its own colour range. Save it with :func:`save`, which writes the current frame
+        (``eoxr.plot.save(view[("NDVI", t, "RdYlGn")], "ndvi.html")`` for another one);
+        ``hvplot.save`` would compute and embed every layer x date x colour map.
 
     Examples
     --------
@@ -513,6 +586,8 @@ def explore(
         da = _bands.select_band(cube, layer) if layer in labels else index(cube, layer)
         if time:
             da = da.sel(time=time[0])
+        # the colour bar is titled with the layer chosen (and its units), whatever its long_name
+        da = da.rename(layer).assign_attrs(long_name=layer)
         return image(da, cmap=cmap, title=layer)
 
     return hv.DynamicMap(frame, kdims=kdims)
@@ -596,20 +671,33 @@ def plot_spectra(
     ]  # fmt: skip
     units = cube.attrs.get("units", "")
 
+    fmt = ",.0f" if _projected(cube) else ".5f"
+
     def curves(pts: Sequence[tuple[float, float]]) -> Any:
         items = []
-        for px, py in pts:
+        for i, (px, py) in enumerate(pts):
             spec = cube.sel({xdim: px, ydim: py}, method="nearest")
             data = xr.DataArray(
                 spec.data, dims="wavelength", coords={"wavelength": wl.values}, name="value"
             )
-            items.append(hv.Curve(data, "wavelength", "value", label=f"({px:.6g}, {py:.6g})"))
+            # named by the pixel used (its centre), not by the point asked for or tapped
+            at = f"pixel ({float(spec[xdim]):{fmt}}, {float(spec[ydim]):{fmt}})"
+            # fixed colours: a DynamicMap would cycle them, a new colour at each tap
+            colour = CATEGORY_COLORS[i % len(CATEGORY_COLORS)]
+            items.append(_style(hv.Curve(data, "wavelength", "value", label=at),
+                                dict(framewise=True, color=colour)))  # fmt: skip
         over = hv.Overlay([*spans, *items])
+        # One curve is named by the title, several by a legend beside the plot: never a legend
+        # over the curve. framewise: each new tapped spectrum gets its own y range (a bright
+        # pixel's curve would be off-screen in the range of the first one).
+        one = len(items) == 1
         return _style(
             over,
-            dict(xlabel="wavelength (nm)", ylabel=f"value ({units})" if units else "value"),
-            bokeh=dict(width=500, height=300, legend_position="top_right"),
-        )
+            dict(xlabel="wavelength (nm)", ylabel=f"value ({units})" if units else "value",
+                 framewise=True, show_legend=not one, title=str(items[0].label) if one else ""),
+            bokeh=dict(width=500 if one else 640, height=300, legend_position="right"),
+            matplotlib=dict(legend_position="right"),
+        )  # fmt: skip
 
     if points is not None:
         pts = [(float(p[0]), float(p[1])) for p in points]
@@ -621,6 +709,67 @@ def plot_spectra(
     x0, y0 = float(cube[xdim][cube.sizes[xdim] // 2]), float(cube[ydim][cube.sizes[ydim] // 2])
     tap = hv.streams.Tap(source=img, x=x0, y=y0)
     return img + hv.DynamicMap(lambda x, y: curves([(x, y)]), streams=[tap])
+
+
+# ------------------------------------------------------------------------------ save
+def save(
+    view: Any,
+    filename: str | os.PathLike,
+    *,
+    title: str | None = None,
+    embed: bool = False,
+    max_states: int = 1000,
+) -> Path:
+    """Save a view as one HTML page that renders offline (no ``https://`` resource).
+
+    Bokeh's JavaScript and Panel's stylesheets are written into the page. ``hvplot.save`` and
+    ``holoviews.save`` instead embed EVERY state of every widget (for :func:`explore`: each
+    layer x date x colour map, 25 MB for a small 4-date cube) and name Panel's icons on its CDN.
+
+    Parameters
+    ----------
+    view : holoviews object
+        What a verb returned, e.g. ``cube.eo.explore()``.
+    filename : str or path
+        The ``.html`` file written.
+    title : str, optional
+        The page's title (default: the file name).
+    embed : bool
+        ``False`` (default): the page shows the view's current state (its widgets' defaults,
+        or the frame selected with ``view[...]``) and its widgets do not change it without a
+        kernel. ``True``: every widget state is computed and embedded (what ``hvplot.save``
+        does), at most ``max_states`` of them.
+    max_states : int
+        Limit of embedded states when ``embed=True``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, eoxr.testing as et
+    >>> cube = et.make_cube(bands=["B02", "B03", "B04"], times=None)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save(cube.eo.plot_rgb(stretch="minmax"), f"{tmp}/rgb.html")
+    ...     "cdn.holoviz.org" in path.read_text()  # Panel's CSS is in the page
+    False
+    """
+    from bokeh.resources import INLINE
+
+    path = Path(filename)
+    pn.panel(view).save(
+        path,
+        title=title or path.name,
+        resources=INLINE,
+        embed=embed,
+        max_states=max_states,
+        progress=False,
+        # defined (empty): the page template then names no favicon on Panel's CDN
+        template_variables={"app_favicon": "", "apple_icon": ""},
+    )
+    return path
 
 
 # ------------------------------------------------------------------------------ compare
@@ -640,8 +789,18 @@ def _check_grids(cubes: Sequence[xr.DataArray]) -> None:
             )
 
 
-def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | after") -> Any:
-    """Before/after swipe: a slider moves the split between the two maps.
+def swipe(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    *,
+    title: str = "before | after",
+    clim: tuple[float, float] | None = None,
+) -> Any:
+    """Before/after swipe: the ``split`` slider under the map moves the divide between the two.
+
+    Left of the white line is ``before``, right of it ``after``. Move the line by dragging the
+    ``split`` slider below the map (or clicking it and using the arrow keys); dragging the map
+    itself pans it, as on every map. The slider steps by 0.02 of the width.
 
     Parameters
     ----------
@@ -650,6 +809,10 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
         stretched on its own, from a sample computed once when called).
     title : str
         Plot title.
+    clim : (float, float), optional
+        Colour range of single-band layers, the same on both sides and for every split.
+        Default: the 2nd-98th percentiles of both layers together, from one strided sample
+        computed when called (as :func:`plot_rgb`'s stretch).
 
     Returns
     -------
@@ -676,6 +839,11 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
     rgb = dim is not None and before.sizes[dim] == 3 and band_dim(after) == dim
     if rgb:  # each side keeps its own stretch: a cloudy date must not darken a clear one
         pair = [_stretched(c, [str(b) for b in c[dim].values])[0] for c in (before, after)]
+    elif clim is None and class_names(after) is None and dim is None:
+        # one colour range for both sides and every split: the colour bar must not change
+        # when the line moves
+        (a0, a1), (b0, b1) = stretch_limits([before, after])
+        clim = (min(a0, b0), max(a1, b1))
 
     def frame(split: float) -> Any:
         at = lo + split * (hi - lo)
@@ -688,9 +856,12 @@ def swipe(before: xr.DataArray, after: xr.DataArray, *, title: str = "before | a
             return _rgb_view(pair[1].where(~left, pair[0]), after, title) * line
         mixed = after.where(~left, before).rename(after.name)
         mixed.attrs = dict(after.attrs)
-        return _view(mixed, title) * line
+        return _view(mixed, title, **({} if clim is None else {"clim": clim})) * line
 
-    split = hv.Dimension("split", range=(0.0, 1.0), default=0.5, step=0.01)
+    # discrete values: a plain slider (a continuous one gets a number box that takes a typed
+    # value only once focus leaves it, not on Enter)
+    steps = [round(v, 2) for v in np.linspace(0.0, 1.0, 51)]
+    split = hv.Dimension("split", values=steps, default=0.5)
     return hv.DynamicMap(frame, kdims=[split])
 
 
@@ -756,4 +927,6 @@ __all__: list[Hashable] = [
     "categorical",
     "class_names",
     "stretch_limits",
+    "hover_tooltips",
+    "save",
 ]

@@ -77,9 +77,7 @@ def progress_bar(progress: bool | None = None) -> Any:
     """
     if not want_progress(progress) or active_client() is not None:
         return contextlib.nullcontext()
-    from dask.diagnostics import ProgressBar
-
-    return ProgressBar(minimum=1.0)
+    return _bar(minimum=1.0)
 
 
 def client_progress_scheduler(client: Any) -> Callable[..., Any]:
@@ -111,7 +109,68 @@ def progress_context(progress: bool | None = None) -> Any:
         return contextlib.nullcontext()
     client = active_client()
     if client is None:
-        from dask.diagnostics import ProgressBar
-
-        return ProgressBar()
+        return _bar()
     return dask.config.set(scheduler=client_progress_scheduler(client))
+
+
+def _bar(minimum: float = 0.0) -> Any:
+    """Dask's local bar, drawn once however many eoxr bars are nested, its line redrawn clean.
+
+    A bar inside a block that already shows one is a null context (two bars registered at once
+    draw over each other on one line). Each redraw is padded to the longest line drawn, so a
+    shorter elapsed time (``9.99 s`` after ``999.99 ms``) leaves no stray characters. In a
+    Jupyter kernel the bar is redrawn from the thread that computes (after each task, at most
+    every 0.1 s), not from dask's timer thread: a thread's output reaches the cell only when the
+    computation ends, so the bar would show up finished.
+    """
+    import threading
+    import time
+
+    from dask.diagnostics import ProgressBar
+
+    kernel = _in_kernel()
+
+    class Bar(ProgressBar):
+        def _start(self, dsk: Any) -> None:
+            if not kernel:
+                return super()._start(dsk)
+            self._state, self._start_time, self._last = None, time.perf_counter(), 0.0
+            self._running = False
+            self._timer = threading.Thread(target=lambda: None)  # joined by _finish
+            self._timer.start()
+
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, id: Any) -> None:
+            self._state = state
+            now = time.perf_counter()
+            if kernel and now - self._last >= self._dt and now - self._start_time > self._minimum:
+                self._last = now
+                self._update_bar(now - self._start_time)
+
+        def __enter__(self) -> Any:
+            self._outer = _Bar.active == 0
+            _Bar.active += self._outer
+            return super().__enter__() if self._outer else self
+
+        def __exit__(self, *args: Any) -> None:
+            if self._outer:
+                _Bar.active -= 1
+                super().__exit__(*args)
+
+        def _draw_bar(self, frac: float, elapsed: float) -> None:
+            from dask.utils import format_time
+
+            bar = "#" * int(self._width * frac)
+            line = f"[{bar:<{self._width}}] | {int(100 * frac)}% Completed | {format_time(elapsed)}"
+            self._longest = max(getattr(self, "_longest", 0), len(line))
+            with contextlib.suppress(ValueError):
+                if self._file is not None:
+                    self._file.write("\r" + line.ljust(self._longest))
+                    self._file.flush()
+
+    return Bar(minimum=minimum)
+
+
+class _Bar:
+    """Counts the outermost eoxr progress bars now shown (0 or 1)."""
+
+    active = 0

@@ -74,3 +74,51 @@ def test_resumable_zarr_write_progress_option(tmp_path, capsys):
 
     cube.eo.to_zarr(tmp_path / "s.zarr", resume=True, progress=True)  # bar only past 1 s
     assert float(abs(xr.open_zarr(tmp_path / "s.zarr")["reflectance"] - cube).max()) == 0.0
+
+
+def _screen(text):
+    """What a terminal or JupyterLab shows: each ``\\r`` overwrites the line from its start."""
+    lines = []
+    for raw in text.split("\n"):
+        line = ""
+        for part in raw.split("\r"):
+            line = part + line[len(part) :]
+        lines.append(line)
+    return [line for line in lines if line]
+
+
+def test_finished_line_has_no_stray_characters(capsys):
+    from eoxr._dask import progress as dask_progress
+
+    bar = dask_progress._bar()
+    bar._file = __import__("sys").stdout
+    for elapsed in (0.5, 999.994e-3, 1.0, 9.99, 10.48, 59.0):  # ms -> s: a shorter text
+        bar._draw_bar(0.5, elapsed)
+    bar._draw_bar(1.0, 9.99)
+    shown = _screen(capsys.readouterr().out)
+    assert len(shown) == 1
+    assert shown[0].rstrip().endswith("100% Completed | 9.99 s")  # not "9.99 sms" / "9.99 ss"
+
+
+def test_one_bar_per_block_even_with_inner_bars(capsys):
+    import time
+
+    from eoxr._dask import progress as dask_progress
+
+    def slow(block):
+        time.sleep(0.02)
+        return block
+
+    work = da.ones((200, 200), chunks=50).map_blocks(slow).sum()
+    with (
+        eoxr.progress(True),
+        dask_progress.progress_context(True),
+        dask_progress.progress_bar(True),
+    ):
+        assert float(work) == 40_000  # three bars asked for, nested
+    shown = _screen(capsys.readouterr().out)
+    assert len(shown) == 1 and shown[0].count("Completed") == 1
+    assert "100% Completed" in shown[0]
+    with eoxr.progress(True):  # and the next block draws its own bar again
+        float(work)
+    assert "100% Completed" in capsys.readouterr().out
