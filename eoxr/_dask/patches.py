@@ -80,18 +80,7 @@ def map_halo_blocks(
         return func(block, origin=origin, core=core, **kw)
 
     depth = {ax: (0, int(halo.get(ax, 0))) for ax in range(data.ndim)}
-    return dsa.map_overlap(
-        _wrapped,
-        data,
-        depth=depth,
-        boundary="none",
-        trim=False,
-        allow_rechunk=False,
-        chunks=tuple(out_chunks),
-        dtype=dtype,
-        meta=np.empty((0,) * data.ndim, dtype=dtype),
-        **kwargs,
-    )
+    return _untrimmed(_wrapped, data, depth, tuple(out_chunks), dtype, **kwargs)
 
 
 def overlap_add(
@@ -160,14 +149,27 @@ def overlap_add(
         return _sum(ext, origin, shape, lead)
 
     depth = {ax: (spill.get(ax, 0), 0) for ax in range(data.ndim)}
+    return _untrimmed(_wrapped, data, depth, out_chunks, data.dtype)
+
+
+def _untrimmed(
+    func: Callable[..., np.ndarray],
+    data: dsa.Array,
+    depth: Mapping[int, tuple[int, int]],
+    chunks: tuple[tuple[int, ...], ...],
+    dtype: Any,
+    **kwargs: Any,
+) -> dsa.Array:
+    """``map_overlap`` with one-sided halos, no padding and no trim: ``func`` sizes its output."""
     return dsa.map_overlap(
-        _wrapped,
+        func,
         data,
         depth=depth,
         boundary="none",
         trim=False,
         allow_rechunk=False,
-        chunks=out_chunks,
-        dtype=data.dtype,
-        meta=np.empty((0,) * data.ndim, dtype=data.dtype),
+        chunks=chunks,
+        dtype=dtype,
+        meta=np.empty((0,) * data.ndim, dtype=dtype),
+        **kwargs,
     )

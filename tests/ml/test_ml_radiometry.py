@@ -14,7 +14,7 @@ from eoxr.errors import UnitsError  # noqa: E402
 from eoxr.ml import apply_model  # noqa: E402
 
 CUBE = et.make_cube(ny=32, nx=32, times=None)  # reflectance, B02 B03 B04 B08
-GEOM = ({"y": 16, "x": 16}, {"y": 4, "x": 4})
+GEOM = {"input_dims": {"y": 16, "x": 16}, "input_overlap": {"y": 4, "x": 4}}
 
 
 def _net() -> torch.nn.Module:
@@ -26,16 +26,16 @@ def test_reflectance_constants_get_reflectance_from_dn() -> None:
     kw = dict(bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1])
     dn = (CUBE * 10000).round().astype("uint16").assign_attrs(units="DN")
     refl = (dn.astype("float64") / 1e4).astype("float32").assign_attrs(units="1")
-    want = apply_model(refl, _net(), *GEOM, **kw)
-    got = apply_model(dn, _net(), *GEOM, **kw)  # Sentinel-2 DN: converted by the product scale
+    want = apply_model(refl, _net(), **GEOM, **kw)
+    got = apply_model(dn, _net(), **GEOM, **kw)  # Sentinel-2 DN: converted by the product scale
     np.testing.assert_allclose(got.values, want.values, atol=1e-5)
     floats = dn.astype("float32").drop_attrs()  # DN as floats, nothing says so
-    lazy = apply_model(floats.chunk({"y": 16}), _net(), *GEOM, **kw)
+    lazy = apply_model(floats.chunk({"y": 16}), _net(), **GEOM, **kw)
     with pytest.raises(UnitsError, match=r"apply_model\(Conv2d\).*values around"):
         lazy.compute()
     plain = dn.assign_coords(band=["blue", "green", "red", "nir"])  # no product: no scale known
     with pytest.raises(UnitsError, match=r"to_reflectance\(scale="):
-        apply_model(plain, _net(), *GEOM, **kw)
+        apply_model(plain, _net(), **GEOM, **kw)
 
 
 def test_dn_preprocessing_refuses_reflectance() -> None:
@@ -44,9 +44,9 @@ def test_dn_preprocessing_refuses_reflectance() -> None:
     kw = dict(bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1], scale=1e-4)
     by_hand = (CUBE * 10000).assign_attrs(units="DN") * 1e-4
     with pytest.raises(UnitsError, match="reflectance already"):
-        apply_model(by_hand, _net(), *GEOM, **kw)
-    ok = apply_model(CUBE * 10000, _net(), *GEOM, **kw)  # DN floats: fine
-    want = apply_model(CUBE, _net(), *GEOM, bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1])
+        apply_model(by_hand, _net(), **GEOM, **kw)
+    ok = apply_model(CUBE * 10000, _net(), **GEOM, **kw)  # DN floats: fine
+    want = apply_model(CUBE, _net(), **GEOM, bands=["nir", "red"], mean=[0.3, 0.25], std=[0.2, 0.1])
     np.testing.assert_allclose(ok.values, want.values, atol=1e-5)
 
 
