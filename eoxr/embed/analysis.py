@@ -19,19 +19,7 @@ from .._dask.chunking import rechunk_whole
 from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError
-
-FEATURE = "feature"
-
-
-def feature_dim(emb: xr.DataArray) -> str:
-    """The feature dim of an embedding cube (raises :class:`DimensionError` without one)."""
-    if not isinstance(emb, xr.DataArray) or FEATURE not in emb.dims:
-        dims = getattr(emb, "dims", None)
-        raise DimensionError(
-            f"expected an embedding cube with a {FEATURE!r} dim (from cube.eo.embed), got dims "
-            f"{tuple(dims) if dims is not None else type(emb).__name__}."
-        )
-    return FEATURE
+from ._feature import FEATURE, feature_dim
 
 
 def _vectors(emb: xr.DataArray) -> xr.DataArray:

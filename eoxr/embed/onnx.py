@@ -22,7 +22,7 @@ from .._dask.blockwise import map_blocks
 from ..bands import resolve_band
 from ..errors import BandNotFoundError, ParameterError, ReadError
 from ..radiometry import require_reflectance
-from .encoders import Encoder, make_encoder
+from ._encoder import Encoder, make_encoder
 
 #: Class values of the cloud / cloud-shadow map of :func:`csmask`.
 CSMASK_CLASSES = {0: "clear", 1: "cloud", 2: "cloud shadow"}

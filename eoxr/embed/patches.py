@@ -19,7 +19,7 @@ from .._attrs import append_history
 from .._dims import spatial_dims
 from ..errors import ParameterError
 from ..radiometry import model_input
-from .encoders import Encoder, check_dtype, select
+from ._encoder import Encoder, check_dtype, select
 
 
 def patch_geometry(n: int, patch: int, stride: int, dim: Hashable) -> tuple[int, int]:
