@@ -1,7 +1,7 @@
 """The :func:`encoder` factory: a torch module, an ONNX file, random features or a spec.
 
 The :class:`Encoder` it returns (a model with its preprocessing) lives in
-:mod:`eoxr.embed._encoder`, which the encoder modules (``rcf``, ``specs``, ``onnx``) build on.
+:mod:`eoxr.models.encoder`, which the encoder modules (``rcf``, ``specs``, ``onnx``) build on.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
-from ._encoder import Encoder, check_dtype, make_encoder, select
+from ..models.encoder import Encoder, check_dtype, make_encoder, select
 
 
 def encoder(
@@ -86,7 +86,7 @@ def encoder(
         and bands is None
         and Path(model).with_suffix(".json").is_file()
     ):
-        from .onnx import load_onnx_encoder
+        from ..models.encoder import load_onnx_encoder
 
         return load_onnx_encoder(model, mean=mean, std=std, scale=scale, patch=patch, name=name)
     if bands is None:

@@ -9,6 +9,8 @@ in :func:`eoxr.embed.embed` (one vector per patch) and in ``apply_model`` (dense
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..bands import resolve_band, to_array
-from ..errors import DataTypeError, ParameterError
+from ..errors import DataTypeError, ParameterError, ReadError
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,4 +177,73 @@ def make_encoder(
     )
 
 
-__all__ = ["Encoder", "make_encoder", "select", "check_dtype"]
+def spec_from_json(path: str | os.PathLike) -> dict:
+    """Encoder arguments from a ukis-csmask style JSON sidecar of an ONNX model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.json`` file (or the ``.onnx`` file: its sidecar is looked up beside it).
+
+    Returns
+    -------
+    dict
+        ``bands``, ``mean``, ``std``, ``scale`` (1: the statistics are in reflectance),
+        ``patch`` (the training tile size), ``classes`` and ``name``: pass all but ``classes``
+        to :func:`eoxr.embed.encoder` with the ``.onnx`` path.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> side = {"data": {"dataset_statistics": {"img": [[0.1, 0.2], [0.05, 0.1]],
+    ...         "band_names": ["red", "nir"]}, "target_size": [256, 256], "classes": 3},
+    ...         "model": {"version": "1.0"}}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = pathlib.Path(d, "m.json"); _ = p.write_text(json.dumps(side))
+    ...     spec_from_json(p)["bands"]
+    ['red', 'nir']
+    """
+    path = Path(path)
+    if path.suffix == ".onnx":
+        path = path.with_suffix(".json")
+    try:
+        doc = json.loads(path.read_text())
+        data = doc["data"]
+        stats = data["dataset_statistics"]
+        mean, std = stats["img"]
+        bands = list(stats["band_names"])
+    except FileNotFoundError as err:
+        raise ReadError(f"no JSON sidecar {str(path)!r} beside the model.") from err
+    except (KeyError, ValueError, TypeError) as err:
+        raise ReadError(
+            f"{str(path)!r} is not a model sidecar with data.dataset_statistics.img (mean, std) "
+            f"and band_names: {type(err).__name__}: {err}"
+        ) from err
+    size = data.get("target_size")
+    return {
+        "bands": bands,
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
+        "scale": 1.0,
+        "patch": int(size[0]) if size else None,
+        "classes": int(data.get("classes", 0)) or None,
+        "name": f"{path.stem} {doc.get('model', {}).get('version', '')}".strip(),
+    }
+
+
+def load_onnx_encoder(path: str | os.PathLike, **kw: Any) -> Encoder:
+    """:func:`eoxr.embed.encoder` for an ``.onnx`` file whose sidecar gives what ``kw`` lacks."""
+    spec = spec_from_json(path)
+    spec.pop("classes")
+    spec.update({k: v for k, v in kw.items() if v is not None})
+    return make_encoder(str(path), **spec)
+
+
+__all__ = [
+    "Encoder",
+    "make_encoder",
+    "select",
+    "check_dtype",
+    "spec_from_json",
+    "load_onnx_encoder",
+]
