@@ -12,7 +12,7 @@ Run: ``.venv/bin/python benchmarks/embed.py [--small]``
     threads. Interleaved, best of three; ratio = eoxr / bare torch.
 (2) Memory. Peak RSS of one subprocess per cube size embedding a lazily generated dask cube
     (RCF): flat in cube size means patches stream through, the cube is never held.
-(3) csmask. ``eoxr.embed.csmask`` vs ``ukis_csmask.CSmask`` on the real Chesapeake L1C scene at
+(3) csmask. ``eoxr.prep.csmask`` vs ``ukis_csmask.CSmask`` on the real Chesapeake L1C scene at
     20 m (a 512 px crop with ``--small``), both on CPU, and their pixel agreement.
 """
 
@@ -131,7 +131,7 @@ def chesapeake_20m(crop: int | None) -> xr.DataArray:
 def csmask_bench(crop: int | None) -> dict:
     from ukis_csmask.mask import CSmask
 
-    from eoxr.embed import csmask
+    from eoxr.prep.csmask import csmask
 
     cube = chesapeake_20m(crop)
     img = np.moveaxis(cube.values, 0, -1)

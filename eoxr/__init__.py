@@ -13,10 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 from . import _attrs, bands, errors  # noqa: F401  (_attrs registers .rio)
 from . import accessor as _accessor  # noqa: F401  (registers .eo)
+from ._version import __version__
 from .batch import batch
 from .cluster import client
 from .denoise import denoise_methods

@@ -19,6 +19,8 @@ from typing import Any
 import rioxarray  # noqa: F401  (registers .rio, used for CRS)
 import xarray as xr
 
+from ._version import __version__
+
 # Attributes that describe the *values* of the input and are wrong once values change.
 _VALUE_ATTRS = (
     "units",
@@ -38,8 +40,6 @@ _VALUE_ATTRS = (
 
 def history_line(text: str) -> str:
     """One history entry: ``"<UTC timestamp> eoxr <version>: <text>"``."""
-    from . import __version__
-
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"{now} eoxr {__version__}: {text}"
 

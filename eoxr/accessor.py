@@ -168,7 +168,7 @@ class _EOAccessor(metaclass=_AccessorType):
     pca = _Method("eoxr.embed.analysis:pca")
     zonal = _Method("eoxr.embed.vector:zonal")
     to_geoparquet = _Method("eoxr.embed.vector:to_geoparquet")
-    cloud_mask_csmask = _Method("eoxr.embed.onnx:csmask", on="both")
+    cloud_mask_csmask = _Method("eoxr.prep.csmask:csmask", on="both")
 
     # --- change detection (eoxr.change)  [issue: change detection]
     change = _Method("eoxr.change.detect:change", on="both")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .._attrs import crs_of
+from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, GridMismatchError, ParameterError
 
@@ -149,19 +151,6 @@ def resolve_pair(
     return a, b
 
 
-def pixel_sample(ny: int, nx: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row and column indices of ``size`` distinct pixels of a ``ny x nx`` grid, in raster order.
-
-    Drawn by global pixel index from ``seed``, so the same pixels are drawn on any chunking.
-    ``None`` when the grid has no more than ``size`` pixels (then use them all).
-    """
-    n = ny * nx
-    if n <= size:
-        return None
-    flat = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
-    return flat // nx, flat % nx
-
-
 def check_choice(name: str, value: Any, valid: Sequence[str]) -> str:
     """Validate a literal-valued parameter."""
     if value not in valid:
@@ -196,3 +185,36 @@ def index_to_time(block: np.ndarray, times: np.ndarray) -> np.ndarray:
     else:
         missing = None
     return np.where(ok, times[safe], missing)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Per-pixel outputs that a kernel packed along a trailing ``_out`` dim, read by position.
+
+    ``data`` is the kernel's packed ``(*like.dims, _out)`` array (from ``map_blocks`` with
+    ``new_dims={"_out": k}``); ``like`` the 2-D grid it covers (its coords are kept).
+    """
+
+    data: Any
+    like: xr.DataArray
+
+    @property
+    def cube(self) -> xr.DataArray:
+        """The packed outputs as one ``(*like.dims, _out)`` DataArray."""
+        return xr.DataArray(self.data, dims=(*self.like.dims, "_out"), coords=self.like.coords)
+
+    def plane(self, i: int, dtype: Any = None) -> xr.DataArray:
+        """Output ``i`` as a ``like``-shaped plane (cast to ``dtype`` if given)."""
+        out = self.cube.isel(_out=i, drop=True)
+        return out if dtype is None else out.astype(dtype)
+
+    def dates(self, i: int, times: np.ndarray) -> xr.DataArray:
+        """Output ``i``, float indices into ``times`` (NaN: none), as ``times`` values."""
+        idx = self.plane(i)
+        data = map_blocks(index_to_time, idx, dtype=times.dtype, kwargs={"times": times})
+        return idx.copy(data=data)
+
+    def series(self, lo: int, time: xr.DataArray, dtype: Any) -> xr.DataArray:
+        """Outputs ``lo ... lo + len(time) - 1`` as a ``(time, *like.dims)`` series."""
+        part = self.cube.isel(_out=slice(lo, lo + time.size)).rename(_out="time")
+        return part.assign_coords(time=time).transpose("time", *self.like.dims).astype(dtype)

@@ -29,7 +29,7 @@ from .._attrs import finalize, finalize_dataset
 from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DimensionError, ParameterError
-from ._pair import index_to_time
+from ._pair import Packed
 
 #: status codes of :func:`bfast_monitor`
 NO_BREAK, BREAK, SHORT_HISTORY, NO_MONITORING = 0, 1, 2, 3
@@ -465,36 +465,31 @@ def bfast_monitor(
         kwargs={"design": design, "history": before, "h": float(h), "crit": crit, "roc": roc},
     )
     like = series.isel(time=0, drop=True)
-    res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
+    res = Packed(packed, like)
     tv = series["time"].values
-
-    def to_time(i: int) -> xr.DataArray:
-        idx = res.isel(_out=i, drop=True)
-        return idx.copy(data=map_blocks(index_to_time, idx, dtype=tv.dtype, kwargs={"times": tv}))
-
-    brk = to_time(0)
+    brk = res.dates(0, tv)
     ds = xr.Dataset(
         {
             "break_time": finalize(brk, like, long_name="date of the first break"),
             "magnitude": finalize(
-                res.isel(_out=1, drop=True).astype(series.dtype),
+                res.plane(1, series.dtype),
                 like,
                 long_name="median residual in the monitoring period",
                 units=series.attrs.get("units"),
             ),
             "status": finalize(
-                res.isel(_out=2, drop=True).astype(np.int8),
+                res.plane(2, np.int8),
                 like,
                 long_name="BFAST-monitor status",
                 attrs={"flag_values": [0, 1, 2, 3], "flag_meanings": STATUS_MEANINGS},
             ),
             "n_history": finalize(
-                res.isel(_out=3, drop=True).astype(np.int16),
+                res.plane(3, np.int16),
                 like,
                 long_name="valid observations in the stable history",
             ),
             "history_start": finalize(
-                to_time(4), like, long_name="first observation of the stable history"
+                res.dates(4, tv), like, long_name="first observation of the stable history"
             ),
         }
     )

@@ -20,8 +20,9 @@ from .._dask.blockwise import map_bands
 from .._dask.chunking import rechunk_whole
 from .._dask.stats import compute
 from .._dims import band_dim, spatial_dims
+from .._sample import pixel_sample
 from ..errors import DimensionError, ParameterError
-from ._pair import Cube, pixel_sample, resolve_pair
+from ._pair import Cube, resolve_pair
 
 
 def draw_sample(
@@ -34,7 +35,7 @@ def draw_sample(
     """
     ydim, xdim = spatial_dims(a)
     bd = band_dim(a)
-    pick = pixel_sample(a.sizes[ydim], a.sizes[xdim], size, seed)
+    pick = pixel_sample((a.sizes[ydim], a.sizes[xdim]), size, seed)
     if pick is None:
         sa, sb = (d.stack(_pix=(ydim, xdim)).transpose("_pix", bd) for d in (a, b))
     else:

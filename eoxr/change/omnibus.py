@@ -37,7 +37,7 @@ from .._attrs import finalize, finalize_dataset
 from .._dask.blockwise import map_blocks
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
-from ._pair import check_not_empty, index_to_time, stamp_values
+from ._pair import Packed, check_not_empty, stamp_values
 from .bitemporal import is_db
 
 
@@ -280,21 +280,17 @@ def omnibus(
         kwargs={"looks": looks, "alpha": float(alpha), "db": db, "check": units is None},
     )
     like = cube.isel({"time": 0, bd: 0}, drop=True)
-    res = xr.DataArray(packed, dims=(ydim, xdim, "_out"), coords=like.coords)
+    res = Packed(packed, like)
     times = stamp_values(cube["time"].values)
 
     def plane(i: int, name: str, long_name: str, units: str | None = "1") -> xr.DataArray:
-        return finalize(res.isel(_out=i, drop=True), like, name=name, long_name=long_name,
-                        units=units)  # fmt: skip
+        return finalize(res.plane(i), like, name=name, long_name=long_name, units=units)
 
     def stamp(i: int, name: str, long_name: str) -> xr.DataArray:
-        idx = res.isel(_out=i, drop=True)
-        data = map_blocks(index_to_time, idx, dtype=times.dtype, kwargs={"times": times})
-        return finalize(idx.copy(data=data), like, name=name, long_name=long_name)
+        return finalize(res.dates(i, times), like, name=name, long_name=long_name)
 
     def series_of(lo: int, dtype: Any, name: str, long_name: str) -> xr.DataArray:
-        part = res.isel(_out=slice(lo, lo + nt)).rename(_out="time")
-        part = part.assign_coords(time=cube["time"]).transpose("time", ydim, xdim).astype(dtype)
+        part = res.series(lo, cube["time"], dtype)
         return finalize(part, like, name=name, long_name=long_name, units="1")
 
     ds = xr.Dataset(

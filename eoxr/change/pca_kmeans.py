@@ -19,8 +19,9 @@ import xarray as xr
 from .._attrs import finalize, finalize_dataset
 from .._dask.overlap import map_overlap, sample_windows
 from .._dims import band_dim, spatial_dims
+from .._sample import pixel_sample
 from ..errors import ParameterError
-from ._pair import Cube, pixel_sample, resolve_pair
+from ._pair import Cube, resolve_pair
 from .bitemporal import standardize_pair
 
 
@@ -43,7 +44,7 @@ def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int, seed: int) -> 
     (``map_overlap`` with ``boundary="reflect"``) mirrors them.
     """
     ny, nx = diff.shape
-    pick = pixel_sample(ny, nx, n, seed)
+    pick = pixel_sample((ny, nx), n, seed)
     rows, cols = pick if pick is not None else np.divmod(np.arange(ny * nx), nx)
     half = size // 2
     return sample_windows(diff.data, rows, cols, (size, size), (half, half), "reflect")

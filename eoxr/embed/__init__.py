@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "Encoder": "eoxr.embed.encoders",
+    "Encoder": "eoxr.models.encoder",
     "encoder": "eoxr.embed.encoders",
     "embed": "eoxr.embed.patches",
     "similarity": "eoxr.embed.analysis",
@@ -25,8 +25,7 @@ _LAZY = {
     "read_geoparquet": "eoxr.embed.vector",
     "SPECS": "eoxr.embed.specs",
     "Spec": "eoxr.embed.specs",
-    "spec_from_json": "eoxr.embed.onnx",
-    "csmask": "eoxr.embed.onnx",
+    "spec_from_json": "eoxr.models.encoder",
 }
 
 __all__ = sorted(_LAZY)

@@ -18,20 +18,9 @@ from .._dask.blockwise import map_blocks
 from .._dask.chunking import rechunk_whole
 from .._dask.stats import compute
 from .._dims import spatial_dims
+from .._sample import pixel_sample
 from ..errors import DimensionError, ParameterError
-
-FEATURE = "feature"
-
-
-def feature_dim(emb: xr.DataArray) -> str:
-    """The feature dim of an embedding cube (raises :class:`DimensionError` without one)."""
-    if not isinstance(emb, xr.DataArray) or FEATURE not in emb.dims:
-        dims = getattr(emb, "dims", None)
-        raise DimensionError(
-            f"expected an embedding cube with a {FEATURE!r} dim (from cube.eo.embed), got dims "
-            f"{tuple(dims) if dims is not None else type(emb).__name__}."
-        )
-    return FEATURE
+from ._feature import FEATURE, feature_dim
 
 
 def _vectors(emb: xr.DataArray) -> xr.DataArray:
@@ -46,11 +35,12 @@ def sample_vectors(
 ) -> np.ndarray:
     """Up to ``sample`` NaN-free feature vectors at seeded positions (one pass; a fit input)."""
     vec = _vectors(emb)
-    shape = vec.shape[:-1]
-    total = int(np.prod(shape))
-    rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(total, size=min(int(sample), total), replace=False))
-    flat = vec.stack(_pos=list(vec.dims[:-1])).isel(_pos=pick).transpose("_pos", FEATURE)
+    pick = pixel_sample(vec.shape[:-1], sample, seed)
+    if pick is None:
+        flat = vec.stack(_pos=list(vec.dims[:-1])).transpose("_pos", FEATURE)
+    else:
+        flat = vec.isel({d: xr.DataArray(i, dims="_pos") for d, i in zip(vec.dims[:-1], pick)})
+        flat = flat.transpose("_pos", FEATURE)
     (vals,) = compute(flat.data, progress=progress)
     vals = np.asarray(vals, dtype=np.float64)
     return vals[np.isfinite(vals).all(axis=1)]

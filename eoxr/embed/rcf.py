@@ -25,7 +25,7 @@ from .._dask.stats import compute
 from .._dims import spatial_dims
 from .._window import check_window
 from ..errors import ParameterError
-from .encoders import Encoder, check_dtype, make_encoder, select
+from ..models.encoder import Encoder, check_dtype, make_encoder, select
 
 Mode = Literal["gaussian", "empirical"]
 

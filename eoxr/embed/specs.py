@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, ParameterError, ReadError
-from .encoders import Encoder, make_encoder
+from ..models.encoder import Encoder, make_encoder
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .._attrs import crs_of
 from .._dask.stats import compute
 from .._dims import spatial_dims
 from ..errors import ParameterError, ReadError, WriteError
-from .analysis import FEATURE, feature_dim
+from ._feature import FEATURE, feature_dim
 
 STATS = {"mean": np.nanmean, "median": np.nanmedian, "min": np.nanmin, "max": np.nanmax}
 _META_KEY = b"eoxr_embedding"

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .._dask.chunking import index_range, is_dask
+from .._dask.chunking import is_dask
 from .._dask.stats import block_sum, compute
+from .._sample import sample_mask
 from ..errors import ParameterError
 
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
@@ -95,23 +96,6 @@ def _gram_blockwise(data, keep):
     """Lazy (dask) or eager (numpy) augmented Gram matrix of a band-whole cube."""
     nb = data.shape[0]
     return block_sum(_augmented_gram, data, (nb + 1, nb + 1), "float64", keep)
-
-
-def sample_mask(shape: tuple[int, int], fraction: float, seed: int, chunks=None):
-    """Pseudo-random pixel sample, a pure function of (row, column, seed): chunk-independent.
-
-    A splitmix64-style integer hash of the pixel index is compared with ``fraction``; the same
-    pixels are chosen for any chunking, which dask's random generators do not guarantee.
-    """
-    ny, nx = shape
-    iy = index_range(ny, chunks=None if chunks is None else chunks[0], dtype="uint64")[:, None]
-    ix = index_range(nx, chunks=None if chunks is None else chunks[1], dtype="uint64")[None, :]
-    with np.errstate(over="ignore"):
-        z = iy * np.uint64(nx) + ix + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype("float64") / float(2**53) < fraction
 
 
 def cube_moments(

@@ -1,6 +1,7 @@
 """Apply a model over a cube: torch / ONNX models in blended patches, estimators per pixel.
 
-Patch models run through a backend *runner* (:mod:`eoxr.ml._torch`, :mod:`eoxr.ml._onnx`) and
+Patch models run through a backend *runner* (:mod:`eoxr.models.torch_runner`,
+:mod:`eoxr.models.onnx_runner`) and
 the backend-neutral kernels of :mod:`eoxr.ml._kernels`. The tiling covers the *global* pixel
 grid (see :mod:`eoxr.ml._geometry`), runs every patch exactly once and blends overlaps with
 global weights, so the result is the same for a numpy cube and for any dask chunking:
@@ -107,25 +108,25 @@ def _tilings(
 
 def _runner(model: Any, device: str | None, autocast: Any, lazy: bool) -> tuple[Any, Any, str]:
     """A local runner (probing, numpy input), the one shipped to dask tasks, and a label."""
-    from ._onnx import OnnxRunner, is_onnx
+    from ..models.onnx_runner import OnnxRunner, is_onnx
 
     if is_onnx(model):
         runner = OnnxRunner.from_model(model, device)
         return runner, shared(runner, lazy=lazy), "onnx"
-    from . import _torch
+    from ..models import torch_runner
 
-    dev = str(_torch.pick_device(device))
-    local = _torch.prepare_runner(model, dev, autocast)
+    dev = str(torch_runner.pick_device(device))
+    local = torch_runner.prepare_runner(model, dev, autocast)
     if not lazy:
         return local, local, "torch"
-    key = _torch.runner_key(model, dev, autocast)
-    shipped = delayed(_torch.prepare_runner, model, dev, autocast, dask_key_name=key)
+    key = torch_runner.runner_key(model, dev, autocast)
+    shipped = delayed(torch_runner.prepare_runner, model, dev, autocast, dask_key_name=key)
     return local, shipped, "torch"
 
 
 def _is_patch_model(model: Any) -> bool:
     """A torch module (TorchScript included; checked without importing torch) or ONNX model."""
-    from ._onnx import is_onnx
+    from ..models.onnx_runner import is_onnx
 
     torch_module = any(
         c.__name__ == "Module" and c.__module__.startswith("torch.nn") for c in type(model).__mro__

@@ -1,4 +1,8 @@
-"""Preparation of optical cubes: cloud masking and temporal compositing."""
+"""Preparation of optical cubes: cloud masking and temporal compositing.
+
+Cloud masks from quality layers (:mod:`eoxr.prep.masking`) or from the ukis-csmask U-Nets
+(:mod:`eoxr.prep.csmask`).
+"""
 
 from __future__ import annotations
 

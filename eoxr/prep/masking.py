@@ -192,7 +192,7 @@ def mask_clouds(
     or given as ``mask``. Spectral values become float32 (integers cannot hold NaN); the quality
     layer is dropped unless ``keep_mask_band``. ``method="csmask"`` needs no quality layer: the
     ukis-csmask cloud / cloud-shadow U-Net classifies the cube's own reflectance
-    (:func:`eoxr.embed.onnx.csmask`; optional extra ``csmask``).
+    (:func:`eoxr.prep.csmask.csmask`; optional extra ``csmask``).
 
     Parameters
     ----------
@@ -284,7 +284,7 @@ def _csmask_bad(
     product_level: str,
 ) -> tuple[xr.DataArray, str]:
     """Where the ukis-csmask U-Net sees the ``classes`` (cloud, shadow), and the history line."""
-    from ..embed.onnx import CSMASK_CLASSES, csmask
+    from .csmask import CSMASK_CLASSES, csmask
 
     if mask is not None or kind is not None:
         raise ParameterError(

@@ -71,7 +71,10 @@ def test_version_in_one_place():
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
-    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "eoxr.__version__"}
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "eoxr._version.__version__"}
+    from eoxr import _version
+
+    assert eoxr.__version__ == _version.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", eoxr.__version__)
 
 

@@ -9,8 +9,9 @@ import xarray as xr
 
 import eoxr
 from eoxr import hsi
+from eoxr._sample import sample_mask
 from eoxr.errors import DimensionError, ParameterError
-from eoxr.hsi._stats import cube_moments, sample_mask
+from eoxr.hsi._stats import cube_moments
 from eoxr.testing import raise_if_dask_computes
 
 CHUNKINGS = [{"band": -1, "y": 40, "x": 37}, {"band": 7, "y": 23, "x": 96}]

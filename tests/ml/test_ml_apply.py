@@ -190,7 +190,7 @@ def test_torchscript_model() -> None:
 
 def test_model_is_one_graph_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The model is prepared (and would be shipped) once per compute, not once per task."""
-    from eoxr.ml import _torch
+    from eoxr.models import torch_runner as _torch
 
     calls = []
     real = _torch.prepare_model
@@ -208,7 +208,7 @@ def test_model_is_one_graph_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eoxr.ml import _torch
+    from eoxr.models import torch_runner as _torch
 
     assert _torch.pick_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -324,7 +324,7 @@ def test_default_overlap_rule() -> None:
 def test_runner_key_follows_the_weights_and_the_object():
     import torch
 
-    from eoxr.ml._torch import runner_key
+    from eoxr.models.torch_runner import runner_key
 
     model = torch.nn.Conv2d(2, 3, 3)
     key = runner_key(model, "cpu")

@@ -16,7 +16,8 @@ onnx = require("onnx", extra="test")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.errors import BandNotFoundError, ParameterError, ReadError  # noqa: E402
-from eoxr.ml import _onnx, apply_model  # noqa: E402
+from eoxr.ml import apply_model  # noqa: E402
+from eoxr.models import onnx_runner  # noqa: E402
 
 CUBE = et.make_cube(ny=45, nx=38, times=2)
 GEOM = {"input_dims": {"y": 16, "x": 20}, "input_overlap": {"y": 8, "x": 8}}
@@ -118,7 +119,7 @@ def test_onnx_on_process_workers(net_and_path: tuple) -> None:
         for model in (path, from_bytes):
             lazy = apply_model(CUBE.chunk({"y": 16, "x": 20, "time": 1}), model, **GEOM)
             np.testing.assert_allclose(lazy.compute().values, ref, atol=1e-5)
-        opened = client.run(lambda: sorted(k[0][0] for k in _onnx._SESSIONS))
+        opened = client.run(lambda: sorted(k[0][0] for k in onnx_runner._SESSIONS))
     # one session per model source per worker that ran tasks (path and bytes)
     assert any(v == ["bytes", "path"] for v in opened.values()), opened
     assert all(len(v) <= 2 for v in opened.values())

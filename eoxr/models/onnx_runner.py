@@ -1,4 +1,4 @@
-"""ONNX backend of model application: a picklable runner that opens one session per process.
+"""ONNX backend of the models the topics run: a picklable runner, one session per process.
 
 An ``onnxruntime.InferenceSession`` cannot be pickled, so what travels to dask workers is the
 model *file* (its path, or the model bytes when the session was built from bytes), as one graph
@@ -165,6 +165,7 @@ class OnnxRunner:
         return (h, w) if isinstance(h, int) and isinstance(w, int) else None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Run the model on an ``(N, C, H, W)`` batch; numpy out."""
         inp = self._input
         dtype = _DTYPES.get(inp.type)
         if dtype is None:

@@ -1,7 +1,7 @@
 """Torch backend of model application: device choice, model preparation and the runner.
 
-Everything here imports torch, so only :mod:`eoxr.ml.apply` imports this module, inside the
-function that needs it. The patch kernels themselves are in :mod:`eoxr.ml._kernels`.
+Everything here imports torch, so :mod:`eoxr.ml.apply` imports this module inside the function
+that needs it. The patch kernels themselves are in :mod:`eoxr.ml._kernels`.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class TorchRunner:
         self.channels = expected_channels(model)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Run the model on an ``(N, C, H, W)`` batch; numpy out."""
         return forward(self.model, batch, self.device, self.autocast)
 
 

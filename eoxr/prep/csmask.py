@@ -1,18 +1,15 @@
-"""ONNX models with a JSON sidecar, and the ukis-csmask cloud / cloud-shadow U-Nets.
+"""ukis-csmask cloud and cloud-shadow U-Nets on Sentinel-2 reflectance (optional extra ``csmask``).
 
-``ukis-csmask`` (Apache-2.0, DLR; Wieland et al. 2019, RSE 230:111203) ships Sentinel-2 U-Nets
-as ONNX files, each with a JSON file beside it holding the band order and the normalisation
-statistics. :func:`spec_from_json` reads such a sidecar into the arguments of
-:func:`eoxr.embed.encoder`, and :func:`csmask` runs the model through
-:func:`eoxr.ml.apply_model` (lazy, chunk-invariant, one ONNX session per worker process).
+The cloud masking that needs no quality layer: ``cube.eo.mask_clouds(method="csmask")`` masks the
+cube with it (:func:`eoxr.prep.masking.mask_clouds`) and ``cube.eo.cloud_mask_csmask()`` gives
+the class map itself (:func:`csmask`). The ONNX models ship with the ``ukis-csmask`` package;
+they run through :func:`eoxr.ml.apply_model` in blended patches.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -20,67 +17,13 @@ import xarray as xr
 from .._attrs import finalize
 from .._dask.blockwise import map_blocks
 from ..bands import resolve_band
-from ..errors import BandNotFoundError, ParameterError, ReadError
+from ..errors import BandNotFoundError, ParameterError
+from ..models.encoder import Encoder, make_encoder, spec_from_json
 from ..radiometry import require_reflectance
-from .encoders import Encoder, make_encoder
 
 #: Class values of the cloud / cloud-shadow map of :func:`csmask`.
 CSMASK_CLASSES = {0: "clear", 1: "cloud", 2: "cloud shadow"}
 _SIX = ("blue", "green", "red", "nir", "swir16", "swir22")
-
-
-def spec_from_json(path: str | os.PathLike) -> dict:
-    """Encoder arguments from a ukis-csmask style JSON sidecar of an ONNX model.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.json`` file (or the ``.onnx`` file: its sidecar is looked up beside it).
-
-    Returns
-    -------
-    dict
-        ``bands``, ``mean``, ``std``, ``scale`` (1: the statistics are in reflectance),
-        ``patch`` (the training tile size), ``classes`` and ``name``: pass all but ``classes``
-        to :func:`eoxr.embed.encoder` with the ``.onnx`` path.
-
-    Examples
-    --------
-    >>> import json, tempfile, pathlib
-    >>> side = {"data": {"dataset_statistics": {"img": [[0.1, 0.2], [0.05, 0.1]],
-    ...         "band_names": ["red", "nir"]}, "target_size": [256, 256], "classes": 3},
-    ...         "model": {"version": "1.0"}}
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = pathlib.Path(d, "m.json"); _ = p.write_text(json.dumps(side))
-    ...     spec_from_json(p)["bands"]
-    ['red', 'nir']
-    """
-    path = Path(path)
-    if path.suffix == ".onnx":
-        path = path.with_suffix(".json")
-    try:
-        doc = json.loads(path.read_text())
-        data = doc["data"]
-        stats = data["dataset_statistics"]
-        mean, std = stats["img"]
-        bands = list(stats["band_names"])
-    except FileNotFoundError as err:
-        raise ReadError(f"no JSON sidecar {str(path)!r} beside the model.") from err
-    except (KeyError, ValueError, TypeError) as err:
-        raise ReadError(
-            f"{str(path)!r} is not a model sidecar with data.dataset_statistics.img (mean, std) "
-            f"and band_names: {type(err).__name__}: {err}"
-        ) from err
-    size = data.get("target_size")
-    return {
-        "bands": bands,
-        "mean": [float(v) for v in mean],
-        "std": [float(v) for v in std],
-        "scale": 1.0,
-        "patch": int(size[0]) if size else None,
-        "classes": int(data.get("classes", 0)) or None,
-        "name": f"{path.stem} {doc.get('model', {}).get('version', '')}".strip(),
-    }
 
 
 def csmask_model(n_bands: int, product_level: str = "l1c") -> Path:
@@ -163,7 +106,7 @@ def csmask(
     >>> csmask(cube, patch=64, overlap=16).dims  # doctest: +SKIP
     ('y', 'x')
     """
-    from ..ml.apply import apply_model
+    from ..ml import apply_model
 
     # the U-Nets' statistics are in reflectance: DN of a known product are converted, other DN
     # refused, and float values in the thousands raise when computed (eoxr.radiometry)
@@ -200,12 +143,4 @@ def csmask(
     )
 
 
-def load_onnx_encoder(path: str | os.PathLike, **kw: Any) -> Encoder:
-    """:func:`eoxr.embed.encoder` for an ``.onnx`` file whose sidecar gives what ``kw`` lacks."""
-    spec = spec_from_json(path)
-    spec.pop("classes")
-    spec.update({k: v for k, v in kw.items() if v is not None})
-    return make_encoder(str(path), **spec)
-
-
-__all__ = ["csmask", "csmask_encoder", "csmask_model", "spec_from_json", "load_onnx_encoder"]
+__all__ = ["CSMASK_CLASSES", "csmask", "csmask_encoder", "csmask_model"]

@@ -20,8 +20,8 @@ require("ukis_csmask", extra="csmask")
 
 import eoxr.testing as et  # noqa: E402
 from eoxr.embed import encoder, spec_from_json  # noqa: E402
-from eoxr.embed.onnx import csmask, csmask_model  # noqa: E402
 from eoxr.errors import ParameterError, ReadError  # noqa: E402
+from eoxr.prep.csmask import csmask, csmask_model  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 
 BANDS = ["B02", "B03", "B04", "B08", "B11", "B12"]
