@@ -174,7 +174,7 @@ def test_views_hold_up_under_interaction_offline(lab, browser, capsys):
         def changed(i: int, what: str, act, n: int = 0) -> None:
             before = _png(canvas(i, n))
             act()
-            for _ in range(40):  # up to 10 s for the kernel's new frame
+            for _ in range(120):  # up to 30 s for the kernel's new frame (a loaded machine)
                 page.wait_for_timeout(250)
                 after = _png(canvas(i, n))
                 if after != before:
