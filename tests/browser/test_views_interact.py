@@ -195,7 +195,10 @@ def test_views_hold_up_under_interaction_offline(lab, browser, capsys):
         # as a reader does: look at the plots first (their comms are then open), then interact
         for i in (EXPLORE, RGB, SWIPE, SPECTRA):
             canvas(i)
-        page.wait_for_timeout(1000)
+        # Panel/pyviz_comms connects a view's comm after its canvas shows: a widget changed in
+        # the first ~1 s is not sent to the kernel (seen in 3 of 3 runs at 1 s, 0 of 2 at 6 s).
+        # A reader looks first; the test does too.
+        page.wait_for_timeout(6000)
 
         # -- explore: layer, index, colour map, time
         selects = output(EXPLORE).locator("select")
