@@ -43,6 +43,7 @@ def quicklook(layer: xr.DataArray, path: Path, title: str, *, cmap: str | None =
     from .. import plot
     from .._dims import band_dim
 
+    plot.extension()  # bokeh current, as in a notebook (importing eoxr.plot loads no backend)
     current = hv.Store.current_backend
     if "matplotlib" not in hv.Store.loaded_backends():
         hv.extension("matplotlib")  # before building: the verbs style every loaded backend

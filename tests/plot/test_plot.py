@@ -15,6 +15,8 @@ import eoxr.plot as ep  # noqa: E402
 import eoxr.testing as et  # noqa: E402
 from eoxr._dask.chunking import is_dask  # noqa: E402
 from eoxr.datasets import synthetic_hsi, synthetic_s2  # noqa: E402
+from eoxr.plot import _raster as raster  # noqa: E402
+from eoxr.plot import _stretch as stretch  # noqa: E402
 from eoxr.testing import raise_if_dask_computes  # noqa: E402
 
 
@@ -57,7 +59,7 @@ def test_stretch_sample_is_bounded_on_a_large_cube():
     cube = et.make_cube(bands=["B02", "B03", "B04"], ny=2048, nx=1536, times=None)
     cube = cube.chunk({"y": 512, "x": 512})
     layer = cube.isel(band=0)
-    assert dict(ep._sample(layer).sizes) == {"y": 512, "x": 512}  # steps 4 and 3
+    assert dict(stretch.sample(layer).sizes) == {"y": 512, "x": 512}  # steps 4 and 3
     (lo, hi), *_ = ep.stretch_limits([layer], "minmax")
     # the sample's range, inside the full range (the generator is uniform in [0.01, 0.6))
     assert 0.01 <= lo < 0.011 and 0.599 < hi < 0.6
@@ -124,10 +126,10 @@ def test_explore_default_indices_are_those_the_cube_can_compute():
 
 def test_large_images_are_rasterized_or_decimated(monkeypatch):
     cube = et.make_cube(bands=["B04"], ny=64, nx=64, times=None, chunks={"x": 32})
-    monkeypatch.setattr(ep, "MAX_PIXELS", 256)
+    monkeypatch.setattr(raster, "MAX_PIXELS", 256)
     view = ep.image(cube.isel(band=0))
     assert isinstance(view, hv.DynamicMap)  # datashader's rasterize: sized to the screen
-    monkeypatch.setattr(ep, "_has_datashader", lambda: False)
+    monkeypatch.setattr(raster, "has_datashader", lambda: False)
     small = ep.image(cube.isel(band=0))
     assert isinstance(small, hv.Image) and small.data.sizes["y"] * small.data.sizes["x"] <= 256
 
