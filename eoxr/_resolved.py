@@ -1,0 +1,124 @@
+"""A cube's bands, sensor and radiometry, resolved once per verb into one immutable value.
+
+A verb calls :func:`resolve_cube` once and passes the :class:`CubeBands` it returns down to its
+helpers, which read labels, dims, sensor and radiometry from it instead of from the cube again.
+The sensor comes from every clue :func:`eoxr.bands.resolve_sensor` reads (a declaration,
+``platform`` and product IDs in the attrs, the band set); where the labels fit several sensors
+with different meanings, :meth:`CubeBands.label` finds nothing and the caller asks
+(:func:`eoxr.bands.resolve_band` raises the same error it always did). Resolving never raises:
+what cannot be known is left for the helper that needs it to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import xarray as xr
+
+from ._bandtable import Cube, band_labels, candidates, label_mapping
+from ._dims import find_band_dim, find_spatial_dims
+from ._sensors import SensorResolution, resolve_sensor
+from .errors import UnitsError
+from .radiometry import Kind, Scaling, kind_of, scaling_of
+
+
+@dataclass(frozen=True)
+class CubeBands:
+    """What a verb needs to know about its cube's bands, read from the cube once.
+
+    Examples
+    --------
+    >>> import eoxr.testing as et
+    >>> cb = resolve_cube(et.make_cube(bands=["B04", "B08"], dtype="uint16", times=None))
+    >>> cb.labels, cb.sensor, cb.kind, cb.label("nir"), cb.product().scale
+    (('B04', 'B08'), 'sentinel-2', 'dn', 'B08', 0.0001)
+    """
+
+    #: The cube's own band labels, in order (:func:`eoxr.bands.band_labels`).
+    labels: tuple[str, ...]
+    #: The band dimension of a DataArray (``None``: a Dataset, or no band dim).
+    band_dim: str | None
+    #: The ``(y, x)`` dimension names (``None``: none found; ``spatial_dims`` says why).
+    spatial: tuple[str, str] | None
+    #: What the clues say about the sensor (``sensors.sensor`` reads the labels).
+    sensors: SensorResolution
+    #: Canonical common name -> label, read with the sensor (empty when ambiguous).
+    mapping: Mapping[str, str]
+    #: What the numbers are (:func:`eoxr.radiometry.classify`).
+    kind: Kind
+    #: The product's DN -> reflectance scaling, for digital numbers (else ``None``).
+    scaling: Scaling | None = None
+    #: Why the scaling of digital numbers cannot be known, raised by :meth:`product`.
+    scaling_error: UnitsError | None = None
+
+    @property
+    def sensor(self) -> str | None:
+        """The band table the labels are read with (``None``: plain names, or ambiguous)."""
+        return self.sensors.sensor
+
+    def label(self, name: str) -> str | None:
+        """The cube's label for ``name`` (label, common name, alias, ASI symbol), else ``None``.
+
+        ``None`` also when the labels are ambiguous: :func:`eoxr.bands.resolve_band` on the
+        cube then raises the error that says which sensors and how to declare one.
+        """
+        if name in self.labels:
+            return name
+        if self.sensors.ambiguous:
+            return None
+        cands = candidates(name, self.sensors.sensor)
+        return next((self.mapping[c] for c in cands if c in self.mapping), None)
+
+    def product(self) -> Scaling | None:
+        """The DN scaling of the product (raises the :class:`UnitsError` resolving met)."""
+        if self.scaling_error is not None:
+            raise self.scaling_error
+        return self.scaling
+
+    def as_reflectance(self) -> CubeBands:
+        """The value of the cube once converted to reflectance (same bands and sensor)."""
+        if self.kind != "dn":
+            return self
+        return replace(self, kind="reflectance", scaling=None, scaling_error=None)
+
+
+def resolve_cube(cube: Cube) -> CubeBands:
+    """Resolve a cube's labels, dims, sensor and radiometry once (nothing is computed).
+
+    Parameters
+    ----------
+    cube : DataArray or Dataset
+        The verb's cube.
+
+    Returns
+    -------
+    CubeBands
+        Frozen; pass it down instead of the questions it answers.
+    """
+    labels = band_labels(cube)
+    if isinstance(cube, xr.DataArray):
+        bdim = find_band_dim(cube.dims)
+        res = resolve_sensor(labels, cube.attrs)  # a DataArray's clues are its attrs
+    else:
+        bdim, res = None, resolve_sensor(cube)  # a Dataset's variables hold clues too
+    kind = kind_of(cube, labels, lambda: res.sensor)
+    scaling, error = None, None
+    if kind == "dn":
+        try:
+            scaling = scaling_of(cube, labels, res.sensor, res.candidates)
+        except UnitsError as exc:
+            error = exc
+    return CubeBands(
+        labels=tuple(labels),
+        band_dim=bdim,
+        spatial=find_spatial_dims(cube.dims),
+        sensors=res,
+        mapping={} if res.ambiguous else label_mapping(labels, res.sensor),
+        kind=kind,
+        scaling=scaling,
+        scaling_error=error,
+    )
+
+
+__all__ = ["CubeBands", "resolve_cube"]
