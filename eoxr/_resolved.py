@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import xarray as xr
 
-from ._bandtable import Cube, band_labels, candidates, label_mapping
+from ._bandtable import Cube, band_labels, candidates, label_mapping, labels_of
 from ._dims import find_band_dim, find_spatial_dims
 from ._sensors import SensorResolution, resolve_sensor
 from .errors import UnitsError
@@ -96,12 +96,12 @@ def resolve_cube(cube: Cube) -> CubeBands:
     CubeBands
         Frozen; pass it down instead of the questions it answers.
     """
-    labels = band_labels(cube)
     if isinstance(cube, xr.DataArray):
         bdim = find_band_dim(cube.dims)
+        labels = labels_of(None if bdim is None else cube[bdim].values, cube.name)
         res = resolve_sensor(labels, cube.attrs)  # a DataArray's clues are its attrs
-    else:
-        bdim, res = None, resolve_sensor(cube)  # a Dataset's variables hold clues too
+    else:  # a Dataset's variables hold clues too; no spatial dims raise as everywhere
+        bdim, labels, res = None, band_labels(cube), resolve_sensor(cube)
     kind = kind_of(cube, labels, lambda: res.sensor)
     scaling, error = None, None
     if kind == "dn":

@@ -186,3 +186,72 @@ def test_csmask_refuses_dn_it_cannot_convert(dn_tile) -> None:
         lazy = csmask(floats.chunk({"y": 128}), batch_size=4)
     with pytest.raises(UnitsError, match="values around"):
         lazy.compute()
+
+
+# ------------------------------------------------------------------ the walk of mask_clouds
+# Issue 21: following the cube of mask_clouds(method="csmask") through the code, band and sensor
+# resolution ran again and again (bands.py, _dims.py, _sensors.py, _bandtable.py entered with
+# the cube in 9, 36, 20 and 22 frames on this product-like cube; 12 modules in all). The verb
+# now resolves its cube once (eoxr._resolved.resolve_cube) and passes the value down.
+BAND_MODULES = ("bands.py", "_bandtable.py", "_sensors.py", "_dims.py", "_advice.py")
+
+
+def _walk(build):
+    """Trace ``build()`` for real: the eoxr modules whose frames receive the cube (or an xarray
+    object made from it) as an argument, how often, and the calls of each eoxr function."""
+    import collections
+    import sys
+    from pathlib import Path
+
+    import eoxr
+
+    root = str(Path(eoxr.__file__).parent) + "/"
+    entered: collections.Counter = collections.Counter()
+    calls: collections.Counter = collections.Counter()
+
+    def profile(frame, event, arg):
+        if event != "call" or not frame.f_code.co_filename.startswith(root):
+            return
+        module = frame.f_code.co_filename[len(root) :]
+        calls[(module, frame.f_code.co_name)] += 1
+        code = frame.f_code
+        args = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        if any(isinstance(frame.f_locals.get(a), xr.DataArray | xr.Dataset) for a in args):
+            entered[module] += 1
+
+    sys.setprofile(profile)
+    try:
+        out = build()
+    finally:
+        sys.setprofile(None)
+    return out, entered, calls
+
+
+def test_mask_clouds_csmask_resolves_the_bands_once(dn_tile) -> None:
+    from eoxr.prep.masking import mask_clouds
+
+    # a product-like cube: Sentinel-2 L1C digital numbers with the platform and the product ID
+    product = dn_tile.assign_attrs(
+        platform="sentinel-2a",
+        product_id="S2A_MSIL1C_20230601T101031_N0509_R022_T32TQM_20230601T121001",
+    )
+    want = mask_clouds(product, method="csmask").values  # numpy, resolved the same way
+    cube = product.chunk({"y": 128, "x": 128})
+    with et.raise_if_dask_computes():
+        out, entered, calls = _walk(lambda: mask_clouds(cube, method="csmask"))
+    et.assert_lazy(out)
+    # band resolution runs once: one resolve_cube, one sensor resolution, no label look-up
+    # from the cube anywhere else
+    assert calls[("_resolved.py", "resolve_cube")] == 1
+    assert calls[("_sensors.py", "resolve_sensor")] == 1
+    assert calls[("bands.py", "resolve_band")] == 0
+    assert calls[("_bandtable.py", "band_labels")] == 0
+    # helpers get the resolved value, never the cube, in the modules that know bands and dims
+    assert not [m for m in entered if m in BAND_MODULES], entered
+    # at most 8 modules, the dask layer counted as one (it was one module, _chunks.py, when
+    # the issue counted 15): today prep/masking, prep/csmask, _resolved, radiometry, ml/apply,
+    # ml/preprocess, _attrs and _dask (chunking, blockwise)
+    layers = {m.split("/")[0] + "/" if m.startswith("_dask/") else m for m in entered}
+    assert len(layers) <= 8, sorted(entered)
+    assert sum(entered.values()) < 100, entered  # frames that receive the cube; 172 before
+    np.testing.assert_array_equal(np.isnan(out.values), np.isnan(want))
