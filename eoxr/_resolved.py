@@ -1,17 +1,17 @@
 """A cube's bands, sensor and radiometry, resolved once per verb into one immutable value.
 
-A verb calls :func:`resolve_cube` once and passes the :class:`CubeBands` it returns down to its
+A verb calls :func:`resolve_cube` once and passes the :class:`ResolvedBands` it returns down to its
 helpers, which read labels, dims, sensor and radiometry from it instead of from the cube again.
 The sensor comes from every clue :func:`eoxr.bands.resolve_sensor` reads (a declaration,
 ``platform`` and product IDs in the attrs, the band set); where the labels fit several sensors
-with different meanings, :meth:`CubeBands.label` finds nothing and the caller asks
+with different meanings, :meth:`ResolvedBands.label` finds nothing and the caller asks
 (:func:`eoxr.bands.resolve_band` raises the same error it always did). Resolving never raises:
 what cannot be known is left for the helper that needs it to report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import xarray as xr
@@ -24,14 +24,14 @@ from .radiometry import Kind, Scaling, kind_of, scaling_of
 
 
 @dataclass(frozen=True)
-class CubeBands:
+class ResolvedBands:
     """What a verb needs to know about its cube's bands, read from the cube once.
 
     Examples
     --------
     >>> import eoxr.testing as et
-    >>> cb = resolve_cube(et.make_cube(bands=["B04", "B08"], dtype="uint16", times=None))
-    >>> cb.labels, cb.sensor, cb.kind, cb.label("nir"), cb.product().scale
+    >>> rb = resolve_cube(et.make_cube(bands=["B04", "B08"], dtype="uint16", times=None))
+    >>> rb.labels, rb.sensor, rb.kind, rb.label("nir"), rb.product().scale
     (('B04', 'B08'), 'sentinel-2', 'dn', 'B08', 0.0001)
     """
 
@@ -76,14 +76,22 @@ class CubeBands:
             raise self.scaling_error
         return self.scaling
 
-    def as_reflectance(self) -> CubeBands:
+    def select(self, labels: Sequence[str]) -> ResolvedBands:
+        """The value of the cube reduced to the bands ``labels`` (same sensor and radiometry).
+
+        The sensor stays the one all of the cube's clues gave: the bands come from that product.
+        """
+        mapping = {} if self.sensors.ambiguous else label_mapping(labels, self.sensors.sensor)
+        return replace(self, labels=tuple(labels), mapping=mapping)
+
+    def as_reflectance(self) -> ResolvedBands:
         """The value of the cube once converted to reflectance (same bands and sensor)."""
         if self.kind != "dn":
             return self
         return replace(self, kind="reflectance", scaling=None, scaling_error=None)
 
 
-def resolve_cube(cube: Cube) -> CubeBands:
+def resolve_cube(cube: Cube) -> ResolvedBands:
     """Resolve a cube's labels, dims, sensor and radiometry once (nothing is computed).
 
     Parameters
@@ -93,7 +101,7 @@ def resolve_cube(cube: Cube) -> CubeBands:
 
     Returns
     -------
-    CubeBands
+    ResolvedBands
         Frozen; pass it down instead of the questions it answers.
     """
     if isinstance(cube, xr.DataArray):
@@ -109,7 +117,7 @@ def resolve_cube(cube: Cube) -> CubeBands:
             scaling = scaling_of(cube, labels, res.sensor, res.candidates)
         except UnitsError as exc:
             error = exc
-    return CubeBands(
+    return ResolvedBands(
         labels=tuple(labels),
         band_dim=bdim,
         spatial=find_spatial_dims(cube.dims),
@@ -121,4 +129,4 @@ def resolve_cube(cube: Cube) -> CubeBands:
     )
 
 
-__all__ = ["CubeBands", "resolve_cube"]
+__all__ = ["ResolvedBands", "resolve_cube"]

@@ -414,7 +414,7 @@ def scaling_of(
 class Facts(Protocol):
     """What the radiometry of a verb reads about its cube, resolved once.
 
-    :class:`eoxr._resolved.CubeBands` (:func:`eoxr._resolved.resolve_cube`) is the value a
+    :class:`eoxr._resolved.ResolvedBands` (:func:`eoxr._resolved.resolve_cube`) is the value a
     verb passes down; :func:`to_reflectance`, :func:`require_reflectance` and
     :func:`model_input` called on their own read the cube as they go.
     """

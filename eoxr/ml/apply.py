@@ -32,7 +32,7 @@ from .._dask.lazy import delayed, shared
 from .._dask.overlap import pad_edges
 from .._dask.patches import map_halo_blocks, overlap_add, stride_chunks
 from .._dims import require_band_dim
-from .._resolved import CubeBands, resolve_cube
+from .._resolved import ResolvedBands, resolve_cube
 from ..errors import ParameterError
 from ..radiometry import for_model
 from . import _kernels
@@ -257,18 +257,18 @@ def apply_model(
 
 
 def apply_resolved(
-    cube: xr.DataArray | xr.Dataset, cb: CubeBands, model: Any, **options: Any
+    cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, model: Any, **options: Any
 ) -> xr.DataArray:
-    """:func:`apply_model` on a cube whose bands the calling verb resolved once (``cb``).
+    """:func:`apply_model` on a cube whose bands the calling verb resolved once (``rb``).
 
     ``options`` are the keyword arguments of :func:`apply_model`.
     """
-    return _apply(cube, cb, model, **options)
+    return _apply(cube, rb, model, **options)
 
 
 def _apply(
     cube: xr.DataArray | xr.Dataset,
-    cb: CubeBands,
+    rb: ResolvedBands,
     model: Any,
     *,
     input_dims: Mapping[Hashable, int] | None = None,
@@ -320,8 +320,8 @@ def _apply(
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
-    cube, cb = for_model(cube, cb, mean=mean, scale=scale, bands=bands, what=what)
-    da, labels = resolved_channels(cube, cb, bands)
+    cube, rb = for_model(cube, rb, mean=mean, scale=scale, bands=bands, what=what)
+    da, labels = resolved_channels(cube, rb, bands)
     spatial = (str(da.dims[-2]), str(da.dims[-1]))  # (*other, band, y, x)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
     runner, shipped, kind = _runner(model, device, autocast, is_dask(da.data))
@@ -350,7 +350,7 @@ def _apply(
         f"{tx.overlap}), blend={blend!r}, bands={labels}, {kind})"
     )
     out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, hist)
-    return _input_order(out, cube, cb.band_dim, out_dim)
+    return _input_order(out, cube, rb.band_dim, out_dim)
 
 
 def _input_order(

@@ -14,7 +14,7 @@ import xarray as xr
 
 from .._dask.chunking import rechunk_whole
 from .._dims import require_band_dim, spatial_dims
-from .._resolved import CubeBands
+from .._resolved import ResolvedBands
 from ..bands import band_labels, resolve_band, to_array
 from ..errors import ParameterError
 
@@ -65,21 +65,21 @@ def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None
 
 
 def resolved_channels(
-    cube: xr.DataArray | xr.Dataset, cb: CubeBands, bands: Sequence[str] | None
+    cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, bands: Sequence[str] | None
 ) -> tuple[xr.DataArray, list[str]]:
-    """:func:`select_channels` reading the bands from ``cb`` (resolved once by the verb).
+    """:func:`select_channels` reading the bands from ``rb`` (resolved once by the verb).
 
     Returns the channels and their labels.
     """
-    if isinstance(cube, xr.Dataset) or cb.band_dim is None or cb.spatial is None:
+    if isinstance(cube, xr.Dataset) or rb.band_dim is None or rb.spatial is None:
         da = select_channels(cube, bands)  # a layout change first: the old way
         return da, band_labels(da)
-    da, labels = cube, list(cb.labels)
+    da, labels = cube, list(rb.labels)
     if bands is not None:
-        # a band cb cannot name (absent, or ambiguous labels) raises as resolve_band does
-        labels = [cb.label(b) or resolve_band(cube, b) for b in _names(bands)]
-        da = da.sel({cb.band_dim: labels})
-    return _arranged(da, cb.band_dim, cb.spatial), labels
+        # a band rb cannot name (absent, or ambiguous labels) raises as resolve_band does
+        labels = [rb.label(b) or resolve_band(cube, b) for b in _names(bands)]
+        da = da.sel({rb.band_dim: labels})
+    return _arranged(da, rb.band_dim, rb.spatial), labels
 
 
 def _names(bands: Sequence[str] | str) -> list[str]:

@@ -16,7 +16,7 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._dask.blockwise import map_blocks
-from .._resolved import CubeBands, resolve_cube
+from .._resolved import ResolvedBands, resolve_cube
 from ..bands import resolve_band
 from ..errors import BandNotFoundError, ParameterError
 from ..models.encoder import Encoder, make_encoder, spec_from_json
@@ -47,10 +47,10 @@ def csmask_encoder(cube: xr.DataArray | xr.Dataset, product_level: str = "l1c") 
     return _encoder(cube, resolve_cube(cube), product_level)
 
 
-def _encoder(cube: xr.DataArray | xr.Dataset, cb: CubeBands, product_level: str) -> Encoder:
+def _encoder(cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, product_level: str) -> Encoder:
     try:
         for b in _SIX[4:]:
-            cb.label(b) or resolve_band(cube, b)  # resolve_band raises what cb cannot name
+            rb.label(b) or resolve_band(cube, b)  # resolve_band raises what rb cannot name
         n = 6
     except BandNotFoundError:
         n = 4
@@ -117,7 +117,7 @@ def csmask(
 
 def csmask_resolved(
     cube: xr.DataArray | xr.Dataset,
-    cb: CubeBands,
+    rb: ResolvedBands,
     *,
     product_level: str = "l1c",
     patch: int = 256,
@@ -125,7 +125,7 @@ def csmask_resolved(
     batch_size: int = 4,
     device: str | None = None,
 ) -> xr.DataArray:
-    """:func:`csmask` on a cube whose bands the calling verb resolved once (``cb``).
+    """:func:`csmask` on a cube whose bands the calling verb resolved once (``rb``).
 
     The options and their defaults are those of :func:`csmask`.
     """
@@ -134,11 +134,11 @@ def csmask_resolved(
     # the U-Nets' statistics are in reflectance: DN of a known product are converted, other DN
     # refused, and float values in the thousands raise when computed (eoxr.radiometry)
     what = "csmask (a cloud model trained on reflectance)"
-    cube, cb = as_reflectance(cube, cb, what=what)
-    enc = _encoder(cube, cb, product_level)
+    cube, rb = as_reflectance(cube, rb, what=what)
+    enc = _encoder(cube, rb, product_level)
     scores = apply_resolved(
         cube,
-        cb,
+        rb,
         enc,
         input_dims={"y": patch, "x": patch},
         input_overlap={"y": overlap, "x": overlap},

@@ -22,6 +22,7 @@ import eoxr.testing as et  # noqa: E402
 from eoxr.embed import encoder, spec_from_json  # noqa: E402
 from eoxr.errors import ParameterError, ReadError  # noqa: E402
 from eoxr.prep.csmask import csmask, csmask_model  # noqa: E402
+from tests._walk import BAND_MODULES, walk  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 
 BANDS = ["B02", "B03", "B04", "B08", "B11", "B12"]
@@ -193,38 +194,6 @@ def test_csmask_refuses_dn_it_cannot_convert(dn_tile) -> None:
 # resolution ran again and again (bands.py, _dims.py, _sensors.py, _bandtable.py entered with
 # the cube in 9, 36, 20 and 22 frames on this product-like cube; 12 modules in all). The verb
 # now resolves its cube once (eoxr._resolved.resolve_cube) and passes the value down.
-BAND_MODULES = ("bands.py", "_bandtable.py", "_sensors.py", "_dims.py", "_advice.py")
-
-
-def _walk(build):
-    """Trace ``build()`` for real: the eoxr modules whose frames receive the cube (or an xarray
-    object made from it) as an argument, how often, and the calls of each eoxr function."""
-    import collections
-    import sys
-    from pathlib import Path
-
-    import eoxr
-
-    root = str(Path(eoxr.__file__).parent) + "/"
-    entered: collections.Counter = collections.Counter()
-    calls: collections.Counter = collections.Counter()
-
-    def profile(frame, event, arg):
-        if event != "call" or not frame.f_code.co_filename.startswith(root):
-            return
-        module = frame.f_code.co_filename[len(root) :]
-        calls[(module, frame.f_code.co_name)] += 1
-        code = frame.f_code
-        args = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        if any(isinstance(frame.f_locals.get(a), xr.DataArray | xr.Dataset) for a in args):
-            entered[module] += 1
-
-    sys.setprofile(profile)
-    try:
-        out = build()
-    finally:
-        sys.setprofile(None)
-    return out, entered, calls
 
 
 def test_mask_clouds_csmask_resolves_the_bands_once(dn_tile) -> None:
@@ -238,7 +207,7 @@ def test_mask_clouds_csmask_resolves_the_bands_once(dn_tile) -> None:
     want = mask_clouds(product, method="csmask").values  # numpy, resolved the same way
     cube = product.chunk({"y": 128, "x": 128})
     with et.raise_if_dask_computes():
-        out, entered, calls = _walk(lambda: mask_clouds(cube, method="csmask"))
+        out, entered, calls = walk(lambda: mask_clouds(cube, method="csmask"))
     et.assert_lazy(out)
     # band resolution runs once: one resolve_cube, one sensor resolution, no label look-up
     # from the cube anywhere else
