@@ -408,9 +408,6 @@ def scaling_of(
     return None
 
 
-# --------------------------------------------------------------------------- the value check
-
-
 class Facts(Protocol):
     """What the radiometry of a verb reads about its cube, resolved once.
 
@@ -462,6 +459,9 @@ class _CubeFacts:
 
     def as_reflectance(self) -> _CubeFacts:
         return self
+
+
+# --------------------------------------------------------------------------- the value check
 
 
 def _sample(block: np.ndarray) -> np.ndarray:
