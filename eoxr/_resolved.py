@@ -5,14 +5,16 @@ helpers, which read labels, dims, sensor and radiometry from it instead of from 
 The sensor comes from every clue :func:`eoxr.bands.resolve_sensor` reads (a declaration,
 ``platform`` and product IDs in the attrs, the band set); where the labels fit several sensors
 with different meanings, :meth:`ResolvedBands.label` finds nothing and the caller asks
-(:func:`eoxr.bands.resolve_band` raises the same error it always did). Resolving never raises:
-what cannot be known is left for the helper that needs it to report.
+(:func:`eoxr.bands.resolve_band` raises the same error it always did). Resolving a DataArray
+never raises: what cannot be known is left for the helper that needs it to report (a Dataset
+without spatial dims raises :class:`~eoxr.errors.DimensionError`, as every band function does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import xarray as xr
 
@@ -81,14 +83,18 @@ class ResolvedBands:
 
         The sensor stays the one all of the cube's clues gave: the bands come from that product.
         """
-        mapping = {} if self.sensors.ambiguous else label_mapping(labels, self.sensors.sensor)
-        return replace(self, labels=tuple(labels), mapping=mapping)
+        return replace(self, labels=tuple(labels), mapping=_mapping(labels, self.sensors))
 
     def as_reflectance(self) -> ResolvedBands:
         """The value of the cube once converted to reflectance (same bands and sensor)."""
         if self.kind != "dn":
             return self
         return replace(self, kind="reflectance", scaling=None, scaling_error=None)
+
+
+def _mapping(labels: Sequence[str], res: SensorResolution) -> Mapping[str, str]:
+    """Common name -> label, read-only (empty when the labels are ambiguous)."""
+    return MappingProxyType({} if res.ambiguous else label_mapping(labels, res.sensor))
 
 
 def resolve_cube(cube: Cube) -> ResolvedBands:
@@ -122,7 +128,7 @@ def resolve_cube(cube: Cube) -> ResolvedBands:
         band_dim=bdim,
         spatial=find_spatial_dims(cube.dims),
         sensors=res,
-        mapping={} if res.ambiguous else label_mapping(labels, res.sensor),
+        mapping=_mapping(labels, res),
         kind=kind,
         scaling=scaling,
         scaling_error=error,
