@@ -160,9 +160,17 @@ def band_labels(cube: Cube) -> list[str]:
         ydim, xdim = spatial_dims(cube)
         return [str(k) for k, v in cube.data_vars.items() if ydim in v.dims and xdim in v.dims]
     dim = band_dim(cube)
-    if dim is None:
-        return [str(cube.name)] if cube.name is not None else []
-    return [str(v) for v in cube[dim].values]
+    return labels_of(None if dim is None else cube[dim].values, cube.name)
+
+
+def labels_of(values: Iterable[Hashable] | None, name: Hashable | None) -> list[str]:
+    """A DataArray's band labels from its band coordinate's ``values``.
+
+    ``values=None`` (no band dim): the array's ``name`` is its one label.
+    """
+    if values is None:
+        return [str(name)] if name is not None else []
+    return [str(v) for v in values]
 
 
 @lru_cache(maxsize=4096)
@@ -294,6 +302,7 @@ __all__ = [
     "meanings_table",
     "sensor_labels",
     "band_labels",
+    "labels_of",
     "split_label",
     "canonical_name",
     "is_quality_band",

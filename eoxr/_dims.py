@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 import xarray as xr
@@ -20,6 +20,18 @@ SPATIAL_DIM_PAIRS: tuple[tuple[str, str], ...] = (
 BAND_DIMS: tuple[str, ...] = ("band", "wavelength")
 
 
+def find_spatial_dims(dims: Iterable[Hashable]) -> tuple[str, str] | None:
+    """The ``(y, x)`` pair among dimension names, in order of preference, else ``None``."""
+    names = set(dims)
+    return next(((y, x) for y, x in SPATIAL_DIM_PAIRS if y in names and x in names), None)
+
+
+def find_band_dim(dims: Iterable[Hashable]) -> str | None:
+    """The band dimension among a DataArray's dimension names, else ``None``."""
+    names = set(dims)
+    return next((d for d in BAND_DIMS if d in names), None)
+
+
 def spatial_dims(obj: xr.DataArray | xr.Dataset) -> tuple[str, str]:
     """Return the ``(y, x)`` dimension names of ``obj``.
 
@@ -28,10 +40,9 @@ def spatial_dims(obj: xr.DataArray | xr.Dataset) -> tuple[str, str]:
     DimensionError
         If no known pair of spatial dimensions is present.
     """
-    dims = set(obj.dims)
-    for ydim, xdim in SPATIAL_DIM_PAIRS:
-        if ydim in dims and xdim in dims:
-            return ydim, xdim
+    pair = find_spatial_dims(obj.dims)
+    if pair is not None:
+        return pair
     others = [str(d) for d in obj.dims if d not in (*BAND_DIMS, "time")]
     pair = dict(zip(others, ("y", "x"), strict=True)) if len(others) == 2 else None
     # rename works on dimension names of a DataArray and a Dataset alike.
@@ -46,10 +57,7 @@ def band_dim(obj: xr.DataArray | xr.Dataset) -> str | None:
     """Return the band dimension of a DataArray (``band`` or ``wavelength``), else ``None``."""
     if isinstance(obj, xr.Dataset):
         return None
-    for name in BAND_DIMS:
-        if name in obj.dims:
-            return name
-    return None
+    return find_band_dim(obj.dims)
 
 
 def require_band_dim(obj: xr.DataArray) -> str:
@@ -89,7 +97,9 @@ __all__ = [
     "SPATIAL_DIM_PAIRS",
     "BAND_DIMS",
     "spatial_dims",
+    "find_spatial_dims",
     "band_dim",
+    "find_band_dim",
     "require_band_dim",
     "make_grid_coords",
     "other_dims",

@@ -23,9 +23,9 @@ microseconds per block.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -88,22 +88,25 @@ def _norm(value: object) -> str:
     return str(value).strip().lower()
 
 
-def _sources(cube: Cube) -> list[Mapping]:
-    """The attrs that describe the values: the cube's and, for a Dataset, its band variables'."""
+def _sources(cube: Cube, labels: list[str] | None = None) -> list[Mapping]:
+    """The attrs that describe the values: the cube's and, for a Dataset, its band variables'.
+
+    ``labels``: the cube's band labels when already known (a Dataset's are read otherwise).
+    """
     if isinstance(cube, xr.Dataset):
-        return [cube.attrs, *(cube[v].attrs for v in _spectral_vars(cube))]
+        return [cube.attrs, *(cube[v].attrs for v in _spectral_vars(cube, labels))]
     return [cube.attrs]
 
 
-def _spectral_vars(ds: xr.Dataset) -> list[str]:
+def _spectral_vars(ds: xr.Dataset, labels: list[str] | None = None) -> list[str]:
     from .bands import is_quality_band
 
-    return [v for v in band_labels(ds) if not is_quality_band(v)]
+    return [v for v in (band_labels(ds) if labels is None else labels) if not is_quality_band(v)]
 
 
-def _dtypes(cube: Cube) -> list[np.dtype]:
+def _dtypes(cube: Cube, labels: list[str] | None = None) -> list[np.dtype]:
     if isinstance(cube, xr.Dataset):
-        return [np.dtype(cube[v].dtype) for v in _spectral_vars(cube)]
+        return [np.dtype(cube[v].dtype) for v in _spectral_vars(cube, labels)]
     return [np.dtype(cube.dtype)]
 
 
@@ -144,15 +147,28 @@ def classify(cube: Cube, *, context: bool = True) -> Kind:
     >>> classify((et.make_cube(dtype="uint16") * 1e-4))  # attrs cannot tell; values will
     'dn'
     """
-    kinds = {np.dtype(d).kind for d in _dtypes(cube)}
+    from .bands import resolve_sensor
+
+    return kind_of(cube, band_labels(cube), lambda: resolve_sensor(cube).sensor, context=context)
+
+
+def kind_of(
+    cube: Cube, labels: list[str], sensor: Callable[[], str | None], *, context: bool = True
+) -> Kind:
+    """:func:`classify` with the cube's band ``labels`` and ``sensor`` already resolved.
+
+    ``sensor`` is called (only when the attrs leave the question to the band labels) for the
+    sensor the labels are read with (``None``: unknown or ambiguous).
+    """
+    kinds = {np.dtype(d).kind for d in _dtypes(cube, labels)}
     if kinds & set("iu"):
         return "dn"
-    units = {_norm(a["units"]) for a in _sources(cube) if "units" in a}
+    attrs = _sources(cube, labels)
+    units = {_norm(a["units"]) for a in attrs if "units" in a}
     if units & DN_UNITS:
         return "dn"
     if units & DB_UNITS:
         return "dB"
-    attrs = _sources(cube)
     if units & REFLECTANCE_UNITS or any("scale_applied" in a for a in attrs):
         return "reflectance"
     if units & LINEAR_UNITS:
@@ -160,9 +176,9 @@ def classify(cube: Cube, *, context: bool = True) -> Kind:
     if any(_number(a.get("scale_factor", 1.0)) != 1.0 for a in attrs):
         return "dn"  # rioxarray leaves scale_factor=1.0 on every file: only another value counts
     if context and units & DIMENSIONLESS_UNITS:
-        if optical_evidence(cube):
+        if _optical_evidence(cube, labels, sensor):
             return "reflectance"
-        if sar_evidence(cube):
+        if _sar_evidence(cube, labels):
             return "linear"
     return "unknown"
 
@@ -176,15 +192,20 @@ def _number(value: object) -> float:
 
 def sar_evidence(cube: Cube) -> bool:
     """True when the metadata say SAR: ``eoxr:kind="sar"``, polarisation labels, dB, S1."""
+    return _sar_evidence(cube, band_labels(cube))
+
+
+def _sar_evidence(cube: Cube, labels: list[str]) -> bool:
     if _norm(cube.attrs.get("eoxr:kind", "")) == "sar":
         return True
-    labels = [_norm(lab) for lab in band_labels(cube)]
-    if labels and all(lab in _SAR_LABELS for lab in labels):
+    names = [_norm(lab) for lab in labels]
+    if names and all(lab in _SAR_LABELS for lab in names):
         return True
-    units = {_norm(a.get("units", "")) for a in _sources(cube)}
+    sources = _sources(cube, labels)
+    units = {_norm(a.get("units", "")) for a in sources}
     if units & DB_UNITS:
         return True
-    text = " ".join(_norm(a.get(k, "")) for a in _sources(cube) for k in ("long_name", "platform"))
+    text = " ".join(_norm(a.get(k, "")) for a in sources for k in ("long_name", "platform"))
     return any(w in text for w in _SAR_WORDS)
 
 
@@ -204,12 +225,18 @@ def optical_evidence(cube: Cube) -> str:
     >>> optical_evidence(et.make_cube(bands=["VV", "VH"]).drop_attrs())
     ''
     """
-    if sar_evidence(cube):
+    from .bands import resolve_sensor
+
+    return _optical_evidence(cube, band_labels(cube), lambda: resolve_sensor(cube).sensor)
+
+
+def _optical_evidence(cube: Cube, labels: list[str], sensor: Callable[[], str | None]) -> str:
+    if _sar_evidence(cube, labels):
         return ""
     kind = _norm(cube.attrs.get("eoxr:kind", ""))
     if kind in ("optical", "hyperspectral"):
         return f"eoxr:kind={kind!r}"
-    for a in _sources(cube):
+    for a in _sources(cube, labels):
         units = _norm(a.get("units", ""))
         if units in DN_UNITS or units in REFLECTANCE_UNITS:
             return f"units {a['units']!r}"
@@ -217,15 +244,14 @@ def optical_evidence(cube: Cube) -> str:
             return f"units {a.get('units', '')!r} with long_name {a['long_name']!r}"
         if "scale_applied" in a:
             return "scale_applied (eoxr.load_stac reflectance)"
-    from .bands import canonical_name, detect_sensor
+    from .bands import canonical_name
 
-    sensor = detect_sensor(cube, strict=False)
-    if sensor is not None:
-        labels = band_labels(cube)
+    read_with = sensor()
+    if read_with is not None:
         shown = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
-        return f"band labels of {sensor}: {shown}"
-    optical = [lab for lab in band_labels(cube) if canonical_name(lab) is not None]
-    if optical and len(optical) == len(band_labels(cube)):
+        return f"band labels of {read_with}: {shown}"
+    optical = [lab for lab in labels if canonical_name(lab) is not None]
+    if optical and len(optical) == len(labels):
         return f"optical band names {optical[:4]}"
     return ""
 
@@ -244,8 +270,8 @@ class Scaling:
     source: str
 
 
-def _attr(cube: Cube, keys: tuple[str, ...]) -> Any:
-    for a in _sources(cube):
+def _attr(cube: Cube, keys: tuple[str, ...], labels: list[str] | None = None) -> Any:
+    for a in _sources(cube, labels):
         low = {str(k).lower(): v for k, v in a.items()}
         for k in keys:
             if k in low and low[k] is not None and str(low[k]).strip():
@@ -253,10 +279,10 @@ def _attr(cube: Cube, keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _product_ids(cube: Cube) -> list[str]:
+def _product_ids(cube: Cube, labels: list[str] | None = None) -> list[str]:
     keys = ("product_id", "product_uri", "productid", "title", "id", "source", "granule_id")
     out = []
-    for a in _sources(cube):
+    for a in _sources(cube, labels):
         for k, v in a.items():
             if str(k).lower() in keys and isinstance(v, str):
                 out.append(v)
@@ -274,25 +300,29 @@ def s2_baseline(cube: Cube) -> float | None:
     >>> s2_baseline(xr.DataArray(0, attrs={"product_id": "S2B_MSIL2A_20230101T100000_N0509_R"}))
     5.09
     """
-    value = _attr(cube, _BASELINE_KEYS)
+    return _s2_baseline(cube, None)
+
+
+def _s2_baseline(cube: Cube, labels: list[str] | None) -> float | None:
+    value = _attr(cube, _BASELINE_KEYS, labels)
     if value is not None and np.isfinite(_number(value)):
         return _number(value)
-    for text in _product_ids(cube):
+    for text in _product_ids(cube, labels):
         m = re.search(r"MSIL(?:1C|2A)_\d{8}T\d{6}_N(\d{2})(\d{2})", text, re.I)
         if m:
             return int(m.group(1)) + int(m.group(2)) / 100
     return None
 
 
-def _s2_offset(cube: Cube) -> tuple[float, str]:
+def _s2_offset(cube: Cube, labels: list[str]) -> tuple[float, str]:
     """The Sentinel-2 DN offset and why; raises when it cannot be known."""
-    explicit = _attr(cube, _OFFSET_KEYS)
+    explicit = _attr(cube, _OFFSET_KEYS, labels)
     if explicit is not None and np.isfinite(_number(explicit)):
         return _number(explicit), f"offset attr {explicit}"
-    applied = _attr(cube, ("earthsearch:boa_offset_applied",))
+    applied = _attr(cube, ("earthsearch:boa_offset_applied",), labels)
     if applied is not None and str(applied).lower() in ("true", "1"):
         return 0.0, "earthsearch:boa_offset_applied (offset already removed)"
-    base = s2_baseline(cube)
+    base = _s2_baseline(cube, labels)
     if base is not None:
         off = S2_BASELINE_OFFSET_DN if base >= S2_OFFSET_BASELINE else 0.0
         return off, f"processing baseline {base:05.2f}"
@@ -347,18 +377,28 @@ def product_scaling(cube: Cube) -> Scaling | None:
     from .bands import resolve_sensor
 
     res = resolve_sensor(cube)
-    candidates = {res.sensor} if res.sensor else set(res.candidates)
-    if not candidates:
+    return scaling_of(cube, band_labels(cube), res.sensor, res.candidates)
+
+
+def scaling_of(
+    cube: Cube, labels: list[str], sensor: str | None, candidates: tuple[str, ...]
+) -> Scaling | None:
+    """:func:`product_scaling` with the cube's band ``labels`` and sensor already resolved.
+
+    ``sensor`` and ``candidates`` are those of :func:`eoxr.bands.resolve_sensor`.
+    """
+    products = {sensor} if sensor else set(candidates)
+    if not products:
         return None
-    if candidates == {"sentinel-2"}:
-        offset, why = _s2_offset(cube)
+    if products == {"sentinel-2"}:
+        offset, why = _s2_offset(cube, labels)
         return Scaling(
             1.0 / S2_QUANTIFICATION,
             offset / S2_QUANTIFICATION,
             (0.0,),
             f"Sentinel-2 L1C/L2A: quantification 10000, {why}",
         )
-    if candidates <= {"landsat-oli-l2", "landsat-tm-l2"}:
+    if products <= {"landsat-oli-l2", "landsat-tm-l2"}:
         return Scaling(
             LANDSAT_C2_L2_SCALE,
             LANDSAT_C2_L2_OFFSET,
@@ -366,6 +406,59 @@ def product_scaling(cube: Cube) -> Scaling | None:
             "Landsat Collection 2 Level-2 surface reflectance",
         )
     return None
+
+
+class Facts(Protocol):
+    """What the radiometry of a verb reads about its cube, resolved once.
+
+    :class:`eoxr._resolved.ResolvedBands` (:func:`eoxr._resolved.resolve_cube`) is the value a
+    verb passes down; :func:`to_reflectance`, :func:`require_reflectance` and
+    :func:`model_input` called on their own read the cube as they go.
+    """
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def band_dim(self) -> str | None: ...
+
+    @property
+    def kind(self) -> Kind: ...
+
+    def product(self) -> Scaling | None:
+        """The product's DN scaling (:func:`product_scaling`; raises as it does)."""
+        ...
+
+    def as_reflectance(self) -> Facts:
+        """The facts of the cube once converted to reflectance."""
+        ...
+
+
+@dataclass(frozen=True)
+class _CubeFacts:
+    """:class:`Facts` read from the cube as needed (the public functions called on their own)."""
+
+    cube: Cube
+
+    @property
+    def kind(self) -> Kind:
+        return classify(self.cube)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(band_labels(self.cube))
+
+    @property
+    def band_dim(self) -> str | None:
+        from ._dims import band_dim
+
+        return band_dim(self.cube)
+
+    def product(self) -> Scaling | None:
+        return product_scaling(self.cube)
+
+    def as_reflectance(self) -> _CubeFacts:
+        return self
 
 
 # --------------------------------------------------------------------------- the value check
@@ -518,11 +611,9 @@ def _not_reflective(label: object) -> bool:
     return is_quality_band(str(label)) or (canonical_name(str(label)) or "").startswith("lwir")
 
 
-def _refuse_non_reflective(cube: xr.DataArray) -> None:
-    from ._dims import band_dim
-
-    dim = band_dim(cube)
-    bad = [str(v) for v in cube[dim].values if _not_reflective(v)] if dim else []
+def _refuse_non_reflective(facts: Facts) -> None:
+    dim = facts.band_dim
+    bad = [lab for lab in facts.labels if _not_reflective(lab)] if dim else []
     if bad:
         raise ParameterError(
             f"to_reflectance: bands {bad} are quality layers or thermal bands, not reflectance; "
@@ -588,7 +679,17 @@ def to_reflectance(
     """
     if isinstance(cube, xr.Dataset):
         return _dataset_to_reflectance(cube, scale=scale, offset=offset, nodata=nodata)
-    kind = classify(cube)
+    return _to_reflectance(cube, _CubeFacts(cube), scale, offset, nodata)
+
+
+def _to_reflectance(
+    cube: xr.DataArray,
+    facts: Facts,
+    scale: float | None,
+    offset: float | None,
+    nodata: float | None,
+) -> xr.DataArray:
+    kind = facts.kind
     given = scale is not None or offset is not None
     if kind in ("dB", "linear"):
         raise UnitsError(
@@ -604,12 +705,12 @@ def to_reflectance(
                 "really are digital numbers, say so with `cube.attrs['units'] = 'DN'`."
             )
         return cube
-    _refuse_non_reflective(cube)
+    _refuse_non_reflective(facts)
     product = None
     if scale is None:
         if offset is not None:
             raise ParameterError(f"offset={offset} without scale=: pass both, e.g. scale=1e-4.")
-        product = product_scaling(cube)
+        product = facts.product()
         if product is None:
             raise UnitsError(
                 "to_reflectance cannot tell the product of this cube (not Sentinel-2 L1C/L2A, "
@@ -669,7 +770,15 @@ def require_reflectance(cube: Cube, *, what: str) -> Cube:
     >>> float(require_reflectance(dn, what="demo").max()) < 1
     True
     """
-    kind = classify(cube)
+    return as_reflectance(cube, _CubeFacts(cube), what=what)[0]
+
+
+def as_reflectance(cube: Cube, facts: Facts, *, what: str) -> tuple[Cube, Facts]:
+    """:func:`require_reflectance` with the cube's :class:`Facts` resolved by the verb.
+
+    Returns the cube as reflectance and its facts.
+    """
+    kind = facts.kind
     if kind in ("dB", "linear"):
         raise UnitsError(
             f"{what} needs optical reflectance, but the cube is SAR backscatter ({kind}, from "
@@ -677,7 +786,7 @@ def require_reflectance(cube: Cube, *, what: str) -> Cube:
             "reflectance mislabelled."
         )
     if kind == "dn":
-        product = product_scaling(cube)
+        product = facts.product()
         if product is None:
             raise UnitsError(
                 f"{what} needs reflectance, but the cube holds digital numbers "
@@ -687,17 +796,21 @@ def require_reflectance(cube: Cube, *, what: str) -> Cube:
                 "`cube.eo.to_reflectance(scale=1e-4)` with the product's scale and offset "
                 "(reflectance = DN * scale + offset)."
             )
-        return to_reflectance(cube)
+        if isinstance(cube, xr.Dataset):
+            return to_reflectance(cube), facts.as_reflectance()
+        return _to_reflectance(cube, facts, None, None, None), facts.as_reflectance()
     if isinstance(cube, xr.Dataset):
-        return cube.map(
+        labels = facts.labels
+        out = cube.map(
             lambda v: (
                 checked(v, expect="reflectance", what=what)
-                if np.dtype(v.dtype).kind == "f" and v.name in band_labels(cube)
+                if np.dtype(v.dtype).kind == "f" and v.name in labels
                 else v
             ),
             keep_attrs=True,
         )
-    return checked(cube, expect="reflectance", what=what)
+        return out, facts
+    return checked(cube, expect="reflectance", what=what), facts
 
 
 def expected_input(mean: Any, scale: float) -> Literal["dn", "reflectance"] | None:
@@ -735,29 +848,41 @@ def model_input(
     hand while the attrs still say DN, would be scaled twice). SAR inputs (polarisation bands)
     and models without constants are left alone.
     """
+    facts = _CubeFacts(cube)
+    return for_model(cube, facts, mean=mean, scale=scale, bands=bands, what=what)[0]
+
+
+def for_model(
+    cube: Cube, facts: Facts, *, mean: Any, scale: float, bands: Any = None, what: str
+) -> tuple[Cube, Facts]:
+    """:func:`model_input` with the cube's :class:`Facts` resolved by the verb.
+
+    Returns the cube made fit for the model and its facts.
+    """
     expect = expected_input(mean, scale)
     names = [bands] if isinstance(bands, str) else list(bands or [])
     sar_bands = bool(names) and all(_norm(b) in _SAR_LABELS for b in names)
-    if sar_bands or sar_evidence(cube):
-        return _sar_model_input(cube, mean=mean, what=what)
+    if sar_bands or _sar_evidence(cube, list(facts.labels)):
+        return _sar_model_input(cube, mean=mean, what=what), facts
     if expect is None:
-        return cube
+        return cube, facts
     if expect == "reflectance":
-        return require_reflectance(cube, what=what)
+        return as_reflectance(cube, facts, what=what)
     fix = (
         f"Drop the model's scale={scale:g} for these values (pass scale=1), or give digital "
         "numbers."
     )
     if isinstance(cube, xr.Dataset):
-        return cube.map(
+        out = cube.map(
             lambda v: (
                 checked(v, expect="dn", what=what, fix=fix) if np.dtype(v.dtype).kind == "f" else v
             ),
             keep_attrs=True,
         )
+        return out, facts
     if np.dtype(cube.dtype).kind != "f":
-        return cube
-    return checked(cube, expect="dn", what=what, fix=fix)
+        return cube, facts
+    return checked(cube, expect="dn", what=what, fix=fix), facts
 
 
 def _sar_model_input(cube: Cube, *, mean: Any, what: str) -> Cube:

@@ -16,10 +16,10 @@ import numpy as np
 import xarray as xr
 
 from .._attrs import append_history
-from .._dims import spatial_dims
+from .._resolved import ResolvedBands, resolve_cube
 from ..errors import ParameterError
-from ..models.encoder import Encoder, check_dtype, select
-from ..radiometry import model_input
+from ..models.encoder import Encoder, check_dtype, select_resolved
+from ..radiometry import for_model
 
 
 def patch_geometry(n: int, patch: int, stride: int, dim: Hashable) -> tuple[int, int]:
@@ -51,16 +51,22 @@ def _check_encoder(enc: Any) -> Encoder:
 
 
 def _run_patches(
-    da: xr.DataArray, enc: Encoder, patch: int, stride: int, batch_size: int, device: str | None
+    da: xr.DataArray,
+    rb: ResolvedBands,
+    enc: Encoder,
+    patch: int,
+    stride: int,
+    batch_size: int,
+    device: str | None,
 ) -> xr.DataArray:
     """``apply_model`` per patch with the encoder's preprocessing (bands already selected)."""
-    from ..ml.apply import apply_model
+    from ..ml.apply import apply_resolved
 
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = da.dims[-2:]
     dims, over = {ydim: patch, xdim: patch}, {ydim: patch - stride, xdim: patch - stride}
     kw: dict = dict(batch_size=batch_size, device=device, output_dim="feature", name="embedding")
     kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
-    return apply_model(da, enc.eoxr_model, input_dims=dims, input_overlap=over, **kw)
+    return apply_resolved(da, rb, enc.eoxr_model, input_dims=dims, input_overlap=over, **kw)
 
 
 def embed(
@@ -123,14 +129,15 @@ def embed(
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
     # the encoder's constants say whether it takes reflectance or DN (eoxr.radiometry)
     what = f"embed with encoder {enc.name!r}"
-    cube = model_input(cube, mean=enc.mean, scale=enc.scale, bands=enc.bands, what=what)
-    da = select(cube, enc.bands)
+    rb = resolve_cube(cube)  # once: the selection and apply_model read it
+    cube, rb = for_model(cube, rb, mean=enc.mean, scale=enc.scale, bands=enc.bands, what=what)
+    da, rb = select_resolved(cube, rb, enc.bands)
     check_dtype(da, enc)
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = da.dims[-2:]
     cy, ly = patch_geometry(da.sizes[ydim], p, s, ydim)
     cx, lx = patch_geometry(da.sizes[xdim], p, s, xdim)
     covered = da.isel({ydim: slice(0, ly), xdim: slice(0, lx)})
-    out = _run_patches(covered, enc, p, s, batch_size, device)
+    out = _run_patches(covered, rb, enc, p, s, batch_size, device)
     if out.sizes[ydim] != cy or out.sizes[xdim] != cx:
         raise ParameterError(
             f"the model of encoder {enc.name!r} returns dense maps, not one vector per patch: end "

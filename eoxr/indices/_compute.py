@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .. import _attrs, _dims
+from .. import _attrs
 from .. import bands as _bands
 from .. import radiometry as _radiometry
 from .._dask.blockwise import map_bands, map_pixels
 from .._dask.chunking import is_dask, is_whole
+from .._resolved import ResolvedBands, resolve_cube
 from ..errors import DataTypeError, GridMismatchError, ParameterError, UnitsError
 from . import _expr, _kernel
 from ._resolve import (
@@ -62,9 +63,10 @@ def _block_bands(
     return _block(*views, **kw)
 
 
-def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.DataArray]:
-    """The cube's band arrays (lazy selections), on one set of dims."""
-    dim = _dims.band_dim(cube)
+def _band_arrays(
+    cube: Cube, labels: Sequence[str], cb: CubeBands, dim: str | None
+) -> list[xr.DataArray]:
+    """The cube's band arrays (lazy selections), on one set of dims (``dim``: the band dim)."""
     if dim is not None:  # labels come from bands.band_labels: select by position (fast)
         arrays = [cube.isel({dim: cb.labels.index(lab)}, drop=True).rename(lab) for lab in labels]
     else:
@@ -80,7 +82,7 @@ def _band_arrays(cube: Cube, labels: Sequence[str], cb: CubeBands) -> list[xr.Da
 
 
 def _check_inputs(
-    arrays: Sequence[xr.DataArray], cube: Cube, scale: float | None
+    arrays: Sequence[xr.DataArray], cube: Cube, rb: ResolvedBands, scale: float | None
 ) -> tuple[str, str, str] | None:
     """Refuse what would give a silently wrong index: DN without a scale, or scaling twice.
 
@@ -106,7 +108,7 @@ def _check_inputs(
     floats = [a for a in arrays if np.dtype(a.dtype).kind == "f"]
     if not floats:
         return None
-    kind = _radiometry.classify(cube, context=False)  # only "DN or not" matters here
+    kind = rb.kind  # only "DN or not" matters here
     units = _radiometry.declared_units(cube)
     if scale is not None and scale != 1 and kind != "dn":
         a = floats[0]
@@ -188,7 +190,8 @@ def compute(
         raise ParameterError("no index requested: pass names such as ['NDVI', 'EVI']")
     check_names(t for _, t in requests)
     check_kernel(kernel)
-    cb, resolved = resolve_requests(cube, requests, user, kernel)
+    rb = resolve_cube(cube)
+    cb, resolved = resolve_requests(cube, rb, requests, user, kernel)
     names = [r.name for r in resolved]
     if len(set(names)) != len(names):
         raise ParameterError(f"duplicate output names {names}: pass a mapping {{name: formula}}")
@@ -197,8 +200,8 @@ def compute(
     consts = list(dict.fromkeys(c for r in resolved for c in r.constants))
     if not labels:
         raise ParameterError(f"{names} read no band: a spectral index needs at least one band")
-    arrays = _band_arrays(cube, labels, cb)
-    check = _check_inputs(arrays, cube, scale)
+    arrays = _band_arrays(cube, labels, cb, rb.band_dim)
+    check = _check_inputs(arrays, cube, rb, scale)
     rescale = (scale is not None and scale != 1) or offset != 0  # offset alone is honoured
     plan = _plan(resolved, labels, consts, rescale, nodata is not None)
     values = tuple(next(r.constants[c] for r in resolved if c in r.constants) for c in consts)
@@ -213,7 +216,7 @@ def compute(
         "threads": threads,
         "check": check,
     }
-    dim = _dims.band_dim(cube)
+    dim = rb.band_dim
     if (
         dim is not None
         and is_whole(cube, dim)

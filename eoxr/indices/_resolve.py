@@ -14,6 +14,7 @@ from functools import lru_cache
 import xarray as xr
 
 from .. import bands as _bands
+from .._resolved import ResolvedBands
 from ..errors import BandNotFoundError, CatalogError, ParameterError
 from . import _catalog, _expr
 
@@ -169,22 +170,22 @@ def _missing_bands_error(
 
 def resolve_requests(
     cube: Cube,
+    rb: ResolvedBands,
     requests: Iterable[tuple[str | None, str]],
     user: Mapping[str, ConstantValue],
     kernel: str,
 ) -> tuple[CubeBands, list[Resolved]]:
-    """The cube's bands and every request resolved against them.
+    """The cube's bands (resolved once by the verb: ``rb``) and every request read with them.
 
     When the labels are ambiguous (several sensors read them differently) and no sensor they may
     come from has the bands, the error is a :class:`BandNotFoundError`; when some have them, it
     is an :class:`~eoxr.errors.AmbiguousBandsError` that says which.
     """
     requests = list(requests)
-    res = _bands.resolve_sensor(cube)
+    res, labels = rb.sensors, rb.labels
     if not res.ambiguous:
-        cb = CubeBands.of(cube)
+        cb = cube_bands_of(labels, res.sensor)
         return cb, [resolve(t, n, cb, cube, user, kernel, [cb.sensor]) for n, t in requests]
-    labels = tuple(_bands.band_labels(cube))
     sensors = list(res.candidates)
     outcome: dict[str, str] = {}
     first_error: BandNotFoundError | None = None

@@ -31,23 +31,25 @@ from .._dask.chunking import is_dask
 from .._dask.lazy import delayed, shared
 from .._dask.overlap import pad_edges
 from .._dask.patches import map_halo_blocks, overlap_add, stride_chunks
-from .._dims import require_band_dim, spatial_dims
-from ..bands import band_labels
+from .._dims import require_band_dim
+from .._resolved import ResolvedBands, resolve_cube
 from ..errors import ParameterError
-from ..radiometry import model_input
+from ..radiometry import for_model
 from . import _kernels
 from ._geometry import Blend, caller_chunks, make_tiling, reach, weight_sum, window_1d
-from .preprocess import band_stats, select_channels, unwrap_model
+from .preprocess import band_stats, resolved_channels, select_channels, unwrap_model
 
 _DEFAULT_SIZE = 256
 
 
-def _patch_size(da: xr.DataArray, input_dims: Mapping | None, fixed: tuple | None) -> dict:
+def _patch_size(
+    da: xr.DataArray, spatial: tuple, input_dims: Mapping | None, fixed: tuple | None
+) -> dict:
     """Patch size per spatial dim.
 
     ``input_dims``, else the model's fixed input size, else ``min(256, image size)``.
     """
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = spatial
     if input_dims is None:
         if fixed is not None:
             return {ydim: fixed[0], xdim: fixed[1]}
@@ -91,6 +93,7 @@ def default_overlap(patch: int, radius: int | None, blend: str) -> int:
 
 def _tilings(
     da: xr.DataArray,
+    spatial: tuple,
     size: Mapping,
     overlap: Mapping | None,
     dense: bool,
@@ -98,7 +101,7 @@ def _tilings(
     blend: str,
 ) -> tuple:
     """Tilings of both spatial axes; ``overlap=None`` means :func:`default_overlap`."""
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = spatial
     if overlap is None:
         over = {d: default_overlap(int(size[d]), radius if dense else None, blend) for d in size}
     else:
@@ -231,6 +234,59 @@ def apply_model(
     >>> out.dims, "overlap=(4, 4)" in out.attrs["history"]  # 4 x the receptive radius 1
     (('class', 'y', 'x'), True)
     """
+    return _apply(
+        cube,
+        resolve_cube(cube),
+        model,
+        input_dims=input_dims,
+        input_overlap=input_overlap,
+        bands=bands,
+        mean=mean,
+        std=std,
+        scale=scale,
+        batch_size=batch_size,
+        device=device,
+        blend=blend,
+        output_dim=output_dim,
+        output_coords=output_coords,
+        autocast=autocast,
+        response_method=response_method,
+        feature_dims=feature_dims,
+        name=name,
+    )
+
+
+def apply_resolved(
+    cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, model: Any, **options: Any
+) -> xr.DataArray:
+    """:func:`apply_model` on a cube whose bands the calling verb resolved once (``rb``).
+
+    ``options`` are the keyword arguments of :func:`apply_model`.
+    """
+    return _apply(cube, rb, model, **options)
+
+
+def _apply(
+    cube: xr.DataArray | xr.Dataset,
+    rb: ResolvedBands,
+    model: Any,
+    *,
+    input_dims: Mapping[Hashable, int] | None = None,
+    input_overlap: Mapping[Hashable, int] | None = None,
+    bands: Sequence[str] | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    scale: float | None = None,
+    batch_size: int = 16,
+    device: str | None = None,
+    blend: Blend = "cosine",
+    output_dim: str | None = None,
+    output_coords: Sequence | None = None,
+    autocast: bool | Any = False,
+    response_method: str = "predict",
+    feature_dims: Sequence[Hashable] | None = None,
+    name: str | None = None,
+) -> xr.DataArray:
     what = f"apply_model({name or getattr(model, 'name', None) or type(model).__name__})"
     model, meta = unwrap_model(model)
     bands = bands if bands is not None else meta.get("bands")
@@ -264,17 +320,17 @@ def apply_model(
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
-    cube = model_input(cube, mean=mean, scale=scale, bands=bands, what=what)
-    da = select_channels(cube, bands)
-    labels = band_labels(da)
+    cube, rb = for_model(cube, rb, mean=mean, scale=scale, bands=bands, what=what)
+    da, labels = resolved_channels(cube, rb, bands)
+    spatial = (str(da.dims[-2]), str(da.dims[-1]))  # (*other, band, y, x)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
-    runner, shipped, kind = _runner(model, device, autocast, is_dask(da))
-    size = _patch_size(da, input_dims, runner.fixed_patch() if kind == "onnx" else None)
-    ydim, xdim = spatial_dims(da)
+    runner, shipped, kind = _runner(model, device, autocast, is_dask(da.data))
+    size = _patch_size(da, spatial, input_dims, runner.fixed_patch() if kind == "onnx" else None)
+    ydim, xdim = spatial
     for d in (ydim, xdim):  # validate before the probe runs the model
         make_tiling(d, da.sizes[d], size[d], 0, dense=True)
     k, dense, radius = _kernels.probe(runner, da.shape[-3], (int(size[ydim]), int(size[xdim])))
-    ty, tx = _tilings(da, size, input_overlap, dense, radius, blend)
+    ty, tx = _tilings(da, spatial, size, input_overlap, dense, radius, blend)
     kw = dict(
         runner=shipped,
         k=k,
@@ -285,27 +341,33 @@ def apply_model(
         std=std_a,
         scale=scale,
     )
-    padded, hy, hx = _padded_grid(da, ty, tx)
+    padded, hy, hx = _padded_grid(da, spatial, ty, tx)
     kw["halo"] = (hy, hx)
     data = _dense(padded, da, kw, blend) if dense else _per_patch(padded, kw)
     out_dim = output_dim or ("class" if dense else "feature")
-    out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, blend, kind)
-    return _input_order(out, cube, out_dim)
+    hist = (
+        f"apply_model(input_dims=({ty.patch}, {tx.patch}), overlap=({ty.overlap}, "
+        f"{tx.overlap}), blend={blend!r}, bands={labels}, {kind})"
+    )
+    out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, hist)
+    return _input_order(out, cube, rb.band_dim, out_dim)
 
 
-def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
+def _input_order(
+    out: xr.DataArray, cube: Any, band_dim: str | None, output_dim: str
+) -> xr.DataArray:
     """Put the output dim where the band dim was; the other dims keep their order.
 
     A Dataset has no band position: its result is ``(*other, output_dim, y, x)``.
     """
     if not isinstance(cube, xr.DataArray):
         return out
-    bdim = require_band_dim(cube)
+    bdim = band_dim or require_band_dim(cube)
     order = [output_dim if d == bdim else d for d in cube.dims]
     return out.transpose(*order) if set(order) == set(out.dims) else out
 
 
-def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> tuple[Any, int, int]:
+def _padded_grid(da: xr.DataArray, spatial: tuple, ty: Any, tx: Any) -> tuple[Any, int, int]:
     """Reflect-pad to the patch grid; the blocks and how far their patches reach past them.
 
     The caller's chunks are kept where every block is at least as long as that reach (the
@@ -317,7 +379,7 @@ def _padded_grid(da: xr.DataArray, ty: Any, tx: Any) -> tuple[Any, int, int]:
     data = pad_edges(da.data, {nd - 2: (ty.lead, ty.trail), nd - 1: (tx.lead, tx.trail)}, "reflect")
     if not is_dask(data):
         return data, 0, 0
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = spatial
     ch = list(data.chunks)
     for ax, d, t in ((-2, ydim, ty), (-1, xdim, tx)):
         kept = caller_chunks(t, da.data.chunks[ax])
@@ -416,10 +478,9 @@ def _wrap(
     output_dim: str,
     output_coords: Sequence | None,
     name: str | None,
-    blend: str,
-    kind: str,
+    history: str,
 ) -> xr.DataArray:
-    ydim, xdim = spatial_dims(da)
+    ydim, xdim = da.dims[-2:]
     other = list(da.dims[:-3])
     if output_coords is not None and len(output_coords) != k:
         raise ParameterError(
@@ -433,10 +494,6 @@ def _wrap(
         coords[ydim] = _centre_coords(da[ydim], ty.centres())
         coords[xdim] = _centre_coords(da[xdim], tx.centres())
     out = xr.DataArray(data, dims=(*other, output_dim, ydim, xdim), coords=coords)
-    hist = (
-        f"apply_model(input_dims=({ty.patch}, {tx.patch}), overlap=({ty.overlap}, "
-        f"{tx.overlap}), blend={blend!r}, bands={band_labels(da)}, {kind})"
-    )
     like = da if dense else da.isel({ydim: slice(0, 0), xdim: slice(0, 0)})
     return finalize(
         out,
@@ -444,5 +501,5 @@ def _wrap(
         name=name or "prediction",
         long_name="model output",
         units="1",
-        history=hist,
+        history=history,
     )

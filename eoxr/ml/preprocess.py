@@ -14,7 +14,8 @@ import xarray as xr
 
 from .._dask.chunking import rechunk_whole
 from .._dims import require_band_dim, spatial_dims
-from ..bands import resolve_band, to_array
+from .._resolved import ResolvedBands
+from ..bands import band_labels, resolve_band, to_array
 from ..errors import ParameterError
 
 _PREPROCESS = ("bands", "mean", "std", "scale")
@@ -58,11 +59,36 @@ def select_channels(cube: xr.DataArray | xr.Dataset, bands: Sequence[str] | None
     da = to_array(cube)
     bdim = require_band_dim(da)
     if bands is not None:
-        if isinstance(bands, str):
-            bands = [bands]
-        labels = [resolve_band(da, b) for b in bands]
+        labels = [resolve_band(da, b) for b in _names(bands)]
         da = da.sel({bdim: labels})
-    ydim, xdim = spatial_dims(da)
+    return _arranged(da, bdim, spatial_dims(da))
+
+
+def resolved_channels(
+    cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, bands: Sequence[str] | None
+) -> tuple[xr.DataArray, list[str]]:
+    """:func:`select_channels` reading the bands from ``rb`` (resolved once by the verb).
+
+    Returns the channels and their labels.
+    """
+    if isinstance(cube, xr.Dataset) or rb.band_dim is None or rb.spatial is None:
+        da = select_channels(cube, bands)  # a layout change first: the old way
+        return da, band_labels(da)
+    da, labels = cube, list(rb.labels)
+    if bands is not None:
+        # a band rb cannot name (absent, or ambiguous labels) raises as resolve_band does
+        labels = [rb.label(b) or resolve_band(cube, b) for b in _names(bands)]
+        da = da.sel({rb.band_dim: labels})
+    return _arranged(da, rb.band_dim, rb.spatial), labels
+
+
+def _names(bands: Sequence[str] | str) -> list[str]:
+    return [bands] if isinstance(bands, str) else list(bands)
+
+
+def _arranged(da: xr.DataArray, bdim: str, spatial: tuple[str, str]) -> xr.DataArray:
+    """``(*other, band, y, x)``, float, the band dim one chunk."""
+    ydim, xdim = spatial
     other = [d for d in da.dims if d not in (bdim, ydim, xdim)]
     da = da.transpose(*other, bdim, ydim, xdim)
     if not np.issubdtype(da.dtype, np.floating):

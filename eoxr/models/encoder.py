@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._resolved import ResolvedBands, resolve_cube
 from ..bands import resolve_band, to_array
 from ..errors import DataTypeError, ParameterError, ReadError
 
@@ -107,8 +108,26 @@ def select(cube: xr.DataArray | xr.Dataset, bands: Sequence[str]) -> xr.DataArra
     da = to_array(cube)
     bdim = require_band_dim(da)
     labels = [resolve_band(da, b) for b in bands]
-    da = da.sel({bdim: labels})
-    ydim, xdim = spatial_dims(da)
+    return _ordered(da.sel({bdim: labels}), bdim, spatial_dims(da))
+
+
+def select_resolved(
+    cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, bands: Sequence[str]
+) -> tuple[xr.DataArray, ResolvedBands]:
+    """:func:`select` reading the bands from ``rb`` (resolved once by the verb).
+
+    Returns the selection and its value (``rb`` reduced to the selected bands).
+    """
+    if isinstance(cube, xr.Dataset) or rb.band_dim is None or rb.spatial is None:
+        da = select(cube, bands)  # a layout change first: the selection is resolved anew
+        return da, resolve_cube(da)
+    # a band rb cannot name (absent, or ambiguous labels) raises as resolve_band does
+    labels = [rb.label(b) or resolve_band(cube, b) for b in bands]
+    return _ordered(cube.sel({rb.band_dim: labels}), rb.band_dim, rb.spatial), rb.select(labels)
+
+
+def _ordered(da: xr.DataArray, bdim: str, spatial: tuple[str, str]) -> xr.DataArray:
+    ydim, xdim = spatial
     other = [d for d in da.dims if d not in (bdim, ydim, xdim)]
     return da.transpose(*other, bdim, ydim, xdim)
 

@@ -16,10 +16,11 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._dask.blockwise import map_blocks
+from .._resolved import ResolvedBands, resolve_cube
 from ..bands import resolve_band
 from ..errors import BandNotFoundError, ParameterError
 from ..models.encoder import Encoder, make_encoder, spec_from_json
-from ..radiometry import require_reflectance
+from ..radiometry import as_reflectance
 
 #: Class values of the cloud / cloud-shadow map of :func:`csmask`.
 CSMASK_CLASSES = {0: "clear", 1: "cloud", 2: "cloud shadow"}
@@ -43,9 +44,13 @@ def csmask_model(n_bands: int, product_level: str = "l1c") -> Path:
 
 def csmask_encoder(cube: xr.DataArray | xr.Dataset, product_level: str = "l1c") -> Encoder:
     """The 6-band model when the cube has both SWIR bands, else the 4-band one, as an encoder."""
+    return _encoder(cube, resolve_cube(cube), product_level)
+
+
+def _encoder(cube: xr.DataArray | xr.Dataset, rb: ResolvedBands, product_level: str) -> Encoder:
     try:
         for b in _SIX[4:]:
-            resolve_band(cube, b)
+            rb.label(b) or resolve_band(cube, b)  # resolve_band raises what rb cannot name
         n = 6
     except BandNotFoundError:
         n = 4
@@ -106,14 +111,34 @@ def csmask(
     >>> csmask(cube, patch=64, overlap=16).dims  # doctest: +SKIP
     ('y', 'x')
     """
-    from ..ml import apply_model
+    options = dict(patch=patch, overlap=overlap, batch_size=batch_size, device=device)
+    return csmask_resolved(cube, resolve_cube(cube), product_level=product_level, **options)
+
+
+def csmask_resolved(
+    cube: xr.DataArray | xr.Dataset,
+    rb: ResolvedBands,
+    *,
+    product_level: str = "l1c",
+    patch: int = 256,
+    overlap: int = 52,
+    batch_size: int = 4,
+    device: str | None = None,
+) -> xr.DataArray:
+    """:func:`csmask` on a cube whose bands the calling verb resolved once (``rb``).
+
+    The options and their defaults are those of :func:`csmask`.
+    """
+    from ..ml.apply import apply_resolved
 
     # the U-Nets' statistics are in reflectance: DN of a known product are converted, other DN
     # refused, and float values in the thousands raise when computed (eoxr.radiometry)
-    cube = require_reflectance(cube, what="csmask (a cloud model trained on reflectance)")
-    enc = csmask_encoder(cube, product_level)
-    scores = apply_model(
+    what = "csmask (a cloud model trained on reflectance)"
+    cube, rb = as_reflectance(cube, rb, what=what)
+    enc = _encoder(cube, rb, product_level)
+    scores = apply_resolved(
         cube,
+        rb,
         enc,
         input_dims={"y": patch, "x": patch},
         input_overlap={"y": overlap, "x": overlap},
@@ -143,4 +168,4 @@ def csmask(
     )
 
 
-__all__ = ["CSMASK_CLASSES", "csmask", "csmask_encoder", "csmask_model"]
+__all__ = ["CSMASK_CLASSES", "csmask", "csmask_encoder", "csmask_model", "csmask_resolved"]

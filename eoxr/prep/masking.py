@@ -17,7 +17,8 @@ import xarray as xr
 from .. import bands as _bands
 from .._attrs import append_history, finalize
 from .._dask.overlap import map_overlap
-from .._dims import band_dim, spatial_dims
+from .._dims import spatial_dims
+from .._resolved import ResolvedBands, resolve_cube
 from ..errors import BandNotFoundError, GridMismatchError, ParameterError
 
 MaskKind = Literal["scl", "qa_pixel", "fmask"]
@@ -231,8 +232,9 @@ def mask_clouds(
     True
     """
     if method == "csmask":
-        bad, history = _csmask_bad(cube, mask, kind, classes, buffer, product_level)
-        return _apply_mask(cube, bad, history, set(), keep_mask_band)
+        rb = resolve_cube(cube)  # once: csmask and the masking below read it
+        bad, history = _csmask_bad(cube, rb, mask, kind, classes, buffer, product_level)
+        return _apply_mask(cube, rb, bad, history, set(), keep_mask_band)
     if method != "qa":
         raise ParameterError(f"method={method!r}: expected 'qa' (a quality layer) or 'csmask'.")
     bad = cloud_mask(cube, mask=mask, kind=kind, classes=classes, buffer=buffer)
@@ -245,18 +247,19 @@ def mask_clouds(
     mask_labels = {str(bad.name), *(n for v in conventions().values() for n in v["band_names"])}
     what = list(classes) if classes else "default"
     history = f"mask_clouds: kind={kind or 'auto'}, classes={what}, buffer={buffer}"
-    return _apply_mask(cube, bad, history, mask_labels, keep_mask_band)
+    return _apply_mask(cube, resolve_cube(cube), bad, history, mask_labels, keep_mask_band)
 
 
 def _apply_mask(
     cube: xr.DataArray | xr.Dataset,
+    rb: ResolvedBands,
     bad: xr.DataArray,
     history: str,
     mask_labels: set[str],
     keep_mask_band: bool,
 ) -> xr.DataArray | xr.Dataset:
     """NaN where ``bad``; quality-layer bands/variables (``mask_labels``) dropped or kept."""
-    ydim, _ = spatial_dims(cube)
+    ydim, _ = rb.spatial or spatial_dims(cube)
     if isinstance(cube, xr.Dataset):
         out = xr.Dataset(coords=cube.coords, attrs=append_history(cube.attrs, history))
         for k, v in cube.data_vars.items():
@@ -265,10 +268,10 @@ def _apply_mask(
             keep = str(k) in mask_labels or ydim not in v.dims
             out[k] = v if keep else _float(v).where(~bad)
         return out
-    dim = band_dim(cube)
+    dim = rb.band_dim
     data = cube
     if dim is not None and not keep_mask_band:
-        labels = [lab for lab in _bands.band_labels(cube) if lab not in mask_labels]
+        labels = [lab for lab in rb.labels if lab not in mask_labels]
         if len(labels) < cube.sizes[dim]:
             data = cube.sel({dim: labels})
     out = _float(data).where(~bad)
@@ -277,6 +280,7 @@ def _apply_mask(
 
 def _csmask_bad(
     cube: xr.DataArray | xr.Dataset,
+    rb: ResolvedBands,
     mask: xr.DataArray | None,
     kind: str | None,
     classes: Iterable[str | int] | None,
@@ -284,7 +288,7 @@ def _csmask_bad(
     product_level: str,
 ) -> tuple[xr.DataArray, str]:
     """Where the ukis-csmask U-Net sees the ``classes`` (cloud, shadow), and the history line."""
-    from .csmask import CSMASK_CLASSES, csmask
+    from .csmask import CSMASK_CLASSES, csmask_resolved
 
     if mask is not None or kind is not None:
         raise ParameterError(
@@ -306,7 +310,7 @@ def _csmask_bad(
             known = ", ".join(f"{n!r} ({k})" for n, k in names.items())
             raise ParameterError(f"unknown csmask class {c!r}; known: {known}.")
         codes.append(int(code))
-    labels = csmask(cube, product_level=product_level)
+    labels = csmask_resolved(cube, rb, product_level=product_level)
     bad = _grow(labels.isin(codes), buffer)
     history = (
         f"mask_clouds: method=csmask (ukis-csmask {product_level} U-Net), "

@@ -22,6 +22,7 @@ import eoxr.testing as et  # noqa: E402
 from eoxr.embed import encoder, spec_from_json  # noqa: E402
 from eoxr.errors import ParameterError, ReadError  # noqa: E402
 from eoxr.prep.csmask import csmask, csmask_model  # noqa: E402
+from tests._walk import BAND_MODULES, walk  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 
 BANDS = ["B02", "B03", "B04", "B08", "B11", "B12"]
@@ -186,3 +187,40 @@ def test_csmask_refuses_dn_it_cannot_convert(dn_tile) -> None:
         lazy = csmask(floats.chunk({"y": 128}), batch_size=4)
     with pytest.raises(UnitsError, match="values around"):
         lazy.compute()
+
+
+# ------------------------------------------------------------------ the walk of mask_clouds
+# Issue 21: following the cube of mask_clouds(method="csmask") through the code, band and sensor
+# resolution ran again and again (bands.py, _dims.py, _sensors.py, _bandtable.py entered with
+# the cube in 9, 36, 20 and 22 frames on this product-like cube; 12 modules in all). The verb
+# now resolves its cube once (eoxr._resolved.resolve_cube) and passes the value down.
+
+
+def test_mask_clouds_csmask_resolves_the_bands_once(dn_tile) -> None:
+    from eoxr.prep.masking import mask_clouds
+
+    # a product-like cube: Sentinel-2 L1C digital numbers with the platform and the product ID
+    product = dn_tile.assign_attrs(
+        platform="sentinel-2a",
+        product_id="S2A_MSIL1C_20230601T101031_N0509_R022_T32TQM_20230601T121001",
+    )
+    want = mask_clouds(product, method="csmask").values  # numpy, resolved the same way
+    cube = product.chunk({"y": 128, "x": 128})
+    with et.raise_if_dask_computes():
+        out, entered, calls = walk(lambda: mask_clouds(cube, method="csmask"))
+    et.assert_lazy(out)
+    # band resolution runs once: one resolve_cube, one sensor resolution, no label look-up
+    # from the cube anywhere else
+    assert calls[("_resolved.py", "resolve_cube")] == 1
+    assert calls[("_sensors.py", "resolve_sensor")] == 1
+    assert calls[("bands.py", "resolve_band")] == 0
+    assert calls[("_bandtable.py", "band_labels")] == 0
+    # helpers get the resolved value, never the cube, in the modules that know bands and dims
+    assert not [m for m in entered if m in BAND_MODULES], entered
+    # at most 8 modules, the dask layer counted as one (it was one module, _chunks.py, when
+    # the issue counted 15): today prep/masking, prep/csmask, _resolved, radiometry, ml/apply,
+    # ml/preprocess, _attrs and _dask (chunking, blockwise)
+    layers = {m.split("/")[0] + "/" if m.startswith("_dask/") else m for m in entered}
+    assert len(layers) <= 8, sorted(entered)
+    assert sum(entered.values()) < 100, entered  # frames that receive the cube; 172 before
+    np.testing.assert_array_equal(np.isnan(out.values), np.isnan(want))
