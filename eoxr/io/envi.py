@@ -138,13 +138,14 @@ def _labels(da: xr.DataArray, meta: dict[str, Any]) -> list[str]:
     return [str(i + 1) for i in range(n)]
 
 
-def spectral_coords(path: Path, da: xr.DataArray) -> xr.DataArray:
+def spectral_coords(path: Path | None, da: xr.DataArray) -> xr.DataArray:
     """Band labels and ``wavelength`` (nm) / ``fwhm`` / ``bbl`` coords of a freshly opened file.
 
     Labels come from ENVI ``band names``, else from the file's band descriptions (GeoTIFF
     ``descriptions``), else ``"1"``, ``"2"``...; ``bbl`` (1 good, 0 bad band) is int8.
+    ``path`` None: a remote file, whose ENVI header (if any) is not looked for.
     """
-    hdr = envi_header_for(path)
+    hdr = envi_header_for(path) if path is not None else None
     meta = read_envi_header(hdr) if hdr is not None else {}
     n = da.sizes["band"]
     coords: dict[str, Any] = {"band": _labels(da, meta)}
