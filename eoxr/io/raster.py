@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from xarray.core.indexing import LazilyIndexedArray
 
 from .._attrs import append_history
 from ..errors import GridMismatchError, ParameterError, ReadError, UnitsError
 from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack, check_choice
-from .envi import read_envi_header, spectral_coords
+from .envi import envi_header_from_tags, read_envi_header, spectral_coords
 from .grid import nodata_to_nan, onto_one_grid, pixel_size, same_grid, target_geobox
 from .names import (
     ProductName,
@@ -28,7 +29,7 @@ from .names import (
     platform_from_tags,
     s2_processing_baseline,
 )
-from .netcdf import is_netcdf, open_netcdf
+from .netcdf import NETCDF_SUFFIXES, is_netcdf, open_netcdf
 from .remote import RemoteRaster, Signer, gdal_options, gdal_path, is_url, open_error, url_path
 
 PathLike = str | os.PathLike
@@ -64,6 +65,8 @@ def _open_one(
     if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
         chunks = {"band": -1, "y": "auto", "x": "auto"}
     ovr = {} if overview_level is None else {"overview_level": overview_level}
+    if is_url(src) and url_path(src).suffix.lower() in NETCDF_SUFFIXES:
+        return open_netcdf(src, chunks=chunks, masked=masked, variable=variable)
     if is_url(src):
         return _masked_float(_open_url(src, chunks, sign, ovr), masked)
     path = Path(src)
@@ -96,34 +99,58 @@ def _open_url(url: str, chunks: Any, sign: Signer | None, ovr: dict) -> xr.DataA
 
     rioxarray reads the metadata (and lays out the chunks on the file's tiles); its pixel reader
     is then replaced by one that signs the URL and sets the remote GDAL options at each read,
-    on whichever worker runs it.
+    on whichever worker runs it. A file GDAL does not recognise without its sidecar files (an
+    ENVI ``.hdr``) is opened again with GDAL looking for them.
     """
     import rasterio
-    import rioxarray
-    from xarray.core.indexing import LazilyIndexedArray
 
     signed = url if sign is None else sign(url)
     try:
-        with rasterio.Env(**gdal_options()):
-            meta = rioxarray.open_rasterio(
-                signed,
-                chunks=chunks,
-                cache=False,
-                mask_and_scale=False,
-                default_name=url_path(url).stem,
-                **ovr,
-            )
+        meta, header = _open_meta(url, signed, chunks, ovr, {})
+        extra: dict[str, str] = {}
     except rasterio.errors.RasterioError as err:
-        raise open_error(url, err, signed=signed) from err
+        if "not recognized" not in str(err):
+            raise open_error(url, err, signed=signed) from err
+        extra = {"GDAL_DISABLE_READDIR_ON_OPEN": "YES"}  # probe x.hdr, x.aux.xml...
+        try:
+            meta, header = _open_meta(url, signed, chunks, ovr, extra)
+        except rasterio.errors.RasterioError as err2:
+            raise open_error(url, err2, signed=signed) from err2
     if isinstance(meta, list):
         raise ReadError(f"{url!r} holds several subdatasets; open one of them by name.")
     pixels = RemoteRaster(
-        url, meta.shape, meta.dtype, sign=sign, overview_level=ovr.get("overview_level")
+        url,
+        meta.shape,
+        meta.dtype,
+        sign=sign,
+        overview_level=ovr.get("overview_level"),
+        options=extra,
     )
     da = meta.copy(data=LazilyIndexedArray(pixels))
     if meta.chunks is not None:
         da = da.chunk(dict(zip(meta.dims, meta.chunks)))
-    return spectral_coords(None, da)
+    return spectral_coords(None, da, header)
+
+
+def _open_meta(url: str, signed: str, chunks: Any, ovr: dict, extra: dict):
+    """The lazy array rioxarray opens for a URL (pixel reader unused) and its ENVI header."""
+    import rasterio
+    import rioxarray
+
+    with rasterio.Env(**{**gdal_options(), **extra}):
+        meta = rioxarray.open_rasterio(
+            gdal_path(signed),
+            chunks=chunks,
+            cache=False,
+            mask_and_scale=False,
+            default_name=url_path(url).stem,
+            **ovr,
+        )
+        header = {}
+        if extra and not isinstance(meta, list):  # files with sidecars: ENVI's header
+            with rasterio.open(gdal_path(signed)) as src:
+                header = envi_header_from_tags(src.tags(ns="ENVI"))
+    return meta, header
 
 
 def _as_sources(paths: PathLike | Sequence[PathLike]) -> list[Source]:
@@ -445,9 +472,11 @@ def _overview_level(src: Source, sign: Signer | None, pixel: float, target: floa
     """The coarsest overview of a file whose pixels are not coarser than ``target`` (or None)."""
     import rasterio
 
-    if pixel >= target * (1 - 1e-6) or (not is_url(src) and is_netcdf(Path(src))):
-        return None
     remote = is_url(src)
+    if remote and url_path(src).suffix.lower() in NETCDF_SUFFIXES:
+        return None
+    if pixel >= target * (1 - 1e-6) or (not remote and is_netcdf(Path(src))):
+        return None
     path = gdal_path(sign(src) if sign else src) if remote else src
     try:
         with rasterio.Env(**(gdal_options() if remote else {})), rasterio.open(path) as ds:

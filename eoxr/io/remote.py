@@ -228,6 +228,8 @@ class RemoteRaster(BackendArray):
         ``sign(url) -> url`` (e.g. ``planetary_computer.sign``), called at each read.
     overview_level : int, optional
         Read this overview of the file (0 is the first overview) instead of full resolution.
+    options : dict, optional
+        GDAL options over :func:`gdal_options` for this file (e.g. sidecar lookup for ENVI).
     """
 
     def __init__(
@@ -238,8 +240,10 @@ class RemoteRaster(BackendArray):
         *,
         sign: Signer | None = None,
         overview_level: int | None = None,
+        options: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.options = dict(options or {})
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.sign = sign
@@ -272,7 +276,10 @@ class RemoteRaster(BackendArray):
             kwargs["overview_level"] = self.overview_level
         url = self.url if self.sign is None else self.sign(self.url)
         try:
-            with rasterio.Env(**gdal_options()), rasterio.open(gdal_path(url), **kwargs) as src:
+            with (
+                rasterio.Env(**{**gdal_options(), **self.options}),
+                rasterio.open(gdal_path(url), **kwargs) as src,
+            ):
                 data = src.read(indexes, window=Window(x0, y0, x1 - x0, y1 - y0))
         except rasterio.errors.RasterioError as err:
             raise open_error(self.url, err, "read pixels of", url) from err

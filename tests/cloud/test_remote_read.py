@@ -103,6 +103,23 @@ def test_product_names_in_urls_give_bands_and_dates(cogs, http, tmp_path):
         _assert_same(remote.compute(), local.compute())
 
 
+def test_envi_and_netcdf_urls_read_like_the_local_files():
+    envi = shared_path("landsat_change_taizhou")  # ENVI data files with their .HDR headers
+    files, times = ["2000TM", "2003TM"], ["2000-03-17", "2003-02-06"]
+    local = eoxr.open_raster([envi / f for f in files], stack="time", times=times)
+    with http_server(envi) as server:
+        remote = eoxr.open_raster([server.href(f) for f in files], stack="time", times=times)
+        _assert_same(remote.compute(), local.compute())
+        np.testing.assert_array_equal(remote.wavelength.values, local.wavelength.values)
+    nc = shared_path("s2_slovenia_timeseries", "s2l1c_5dates_13bands_epsg32633.nc")
+    require("h5netcdf", extra="test")
+    local = eoxr.open_raster(nc)
+    with http_server(nc.parent) as server:
+        remote = eoxr.open_raster(server.href(nc.name))
+        assert_lazy(remote)
+        _assert_same(remote.compute(), local.compute())
+
+
 def test_retries_against_a_server_that_answers_503(cogs, monkeypatch):
     monkeypatch.setenv("GDAL_HTTP_RETRY_DELAY", "0.05")
     local = eoxr.open_raster(cogs / "small.tif").compute()
@@ -239,23 +256,36 @@ def test_load_stac_signs_at_read_time_and_names_failed_urls():
         assert "http://127.0.0.1:" in str(err.value)
 
 
-def test_sign_runs_in_the_worker_process(cogs):
+def test_sign_and_gdal_options_apply_in_the_worker_process(cogs):
     distributed = require("distributed", extra="distributed")
     local = eoxr.open_raster(cogs / "big.tif").isel(WINDOW).compute()
+    items, root = _catalog_items(2)
     with (
         http_server(cogs, token_ttl=1.0) as server,
+        http_server(root, token_ttl=1.0) as stac_server,
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
         lazy = eoxr.open_raster(server.href("big.tif"), sign=TokenSigner(server)).isel(WINDOW)
+        remote = _http_items(stac_server, items, root)
+        stac = eoxr.load_stac(remote, bands=["red"], sign=TokenSigner(stac_server))
         time.sleep(1.2)
+        server.reset()
         _assert_same(client.compute(lazy).result(), local)
+        want = eoxr.load_stac(items, bands=["red"]).red.compute()
+        _assert_same(client.compute(stac.red).result(), want)
         (worker_pid,) = client.run(os.getpid).values()
         pids = server.stats()["token_pids"]
         assert worker_pid != os.getpid()
         assert pids[0] == os.getpid() and worker_pid in pids  # signed at open, then on the worker
+        assert set(stac_server.stats()["token_pids"]) == {worker_pid}  # odc-stac: only there
+        # eoxr's GDAL options held in the worker: no folder listing, no sidecar probes (a
+        # plain GDAL open asks for "/" and big.tif.xml), and only about the window's bytes
+        assert list(server.stats()["bytes"]) == ["/big.tif"]
+        size = (cogs / "big.tif").stat().st_size
+        assert server.bytes_served("big.tif") <= 4 * size * TILE**2 / SIDE**2
 
 
 def test_s3_cog_read(cogs, s3, bucket, monkeypatch):
