@@ -161,6 +161,8 @@ def _status(reason: str) -> int | None:
         return int(m.group(1))
     if "specified key does not exist" in reason or "does not exist in the file system" in reason:
         return 404  # GDAL's /vsis3/ (NoSuchKey) and /vsi*/ wording
+    if "Access Denied" in reason or "AccessDenied" in reason:
+        return 403
     return None
 
 

@@ -19,7 +19,7 @@ from rasterio.transform import from_origin
 
 import eoxr
 from eoxr import datasets
-from eoxr.errors import ParameterError, ReadError
+from eoxr.errors import ReadError
 from eoxr.testing import assert_lazy
 from tests.cloud.servers import TokenSigner, http_server
 from tests.conftest import require, shared_path
@@ -300,10 +300,3 @@ def test_s3_cog_read(cogs, s3, bucket, monkeypatch):
     with pytest.raises(ReadError, match="no file at") as err:
         eoxr.open_raster(f"s3://{bucket}/scenes/missing.tif")
     assert f"s3://{bucket}/scenes/missing.tif" in str(err.value)
-
-
-def test_sign_needs_a_callable_and_a_url(cogs, http):
-    with pytest.raises(ParameterError, match="callable"):
-        eoxr.open_raster(http.href("small.tif"), sign="token=1")
-    with pytest.raises(ParameterError, match="every file given is local"):
-        eoxr.open_raster(cogs / "small.tif", sign=str)
