@@ -110,7 +110,8 @@ def open_netcdf(
     path : Path or str
         netCDF-3 or netCDF-4 file, or its ``http(s)://``, ``s3://``, ``gs://`` or ``az://`` URL
         (read with range requests through fsspec, configured by the standard environment
-        variables; needs ``eoxr[cloud]``, and h5netcdf for netCDF-4).
+        variables; needs ``eoxr[cloud]``, and h5netcdf for netCDF-4). s3fs retries transient
+        errors itself; fsspec's HTTP file system does not.
     chunks : dict, "auto" or None
         Dask chunks; ``"auto"`` uses the file's own chunking.
     masked : bool

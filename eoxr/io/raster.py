@@ -66,7 +66,9 @@ def _open_one(
         chunks = {"band": -1, "y": "auto", "x": "auto"}
     ovr = {} if overview_level is None else {"overview_level": overview_level}
     if is_url(src) and url_path(src).suffix.lower() in NETCDF_SUFFIXES:
-        return open_netcdf(src, chunks=chunks, masked=masked, variable=variable)
+        # fsspec keeps one file object for the lazy reads: signed once, here
+        url = src if sign is None else sign(src)
+        return open_netcdf(url, chunks=chunks, masked=masked, variable=variable)
     if is_url(src):
         return _masked_float(_open_url(src, chunks, sign, ovr), masked)
     path = Path(src)
@@ -372,7 +374,7 @@ def open_raster(
         ``sign(url) -> url`` for URLs with expiring signatures (e.g.
         ``planetary_computer.sign``): called when the file is opened and again at every read,
         on the worker that reads, so a lazy cube computed after the first token expired still
-        reads.
+        reads. netCDF URLs (read through one fsspec file object) are signed once, when opened.
 
     Returns
     -------

@@ -8,6 +8,7 @@ Every result is compared bit for bit with the read of the same file from the loc
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 from pathlib import Path
@@ -241,6 +242,35 @@ def test_load_stac_with_http_asset_hrefs():
         for name in want.data_vars:
             _assert_same(got[name].compute(), want[name].compute())
         assert sum(server.stats()["bytes"].values()) > 0
+
+
+def _cog_item(href: str):
+    """A STAC item (proj extension) whose one asset is the big COG at ``href``."""
+    import pystac
+
+    item = pystac.Item(
+        "big", {"type": "Point", "coordinates": [15.0, 45.0]}, [14, 44, 16, 46],
+        datetime.datetime(2024, 7, 16), {"proj:code": "EPSG:32633"},
+    )  # fmt: skip
+    item.add_asset("b1", pystac.Asset(href, media_type=pystac.MediaType.COG, roles=["data"]))
+    item.assets["b1"].extra_fields.update(
+        {"proj:shape": [SIDE, SIDE], "proj:transform": [10, 0, 500000, 0, -10, 5000000]}
+    )
+    item.stac_extensions.append("https://stac-extensions.github.io/projection/v2.0.0/schema.json")
+    return item
+
+
+def test_load_stac_at_a_coarse_resolution_reads_the_overviews(cogs, http):
+    http.reset()
+    kw = {"bands": ["b1"], "scale": False, "resolution": 80, "crs": "EPSG:32633"}
+    remote = eoxr.load_stac([_cog_item(http.href("big.tif"))], **kw)
+    local = eoxr.load_stac([_cog_item(str(cogs / "big.tif"))], **kw)
+    got = remote.b1.compute()
+    assert got.shape == (1, SIDE // 8, SIDE // 8)
+    assert http.bytes_served("big.tif") < (cogs / "big.tif").stat().st_size / 20
+    _assert_same(got, local.b1.compute())
+    with rasterio.open(cogs / "big.tif", overview_level=2) as src:
+        np.testing.assert_array_equal(got.values[0], src.read(1))
 
 
 def test_load_stac_signs_at_read_time_and_names_failed_urls():
