@@ -35,6 +35,7 @@ __all__ = [
     "gdal_path",
     "gdal_options",
     "open_error",
+    "worker_error",
     "RemoteRaster",
 ]
 
@@ -208,9 +209,18 @@ def open_error(
     return ReadError(
         f"cannot {what} {url!r} ({reason}), also after GDAL's retries "
         f"(GDAL_HTTP_MAX_RETRY={retries}); if the server is only slow or busy, raise "
-        "GDAL_HTTP_MAX_RETRY / "
-        "GDAL_HTTP_RETRY_DELAY in the environment and run again."
+        "GDAL_HTTP_MAX_RETRY / GDAL_HTTP_RETRY_DELAY in the environment and run again."
     )
+
+
+def worker_error(url: str, err: Exception, signed: str | None = None) -> ReadError:
+    """:func:`open_error` for a failed pixel read, to raise outside the ``except`` block.
+
+    Raised there, it carries no chained rasterio error: those do not survive the trip from a
+    Dask worker to the client (tblib cannot rebuild them), which would turn the ReadError into
+    a bare ``Exception``. GDAL's messages are in its text instead.
+    """
+    return open_error(url, err, "read pixels of", signed)
 
 
 class RemoteRaster(BackendArray):
@@ -277,6 +287,7 @@ class RemoteRaster(BackendArray):
         if self.overview_level is not None:
             kwargs["overview_level"] = self.overview_level
         url = self.url if self.sign is None else self.sign(self.url)
+        failure = None
         try:
             with (
                 rasterio.Env(**{**gdal_options(), **self.options}),
@@ -284,7 +295,9 @@ class RemoteRaster(BackendArray):
             ):
                 data = src.read(indexes, window=Window(x0, y0, x1 - x0, y1 - y0))
         except rasterio.errors.RasterioError as err:
-            raise open_error(self.url, err, "read pixels of", url) from err
+            failure = worker_error(self.url, err, url)
+        if failure is not None:
+            raise failure
         # steps (and reversed ranges) and integer keys, on the window read
         sel = tuple(
             slice(s.start - lo, (s.stop - lo) if s.stop >= lo else None, s.step)

@@ -20,7 +20,7 @@ from .. import bands as _bands
 from .. import radiometry as _radiometry
 from .._attrs import append_history
 from ..errors import BandNotFoundError, ParameterError, ReadError
-from .remote import Signer, gdal_options, is_url, open_error
+from .remote import Signer, gdal_options, is_url, worker_error
 
 #: Sentinel-2 digital numbers are reflectance x 10000 when the item does not say otherwise.
 S2_DEFAULT_SCALE = 1.0 / _radiometry.S2_QUANTIFICATION
@@ -381,9 +381,11 @@ class _NamedReader:
         try:
             return self.reader.read(*args, **kwargs)
         except rasterio.errors.RasterioError as err:
-            if not is_url(self.href):
-                raise ReadError(f"cannot read pixels of {self.href!r}: {err}") from err
-            raise open_error(self.href, err, "read pixels of", self.signed) from err
+            if is_url(self.href):
+                failure = worker_error(self.href, err, self.signed)
+            else:
+                failure = ReadError(f"cannot read pixels of {self.href!r}: {err}")
+        raise failure  # outside the except block: see worker_error
 
 
 def items_summary(items: Iterable[Any]) -> list[dict[str, Any]]:

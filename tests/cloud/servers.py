@@ -105,7 +105,8 @@ def s3_server() -> Iterator[S3Server]:
 #   /__stats   JSON: {"bytes": {path: body bytes served}, "requests": {path: n}, "token_pids": [..]}
 #   /__reset   zero the counters
 #   /__token   a new token, valid for --token-ttl seconds (``?pid=`` records who asked)
-# With --fail-every N, every Nth file request is answered 503; with --token-ttl, file requests
+#   /__expire  expire every token issued so far (they are refused from then on)
+# With --fail-every N, every Nth file request is answered 503; with --tokens, file requests
 # need ``?token=`` of an unexpired token (403 otherwise).
 
 
@@ -123,7 +124,8 @@ def _http_main(argv: list[str]) -> None:  # pragma: no cover - runs in the subpr
     parser.add_argument("root")
     parser.add_argument("port", type=int)
     parser.add_argument("--fail-every", type=int, default=0)
-    parser.add_argument("--token-ttl", type=float, default=0.0)
+    parser.add_argument("--tokens", action="store_true")
+    parser.add_argument("--token-ttl", type=float, default=float("inf"))
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     lock = threading.Lock()
@@ -157,6 +159,10 @@ def _http_main(argv: list[str]) -> None:  # pragma: no cover - runs in the subpr
                     state["bytes"].clear()
                     state["requests"].clear()
                 return self._send(200, b"{}")
+            if path == "/__expire":
+                with lock:
+                    state["tokens"] = dict.fromkeys(state["tokens"], float("-inf"))
+                return self._send(200, b"{}")
             if path == "/__token":
                 token = secrets.token_hex(8)
                 with lock:
@@ -177,7 +183,7 @@ def _http_main(argv: list[str]) -> None:  # pragma: no cover - runs in the subpr
                 expiry = state["tokens"].get((query.get("token") or [""])[0])
             if fail:
                 return self._send(503, b"try again", head=head)
-            if args.token_ttl and (expiry is None or time.monotonic() > expiry):
+            if args.tokens and (expiry is None or time.monotonic() > expiry):
                 return self._send(403, b"token missing or expired", head=head)
             file = (root / path.lstrip("/")).resolve()
             if root not in file.parents or not file.is_file():
@@ -262,8 +268,12 @@ class HTTPServer:
         """Zero the byte and request counters."""
         urllib.request.urlopen(self.url + "/__reset", timeout=10).read()
 
+    def expire_tokens(self) -> None:
+        """Expire every token issued so far: requests with them are refused (403)."""
+        urllib.request.urlopen(self.url + "/__expire", timeout=10).read()
+
     def token(self) -> str:
-        """A fresh token (servers started with ``token_ttl``), recording the asking process."""
+        """A fresh token (servers started with ``tokens=True``), recording the asking process."""
         with urllib.request.urlopen(f"{self.url}/__token?pid={os.getpid()}", timeout=10) as r:
             return r.read().decode()
 
@@ -279,13 +289,22 @@ class TokenSigner:
 
 
 @contextmanager
-def http_server(root, *, fail_every: int = 0, token_ttl: float = 0.0) -> Iterator[HTTPServer]:
-    """Serve the folder ``root`` over HTTP on a free loopback port, from a subprocess."""
+def http_server(
+    root, *, fail_every: int = 0, tokens: bool = False, token_ttl: float | None = None
+) -> Iterator[HTTPServer]:
+    """Serve the folder ``root`` over HTTP on a free loopback port, from a subprocess.
+
+    ``fail_every``: answer every Nth file request with 503. ``tokens``: refuse file requests
+    without an unexpired ``?token=`` (see ``HTTPServer.token`` / ``expire_tokens``), tokens
+    living ``token_ttl`` seconds (default: until ``expire_tokens``).
+    """
     port = free_port()
     cmd = [sys.executable, os.path.abspath(__file__), "http", str(root), str(port)]
     if fail_every:
         cmd += ["--fail-every", str(fail_every)]
-    if token_ttl:
+    if tokens:
+        cmd += ["--tokens"]
+    if token_ttl is not None:
         cmd += ["--token-ttl", str(token_ttl)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
