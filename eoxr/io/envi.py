@@ -65,6 +65,29 @@ def read_envi_header(path: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
+def envi_header_from_tags(tags: dict[str, str]) -> dict[str, Any]:
+    """The header dict of :func:`read_envi_header` from GDAL's ``ENVI`` metadata domain.
+
+    GDAL keeps every header key there with ``_`` for spaces (``wavelength_units``): for a
+    remote file, whose ``.hdr`` is read by GDAL and not by eoxr.
+
+    Examples
+    --------
+    >>> envi_header_from_tags({"wavelength_units": "Micrometers", "bbl": "{ 1, 0}"})
+    {'wavelength units': 'Micrometers', 'bbl': ['1', '0']}
+    """
+    out: dict[str, Any] = {}
+    for key, val in tags.items():
+        val = val.strip()
+        if val.startswith("{") and val.endswith("}"):
+            out[key.replace("_", " ").lower()] = [
+                v.strip() for v in val[1:-1].replace("\n", " ").split(",") if v.strip()
+            ]
+        else:
+            out[key.replace("_", " ").lower()] = val
+    return out
+
+
 def envi_header_for(path: Path) -> Path | None:
     """The ``.hdr`` beside an ENVI data file (``x.hdr``, ``x.HDR``, ``x.img.hdr``), if any."""
     for cand in (
@@ -138,14 +161,20 @@ def _labels(da: xr.DataArray, meta: dict[str, Any]) -> list[str]:
     return [str(i + 1) for i in range(n)]
 
 
-def spectral_coords(path: Path, da: xr.DataArray) -> xr.DataArray:
+def spectral_coords(
+    path: Path | None, da: xr.DataArray, header: dict[str, Any] | None = None
+) -> xr.DataArray:
     """Band labels and ``wavelength`` (nm) / ``fwhm`` / ``bbl`` coords of a freshly opened file.
 
     Labels come from ENVI ``band names``, else from the file's band descriptions (GeoTIFF
     ``descriptions``), else ``"1"``, ``"2"``...; ``bbl`` (1 good, 0 bad band) is int8.
+    ``path`` None: a remote file, whose ENVI header (``header``, from GDAL's metadata, see
+    :func:`envi_header_from_tags`) is given instead of looked for beside it.
     """
-    hdr = envi_header_for(path)
-    meta = read_envi_header(hdr) if hdr is not None else {}
+    hdr = envi_header_for(path) if path is not None else None
+    meta = read_envi_header(hdr) if hdr is not None else dict(header or {})
+    if header:
+        hdr = "the ENVI header"
     n = da.sizes["band"]
     coords: dict[str, Any] = {"band": _labels(da, meta)}
     for key in ("wavelength", "fwhm"):

@@ -76,17 +76,19 @@ def _fill_value(da: xr.DataArray) -> float | int:
 
 
 def onto_one_grid(
-    arrays: list[xr.DataArray], resolution: float | str, resampling: str
+    arrays: list[xr.DataArray], resolution: float | str, resampling: str, *, geobox=None
 ) -> list[xr.DataArray]:
     """Warp every array that is not already on the target grid onto it (lazy on dask).
 
     Pixels outside an array's footprint get its nodata value; integer arrays without one get 0,
     which is then declared their nodata value (GDAL's convention). Interpolating or averaging
-    resamplings turn integer arrays into float32 first (NaN outside the footprint).
+    resamplings turn integer arrays into float32 first (NaN outside the footprint). ``geobox``:
+    the target grid when already chosen (from ``resolution`` before some files were reopened at
+    an overview level).
     """
     import odc.geo.xr  # noqa: F401
 
-    gbox = target_geobox(arrays, resolution)
+    gbox = target_geobox(arrays, resolution) if geobox is None else geobox
     out = []
     for da in arrays:
         if da.odc.geobox == gbox:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from xarray.core.indexing import LazilyIndexedArray
 
 from .._attrs import append_history
 from ..errors import GridMismatchError, ParameterError, ReadError, UnitsError
 from ._options import RESAMPLINGS, RESOLUTIONS, STACKS, Resampling, Resolution, Stack, check_choice
-from .envi import read_envi_header, spectral_coords
-from .grid import nodata_to_nan, onto_one_grid, pixel_size, same_grid
+from .envi import envi_header_from_tags, read_envi_header, spectral_coords
+from .grid import nodata_to_nan, onto_one_grid, pixel_size, same_grid, target_geobox
 from .names import (
     ProductName,
     date_from_name,
@@ -28,9 +29,12 @@ from .names import (
     platform_from_tags,
     s2_processing_baseline,
 )
-from .netcdf import is_netcdf, open_netcdf
+from .netcdf import NETCDF_SUFFIXES, is_netcdf, open_netcdf
+from .remote import RemoteRaster, Signer, gdal_options, gdal_path, is_url, open_error, url_path
 
 PathLike = str | os.PathLike
+#: What is opened: a local path, or a URL kept as the string given.
+Source = Path | str
 
 
 def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
@@ -48,9 +52,26 @@ def _masked_float(da: xr.DataArray, masked: bool) -> xr.DataArray:
     return out
 
 
-def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr.DataArray:
+def _open_one(
+    src: Source,
+    chunks: Any,
+    masked: bool,
+    variable: str | None,
+    sign: Signer | None = None,
+    overview_level: int | None = None,
+) -> xr.DataArray:
     import rioxarray
 
+    if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
+        chunks = {"band": -1, "y": "auto", "x": "auto"}
+    ovr = {} if overview_level is None else {"overview_level": overview_level}
+    if is_url(src) and url_path(src).suffix.lower() in NETCDF_SUFFIXES:
+        # fsspec keeps one file object for the lazy reads: signed once, here
+        url = src if sign is None else sign(src)
+        return open_netcdf(url, chunks=chunks, masked=masked, variable=variable)
+    if is_url(src):
+        return _masked_float(_open_url(src, chunks, sign, ovr), masked)
+    path = Path(src)
     if not path.exists():
         raise ReadError(f"file {str(path)!r} does not exist.")
     if path.is_dir():
@@ -60,11 +81,9 @@ def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr
         )
     if is_netcdf(path):
         return open_netcdf(path, chunks=chunks, masked=masked, variable=variable)
-    if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
-        chunks = {"band": -1, "y": "auto", "x": "auto"}
     try:
         da = rioxarray.open_rasterio(
-            path, chunks=chunks, mask_and_scale=False, default_name=path.stem
+            path, chunks=chunks, mask_and_scale=False, default_name=path.stem, **ovr
         )
     except Exception as err:  # rasterio raises RasterioIOError, CPLE_* ...
         raise ReadError(
@@ -77,18 +96,83 @@ def _open_one(path: Path, chunks: Any, masked: bool, variable: str | None) -> xr
     return _masked_float(da, masked)
 
 
-def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
-    if isinstance(paths, str | os.PathLike):
-        return [Path(paths)]
+def _open_url(url: str, chunks: Any, sign: Signer | None, ovr: dict) -> xr.DataArray:
+    """A remote raster: metadata read once now, pixels read by :class:`RemoteRaster` later.
+
+    rioxarray reads the metadata (and lays out the chunks on the file's tiles); its pixel reader
+    is then replaced by one that signs the URL and sets the remote GDAL options at each read,
+    on whichever worker runs it. A file GDAL does not recognise without its sidecar files (an
+    ENVI ``.hdr``) is opened again with GDAL looking for them.
+    """
+    import rasterio
+
+    signed = url if sign is None else sign(url)
     try:
-        plist = [Path(p) for p in paths]
+        meta, header = _open_meta(url, signed, chunks, ovr, {})
+        extra: dict[str, str] = {}
+    except rasterio.errors.RasterioError as err:
+        if "not recognized" not in str(err):
+            raise open_error(url, err, signed=signed) from err
+        extra = {"GDAL_DISABLE_READDIR_ON_OPEN": "YES"}  # probe x.hdr, x.aux.xml...
+        try:
+            meta, header = _open_meta(url, signed, chunks, ovr, extra)
+        except rasterio.errors.RasterioError as err2:
+            raise open_error(url, err2, signed=signed) from err2
+    if isinstance(meta, list):
+        raise ReadError(f"{url!r} holds several subdatasets; open one of them by name.")
+    pixels = RemoteRaster(
+        url,
+        meta.shape,
+        meta.dtype,
+        sign=sign,
+        overview_level=ovr.get("overview_level"),
+        options=extra,
+    )
+    da = meta.copy(data=LazilyIndexedArray(pixels))
+    if meta.chunks is not None:
+        da = da.chunk(dict(zip(meta.dims, meta.chunks)))
+    return spectral_coords(None, da, header)
+
+
+def _open_meta(url: str, signed: str, chunks: Any, ovr: dict, extra: dict):
+    """The lazy array rioxarray opens for a URL (pixel reader unused) and its ENVI header."""
+    import rasterio
+    import rioxarray
+
+    with rasterio.Env(**{**gdal_options(), **extra}):
+        meta = rioxarray.open_rasterio(
+            gdal_path(signed),
+            chunks=chunks,
+            cache=False,
+            mask_and_scale=False,
+            default_name=url_path(url).stem,
+            **ovr,
+        )
+        header = {}
+        if extra and not isinstance(meta, list):  # files with sidecars: ENVI's header
+            with rasterio.open(gdal_path(signed)) as src:
+                header = envi_header_from_tags(src.tags(ns="ENVI"))
+    return meta, header
+
+
+def _as_sources(paths: PathLike | Sequence[PathLike]) -> list[Source]:
+    """Local paths as ``Path``; URLs kept as given (``Path`` would fold ``//`` into ``/``)."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    try:
+        out = [p if is_url(p) else Path(p) for p in paths]
     except TypeError as err:
         raise ParameterError(
             f"paths must be a path or a sequence of paths, got {type(paths).__name__}."
         ) from err
-    if not plist:
+    if not out:
         raise ParameterError("open_raster got an empty list of paths: pass at least one file.")
-    return plist
+    return out
+
+
+def _name_path(src: Source) -> PurePath:
+    """The path whose name tells the product, band and date (a URL's path part)."""
+    return url_path(src) if is_url(src) else src
 
 
 def _check_resolution(resolution: Any) -> float | str | None:
@@ -240,6 +324,7 @@ def open_raster(
     resolution: float | Resolution | None = None,
     resampling: Resampling = "nearest",
     variable: str | None = None,
+    sign: Signer | None = None,
 ) -> xr.DataArray:
     """Open one or several rasters lazily as a ``(band, y, x)`` or ``(time, band, y, x)`` cube.
 
@@ -252,8 +337,11 @@ def open_raster(
 
     Parameters
     ----------
-    paths : path or sequence of paths
+    paths : path, URL, or sequence of them
         GeoTIFF, COG, JPEG2000, ENVI or netCDF files (anything GDAL reads; netCDF via xarray).
+        ``http(s)://``, ``s3://``, ``gs://`` and ``az://`` URLs of rasters are read with range
+        requests through GDAL (:mod:`eoxr.io.remote`), configured by the standard ``AWS_*`` /
+        ``GS_*`` / ``AZURE_*`` environment variables and ``AWS_ENDPOINT_URL``.
     chunks : dict, "auto" or None
         Dask chunks (``None``: no dask, pixels are read on access).
     stack : {"time", "band"}, optional
@@ -272,6 +360,9 @@ def open_raster(
         Pixels outside a file's footprint are nodata (NaN when ``masked``; integer files
         without nodata get 0, declared as their nodata value). Resampled integer files become
         float32 unless ``resampling`` picks input values (nearest, mode, min, max, med, q1, q3).
+        A file with finer pixels is read from its coarsest overview that is not coarser than
+        the target (as ``gdalwarp`` does), so a coarse read of a COG fetches its overview tiles,
+        not the full-resolution ones; the values are then those of the overview.
     resampling : str
         Resampling used with ``resolution``: one of ``"nearest"`` (default; right for quality
         and class layers), ``"bilinear"``, ``"cubic"``, ``"cubic_spline"``, ``"lanczos"``,
@@ -279,6 +370,11 @@ def open_raster(
         ``"sum"``, ``"rms"``.
     variable : str, optional
         netCDF variable to read when the file holds several.
+    sign : callable, optional
+        ``sign(url) -> url`` for URLs with expiring signatures (e.g.
+        ``planetary_computer.sign``): called when the file is opened and again at every read,
+        on the worker that reads, so a lazy cube computed after the first token expired still
+        reads. netCDF URLs (read through one fsspec file object) are signed once, when opened.
 
     Returns
     -------
@@ -291,7 +387,8 @@ def open_raster(
     Raises
     ------
     ReadError
-        A file is missing or unreadable.
+        A file is missing or unreadable (a remote one also after GDAL's retries); the message
+        names the file or URL.
     GridMismatchError
         Files lie on different grids and ``resolution`` is not given.
     ParameterError
@@ -304,21 +401,31 @@ def open_raster(
     >>> eoxr.open_raster(files, stack="band").band.values.tolist()
     ['B04', 'B08']
     """
-    plist = _as_paths(paths)
+    sources = _as_sources(paths)
+    plist = [_name_path(src) for src in sources]
     if isinstance(chunks, str) and chunks != "auto":
         raise ParameterError(f"chunks={chunks!r} is not valid; use 'auto', None or a dict.")
     if stack is not None:
         check_choice(stack, STACKS, "stack")
     resampling = check_choice(resampling, RESAMPLINGS, "resampling")
     res = _check_resolution(resolution)
+    _check_sign(sign, sources)
     if len(plist) > 1 and stack is None:
         raise ParameterError(
             f"{len(plist)} files given: say how to combine them with stack='time' or stack='band'."
         )
-    arrays = [_open_one(p, chunks, masked, variable) for p in plist]
+    arrays = [_open_one(src, chunks, masked, variable, sign) for src in sources]
     per_file = _value_attrs(arrays)
+    overviews: dict[str, int] = {}
     if res is not None:
-        arrays = [_masked_float(a, masked) for a in onto_one_grid(arrays, res, resampling)]
+        gbox = target_geobox(arrays, res)
+        for i, src in enumerate(sources):
+            level = _overview_level(src, sign, pixel_size(arrays[i]), abs(gbox.resolution.x))
+            if level is not None:
+                arrays[i] = _open_one(src, chunks, masked, variable, sign, level)
+                overviews[plist[i].name] = level
+        warped = onto_one_grid(arrays, res, resampling, geobox=gbox)
+        arrays = [_masked_float(a, masked) for a in warped]
     else:
         _check_same_grid(arrays, plist)
     products = [parse_product_name(p) for p in plist]
@@ -342,8 +449,46 @@ def open_raster(
     if len(baselines) == 1 and None not in baselines:
         da.attrs["processing_baseline"] = baselines.pop()  # the S2 DN offset depends on it
     da = _product_metadata(da, products, stack == "time")
-    da.attrs = append_history(da.attrs, f"open_raster: {[p.name for p in plist]}")
+    read = f"open_raster: {[p.name for p in plist]}"
+    if overviews:
+        read += f", read from overviews (0 = first) {overviews}"
+    da.attrs = append_history(da.attrs, read)
     return da
+
+
+def _check_sign(sign: Any, sources: list[Source]) -> None:
+    if sign is None:
+        return
+    if not callable(sign):
+        raise ParameterError(
+            f"sign must be a callable url -> signed url (e.g. planetary_computer.sign), got "
+            f"{type(sign).__name__}."
+        )
+    if not any(is_url(s) for s in sources):
+        raise ParameterError(
+            "sign= signs URLs, and every file given is local: drop sign=, or pass the URLs."
+        )
+
+
+def _overview_level(src: Source, sign: Signer | None, pixel: float, target: float) -> int | None:
+    """The coarsest overview of a file whose pixels are not coarser than ``target`` (or None)."""
+    import rasterio
+
+    remote = is_url(src)
+    if remote and url_path(src).suffix.lower() in NETCDF_SUFFIXES:
+        return None
+    if pixel >= target * (1 - 1e-6) or (not remote and is_netcdf(Path(src))):
+        return None
+    path = gdal_path(sign(src) if sign else src) if remote else src
+    try:
+        with rasterio.Env(**(gdal_options() if remote else {})), rasterio.open(path) as ds:
+            factors = ds.overviews(1)
+    except rasterio.errors.RasterioError as err:
+        raise (
+            open_error(src, err) if remote else ReadError(f"cannot read {src!r}: {err}")
+        ) from err
+    fits = [i for i, f in enumerate(factors) if pixel * f <= target * (1 + 1e-6)]
+    return fits[-1] if fits else None
 
 
 def _check_same_grid(arrays: list[xr.DataArray], paths: list[Path]) -> None:

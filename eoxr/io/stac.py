@@ -8,7 +8,8 @@ and applies them lazily, per item group, so digital numbers become float32 physi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import xarray as xr
 from .. import bands as _bands
 from .. import radiometry as _radiometry
 from .._attrs import append_history
-from ..errors import BandNotFoundError, ReadError
+from ..errors import BandNotFoundError, ParameterError, ReadError
+from .remote import Signer, gdal_options, is_url, worker_error
 
 #: Sentinel-2 digital numbers are reflectance x 10000 when the item does not say otherwise.
 S2_DEFAULT_SCALE = 1.0 / _radiometry.S2_QUANTIFICATION
@@ -183,6 +185,7 @@ def load_stac(
     common_names: bool = False,
     scale: bool = True,
     groupby: str = "solar_day",
+    sign: Signer | None = None,
     **odc_kwargs: Any,
 ) -> xr.Dataset:
     """Load STAC items lazily into a Dataset with physical values (odc-stac underneath).
@@ -203,6 +206,11 @@ def load_stac(
         QA_PIXEL, fmask...) keep their integer codes.
     groupby : str
         odc-stac grouping of items into time steps (default one step per solar day).
+    sign : callable, optional
+        ``sign(href) -> href`` for asset URLs with expiring signatures (e.g.
+        ``planetary_computer.sign``), called on the worker each time it opens an asset, so the
+        lazy result still reads after the tokens of graph-building time expired (odc-stac's
+        ``patch_url`` signs only once, when the graph is built).
     **odc_kwargs
         Passed to :func:`odc.stac.load` (``crs``, ``resolution``, ``bbox``, ``geobox``,
         ``resampling``...).
@@ -211,6 +219,14 @@ def load_stac(
     -------
     Dataset
         One variable per band, dims ``(time, y, x)``, CRS in ``spatial_ref``, lazy.
+
+    Notes
+    -----
+    Asset hrefs may be ``http(s)://``, ``s3://``, ``gs://`` or ``az://`` URLs: they are read
+    with range requests, configured by the standard ``AWS_*`` / ``GS_*`` / ``AZURE_*``
+    environment variables and ``AWS_ENDPOINT_URL``, under the GDAL options of
+    :mod:`eoxr.io.remote`, set on the worker at each read. A read that fails after GDAL's
+    retries raises :class:`~eoxr.errors.ReadError` naming the asset URL.
 
     Examples
     --------
@@ -229,6 +245,18 @@ def load_stac(
     spectral = [k for k in keys if k not in quality]
     chunks = dict(chunks or {"x": 1024, "y": 1024})
     kw = {"chunks": chunks, "groupby": groupby, **odc_kwargs}
+    if sign is not None and not callable(sign):
+        raise ParameterError(
+            f"sign must be a callable href -> signed href (e.g. planetary_computer.sign), got "
+            f"{type(sign).__name__}."
+        )
+    if sign is not None and "driver" in odc_kwargs:
+        raise ParameterError(
+            "sign= signs the hrefs in eoxr's reader driver and cannot work with your driver=: "
+            "drop one of them."
+        )
+    if "driver" not in odc_kwargs and (sign is not None or _remote(items, keys)):
+        kw["driver"] = RemoteDriver(sign)
     try:
         if not scale:
             ds = odc.stac.load(items, bands=keys, **kw)
@@ -275,6 +303,89 @@ def _load_scaled(
         parts.append(out)
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="time").sortby("time")
     return ds
+
+
+def _remote(items: list, keys: list[str]) -> bool:
+    """Whether any asset to load lies behind a URL (then eoxr's remote options apply)."""
+    return any(
+        is_url(it.assets[k].get_absolute_href() or "")
+        for it in items
+        for k in keys
+        if k in it.assets
+    )
+
+
+class RemoteDriver:
+    """odc-stac's rasterio reader driver, with eoxr's remote options and ``sign=`` on the worker.
+
+    odc-loader runs ``open`` and ``restore_env`` in the task that reads, so the URL is signed and
+    :func:`eoxr.io.remote.gdal_options` (computed in the worker's environment) hold there, at
+    compute time. A failed read raises :class:`~eoxr.errors.ReadError` naming the asset URL.
+
+    Parameters
+    ----------
+    sign : callable, optional
+        ``sign(href) -> href``, applied to URL hrefs at every open.
+    """
+
+    md_parser = None
+    dask_reader = None
+    aux_reader = None
+
+    def __init__(self, sign: Signer | None = None) -> None:
+        self.sign = sign
+
+    @property
+    def _rio(self) -> Any:
+        from odc.loader import RioDriver
+
+        return RioDriver()
+
+    def new_load(self, geobox: Any, *, chunks: Any = None) -> Any:
+        """Start a load (odc-loader's driver protocol)."""
+        return self._rio.new_load(geobox, chunks=chunks)
+
+    def finalise_load(self, load_state: Any) -> Any:
+        """Finish a load (odc-loader's driver protocol)."""
+        return self._rio.finalise_load(load_state)
+
+    def capture_env(self) -> dict[str, Any]:
+        """The rasterio environment of the graph-building process (odc-loader's protocol)."""
+        return self._rio.capture_env()
+
+    @contextmanager
+    def restore_env(self, env: dict[str, Any], load_state: Any) -> Iterator[Any]:
+        """That environment plus eoxr's remote options, on the worker (the worker's env wins)."""
+        with self._rio.restore_env(gdal_options(env), load_state) as ctx:
+            yield ctx
+
+    def open(self, src: Any, ctx: Any) -> Any:
+        """A reader of one asset band, its URL signed now (in the reading task)."""
+        href = src.uri
+        if self.sign is not None and is_url(href):
+            src = src.patch(uri=self.sign(href))
+        return _NamedReader(self._rio.open(src, ctx), href, src.uri)
+
+
+class _NamedReader:
+    """A reader whose failures name the asset URL (GDAL's messages do not)."""
+
+    def __init__(self, reader: Any, href: str, signed: str) -> None:
+        self.reader = reader
+        self.href = href
+        self.signed = signed
+
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        import rasterio
+
+        try:
+            return self.reader.read(*args, **kwargs)
+        except rasterio.errors.RasterioError as err:
+            if is_url(self.href):
+                failure = worker_error(self.href, err, self.signed)
+            else:
+                failure = ReadError(f"cannot read pixels of {self.href!r}: {err}")
+        raise failure  # outside the except block: see worker_error
 
 
 def items_summary(items: Iterable[Any]) -> list[dict[str, Any]]:

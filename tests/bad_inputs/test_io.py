@@ -166,6 +166,8 @@ S2 = datasets.data_dir("s2_chesapeake") / "s2_chesapeake_l1c"
         ),
         ({"paths": [S2 / "B04.tif", S2 / "nope.tif"], "stack": "band"}, ReadError, "not exist"),
         ({"paths": S2, "stack": None}, ReadError, "is a folder"),
+        ({"stack": "band", "sign": "token=1"}, ParameterError, "sign must be a callable"),
+        ({"stack": "band", "sign": str}, ParameterError, "every file given is local"),
     ],
 )
 def test_open_raster_bad_arguments(tmp_path, kwargs, error, phrase):
@@ -201,6 +203,14 @@ def test_load_stac_nothing_to_load(tmp_path):
     _refused(tmp_path, lambda: eoxr.load_stac([]), ReadError, "no STAC items")
     call = lambda: eoxr.load_stac(tmp_path / "catalog.json")  # noqa: E731
     _refused(tmp_path, call, ReadError, "does not exist")
+
+
+def test_load_stac_bad_sign(tmp_path):
+    catalog = datasets.catalog_path("landsat_colorado")
+    call = lambda: eoxr.load_stac(catalog, sign="?token=1")  # noqa: E731
+    _refused(tmp_path, call, ParameterError, "sign must be a callable")
+    call = lambda: eoxr.load_stac(catalog, sign=str, driver="rio")  # noqa: E731
+    _refused(tmp_path, call, ParameterError, "cannot work with your driver=")
 
 
 def test_load_stac_file_that_is_not_stac(tmp_path):
