@@ -102,7 +102,7 @@ def _projected(da: xr.DataArray | xr.Dataset) -> bool:
 
 
 def hover_tooltips(
-    da: xr.DataArray | xr.Dataset, value: str | None = None
+    da: xr.DataArray | xr.Dataset, *, value: str | None = None
 ) -> list[tuple[str, str]]:
     """Hover tooltips formatted like the map's axes (``500,005`` rather than ``5.000e+5``).
 
@@ -121,7 +121,7 @@ def hover_tooltips(
     Examples
     --------
     >>> import eoxr.testing as et
-    >>> hover_tooltips(et.make_cube(times=None), "red")
+    >>> hover_tooltips(et.make_cube(times=None), value="red")
     [('x', '$x{0,0}'), ('y', '$y{0,0}'), ('red', '@image{0.0000}')]
     """
     ydim, xdim = spatial_dims(da)
@@ -145,7 +145,7 @@ def _map_opts(
         dict(title=title, xlabel=xlabel, ylabel=ylabel, xformatter=fmt, yformatter=fmt,
              xticks=4, **extra.get("common", {})),
         bokeh=dict(data_aspect=1, frame_width=400, tools=["hover"],
-                   hover_tooltips=hover_tooltips(da, value), **extra.get("bokeh", {})),
+                   hover_tooltips=hover_tooltips(da, value=value), **extra.get("bokeh", {})),
         matplotlib=dict(aspect="equal", fig_inches=5, **extra.get("matplotlib", {})),
     )  # fmt: skip
 
@@ -228,8 +228,8 @@ def _sample(da: xr.DataArray) -> xr.DataArray:
 
 def stretch_limits(
     layers: Sequence[xr.DataArray],
-    stretch: Stretch = "percentile",
     *,
+    stretch: Stretch = "percentile",
     percentiles: Sequence[float] = (2, 98),
 ) -> list[tuple[float, float]]:
     """Per-layer display limits ``(low, high)`` from a bounded sample, in one pass.
@@ -252,7 +252,7 @@ def stretch_limits(
     --------
     >>> import eoxr.testing as et
     >>> cube = et.make_cube(times=None)
-    >>> lo, hi = stretch_limits([cube.isel(band=0)], "minmax")[0]
+    >>> lo, hi = stretch_limits([cube.isel(band=0)], stretch="minmax")[0]
     >>> lo < hi
     True
     """
@@ -291,8 +291,8 @@ def _rgba(
 
 def plot_rgb(
     cube: xr.DataArray | xr.Dataset,
-    bands: Sequence[str] = ("red", "green", "blue"),
     *,
+    bands: Sequence[str] = ("red", "green", "blue"),
     stretch: Stretch = "percentile",
     percentiles: Sequence[float] = (2, 98),
     gamma: float = 1.8,
@@ -361,7 +361,7 @@ def _stretched(
         raise ParameterError(f"bands={bands!r}: give exactly three bands (red, green, blue).")
     _check_stretch(stretch, percentiles, gamma)
     layers = [_plain(_bands.select_band(cube, b)) for b in bands]
-    limits = stretch_limits(layers, stretch, percentiles=percentiles)
+    limits = stretch_limits(layers, stretch=stretch, percentiles=percentiles)
     rgba = _rgba(layers, limits, gamma if stretch == "gamma" else 1.0)
     return rgba, [str(layer.name) for layer in layers]
 
@@ -520,7 +520,7 @@ def _view(da: xr.DataArray, title: str | None, **kwargs: Any) -> Any:
     """RGB for a 3-band layer, else :func:`image` (time becomes a slider)."""
     dim = band_dim(da)
     if dim is not None and da.sizes[dim] == 3:
-        return plot_rgb(da, [str(b) for b in da[dim].values], title=title)
+        return plot_rgb(da, bands=[str(b) for b in da[dim].values], title=title)
     if dim is not None:
         raise DimensionError(
             f"{da.name or 'layer'} has {da.sizes[dim]} bands: select one, or three for RGB."
@@ -625,8 +625,8 @@ def _bad_spans(wl: np.ndarray, bad: np.ndarray) -> list[tuple[float, float]]:
 
 def plot_spectra(
     cube: xr.DataArray,
-    points: Sequence[tuple[float, float]] | None = None,
     *,
+    points: Sequence[tuple[float, float]] | None = None,
     bad_bands: xr.DataArray | Sequence[bool] | None = None,
 ) -> Any:
     """Spectra at map points against wavelength, with bad bands shaded.
@@ -652,7 +652,7 @@ def plot_spectra(
     --------
     >>> from eoxr.datasets import synthetic_hsi
     >>> cube = synthetic_hsi(seed=0, shape=(16, 16)).cube
-    >>> view = cube.eo.plot_spectra([(float(cube.x[3]), float(cube.y[5]))])
+    >>> view = cube.eo.plot_spectra(points=[(float(cube.x[3]), float(cube.y[5]))])
     >>> type(view).__name__
     'Overlay'
     """

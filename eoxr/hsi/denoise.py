@@ -75,7 +75,7 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
     >>> from eoxr.datasets import synthetic_hsi
     >>> from eoxr.hsi import fit_pca
     >>> cube = synthetic_hsi(shape=(48, 48), n_bands=40).cube
-    >>> t = fit_pca(cube, 5)
+    >>> t = fit_pca(cube, n_components=5)
     >>> out = apply_transform(cube.chunk({"y": 24, "x": 24}), t)  # lazy
     >>> out.chunks[1], out.dtype.name
     ((24, 24), 'float32')
@@ -94,8 +94,8 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
 @per_scene
 def mnf(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     min_snr: float = 1.0,
     noise: Noise = "diff",
     sample: float | None = None,
@@ -147,7 +147,7 @@ def mnf(
     """
     t = transform or fit_mnf(
         cube,
-        n_components,
+        n_components=n_components,
         min_snr=min_snr,
         noise=noise,
         sample=sample,
@@ -160,8 +160,8 @@ def mnf(
 @per_scene
 def pca(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     noise: Noise = "hysime",
     sample: float | None = None,
     seed: int = 0,
@@ -198,11 +198,11 @@ def pca(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, 5).dtype.name
+    >>> pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, n_components=5).dtype.name
     'float32'
     """
     t = transform or fit_pca(
-        cube, n_components, noise=noise, sample=sample, seed=seed, progress=progress
+        cube, n_components=n_components, noise=noise, sample=sample, seed=seed, progress=progress
     )
     return apply_transform(cube, t)
 
@@ -252,8 +252,8 @@ def _subspace_tv_whole(d: xr.DataArray, t: LowRankTransform, weight: float, n_it
 @per_scene
 def subspace(
     cube: xr.DataArray,
-    rank: int | None = None,
     *,
+    rank: int | None = None,
     spatial: Literal["nlmeans", "tv"] = "nlmeans",
     h: float = 0.6,
     size: int = 5,
@@ -327,7 +327,7 @@ def subspace(
     check_noise(noise)
     data, order = as_bands_first(cube)
     t = transform or fit_subspace(
-        data, rank, noise=noise, sample=sample, seed=seed, progress=progress
+        data, rank=rank, noise=noise, sample=sample, seed=seed, progress=progress
     )
     params = {
         "h": h,
@@ -401,8 +401,8 @@ def _check_spacing(data: xr.DataArray, spacing: str) -> None:
 @per_scene
 def savgol(
     cube: xr.DataArray,
-    size: int = 7,
     *,
+    size: int = 7,
     order: int = 2,
     spacing: Literal["check", "index"] = "check",
 ) -> xr.DataArray:
@@ -434,7 +434,7 @@ def savgol(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, 9, order=3).dtype.name
+    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, size=9, order=3).dtype.name
     'float32'
     """
     data, dim_order = as_bands_first(cube)
@@ -457,8 +457,8 @@ def savgol(
 @per_scene
 def tv(
     cube: xr.DataArray,
-    strength: float = 1.0,
     *,
+    strength: float = 1.0,
     noise: Noise = "diff",
     n_iter: int = 50,
     halo: int | None = None,

@@ -103,8 +103,8 @@ def _fit_moments(data, noise, *, sample, seed, progress):
 
 def fit_mnf(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     min_snr: float = 1.0,
     noise: Noise = "diff",
     sample: float | None = None,
@@ -176,8 +176,8 @@ def fit_mnf(
 
 def fit_pca(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     noise: Noise = "hysime",
     sample: float | None = None,
     seed: int = 0,
@@ -212,7 +212,7 @@ def fit_pca(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> fit_pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, 4).n_components
+    >>> fit_pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, n_components=4).n_components
     4
     """
     data, noise = _check_fit(cube, n_components, sample, noise)
@@ -231,8 +231,8 @@ def fit_pca(
 
 def fit_subspace(
     cube: xr.DataArray,
-    rank: int | None = None,
     *,
+    rank: int | None = None,
     noise: Noise = "hysime",
     sample: float | None = None,
     seed: int = 0,

@@ -44,7 +44,7 @@ def test_integer_dn_with_scale_would_scale_twice() -> None:
     enc = encoder(POOL, bands=["red"], mean=1000, std=500, scale=10000)
     want = embed(dn.astype("float32").assign_attrs(units="1") / 10000, enc, patch=8)
     np.testing.assert_allclose(embed(dn, enc, patch=8).values, want.values, rtol=1e-5)
-    plain = et.make_cube(["red", "nir"], ny=40, nx=36, times=None, dtype="uint16")
+    plain = et.make_cube(bands=["red", "nir"], ny=40, nx=36, times=None, dtype="uint16")
     with pytest.raises(UnitsError, match=r"to_reflectance\(scale="):
         embed(plain, enc)
     # an encoder without constants cannot tell: integers with its scale would be scaled twice

@@ -129,7 +129,7 @@ def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
     require("ukis_csmask", extra="csmask")
     require("onnxruntime", extra="onnx")
     # the U-Nets take fixed 256 x 256 patches
-    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
+    cube = et.make_cube(bands=["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
     cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
     return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
 
@@ -230,7 +230,7 @@ CASES: dict[str, Case] = {
     # interactive views
     "plot_rgb": _on(_s2, lambda c: c.eo.plot_rgb()),
     "explore": _on(_s2, lambda c: c.eo.explore()),
-    "plot_spectra": _on(_hsi, lambda c: c.eo.plot_spectra([(float(c.x[3]), float(c.y[3]))])),
+    "plot_spectra": _on(_hsi, lambda c: c.eo.plot_spectra(points=[(float(c.x[3]), float(c.y[3]))])),
 }
 
 

@@ -7,6 +7,7 @@ time and plumbed through to the progress bar.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 
-import eoxr  # noqa: F401  (registers the accessor)
+import eoxr
+import eoxr.testing as et
+from eoxr import datasets, hsi, metrics
 from eoxr._dask import progress as dask_progress
 from eoxr._registry import resolve
 from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
@@ -56,9 +59,6 @@ MAIN: dict[str, tuple[str, ...]] = {
     "to_geoparquet": ("path",),
     "change": ("b",),
     "bfast_monitor": ("index",),
-    # views (eoxr.plot, issue "interactive exploration"): not renamed here
-    "plot_rgb": ("bands",),
-    "plot_spectra": ("points",),
 }
 
 #: Names the vocabulary retired, with the name that replaced them.
@@ -121,6 +121,122 @@ def test_functions_outside_the_accessor_take_options_by_keyword() -> None:
     with pytest.raises(TypeError, match="positional"):
         change.embedding_distance(e, e, "euclidean")
     assert float(change.embedding_distance(e, e, metric="euclidean").max()) == 0.0
+
+
+#: Inputs that may be left out, so take a default yet stay positional: ``(function, parameter)``
+#: with the reason. Every other parameter with a default is an option, and keyword-only.
+OPTIONAL_INPUTS: dict[tuple[str, str], str] = {
+    **{
+        (f"eoxr.change.{f}", "b"): "the second date; left out when `a` holds both along `time`"
+        for f in ("change", "cva", "difference", "irmad", "pca_kmeans")
+    },
+    ("eoxr.change.bfast_monitor", "index"): "what it monitors, as `index(cube, name)`",
+    ("eoxr.change.threshold", "method"): "the algorithm the function runs",
+    ("eoxr.prep.composite", "method"): "the algorithm the verb runs: `composite('median')`",
+    ("eoxr.hsi.estimate_noise", "method"): "the algorithm the verb runs: `estimate_noise('diff')`",
+    ("eoxr.prep.cloud_mask", "cube"): "the cube holding the quality layer; left out for `mask=`",
+    ("eoxr.ml.torch_dataset", "labels"): "the targets; left out for unlabelled patches",
+    ("eoxr.bands.detect_sensor", "attrs"): "the metadata of a bare label list",
+    ("eoxr.bands.resolve_sensor", "attrs"): "the metadata of a bare label list",
+    **{
+        (f"eoxr.bands.{f}", "sensor"): "the band table the label is looked up in (its key)"
+        for f in ("canonical_name", "is_quality_band", "wavelengths_of", "unread_labels_hint")
+    },
+    ("eoxr.client", "address"): "the scheduler to connect to",
+    ("eoxr.progress", "enabled"): "the switch the context manager sets: `eoxr.progress(False)`",
+    ("eoxr.demo.run_demo", "out"): "the folder written to (a path)",
+}
+
+
+def _public_modules() -> list[Any]:
+    """``eoxr`` and its public modules: the lazy table and the modules in ``eoxr.__all__``."""
+    names = set(eoxr._SUBMODULES)
+    names |= {n for n in eoxr.__all__ if inspect.ismodule(getattr(eoxr, n))}
+    return [eoxr] + [importlib.import_module(f"eoxr.{n}") for n in sorted(names)]
+
+
+def _api() -> dict[str, Callable[..., Any]]:
+    """Every public function (in a public module's ``__all__``, else defined there without a
+    leading underscore) by its public name, and every accessor verb, as ``verb <name>``."""
+    out: dict[str, Callable[..., Any]] = {}
+    for mod in _public_modules():
+        names = getattr(mod, "__all__", None)
+        if names is None:
+            names = [
+                k for k, v in vars(mod).items() if getattr(v, "__module__", "") == mod.__name__
+            ]
+        for name in names:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) and not name.startswith("_"):
+                out[f"{mod.__name__}.{name}"] = obj
+    out.update({f"verb {name}": resolve(m.target) for name, m in VERBS.items()})
+    return out
+
+
+API = _api()
+#: OPTIONAL_INPUTS by function object (a verb is its function under another name)
+_OPTIONAL = {(API[func], param) for func, param in OPTIONAL_INPUTS}
+
+
+def _positional_options(func: Callable[..., Any]) -> list[str]:
+    """Parameters with a default that may be passed by position and are not listed inputs."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [
+        p.name
+        for p in inspect.signature(func).parameters.values()
+        if p.kind in kinds
+        and p.default is not inspect.Parameter.empty
+        and (func, p.name) not in _OPTIONAL
+    ]
+
+
+def test_the_walk_covers_the_public_api() -> None:
+    # the walk reaches every topic, the top level, and the functions the rule was written for
+    for name in (
+        "eoxr.client",
+        "eoxr.datasets.synthetic_hsi",
+        "eoxr.hsi.mnf",
+        "eoxr.metrics.compare_filters",
+        "eoxr.plot.plot_rgb",
+        "eoxr.testing.make_cube",
+        "verb change_omnibus",
+    ):
+        assert name in API, name
+    assert {n.split(".")[1] for n in API if n.startswith("eoxr.")} >= set(eoxr._SUBMODULES)
+    # a listed optional input names a real parameter of a real function (no stale entries)
+    for (func, param), _ in OPTIONAL_INPUTS.items():
+        assert param in inspect.signature(API[func]).parameters, (func, param)
+
+
+@pytest.mark.parametrize("name", sorted(API))
+def test_public_options_are_keyword_only(name: str) -> None:
+    """CONTRIBUTING "Vocabulary": an input may be positional, an option (a default) may not."""
+    extra = _positional_options(API[name])
+    assert not extra, (
+        f"`{name}` takes the options {extra} by position: put them after `*` (or, for an input "
+        "that may be left out, list it in OPTIONAL_INPUTS with the reason)"
+    )
+
+
+def _hsi_small() -> Any:
+    return datasets.synthetic_hsi(shape=(8, 8), n_bands=6).cube
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: datasets.synthetic_hsi(0, (8, 8), 4),
+        lambda: et.make_cube(("red", "nir")),
+        lambda: hsi.savgol(_hsi_small(), 5),
+        lambda: hsi.fit_pca(_hsi_small(), 2),
+        lambda: metrics.compare_filters(_s1().isel(time=0, band=0), ["lee"]),
+        lambda: _hsi_small().eo.plot_spectra([(0.0, 0.0)]),
+    ],
+    ids=["synthetic_hsi", "make_cube", "savgol", "fit_pca", "compare_filters", "plot_spectra"],
+)
+def test_functions_reject_positional_options(call: Callable[[], Any]) -> None:
+    with pytest.raises(TypeError, match="positional"):
+        call()
 
 
 def _public_functions() -> dict[str, Callable[..., Any]]:

@@ -21,7 +21,7 @@ def eager_chunk_check(func, cube, *, rtol=1e-6, computes=3):
     """``func`` on numpy equals ``func`` on dask chunkings; stats within ``computes`` passes."""
     expected = func(cube)
     for ch in CHUNKINGS:
-        with raise_if_dask_computes(computes):
+        with raise_if_dask_computes(max_computes=computes):
             got = func(cube.chunk(ch))
         np.testing.assert_allclose(
             np.asarray(got.values, dtype="float64"),
