@@ -98,7 +98,7 @@ def mnf(
     n_components: int | None = None,
     min_snr: float = 1.0,
     noise: Noise = "diff",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -117,8 +117,8 @@ def mnf(
     noise : {"diff", "hysime"} or DataArray
         Noise covariance of the fit: estimated from ``y`` differences (full covariance) or by
         HySime, or a per-band sigma DataArray (e.g. :func:`estimate_noise`).
-    sample : float, optional
-        Fit on this fraction of pixels (pseudo-random with ``seed``, chunk-independent).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random with ``seed``, chunk-independent).
     seed : int
         Seed of the pixel sample.
     transform : LowRankTransform, optional
@@ -163,7 +163,7 @@ def pca(
     *,
     n_components: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -181,8 +181,8 @@ def pca(
         Components kept; default: the HySime signal-subspace size for ``noise``.
     noise : {"hysime", "diff"} or DataArray
         Noise estimate for the default rank (not used when ``n_components`` is given).
-    sample : float, optional
-        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random, chunk-independent, with ``seed``).
     seed : int
         Seed of the pixel sample.
     transform : LowRankTransform, optional
@@ -262,7 +262,7 @@ def subspace(
     n_iter: int = 60,
     halo: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -303,8 +303,8 @@ def subspace(
         this halo instead of whole eigen-images (approximate, see above).
     noise : {"hysime", "diff"} or DataArray
         Noise sigma used to whiten the bands.
-    sample, seed : float, int
-        Fit on a pseudo-random, chunk-independent fraction of pixels.
+    sample, seed : int, int
+        Fit on about ``sample`` pixels (pseudo-random, chunk-independent).
     transform : LowRankTransform, optional
         A fitted transform (:func:`eoxr.hsi.fit_subspace`): nothing is computed now.
     progress : bool, optional

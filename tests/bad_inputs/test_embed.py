@@ -135,3 +135,12 @@ def test_analysis_on_a_cube_without_features() -> None:
 def test_missing_onnx_file() -> None:
     with pytest.raises(ParameterError, match="does not exist"):
         encoder("/nonexistent/model.onnx", bands=["red"])
+
+
+def test_sample_given_as_a_fraction() -> None:
+    # sample= is a number of pixels (here of vectors, and of windows for RCF), never a fraction
+    emb = embed(CUBE, RCF, patch=4)  # 10 x 9 vectors
+    with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=9\."):
+        kmeans(emb, 2, sample=0.1)
+    with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=720\."):
+        encoder("rcf", bands=["red", "nir"], features=8, data=CUBE, sample=0.5)

@@ -199,7 +199,9 @@ def test_partial_nan_spectrum_in_savgol(prepared):
     assert np.isnan(out[5, 3, 3])
     assert np.isfinite(out[:, 3, 3].values).sum() == cube.sizes["band"] - 1
     # the missing band is interpolated for the fit: its neighbours barely move
-    np.testing.assert_allclose(out[4, 3, 3], hsi.savgol(prepared, size=7, order=2)[4, 3, 3], atol=0.005)
+    np.testing.assert_allclose(
+        out[4, 3, 3], hsi.savgol(prepared, size=7, order=2)[4, 3, 3], atol=0.005
+    )
 
 
 def test_savgol_wavelength_spacing(prepared):

@@ -102,5 +102,6 @@ def test_time_dim_equals_scene_by_scene(cube):
     for i in range(cube.sizes["time"]):
         scene = cube.isel(time=i)
         np.testing.assert_array_equal(
-            out.isel(time=i).transpose(*scene.dims).values, hsi.savgol(scene, size=5, order=2).values
+            out.isel(time=i).transpose(*scene.dims).values,
+            hsi.savgol(scene, size=5, order=2).values,
         )
