@@ -453,6 +453,11 @@ def _rcf(mode: str) -> Callable[[], Callable[[], Any]]:
     return build
 
 
+def _omnibus_estimating_looks() -> Callable[[], Any]:
+    series = _s1(times=3)
+    return lambda: series.eo.change_omnibus()  # no looks given: the estimate stays in the graph
+
+
 def _similarity_at_a_point() -> Callable[[], Any]:
     emb = _embedding()
     return lambda: emb.eo.similarity((float(emb.x[1]), float(emb.y[1])))
@@ -476,6 +481,7 @@ FUNCTIONS: dict[str, tuple[Callable[[], Callable[[], Any]], str | None]] = {
         "a fit: kernels drawn from windows of data",
     ),
     "similarity(query=(x, y))": (_similarity_at_a_point, "the query vector is read at the point"),
+    "change_omnibus() (looks estimated)": (_omnibus_estimating_looks, None),
 }
 
 

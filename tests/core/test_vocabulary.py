@@ -299,11 +299,6 @@ def _estimate_looks() -> Callable[..., Any]:
     return lambda **kw: cube.eo.estimate_looks(**kw)
 
 
-def _omnibus() -> Callable[..., Any]:
-    series = _s1(times=3)
-    return lambda **kw: series.eo.change_omnibus(**kw)  # no looks given: estimated now
-
-
 def _vectorize() -> Callable[..., Any]:
     mask = _change_mask()
     return lambda **kw: mask.eo.vectorize(**kw)
@@ -323,7 +318,6 @@ def _to_geoparquet(tmp: Path) -> Callable[..., Any]:
 PROGRESS_CASES: dict[str, Callable[[Path], Callable[..., Any]]] = {
     "change(method='irmad')": lambda _: _change_irmad(),
     "estimate_looks": lambda _: _estimate_looks(),
-    "change_omnibus": lambda _: _omnibus(),
     "vectorize": lambda _: _vectorize(),
     "zonal": lambda _: _zonal(),
     "to_geoparquet": _to_geoparquet,
