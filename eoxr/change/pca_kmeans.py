@@ -36,7 +36,9 @@ def _neighbourhoods(padded: np.ndarray, size: int, shape: tuple[int, int]) -> np
     return win[: shape[0], : shape[1]].reshape(shape[0], shape[1], size * size)
 
 
-def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int | None, seed: int) -> np.ndarray:
+def _sample_neighbourhoods(
+    diff: xr.DataArray, size: int, n: int | None, seed: int, *, progress: bool | None = None
+) -> np.ndarray:
     """``(m, size * size)`` neighbourhood vectors at a seeded pixel sample (one lazy pass).
 
     Only the sampled windows are brought to memory, never the whole image; the windows are
@@ -47,7 +49,9 @@ def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int | None, seed: i
     pick = pixel_sample((ny, nx), n, seed)
     rows, cols = pick if pick is not None else np.divmod(np.arange(ny * nx), nx)
     half = size // 2
-    return sample_windows(diff.data, rows, cols, (size, size), (half, half), "reflect")
+    return sample_windows(
+        diff.data, rows, cols, (size, size), (half, half), "reflect", progress=progress
+    )
 
 
 def _assign_kernel(
@@ -76,6 +80,7 @@ def pca_kmeans(
     sample: int | None = 200_000,
     standardize: bool = True,
     times: Sequence[Any] | None = None,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Unsupervised change detection by PCA and k-means (Celik 2009).
 
@@ -104,6 +109,8 @@ def pca_kmeans(
         acquisitions dominate the difference image.
     times : pair of time labels, optional
         With ``b=None``: the two dates of ``a``.
+    progress : bool, optional
+        Progress bar for the pass that reads the sample. Default: shown when interactive.
 
     Returns
     -------
@@ -134,7 +141,7 @@ def pca_kmeans(
     diff = diff.astype(a.dtype)
     ydim, xdim = spatial_dims(diff)
     sample = check_count(sample, diff.sizes[ydim] * diff.sizes[xdim])
-    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), size, sample, seed)
+    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), size, sample, seed, progress=progress)
     vec = vec[np.isfinite(vec).all(axis=1)]
     if len(vec) < 2 * n_components + 2:
         raise ParameterError("pca_kmeans: too few valid pixels to fit (all NaN?).")

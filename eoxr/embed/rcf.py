@@ -127,6 +127,7 @@ def rcf_encoder(
     scale: float | None = None,
     patch: int | None = None,
     name: str | None = None,
+    progress: bool | None = None,
 ) -> Encoder:
     """Random convolutional features as an :class:`~eoxr.embed.Encoder`.
 
@@ -151,6 +152,8 @@ def rcf_encoder(
         ``mean``/``std`` per band when they are not given (else 0 and 1). Read once (a fit).
     sample : int
         Number of windows drawn from ``data`` (a number of pixels: the windows' corners).
+    progress : bool, optional
+        Progress bar for the read of the windows from ``data``. Default: shown when interactive.
     mean, std, scale, patch, name
         As in :func:`eoxr.embed.encoder`.
 
@@ -186,7 +189,7 @@ def rcf_encoder(
         check_dtype(raw, probe)
         ydim, xdim = spatial_dims(raw)
         count = check_count(sample, raw.sizes[ydim] * raw.sizes[xdim], allow_none=False)
-        windows = sample_windows(raw, size, count, seed) * scale
+        windows = sample_windows(raw, size, count, seed, progress=progress) * scale
         if len(windows) < 2:
             raise ParameterError(
                 "no NaN-free windows found in data= to draw kernels and statistics from."

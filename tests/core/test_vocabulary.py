@@ -17,12 +17,14 @@ import pytest
 
 import eoxr
 import eoxr.testing as et
-from eoxr import datasets, hsi, metrics
+from eoxr import change, datasets, hsi, metrics
 from eoxr._dask import progress as dask_progress
 from eoxr._registry import resolve
 from eoxr.accessor import EODataArrayAccessor, EODatasetAccessor
 from tests.core.test_laziness import (
     ALLOWLIST,
+    FUNCTIONS,
+    OPTIONS,
     _change_mask,
     _embedding,
     _gdf,
@@ -115,7 +117,7 @@ def test_hsi_and_sar_options_are_keyword_only() -> None:
 
 
 def test_functions_outside_the_accessor_take_options_by_keyword() -> None:
-    from eoxr import change, datasets, load_stac
+    from eoxr import load_stac
 
     with pytest.raises(TypeError, match="positional"):
         load_stac(datasets.catalog_path("landsat_colorado"), ["nir"])
@@ -301,6 +303,53 @@ def test_verbs_that_compute_take_progress(verb: str) -> None:
     assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is None
 
 
+def _takes_progress(func: Callable[..., Any]) -> bool:
+    param = inspect.signature(func).parameters.get("progress")
+    return (
+        param is not None and param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is None
+    )
+
+
+#: The calls outside ALLOWLIST that compute at call time (test_laziness's OPTIONS and FUNCTIONS
+#: with a reason): the function that takes ``progress=``, or why none is shown.
+COMPUTING_CALLS: dict[str, str | Callable[[], Callable[..., Any]]] = {
+    "estimate_noise('hysime')": lambda: hsi.estimate_noise,
+    "find_bad_bands(noise='hysime')": lambda: hsi.find_bad_bands,
+    "find_dead_pixels(noise='hysime')": lambda: hsi.find_dead_pixels,
+    "denoise('mnf')": lambda: hsi.mnf,  # denoise passes its params to the method
+    "denoise('pca')": lambda: hsi.pca,
+    "denoise('subspace')": lambda: hsi.subspace,
+    "denoise('tv')": lambda: hsi.tv,
+    "denoise('tv', noise=sigma)": lambda: hsi.tv,
+    "batches(max_nodata_fraction=0.5)": lambda: resolve(VERBS["batches"].target),
+    "eoxr.change.change(method='irmad')": lambda: resolve(VERBS["change"].target),
+    "eoxr.change.irmad": lambda: change.irmad,
+    "eoxr.change.pca_kmeans": lambda: change.pca_kmeans,
+    "eoxr.change.threshold": lambda: change.threshold,
+    "eoxr.embed.encoder('rcf', data=cube)": lambda: _rcf_encoder(),
+    "eoxr.embed.encoder('rcf', mode='empirical', data=cube)": lambda: _rcf_encoder(),
+    "eoxr.metrics": "functions that return quality numbers for an evaluation, not verbs",
+    "similarity(query=(x, y))": "reads the query vector at one point (a few pixels), no bar",
+}
+
+
+def _rcf_encoder() -> Callable[..., Any]:
+    from eoxr.embed.rcf import rcf_encoder  # encoder("rcf", ...) passes its options here
+
+    return rcf_encoder
+
+
+def test_every_call_that_computes_is_classified() -> None:
+    computing = {k for k, (_, why) in {**OPTIONS, **FUNCTIONS}.items() if why is not None}
+    assert computing == set(COMPUTING_CALLS), computing ^ set(COMPUTING_CALLS)
+
+
+@pytest.mark.parametrize("call", sorted(k for k, v in COMPUTING_CALLS.items() if callable(v)))
+def test_functions_that_compute_take_progress(call: str) -> None:
+    func = COMPUTING_CALLS[call]()
+    assert _takes_progress(func), f"{call} computes at call time but has no progress=None"
+
+
 def _change_irmad() -> Callable[..., Any]:
     a, b = _pair()
     return lambda **kw: a.eo.change(b, method="irmad", **kw)
@@ -327,7 +376,32 @@ def _to_geoparquet(tmp: Path) -> Callable[..., Any]:
     return lambda **kw: emb.eo.to_geoparquet(tmp / "e.parquet", overwrite=True, **kw)
 
 
+def _pca_kmeans() -> Callable[..., Any]:
+    from eoxr.change import pca_kmeans
+
+    a, b = _pair()
+    return lambda **kw: pca_kmeans(a, b, size=3, sample=200, **kw)
+
+
+def _threshold() -> Callable[..., Any]:
+    from eoxr.change import difference, threshold
+
+    a, b = _pair()
+    stat = abs(difference(a.sel(band="B08"), b.sel(band="B08")))
+    return lambda **kw: threshold(stat, **kw)
+
+
+def _rcf() -> Callable[..., Any]:
+    from eoxr.embed import encoder
+
+    cube = _optical()
+    return lambda **kw: encoder("rcf", bands=["red", "nir"], features=4, data=cube, **kw)
+
+
 PROGRESS_CASES: dict[str, Callable[[Path], Callable[..., Any]]] = {
+    "pca_kmeans": lambda _: _pca_kmeans(),
+    "threshold": lambda _: _threshold(),
+    "encoder('rcf', data=cube)": lambda _: _rcf(),
     "change(method='irmad')": lambda _: _change_irmad(),
     "estimate_looks": lambda _: _estimate_looks(),
     "vectorize": lambda _: _vectorize(),
