@@ -13,6 +13,7 @@ result does not depend on the chunking at all. Giving ``halo`` runs it tile by t
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -20,12 +21,13 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._dask.blockwise import map_blocks, map_slices
-from .._dask.chunking import match_chunks
+from .._dask.chunking import is_dask, match_chunks
+from .._dask.lazy import lazy_call
 from .._dask.overlap import map_overlap
 from .._window import check_window
 from ..errors import ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
-from .noise import Noise, check_noise, noise_sigma
+from .noise import Noise, check_noise, sigma_data
 from .spatial import denoise_scores, nlm_halo, tv_block, tv_slices
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace, project_block
 
@@ -454,6 +456,15 @@ def savgol(
     return _finish(out, data, cube, dim_order, f"savgol(size={size}, order={order})")
 
 
+def _tv_weights(sigma: np.ndarray, *, strength: float) -> np.ndarray:
+    """TV weight per band, ``strength * sigma``; 0 (not smoothed) where sigma is NaN."""
+    # NaN: a band without valid second differences (all NaN) or left out by bbl
+    sig = np.nan_to_num(np.asarray(sigma, dtype="float64"), nan=0.0)
+    if not np.all(np.isfinite(sig)) or (sig < 0).any():
+        raise ParameterError("noise must give one finite, non-negative sigma per band.")
+    return strength * sig
+
+
 @per_scene
 def tv(
     cube: xr.DataArray,
@@ -484,15 +495,16 @@ def tv(
     strength : float
         Multiplier of each band's noise sigma to give its TV weight.
     noise : {"diff", "hysime"} or DataArray
-        Per-band noise sigma: estimated now in one pass (``"diff"``, default) or given. A band
-        without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
+        Per-band noise sigma: estimated (``"diff"``, default: a global statistic kept in the
+        graph for a dask cube; ``"hysime"``: a fit, computed now) or given (a lazy sigma stays
+        lazy). A band without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
     n_iter : int
         Chambolle iterations (fixed, so that results do not depend on a stopping rule).
     halo : int, optional
         Solve tile by tile with this halo in pixels around each chunk (capped at the image
         size) instead of whole band images; approximate, see above.
     progress : bool, optional
-        Progress bar for the noise estimate's pass over a dask cube.
+        Progress bar for the ``"hysime"`` noise fit's pass over a dask cube.
 
     Returns
     -------
@@ -507,11 +519,12 @@ def tv(
     """
     check_noise(noise)
     data, order = as_bands_first(cube)
-    # NaN: a band without valid second differences (all NaN) or left out by bbl: not smoothed
-    sig = np.nan_to_num(noise_sigma(data, noise, progress=progress), nan=0.0)
-    if not np.all(np.isfinite(sig)) or (sig < 0).any():
-        raise ParameterError("noise must give one finite, non-negative sigma per band.")
-    kw = {"weights": strength * sig, "n_iter": int(n_iter)}
+    # the weights stay in the graph for a dask cube (a "diff" estimate, a lazy sigma)
+    sig = sigma_data(data, noise, progress=progress)
+    weights = lazy_call(functools.partial(_tv_weights, strength=strength), sig, shape=sig.shape)
+    if not is_dask(data):
+        weights = np.asarray(weights)  # numpy cube, lazy sigma: read it (the cube is eager)
+    kw = {"weights": weights, "n_iter": int(n_iter)}
     if halo is None:
         out = map_slices(tv_slices, data, whole=data.dims[1:], split=data.dims[0], kwargs=kw)
     else:

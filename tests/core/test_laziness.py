@@ -312,13 +312,15 @@ OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
         lambda c: c.eo.denoise("subspace"),
         "a fit: the HySime subspace is fitted on the cube (progress bar)",
     ),
-    "denoise('tv')": (
-        lambda c: c.eo.denoise("tv"),
-        "the per-band noise sigma that weights the TV is estimated now (progress bar)",
-    ),
+    "denoise('tv')": (lambda c: c.eo.denoise("tv", n_iter=5), None),
     "denoise('tv', noise=sigma)": (
-        lambda c: c.eo.denoise("tv", noise=c.eo.estimate_noise("diff")),
-        "a lazy sigma DataArray is read now to weight the TV",
+        lambda c: c.eo.denoise("tv", noise=c.eo.estimate_noise("diff"), n_iter=5),
+        None,
+    ),
+    "denoise('tv', halo=4)": (lambda c: c.eo.denoise("tv", halo=4, n_iter=5), None),
+    "denoise('tv', noise='hysime')": (
+        lambda c: c.eo.denoise("tv", noise="hysime", n_iter=5),
+        "the HySime noise fit that weights the TV is computed now (progress bar)",
     ),
     "denoise('savgol')": (lambda c: c.eo.denoise("savgol"), None),
     "batches(max_nodata_fraction=0.5)": (
@@ -364,6 +366,7 @@ HSI_LAZY = {
     ),
     "find_dead_pixels": lambda c: c.eo.find_dead_pixels(),
     "repair_dead_pixels": lambda c: c.eo.repair_dead_pixels(),
+    "tv": lambda c: c.eo.denoise("tv", n_iter=10),  # the "diff" sigma weights stay in the graph
 }
 
 

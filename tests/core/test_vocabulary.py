@@ -319,8 +319,7 @@ COMPUTING_CALLS: dict[str, str | Callable[[], Callable[..., Any]]] = {
     "denoise('mnf')": lambda: hsi.mnf,  # denoise passes its params to the method
     "denoise('pca')": lambda: hsi.pca,
     "denoise('subspace')": lambda: hsi.subspace,
-    "denoise('tv')": lambda: hsi.tv,
-    "denoise('tv', noise=sigma)": lambda: hsi.tv,
+    "denoise('tv', noise='hysime')": lambda: hsi.tv,
     "batches(max_nodata_fraction=0.5)": lambda: resolve(VERBS["batches"].target),
     "eoxr.change.change(method='irmad')": lambda: resolve(VERBS["change"].target),
     "eoxr.change.irmad": lambda: change.irmad,
