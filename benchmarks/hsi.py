@@ -111,11 +111,15 @@ def _in_memory(a) -> None:
     dcube = cube.chunk({"band": -1, "y": 256, "x": 256})
     rows = [
         ("SPy mnf+denoise (numpy)", a.size, lambda: spy_mnf(bip, k)),
-        ("eoxr mnf (numpy)", a.size, lambda: hsi.mnf(cube, k).values),
-        ("eoxr mnf (dask 256 px)", a.size, lambda: hsi.mnf(dcube, k).compute()),
-        ("eoxr mnf sample=0.1 (numpy)", a.size, lambda: hsi.mnf(cube, k, sample=0.1).values),
-        ("eoxr pca (numpy)", a.size, lambda: hsi.pca(cube, k).values),
-        ("eoxr savgol 7/2 (numpy)", a.size, lambda: hsi.savgol(cube, 7, order=2).values),
+        ("eoxr mnf (numpy)", a.size, lambda: hsi.mnf(cube, n_components=k).values),
+        ("eoxr mnf (dask 256 px)", a.size, lambda: hsi.mnf(dcube, n_components=k).compute()),
+        (
+            "eoxr mnf sample=10 % of the pixels (numpy)",
+            a.size,
+            lambda: hsi.mnf(cube, n_components=k, sample=a.size**2 // 10).values,
+        ),
+        ("eoxr pca (numpy)", a.size, lambda: hsi.pca(cube, n_components=k).values),
+        ("eoxr savgol 7/2 (numpy)", a.size, lambda: hsi.savgol(cube, size=7, order=2).values),
     ]
     crop = cube.isel(y=slice(0, a.crop), x=slice(0, a.crop))
     rows += [

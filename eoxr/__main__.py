@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as err:  # say which extra to install, without a traceback
             print(f"eoxr demo: {err}", file=sys.stderr)
             return 1
-        run_demo(args.out, args.only)
+        run_demo(args.out, steps=args.only)
     else:
         import eoxr
         from eoxr import datasets

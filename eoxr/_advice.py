@@ -31,7 +31,7 @@ from .errors import BandNotFoundError
 _LIST_MAX = 12
 
 
-def relabel_code(cube: Cube, mapping: Mapping[str, str] | str, var: str = "cube") -> str:
+def relabel_code(cube: Cube, mapping: Mapping[str, str] | str, *, var: str = "cube") -> str:
     """One line giving bands of ``cube`` new labels.
 
     ``mapping`` is ``{old label: new label}``, or the name of a variable holding one (for
@@ -70,7 +70,7 @@ def relabel_code(cube: Cube, mapping: Mapping[str, str] | str, var: str = "cube"
     return f"{var} = {var}.assign_coords({{{dim!r}: {comprehension}}})"
 
 
-def add_band_code(cube: Cube, label: str, var: str = "cube") -> str:
+def add_band_code(cube: Cube, label: str, *, var: str = "cube") -> str:
     """One line adding a band ``label`` held in a DataArray named ``label`` (same grid).
 
     Examples

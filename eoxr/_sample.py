@@ -1,14 +1,15 @@
 """Seeded pixel samples that do not depend on the chunking: the one place they are drawn.
 
 Every fit on "a sample of the pixels" draws it here, from a ``seed``, by global pixel index, so
-the same pixels are drawn on any chunking. Two conventions, each where it fits:
+the same pixels are drawn on any chunking. ``sample=`` is always a NUMBER OF PIXELS (an integer
+>= 1, checked by :func:`check_count`; a fraction such as ``0.1`` is an error that gives the
+count it meant). Two ways to draw them, each where it fits:
 
-- a COUNT, :func:`pixel_sample`: exactly ``size`` distinct positions (all of them when the grid
-  has no more), for samples gathered into memory (``kmeans``/``pca`` of embeddings, IR-MAD and
-  PCA-k-means change detection: ``sample=`` is a number of pixels there);
-- a FRACTION, :func:`sample_mask`: each pixel kept with probability ``fraction``, as a lazy mask
-  that a one-pass reduction applies block by block (hyperspectral moments: ``sample=`` is a
-  fraction there).
+- exactly ``sample`` positions, :func:`pixel_sample`, for samples gathered into memory
+  (``kmeans``/``pca`` of embeddings, IR-MAD and PCA-k-means change detection);
+- about ``sample`` pixels, :func:`sample_mask`: each pixel kept with probability
+  ``sample / pixels`` (:func:`count_fraction`), as a lazy mask that a one-pass reduction applies
+  block by block (the band moments of the hyperspectral fits and noise estimates).
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from __future__ import annotations
 import numpy as np
 
 from ._dask.chunking import index_range
+from .errors import ParameterError
 
 
-def pixel_sample(shape: tuple[int, ...], size: int, seed: int) -> tuple[np.ndarray, ...] | None:
+def pixel_sample(
+    shape: tuple[int, ...], size: int | None, seed: int
+) -> tuple[np.ndarray, ...] | None:
     """A COUNT of pixels: indices of ``size`` distinct positions of a grid of ``shape``.
 
     One index array per axis (as ``np.unravel_index`` gives them), in raster (C) order, drawn
-    by flat index from ``seed``. ``None`` when the grid has no more than ``size`` positions
-    (then use them all).
+    by flat index from ``seed``. ``None`` when the grid has no more than ``size`` positions,
+    or ``size`` is None (then use them all).
 
     Examples
     --------
@@ -34,7 +38,7 @@ def pixel_sample(shape: tuple[int, ...], size: int, seed: int) -> tuple[np.ndarr
     True
     """
     n = int(np.prod(shape))
-    if n <= size:
+    if size is None or n <= size:
         return None
     flat = np.sort(np.random.default_rng(seed).choice(n, size=int(size), replace=False))
     return np.unravel_index(flat, shape)
@@ -58,4 +62,55 @@ def sample_mask(shape: tuple[int, int], fraction: float, seed: int, chunks=None)
     return (z >> np.uint64(11)).astype("float64") / float(2**53) < fraction
 
 
-__all__ = ["pixel_sample", "sample_mask"]
+def check_count(
+    value: object,
+    n_pixels: int | None = None,
+    *,
+    name: str = "sample",
+    minimum: int = 1,
+    allow_none: bool = True,
+) -> int | None:
+    """Validate ``sample=``, a number of pixels (``None``: every pixel, where ``allow_none``).
+
+    A fraction (a number below 1) raises a :class:`ParameterError` that gives the count it
+    stands for on ``n_pixels`` pixels.
+
+    Examples
+    --------
+    >>> check_count(5000), check_count(2e4), check_count(None)
+    (5000, 20000, None)
+    >>> try:
+    ...     check_count(0.1, 10_000)
+    ... except ParameterError as err:
+    ...     print(str(err).split(": ", 1)[1])
+    for 0.1 of these 10000 pixels pass sample=1000.
+    """
+    if value is None and allow_none:
+        return None
+    real = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if real and np.isfinite(value) and float(value).is_integer() and value >= minimum:
+        return int(value)
+    if real and 0 < value < 1:
+        fix = f"{name}={max(minimum, round(value * n_pixels))}" if n_pixels else f"{name}=..."
+        where = f"these {n_pixels}" if n_pixels else "the"
+        raise ParameterError(
+            f"{name}={value!r} looks like a fraction, but {name}= is a number of pixels: for "
+            f"{value} of {where} pixels pass {fix}."
+        )
+    every = ", or None for every pixel" if allow_none else ""
+    raise ParameterError(
+        f"{name}={value!r}: expected a number of pixels, an integer >= {minimum} (e.g. "
+        f"{name}=10_000){every}."
+    )
+
+
+def count_fraction(count: int, n_pixels: int) -> float:
+    """The probability :func:`sample_mask` keeps each of ``n_pixels`` pixels with for ``count``.
+
+    ``count / n_pixels``, at most 1 (every pixel): a count of ``f * n_pixels`` pixels keeps the
+    same pixels as the fraction ``f`` did.
+    """
+    return min(1.0, count / n_pixels) if n_pixels else 1.0
+
+
+__all__ = ["check_count", "count_fraction", "pixel_sample", "sample_mask"]

@@ -255,7 +255,7 @@ def _declare_example(names: list[str]) -> str:
     return min(table().sensors[names[0]].platforms, key=lambda p: (len(p), p))
 
 
-def ambiguity_error(res: SensorResolution, note: str = "") -> AmbiguousBandsError:
+def ambiguity_error(res: SensorResolution, *, note: str = "") -> AmbiguousBandsError:
     """The error for an ambiguous resolution: each meaning and the one line that settles it.
 
     ``note`` (e.g. what a requested band would be on each sensor) goes before the meanings.
@@ -405,7 +405,7 @@ def declare_sensor(cube: Cube, sensor: str) -> Cube:
         )
     res = _settle(chosen, pairs, [f"declared {sensor!r}"], "")
     if res.ambiguous:
-        raise ambiguity_error(res, f"{sensor!r} fits several band tables.")
+        raise ambiguity_error(res, note=f"{sensor!r} fits several band tables.")
     attrs = {"eoxr:sensor": res.sensor} | ({"platform": platform} if platform else {})
     return cube.assign_attrs(attrs)
 

@@ -137,7 +137,7 @@ def resolve_band(cube: Cube, name: str, *, sensor: str | None = None) -> str:
                 f"{name!r} is {lab!r} on {s}" if lab else f"{s} has no {name!r} band here"
                 for s, lab in found.items()
             )
-            raise ambiguity_error(res, note + ".")
+            raise ambiguity_error(res, note=note + ".")
         sensor = res.sensor
     label = _lookup(labels, name, sensor)
     if label is None:

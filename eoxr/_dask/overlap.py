@@ -137,6 +137,8 @@ def sample_windows(
     size: tuple[int, int],
     before: tuple[int, int],
     boundary: Boundary = "reflect",
+    *,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """``(n, size[0] * size[1])`` float64 windows of a 2-D array at pixels ``(rows, cols)``.
 
@@ -144,7 +146,8 @@ def sample_windows(
     likewise columns), row-major; image edges are padded as :func:`pad_numpy` pads them. For a
     dask array one pass reads each block once, with its halo, and keeps only the windows of the
     sampled pixels inside it: the array is never held in memory whole (a documented global
-    statistic such as a fit on a sample). Same values on any chunking.
+    statistic such as a fit on a sample), with a progress bar per ``progress``. Same values on
+    any chunking.
     """
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     halo = tuple(max(b, s - 1 - b) for s, b in zip(size, before))
@@ -170,6 +173,6 @@ def sample_windows(
         tasks.append(dask.delayed(_take_windows, pure=True)(blocks[i, j], r, c, size))
         where.append(sel)
     out = np.empty((rows.size, size[0] * size[1]), np.float64)
-    for sel, vals in zip(where, stats.compute(*tasks)):
+    for sel, vals in zip(where, stats.compute(*tasks, progress=progress)):
         out[sel] = vals
     return out

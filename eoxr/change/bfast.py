@@ -67,7 +67,7 @@ def critical_value(h: float, end: int, level: float) -> float:
             "end in (2, 4, 6, 8, 10)."
         )
     if not _LEVELS[0] <= level <= _LEVELS[-1]:
-        raise ParameterError(f"level={level!r}: the table covers levels 0.001 ... 0.05.")
+        raise ParameterError(f"alpha={level!r}: the table covers levels 0.001 ... 0.05.")
     return float(np.interp(level, _LEVELS, np.array(_CRIT[key])))
 
 
@@ -349,11 +349,11 @@ def bfast_monitor(
     monitor_start: Any,
     order: int = 3,
     h: float = 0.25,
-    level: float = 0.05,
+    alpha: float = 0.05,
     end: int = 10,
     trend: bool = False,
     history: str = "all",
-    roc_level: float | None = None,
+    roc_alpha: float | None = None,
 ) -> xr.Dataset:
     """Detect the first break after ``monitor_start`` in a seasonal series (BFAST-monitor).
 
@@ -372,7 +372,7 @@ def bfast_monitor(
         Number of harmonics of the yearly cycle.
     h : {0.25, 0.5, 1}
         MOSUM bandwidth relative to the history length.
-    level : float
+    alpha : float
         Significance level of the monitoring test, 0.001 ... 0.05.
     end : {2, 4, 6, 8, 10}
         Longest monitoring horizon in history lengths (selects the critical value, as R).
@@ -380,20 +380,20 @@ def bfast_monitor(
         Add a linear trend to the model (R's ``response ~ trend + harmon``). Off by default: a
         trend fitted on the history and extrapolated over the monitoring period biases the
         residuals, and the tabulated boundaries (derived for stationary regressors) then give
-        far more false alarms than ``level`` (0.3 instead of 0.05 on pure noise, 8 years
-        monthly); the harmonic model keeps the false-alarm rate at or below ``level``.
+        far more false alarms than ``alpha`` (0.3 instead of 0.05 on pure noise, 8 years
+        monthly); the harmonic model keeps the false-alarm rate at or below ``alpha``.
     history : {"all", "roc"}
         Stable-history selection per pixel. ``"all"`` (eoxr's default): every valid observation
         before ``monitor_start``. ``"roc"`` (R ``bfastmonitor``'s default, ``history="ROC"``):
         the reverse-ordered CUSUM test (Verbesselt et al. 2012; R ``bfast::history_roc``) runs
         the recursive-residual CUSUM test backwards in time from ``monitor_start``; if it
-        rejects stability at ``roc_level``, the history starts after the first crossing of the
+        rejects stability at ``roc_alpha``, the history starts after the first crossing of the
         boundary (at 0.05, as R's ``boundary()`` default), else it is the whole history.
         eoxr keeps ``"all"`` as default: its false-alarm rate is the tabulated one, it costs
         about half as much, and results do not change for users of earlier versions; pass
         ``history="roc"`` for R's default when the history may hold a disturbance.
-    roc_level : float, optional
-        Significance level of the ROC test, 0.001 ... 0.05 (default: ``level``, as R).
+    roc_alpha : float, optional
+        Significance level of the ROC test, 0.001 ... 0.05 (default: ``alpha``, as R).
 
     Returns
     -------
@@ -428,7 +428,7 @@ def bfast_monitor(
         raise DimensionError(f"bfast_monitor: unexpected dims {extra}; select one index first.")
     if not isinstance(order, int | np.integer) or order < 1:
         raise ParameterError(f"order={order!r}: expected an integer >= 1 (harmonics per year).")
-    crit = critical_value(h, end, level)
+    crit = critical_value(h, end, alpha)
     if history not in ("all", "roc"):
         raise ParameterError(
             f"history={history!r}: expected 'all' (every observation before monitor_start) or "
@@ -436,12 +436,12 @@ def bfast_monitor(
         )
     roc = None
     if history == "roc":
-        roc_level = level if roc_level is None else roc_level
-        if not (isinstance(roc_level, float | int) and 0.001 <= roc_level <= 0.05):
+        roc_alpha = alpha if roc_alpha is None else roc_alpha
+        if not (isinstance(roc_alpha, float | int) and 0.001 <= roc_alpha <= 0.05):
             raise ParameterError(
-                f"roc_level={roc_level!r}: expected a level in 0.001 ... 0.05, e.g. 0.05."
+                f"roc_alpha={roc_alpha!r}: expected a level in 0.001 ... 0.05, e.g. 0.05."
             )
-        roc = (roc_critical_value(float(roc_level)), roc_critical_value(0.05))
+        roc = (roc_critical_value(float(roc_alpha)), roc_critical_value(0.05))
     times = pd.DatetimeIndex(series["time"].values)
     start = pd.Timestamp(monitor_start)
     before = np.asarray(times < start)
@@ -496,8 +496,8 @@ def bfast_monitor(
     out = finalize_dataset(
         ds,
         like,
-        history=f"bfast_monitor: order={order}, h={h}, level={level}, end={end}, trend={trend}, "
-        f"history={history!r}" + (f", roc_level={roc_level}" if roc else ""),
+        history=f"bfast_monitor: order={order}, h={h}, alpha={alpha}, end={end}, trend={trend}, "
+        f"history={history!r}" + (f", roc_alpha={roc_alpha}" if roc else ""),
     )
     return out.assign_attrs(
         critical_value=crit, monitor_start=str(start.date()), history_selection=history

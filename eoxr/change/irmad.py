@@ -20,13 +20,13 @@ from .._dask.blockwise import map_bands
 from .._dask.chunking import rechunk_whole
 from .._dask.stats import compute
 from .._dims import band_dim, spatial_dims
-from .._sample import pixel_sample
+from .._sample import check_count, pixel_sample
 from ..errors import DimensionError, ParameterError
 from ._pair import Cube, resolve_pair
 
 
 def draw_sample(
-    a: xr.DataArray, b: xr.DataArray, size: int, seed: int, *, progress: bool | None = None
+    a: xr.DataArray, b: xr.DataArray, size: int | None, seed: int, *, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, Y)``: ``(n, bands)`` float64 values of both dates at a seeded pixel sample.
 
@@ -127,7 +127,7 @@ def irmad(
     max_iter: int = 50,
     tol: float = 1e-3,
     reg: float = 0.0,
-    sample: int = 1_000_000,
+    sample: int | None = 1_000_000,
     seed: int = 0,
     times: Sequence[Any] | None = None,
     progress: bool | None = None,
@@ -156,8 +156,8 @@ def irmad(
     reg : float
         Ridge regularisation of the covariance matrices, as a fraction of their mean variance
         (for nearly collinear bands).
-    sample : int
-        Number of pixels the fit uses.
+    sample : int or None
+        Number of pixels the fit uses (``None``: every pixel).
     seed : int
         Seed of the pixel sample.
     times : pair of time labels, optional
@@ -188,13 +188,14 @@ def irmad(
     bd = band_dim(a)
     if bd is None:
         raise DimensionError("irmad needs a band dimension (>= 2 bands); use difference() for one.")
-    for name, val, lo in (("max_iter", max_iter, 1), ("sample", sample, 2)):
-        if not isinstance(val, int | np.integer) or val < lo:
-            raise ParameterError(f"{name}={val!r}: expected an integer >= {lo}.")
+    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ParameterError(f"max_iter={max_iter!r}: expected an integer >= 1.")
+    ydim, xdim = spatial_dims(a)
+    sample = check_count(sample, a.sizes[ydim] * a.sizes[xdim], minimum=2)
     if not (tol > 0 and reg >= 0):
         raise ParameterError(f"tol={tol!r} must be > 0 and reg={reg!r} >= 0.")
     p = a.sizes[bd]
-    x, y = draw_sample(a, b, int(sample), seed, progress=progress)
+    x, y = draw_sample(a, b, sample, seed, progress=progress)
     if x.shape[0] <= 2 * p:
         raise ParameterError(
             f"irmad: only {x.shape[0]} valid pixels (no NaN in any band of either date) for "

@@ -35,6 +35,7 @@ from scipy import special
 
 from .._attrs import finalize, finalize_dataset
 from .._dask.blockwise import map_blocks
+from .._dask.chunking import is_dask
 from .._dims import band_dim, spatial_dims
 from ..errors import DataTypeError, DimensionError, ParameterError, UnitsError
 from ._pair import Packed, check_not_empty, stamp_values
@@ -165,18 +166,27 @@ def omnibus_kernel(
     return np.moveaxis(out.reshape((4 + 2 * nt, *shape)), 0, -1).astype(np.float32)
 
 
-def resolve_looks(series: xr.DataArray, looks: Any, progress: bool | None = None) -> float:
-    """ENL from the argument, else from attrs, else estimated from the first date (one pass)."""
-    from ..sar.looks import check_looks, estimate_looks, looks_from_attrs
+def resolve_looks(series: xr.DataArray, looks: Any) -> tuple[Any, bool]:
+    """``(looks, known)``: the ENL given, else from attrs, else estimated from the first date.
+
+    The estimate is :func:`eoxr.sar.estimate_looks` on the first date's first band, kept in the
+    graph as a lazy 0-d array for dask input (``known`` False), so nothing is computed now.
+    """
+    from ..sar.convert import as_linear
+    from ..sar.looks import check_looks, lazy_looks, looks_from_attrs
 
     if looks is not None:
-        return check_looks(looks)
+        return check_looks(looks), True
     found = looks_from_attrs(series)
     if found is not None:
-        return check_looks(found)
+        return check_looks(found), True
     first = series.isel(time=0)
     bd = band_dim(first)
-    return estimate_looks(first.isel({bd: 0}) if bd else first, progress=progress)
+    lin = as_linear(first.isel({bd: 0}) if bd else first, what="change_omnibus")
+    value = lazy_looks(lin, 7)
+    if is_dask(value):
+        return value, False
+    return float(value), True
 
 
 def omnibus(
@@ -184,7 +194,6 @@ def omnibus(
     *,
     looks: float | None = None,
     alpha: float = 0.01,
-    progress: bool | None = None,
 ) -> xr.Dataset:
     """Omnibus and sequential change tests on a SAR intensity series (Conradsen et al. 2016).
 
@@ -201,13 +210,11 @@ def omnibus(
         (no-data) are skipped at that pixel.
     looks : float, optional
         Equivalent number of looks. Default: the ``eoxr:looks`` / ``looks`` attr, else
-        :func:`eoxr.sar.estimate_looks` on the first date (a one-pass global statistic).
+        :func:`eoxr.sar.estimate_looks` on the first date's first band, a global statistic kept
+        in the graph (lazy for dask input: nothing is computed now).
     alpha : float
         Significance level of each test (``Q`` and ``R_j``). On a series without change about
         ``alpha`` of the pixels show a change (the first ``Q`` is the gate).
-    progress : bool, optional
-        Progress bar for the looks estimate, the only pass at call time (without ``looks`` and
-        a looks attr). Default: shown in interactive sessions.
 
     Returns
     -------
@@ -220,7 +227,9 @@ def omnibus(
         no further change is looked for); ``p_value`` (time, y, x): p-value of that ``R_j``
         (NaN at the first date of the series and at skipped dates), whether or not the gate
         opened; ``first_change`` / ``last_change``
-        (y, x) datetime64, NaT where none; ``n_changes`` (y, x). Attrs ``looks``, ``alpha``.
+        (y, x) datetime64, NaT where none; ``n_changes`` (y, x). The looks used are the 0-d
+        coordinate ``looks`` (lazy when estimated from a dask series: ``float(res.looks)``
+        computes it) and, when known at call time, the attr ``looks``; attr ``alpha``.
 
     Examples
     --------
@@ -267,7 +276,7 @@ def omnibus(
         raise DimensionError(f"omnibus: unexpected dims {extra}; select or stack them first.")
     db = is_db(series)
     units = series.attrs.get("units")
-    looks = resolve_looks(series, looks, progress)
+    looks, known = resolve_looks(series, looks)
     cube = series.transpose("time", bd, ydim, xdim)
     nt = cube.sizes["time"]
     packed = map_blocks(
@@ -303,8 +312,11 @@ def omnibus(
             "p_value": series_of(4 + nt, np.float32, "p_value", "p-value of the R_j test"),
         }
     )
-    out = finalize_dataset(ds, like, history=f"omnibus: looks={looks:.3g}, alpha={alpha}")
-    return out.assign_attrs(looks=looks, alpha=float(alpha))
+    shown = f"{looks:.3g}" if known else "estimated (median local ENL of the first date)"
+    out = finalize_dataset(ds, like, history=f"omnibus: looks={shown}, alpha={alpha}")
+    coord = xr.DataArray(looks, attrs={"long_name": "equivalent number of looks", "units": "1"})
+    out = out.assign_coords(looks=coord)
+    return out.assign_attrs({"alpha": float(alpha), **({"looks": looks} if known else {})})
 
 
 _POLS = {"VV", "VH", "HH", "HV"}
@@ -335,7 +347,6 @@ def change_omnibus(
     *,
     looks: float | None = None,
     alpha: float = 0.01,
-    progress: bool | None = None,
 ) -> xr.Dataset:
     """Omnibus SAR change test as an ``.eo`` verb: ``s1.eo.change_omnibus(looks=None, alpha=0.01)``.
 
@@ -348,11 +359,10 @@ def change_omnibus(
         polarisations, or a Dataset with one ``(time, y, x)`` variable per polarisation (``vv``,
         ``vh``, as :func:`eoxr.load_stac` yields); linear or dB through ``units``.
     looks : float, optional
-        Equivalent number of looks; from ``attrs["eoxr:looks"]`` or ``estimate_looks`` if None.
+        Equivalent number of looks; from ``attrs["eoxr:looks"]`` or ``estimate_looks`` if None
+        (kept lazy in the graph for a dask series).
     alpha : float
         Significance level of every test.
-    progress : bool, optional
-        Progress bar for the looks estimate (computed now when ``looks`` is not known).
 
     Returns
     -------
@@ -367,7 +377,7 @@ def change_omnibus(
     >>> sorted(res.data_vars)
     ['change', 'first_change', 'last_change', 'n_changes', 'p_q', 'p_value']
     """
-    return omnibus(series, looks=looks, alpha=alpha, progress=progress)
+    return omnibus(series, looks=looks, alpha=alpha)
 
 
 __all__ = ["omnibus", "change_omnibus", "q_pvalue", "r_pvalue", "omnibus_kernel"]

@@ -19,7 +19,7 @@ import xarray as xr
 from .._attrs import finalize, finalize_dataset
 from .._dask.overlap import map_overlap, sample_windows
 from .._dims import band_dim, spatial_dims
-from .._sample import pixel_sample
+from .._sample import check_count, pixel_sample
 from ..errors import ParameterError
 from ._pair import Cube, resolve_pair
 from .bitemporal import standardize_pair
@@ -36,7 +36,9 @@ def _neighbourhoods(padded: np.ndarray, size: int, shape: tuple[int, int]) -> np
     return win[: shape[0], : shape[1]].reshape(shape[0], shape[1], size * size)
 
 
-def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int, seed: int) -> np.ndarray:
+def _sample_neighbourhoods(
+    diff: xr.DataArray, size: int, n: int | None, seed: int, *, progress: bool | None = None
+) -> np.ndarray:
     """``(m, size * size)`` neighbourhood vectors at a seeded pixel sample (one lazy pass).
 
     Only the sampled windows are brought to memory, never the whole image; the windows are
@@ -47,7 +49,9 @@ def _sample_neighbourhoods(diff: xr.DataArray, size: int, n: int, seed: int) -> 
     pick = pixel_sample((ny, nx), n, seed)
     rows, cols = pick if pick is not None else np.divmod(np.arange(ny * nx), nx)
     half = size // 2
-    return sample_windows(diff.data, rows, cols, (size, size), (half, half), "reflect")
+    return sample_windows(
+        diff.data, rows, cols, (size, size), (half, half), "reflect", progress=progress
+    )
 
 
 def _assign_kernel(
@@ -73,9 +77,10 @@ def pca_kmeans(
     size: int = 4,
     n_components: int = 3,
     seed: int = 0,
-    sample: int = 200_000,
+    sample: int | None = 200_000,
     standardize: bool = True,
     times: Sequence[Any] | None = None,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Unsupervised change detection by PCA and k-means (Celik 2009).
 
@@ -93,17 +98,19 @@ def pca_kmeans(
         Number of principal components kept (Celik's ``S``), at most ``size ** 2``.
     seed : int
         Seed of the pixel sample and of k-means.
-    sample : int
-        Number of pixels the PCA and k-means are fitted on: a seeded sample by global pixel
-        index whose neighbourhoods are read from the lazy difference image in one pass (only
-        the sampled windows are held in memory, never the image); with ``standardize`` the
-        same pass reads the per-date statistics.
+    sample : int or None
+        Number of pixels the PCA and k-means are fitted on (``None``: every pixel): a seeded
+        sample by global pixel index whose neighbourhoods are read from the lazy difference
+        image in one pass (only the sampled windows are held in memory, never the image); with
+        ``standardize`` the same pass reads the per-date statistics.
     standardize : bool
         Scale each date and band to zero mean and unit variance first (global statistics, as
         :func:`eoxr.change.cva`): without it the radiometric differences between two real
         acquisitions dominate the difference image.
     times : pair of time labels, optional
         With ``b=None``: the two dates of ``a``.
+    progress : bool, optional
+        Progress bar for the pass that reads the sample. Default: shown when interactive.
 
     Returns
     -------
@@ -133,7 +140,8 @@ def pca_kmeans(
     diff = np.sqrt((d * d).sum(bd, skipna=False)) if bd else abs(d)
     diff = diff.astype(a.dtype)
     ydim, xdim = spatial_dims(diff)
-    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), size, sample, seed)
+    sample = check_count(sample, diff.sizes[ydim] * diff.sizes[xdim])
+    vec = _sample_neighbourhoods(diff.transpose(ydim, xdim), size, sample, seed, progress=progress)
     vec = vec[np.isfinite(vec).all(axis=1)]
     if len(vec) < 2 * n_components + 2:
         raise ParameterError("pca_kmeans: too few valid pixels to fit (all NaN?).")

@@ -250,7 +250,10 @@ def _as_array(counts: np.ndarray, method: str, name: str) -> np.ndarray:
 
 
 def threshold(
-    x: xr.DataArray, method: ThresholdMethod = "kittler_illingworth"
+    x: xr.DataArray,
+    method: ThresholdMethod = "kittler_illingworth",
+    *,
+    progress: bool | None = None,
 ) -> tuple[float, xr.DataArray]:
     """Split a change statistic into change / no change with a global threshold.
 
@@ -273,6 +276,8 @@ def threshold(
         water from land in SAR backscatter in dB (a narrow water mode against a broad, skewed,
         multi-modal land mass, which KI may split instead). ``"em_gmm"``: equal-posterior point
         of a two-Gaussian mixture fitted by EM.
+    progress : bool, optional
+        Progress bar for the histogram pass. Default: shown when interactive.
 
     Returns
     -------
@@ -289,7 +294,7 @@ def threshold(
     >>> 2.5 < t < 4.5, 95 <= int(mask.sum()) <= 105
     (True, True)
     """
-    t = threshold_value(x, method)
+    t = threshold_value(x, method, progress=progress)
     mask = finalize(
         x > t,
         x,

@@ -93,10 +93,10 @@ def _plant_dead(cube: np.ndarray, fraction: float, rng: np.random.Generator):
 
 
 def synthetic_hsi(
+    *,
     seed: int = 0,
     shape: tuple[int, int] = (128, 128),
     n_bands: int = 120,
-    *,
     noise_level: float = 0.004,
     stripe_fraction: float = 0.1,
     stripe_level: float = 2.0,

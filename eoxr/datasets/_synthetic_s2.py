@@ -77,8 +77,8 @@ def _clean_spectra(lc: np.ndarray, season: float, changed: np.ndarray) -> np.nda
 
 
 def synthetic_s2(
-    seed: int = 0,
     *,
+    seed: int = 0,
     shape: tuple[int, int] = (128, 128),
     times: int = 12,
     start: str = "2023-01-15",

@@ -53,11 +53,11 @@ def _masks(cls: np.ndarray, flood: np.ndarray, points: np.ndarray, margin: int):
 
 
 def synthetic_s1(
+    *,
     seed: int = 0,
     shape: tuple[int, int] = (256, 256),
     times: int | Sequence | pd.DatetimeIndex = 2,
     looks: float = 4.4,
-    *,
     db: bool = False,
     n_regions: int = 24,
     n_points: int = 6,

@@ -50,7 +50,7 @@ def quicklook(layer: xr.DataArray, path: Path, title: str, *, cmap: str | None =
         hv.Store.set_current_backend(current)
     dim = band_dim(layer)
     if dim is not None and layer.sizes[dim] == 3:
-        view = plot.plot_rgb(layer, [str(b) for b in layer[dim].values], title=title)
+        view = plot.plot_rgb(layer, bands=[str(b) for b in layer[dim].values], title=title)
     else:
         view = plot.image(layer, cmap=cmap or "viridis", title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +125,7 @@ def require_demo_dependencies() -> None:
 
 def run_demo(
     out: str | Path = "eoxr-output",
+    *,
     steps: Sequence[str] | None = None,
     printer: Callable[[str], None] = print,
 ) -> dict[str, list[str]]:

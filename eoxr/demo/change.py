@@ -88,7 +88,7 @@ def run(out: pathlib.Path) -> list[str]:
     at_flood = om.change.sel(time=flood_date).values
     prec, rec = _precision_recall(at_flood, s1.change.values)
     lines.append(
-        f"S1 omnibus (10 dates, ENL estimated {om.attrs['looks']:.2f}): flood found at its date "
+        f"S1 omnibus (10 dates, ENL estimated {float(om.looks):.2f}): flood found at its date "
         f"{str(flood_date)[:10]}: precision {prec:.3f}, recall {rec:.3f}"
     )
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))

@@ -32,7 +32,7 @@ def run(out: pathlib.Path) -> list[str]:
     truth = s.truth.isel(time=0, band=0)
     table = compare_filters(
         vv,
-        DEMO_FILTERS,
+        filters=DEMO_FILTERS,
         truth=truth,
         mask=s.extras["homogeneous"],
         labels=truth,

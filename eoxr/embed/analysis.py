@@ -18,7 +18,7 @@ from .._dask.blockwise import map_blocks
 from .._dask.chunking import rechunk_whole
 from .._dask.stats import compute
 from .._dims import spatial_dims
-from .._sample import pixel_sample
+from .._sample import check_count, pixel_sample
 from ..errors import DimensionError, ParameterError
 from ._feature import FEATURE, feature_dim
 
@@ -31,10 +31,11 @@ def _vectors(emb: xr.DataArray) -> xr.DataArray:
 
 
 def sample_vectors(
-    emb: xr.DataArray, sample: int, seed: int, *, progress: bool | None = None
+    emb: xr.DataArray, sample: int | None, seed: int, *, progress: bool | None = None
 ) -> np.ndarray:
     """Up to ``sample`` NaN-free feature vectors at seeded positions (one pass; a fit input)."""
     vec = _vectors(emb)
+    sample = check_count(sample, int(np.prod(vec.shape[:-1])))
     pick = pixel_sample(vec.shape[:-1], sample, seed)
     if pick is None:
         flat = vec.stack(_pos=list(vec.dims[:-1])).transpose("_pos", FEATURE)
@@ -173,7 +174,7 @@ def kmeans(
     emb: xr.DataArray,
     k: int,
     *,
-    sample: int = 100_000,
+    sample: int | None = 100_000,
     seed: int = 0,
     progress: bool | None = None,
 ) -> xr.DataArray:
@@ -185,8 +186,9 @@ def kmeans(
         Embedding cube (``feature`` dim).
     k : int
         Number of clusters.
-    sample : int
-        Vectors drawn (seeded, positions independent of chunks) to fit the centres on.
+    sample : int or None
+        Number of vectors (pixels) drawn, seeded, positions independent of chunks, to fit the
+        centres on (``None``: every pixel).
     seed : int
         Seed of the sample and of scikit-learn's initialisation.
     progress : bool, optional
@@ -236,7 +238,7 @@ def pca(
     emb: xr.DataArray,
     n: int,
     *,
-    sample: int = 100_000,
+    sample: int | None = 100_000,
     seed: int = 0,
     progress: bool | None = None,
 ) -> xr.DataArray:

@@ -23,6 +23,7 @@ import xarray as xr
 
 from .._dask.stats import compute
 from .._dims import spatial_dims
+from .._sample import check_count
 from .._window import check_window
 from ..errors import ParameterError
 from ..models.encoder import Encoder, check_dtype, make_encoder, select
@@ -126,6 +127,7 @@ def rcf_encoder(
     scale: float | None = None,
     patch: int | None = None,
     name: str | None = None,
+    progress: bool | None = None,
 ) -> Encoder:
     """Random convolutional features as an :class:`~eoxr.embed.Encoder`.
 
@@ -149,7 +151,9 @@ def rcf_encoder(
         Cube to draw windows from: required for ``"empirical"``; for both modes it also gives
         ``mean``/``std`` per band when they are not given (else 0 and 1). Read once (a fit).
     sample : int
-        Number of windows drawn from ``data``.
+        Number of windows drawn from ``data`` (a number of pixels: the windows' corners).
+    progress : bool, optional
+        Progress bar for the read of the windows from ``data``. Default: shown when interactive.
     mean, std, scale, patch, name
         As in :func:`eoxr.embed.encoder`.
 
@@ -183,7 +187,9 @@ def rcf_encoder(
     if data is not None:
         raw = select(data, probe.bands)
         check_dtype(raw, probe)
-        windows = sample_windows(raw, size, int(sample), seed) * scale
+        ydim, xdim = spatial_dims(raw)
+        count = check_count(sample, raw.sizes[ydim] * raw.sizes[xdim], allow_none=False)
+        windows = sample_windows(raw, size, count, seed, progress=progress) * scale
         if len(windows) < 2:
             raise ParameterError(
                 "no NaN-free windows found in data= to draw kernels and statistics from."

@@ -187,12 +187,3 @@ def check_positive_int(value: int | None, name: str, *, upper: int | None = None
         bound = f" and <= {upper}" if upper else ""
         raise ParameterError(f"{name}={value!r} must be an integer >= 1{bound}.")
     return int(value)
-
-
-def check_fraction(value: float | None, name: str) -> float | None:
-    """Validate an optional fraction in (0, 1]."""
-    if value is None:
-        return None
-    if not 0 < float(value) <= 1:
-        raise ParameterError(f"{name}={value!r} must be a fraction in (0, 1], e.g. 0.1.")
-    return float(value)

@@ -21,7 +21,7 @@ import xarray as xr
 
 from .._dask.chunking import is_dask
 from .._dask.stats import block_sum, compute
-from .._sample import sample_mask
+from .._sample import count_fraction, sample_mask
 from ..errors import ParameterError
 
 # Pixels per float64 batch: 200 bands x 16384 px x 8 B = 26 MB, one buffer per block.
@@ -102,7 +102,7 @@ def cube_moments(
     cube: xr.DataArray,
     *,
     diff: int = 0,
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> tuple[Moments, Moments | None]:
@@ -110,14 +110,19 @@ def cube_moments(
 
     Computed now, in one dask computation (the cube is read once). ``diff=2`` gives the
     second-order difference ``x[y-1] - 2 x[y] + x[y+1]`` (noise covariance ``6 Sigma_n``).
-    ``sample`` keeps that fraction of pixels (chosen by :func:`sample_mask` with ``seed``) to
-    cut the cost of the cross-products; differences are then taken at the sampled pixels.
+    ``sample`` keeps about that many pixels (each with probability ``sample / pixels``, chosen
+    by :func:`sample_mask` with ``seed``) to cut the cost of the cross-products; differences
+    are then taken at the sampled pixels.
     ``progress`` shows a progress bar for dask input (see
     :func:`eoxr._dask.progress.want_progress`).
     """
     data = cube.data
     chunks = data.chunks[1:] if is_dask(data) else None
-    keep = None if sample is None else sample_mask(data.shape[1:], sample, seed, chunks)
+    if sample is not None:
+        fraction = count_fraction(sample, int(np.prod(data.shape[1:])))
+        keep = sample_mask(data.shape[1:], fraction, seed, chunks)
+    else:
+        keep = None
     tasks = [_gram_blockwise(data, keep)]
     if diff:
         # lazy across chunk borders; NaN where any of the pixels involved is NaN
@@ -130,7 +135,7 @@ def cube_moments(
     return out[0], (out[1] if diff else None)
 
 
-def _raise_too_few_pixels(cube: xr.DataArray, n: int, sample: float | None) -> None:
+def _raise_too_few_pixels(cube: xr.DataArray, n: int, sample: int | None) -> None:
     """Explain why fewer pixels than bands are NaN-free (error path only: one more pass)."""
     bdim = cube.dims[0]
     empty = cube.isnull().all(cube.dims[1:]).values
@@ -141,7 +146,7 @@ def _raise_too_few_pixels(cube: xr.DataArray, n: int, sample: float | None) -> N
             "pixel has a complete spectrum for the band statistics. Drop them first: "
             f"`cube.dropna({bdim!r}, how='all')`."
         )
-    hint = f" or a larger sample than {sample}" if sample is not None else ""
+    hint = f" or a larger sample than {sample} pixels" if sample is not None else ""
     raise ParameterError(
         f"the band statistics need more NaN-free pixels than bands: {n} pixels have a complete "
         f"spectrum for {cube.shape[0]} bands. Use a larger area{hint}, or drop bands that are "

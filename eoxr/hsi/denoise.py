@@ -13,6 +13,7 @@ result does not depend on the chunking at all. Giving ``halo`` runs it tile by t
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -20,12 +21,13 @@ import xarray as xr
 
 from .._attrs import finalize
 from .._dask.blockwise import map_blocks, map_slices
-from .._dask.chunking import match_chunks
+from .._dask.chunking import is_dask, match_chunks
+from .._dask.lazy import lazy_call
 from .._dask.overlap import map_overlap
 from .._window import check_window
 from ..errors import ParameterError
 from ._cube import as_bands_first, good_bands, halo_depth, on_good_bands, per_scene, wavelengths
-from .noise import Noise, check_noise, noise_sigma
+from .noise import Noise, check_noise, sigma_data
 from .spatial import denoise_scores, nlm_halo, tv_block, tv_slices
 from .transforms import LowRankTransform, fit_mnf, fit_pca, fit_subspace, project_block
 
@@ -75,7 +77,7 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
     >>> from eoxr.datasets import synthetic_hsi
     >>> from eoxr.hsi import fit_pca
     >>> cube = synthetic_hsi(shape=(48, 48), n_bands=40).cube
-    >>> t = fit_pca(cube, 5)
+    >>> t = fit_pca(cube, n_components=5)
     >>> out = apply_transform(cube.chunk({"y": 24, "x": 24}), t)  # lazy
     >>> out.chunks[1], out.dtype.name
     ((24, 24), 'float32')
@@ -94,11 +96,11 @@ def apply_transform(cube: xr.DataArray, transform: LowRankTransform) -> xr.DataA
 @per_scene
 def mnf(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     min_snr: float = 1.0,
     noise: Noise = "diff",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -117,8 +119,8 @@ def mnf(
     noise : {"diff", "hysime"} or DataArray
         Noise covariance of the fit: estimated from ``y`` differences (full covariance) or by
         HySime, or a per-band sigma DataArray (e.g. :func:`estimate_noise`).
-    sample : float, optional
-        Fit on this fraction of pixels (pseudo-random with ``seed``, chunk-independent).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random with ``seed``, chunk-independent).
     seed : int
         Seed of the pixel sample.
     transform : LowRankTransform, optional
@@ -147,7 +149,7 @@ def mnf(
     """
     t = transform or fit_mnf(
         cube,
-        n_components,
+        n_components=n_components,
         min_snr=min_snr,
         noise=noise,
         sample=sample,
@@ -160,10 +162,10 @@ def mnf(
 @per_scene
 def pca(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -181,8 +183,8 @@ def pca(
         Components kept; default: the HySime signal-subspace size for ``noise``.
     noise : {"hysime", "diff"} or DataArray
         Noise estimate for the default rank (not used when ``n_components`` is given).
-    sample : float, optional
-        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random, chunk-independent, with ``seed``).
     seed : int
         Seed of the pixel sample.
     transform : LowRankTransform, optional
@@ -198,11 +200,11 @@ def pca(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, 5).dtype.name
+    >>> pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, n_components=5).dtype.name
     'float32'
     """
     t = transform or fit_pca(
-        cube, n_components, noise=noise, sample=sample, seed=seed, progress=progress
+        cube, n_components=n_components, noise=noise, sample=sample, seed=seed, progress=progress
     )
     return apply_transform(cube, t)
 
@@ -252,8 +254,8 @@ def _subspace_tv_whole(d: xr.DataArray, t: LowRankTransform, weight: float, n_it
 @per_scene
 def subspace(
     cube: xr.DataArray,
-    rank: int | None = None,
     *,
+    rank: int | None = None,
     spatial: Literal["nlmeans", "tv"] = "nlmeans",
     h: float = 0.6,
     size: int = 5,
@@ -262,7 +264,7 @@ def subspace(
     n_iter: int = 60,
     halo: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     transform: LowRankTransform | None = None,
     progress: bool | None = None,
@@ -303,8 +305,8 @@ def subspace(
         this halo instead of whole eigen-images (approximate, see above).
     noise : {"hysime", "diff"} or DataArray
         Noise sigma used to whiten the bands.
-    sample, seed : float, int
-        Fit on a pseudo-random, chunk-independent fraction of pixels.
+    sample, seed : int, int
+        Fit on about ``sample`` pixels (pseudo-random, chunk-independent).
     transform : LowRankTransform, optional
         A fitted transform (:func:`eoxr.hsi.fit_subspace`): nothing is computed now.
     progress : bool, optional
@@ -327,7 +329,7 @@ def subspace(
     check_noise(noise)
     data, order = as_bands_first(cube)
     t = transform or fit_subspace(
-        data, rank, noise=noise, sample=sample, seed=seed, progress=progress
+        data, rank=rank, noise=noise, sample=sample, seed=seed, progress=progress
     )
     params = {
         "h": h,
@@ -401,8 +403,8 @@ def _check_spacing(data: xr.DataArray, spacing: str) -> None:
 @per_scene
 def savgol(
     cube: xr.DataArray,
-    size: int = 7,
     *,
+    size: int = 7,
     order: int = 2,
     spacing: Literal["check", "index"] = "check",
 ) -> xr.DataArray:
@@ -434,7 +436,7 @@ def savgol(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, 9, order=3).dtype.name
+    >>> savgol(synthetic_hsi(shape=(16, 16), n_bands=40).cube, size=9, order=3).dtype.name
     'float32'
     """
     data, dim_order = as_bands_first(cube)
@@ -454,11 +456,20 @@ def savgol(
     return _finish(out, data, cube, dim_order, f"savgol(size={size}, order={order})")
 
 
+def _tv_weights(sigma: np.ndarray, *, strength: float) -> np.ndarray:
+    """TV weight per band, ``strength * sigma``; 0 (not smoothed) where sigma is NaN."""
+    # NaN: a band without valid second differences (all NaN) or left out by bbl
+    sig = np.nan_to_num(np.asarray(sigma, dtype="float64"), nan=0.0)
+    if not np.all(np.isfinite(sig)) or (sig < 0).any():
+        raise ParameterError("noise must give one finite, non-negative sigma per band.")
+    return strength * sig
+
+
 @per_scene
 def tv(
     cube: xr.DataArray,
-    strength: float = 1.0,
     *,
+    strength: float = 1.0,
     noise: Noise = "diff",
     n_iter: int = 50,
     halo: int | None = None,
@@ -484,15 +495,16 @@ def tv(
     strength : float
         Multiplier of each band's noise sigma to give its TV weight.
     noise : {"diff", "hysime"} or DataArray
-        Per-band noise sigma: estimated now in one pass (``"diff"``, default) or given. A band
-        without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
+        Per-band noise sigma: estimated (``"diff"``, default: a global statistic kept in the
+        graph for a dask cube; ``"hysime"``: a fit, computed now) or given (a lazy sigma stays
+        lazy). A band without an estimate (NaN, e.g. all NaN or ``bbl`` 0) is not smoothed.
     n_iter : int
         Chambolle iterations (fixed, so that results do not depend on a stopping rule).
     halo : int, optional
         Solve tile by tile with this halo in pixels around each chunk (capped at the image
         size) instead of whole band images; approximate, see above.
     progress : bool, optional
-        Progress bar for the noise estimate's pass over a dask cube.
+        Progress bar for the ``"hysime"`` noise fit's pass over a dask cube.
 
     Returns
     -------
@@ -507,11 +519,12 @@ def tv(
     """
     check_noise(noise)
     data, order = as_bands_first(cube)
-    # NaN: a band without valid second differences (all NaN) or left out by bbl: not smoothed
-    sig = np.nan_to_num(noise_sigma(data, noise, progress=progress), nan=0.0)
-    if not np.all(np.isfinite(sig)) or (sig < 0).any():
-        raise ParameterError("noise must give one finite, non-negative sigma per band.")
-    kw = {"weights": strength * sig, "n_iter": int(n_iter)}
+    # the weights stay in the graph for a dask cube (a "diff" estimate, a lazy sigma)
+    sig = sigma_data(data, noise, progress=progress)
+    weights = lazy_call(functools.partial(_tv_weights, strength=strength), sig, shape=sig.shape)
+    if not is_dask(data):
+        weights = np.asarray(weights)  # numpy cube, lazy sigma: read it (the cube is eager)
+    kw = {"weights": weights, "n_iter": int(n_iter)}
     if halo is None:
         out = map_slices(tv_slices, data, whole=data.dims[1:], split=data.dims[0], kwargs=kw)
     else:

@@ -40,8 +40,9 @@ import xarray as xr
 from .._attrs import finalize
 from .._dask.lazy import lazy_call
 from .._dask.stats import block_sum, compute, hist_quantile
+from .._sample import check_count
 from ..errors import ParameterError
-from ._cube import as_bands_first, check_fraction, good_bands, per_scene, wavelengths
+from ._cube import as_bands_first, good_bands, per_scene, wavelengths
 from ._stats import Moments, cube_moments
 
 NoiseMethod = Literal["hysime", "diff"]
@@ -237,7 +238,7 @@ def estimate_noise(
     cube: xr.DataArray,
     method: NoiseMethod = "hysime",
     *,
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> xr.DataArray:
@@ -254,9 +255,9 @@ def estimate_noise(
         :data:`MIN_PIXELS_PER_BAND` complete pixels per band (else a ParameterError says why).
         ``"diff"``: robust second-order shift difference along ``y`` (insensitive to column
         stripes and rare dead pixels, but inflated by fine spatial texture).
-    sample : float, optional
-        For ``"hysime"``: fraction of pixels used for the cross-products (pseudo-random with
-        ``seed``, independent of chunking).
+    sample : int, optional
+        For ``"hysime"``: about this many pixels are used for the cross-products (pseudo-random
+        with ``seed``, independent of chunking). Default: all.
     seed : int
         Seed of the pixel sample.
     progress : bool, optional
@@ -281,7 +282,7 @@ def estimate_noise(
     if method not in NOISE_METHODS:
         raise ParameterError(f"method={method!r} is not a noise estimator; use 'hysime' or 'diff'.")
     data, _ = as_bands_first(cube)
-    check_fraction(sample, "sample")
+    check_count(sample, data.shape[1] * data.shape[2])
     good = good_bands(data)
     sub = data if good is None else data.isel({data.dims[0]: good})
     n_bands = data.shape[0]

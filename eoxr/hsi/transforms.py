@@ -13,7 +13,8 @@ import numpy as np
 import scipy.linalg
 import xarray as xr
 
-from ._cube import as_bands_first, check_fraction, check_positive_int, good_bands
+from .._sample import check_count
+from ._cube import as_bands_first, check_positive_int, good_bands
 from ._stats import Moments, cube_moments
 from .noise import Noise, check_noise, hysime_noise_var, hysime_subspace, noise_sigma
 
@@ -62,7 +63,7 @@ class LowRankTransform:
 
 
 def _check_fit(
-    cube: xr.DataArray, n_components: int | None, sample: float | None, noise: Noise
+    cube: xr.DataArray, n_components: int | None, sample: int | None, noise: Noise
 ) -> tuple[xr.DataArray, Noise]:
     """The cube's good bands as ``(band, y, x)``, and ``noise`` restricted to them."""
     check_noise(noise)
@@ -76,7 +77,7 @@ def _check_fit(
         data = data.isel({data.dims[0]: good})
     check_noise(noise, data.shape[0])
     check_positive_int(n_components, "n_components", upper=data.shape[0])
-    check_fraction(sample, "sample")
+    check_count(sample, data.shape[1] * data.shape[2])
     return data, noise
 
 
@@ -103,11 +104,11 @@ def _fit_moments(data, noise, *, sample, seed, progress):
 
 def fit_mnf(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     min_snr: float = 1.0,
     noise: Noise = "diff",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> LowRankTransform:
@@ -131,8 +132,8 @@ def fit_mnf(
         SNR a component needs to be kept by default.
     noise : {"diff", "hysime"} or DataArray
         Noise covariance: ``y`` differences (full), HySime or a per-band sigma (diagonal).
-    sample : float, optional
-        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random, chunk-independent, with ``seed``).
     seed : int
         Seed of the pixel sample.
     progress : bool, optional
@@ -176,10 +177,10 @@ def fit_mnf(
 
 def fit_pca(
     cube: xr.DataArray,
-    n_components: int | None = None,
     *,
+    n_components: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> LowRankTransform:
@@ -197,8 +198,8 @@ def fit_pca(
         Components kept (default: the HySime signal-subspace size).
     noise : {"hysime", "diff"} or DataArray
         Noise estimate for the default rank.
-    sample : float, optional
-        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random, chunk-independent, with ``seed``).
     seed : int
         Seed of the pixel sample.
     progress : bool, optional
@@ -212,7 +213,7 @@ def fit_pca(
     Examples
     --------
     >>> from eoxr.datasets import synthetic_hsi
-    >>> fit_pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, 4).n_components
+    >>> fit_pca(synthetic_hsi(shape=(48, 48), n_bands=40).cube, n_components=4).n_components
     4
     """
     data, noise = _check_fit(cube, n_components, sample, noise)
@@ -231,10 +232,10 @@ def fit_pca(
 
 def fit_subspace(
     cube: xr.DataArray,
-    rank: int | None = None,
     *,
+    rank: int | None = None,
     noise: Noise = "hysime",
-    sample: float | None = None,
+    sample: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> LowRankTransform:
@@ -255,8 +256,8 @@ def fit_subspace(
         Subspace dimension (default: HySime's estimate).
     noise : {"hysime", "diff"} or DataArray
         Per-band noise sigma used to whiten the bands.
-    sample : float, optional
-        Fit on this pseudo-random fraction of pixels (chunk-independent, with ``seed``).
+    sample : int, optional
+        Fit on about this many pixels (pseudo-random, chunk-independent, with ``seed``).
     seed : int
         Seed of the pixel sample.
     progress : bool, optional

@@ -208,7 +208,7 @@ def resolve_requests(
     if first_error is not None and all(" has no " in o for o in outcome.values()):
         raise first_error
     note = "For the requested indices " + "; ".join(outcome.values()) + "."
-    raise _bands.ambiguity_error(res, note)
+    raise _bands.ambiguity_error(res, note=note)
 
 
 def resolve(

@@ -315,8 +315,8 @@ def homogeneous_mask(cube: xr.DataArray, *, size: int = 31, smooth: int = 7) -> 
 
 def compare_filters(
     cube: xr.DataArray,
-    filters: Sequence[str] | None = None,
     *,
+    filters: Sequence[str] | None = None,
     truth: xr.DataArray | None = None,
     mask: Mask = None,
     labels: Mask = None,
@@ -354,7 +354,7 @@ def compare_filters(
     --------
     >>> from eoxr.datasets import synthetic_s1
     >>> c = synthetic_s1(shape=(64, 64)).cube.isel(time=0, band=0)
-    >>> list(compare_filters(c, ["lee"], looks=4.4).columns)[:3]
+    >>> list(compare_filters(c, filters=["lee"], looks=4.4).columns)[:3]
     ['filter', 'enl', 'mean_ratio']
     """
     names = list(speckle.__all__ if filters is None else filters)

@@ -142,7 +142,7 @@ def layer_view(da: xr.DataArray, title: str | None, **kwargs: Any) -> Any:
     """RGB for a 3-band layer, else :func:`image` (time becomes a slider)."""
     dim = band_dim(da)
     if dim is not None and da.sizes[dim] == 3:
-        return plot_rgb(da, [str(b) for b in da[dim].values], title=title)
+        return plot_rgb(da, bands=[str(b) for b in da[dim].values], title=title)
     if dim is not None:
         raise DimensionError(
             f"{da.name or 'layer'} has {da.sizes[dim]} bands: select one, or three for RGB."

@@ -18,8 +18,8 @@ from ._style import map_opts, plain
 
 def plot_rgb(
     cube: xr.DataArray | xr.Dataset,
-    bands: Sequence[str] = ("red", "green", "blue"),
     *,
+    bands: Sequence[str] = ("red", "green", "blue"),
     stretch: Stretch = "percentile",
     percentiles: Sequence[float] = (2, 98),
     gamma: float = 1.8,

@@ -47,8 +47,8 @@ def _bad_spans(wl: np.ndarray, bad: np.ndarray) -> list[tuple[float, float]]:
 
 def plot_spectra(
     cube: xr.DataArray,
-    points: Sequence[tuple[float, float]] | None = None,
     *,
+    points: Sequence[tuple[float, float]] | None = None,
     bad_bands: xr.DataArray | Sequence[bool] | None = None,
 ) -> Any:
     """Spectra at map points against wavelength, with bad bands shaded.
@@ -74,7 +74,7 @@ def plot_spectra(
     --------
     >>> from eoxr.datasets import synthetic_hsi
     >>> cube = synthetic_hsi(seed=0, shape=(16, 16)).cube
-    >>> view = cube.eo.plot_spectra([(float(cube.x[3]), float(cube.y[5]))])
+    >>> view = cube.eo.plot_spectra(points=[(float(cube.x[3]), float(cube.y[5]))])
     >>> type(view).__name__
     'Overlay'
     """

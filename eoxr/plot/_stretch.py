@@ -50,8 +50,8 @@ def sample(da: xr.DataArray) -> xr.DataArray:
 
 def stretch_limits(
     layers: Sequence[xr.DataArray],
-    stretch: Stretch = "percentile",
     *,
+    stretch: Stretch = "percentile",
     percentiles: Sequence[float] = (2, 98),
 ) -> list[tuple[float, float]]:
     """Per-layer display limits ``(low, high)`` from a bounded sample, in one pass.
@@ -74,7 +74,7 @@ def stretch_limits(
     --------
     >>> import eoxr.testing as et
     >>> cube = et.make_cube(times=None)
-    >>> lo, hi = stretch_limits([cube.isel(band=0)], "minmax")[0]
+    >>> lo, hi = stretch_limits([cube.isel(band=0)], stretch="minmax")[0]
     >>> lo < hi
     True
     """
@@ -123,6 +123,6 @@ def stretched(
         raise ParameterError(f"bands={bands!r}: give exactly three bands (red, green, blue).")
     check_stretch(stretch, percentiles, gamma)
     layers = [plain(_bands.select_band(cube, b)) for b in bands]
-    limits = stretch_limits(layers, stretch, percentiles=percentiles)
+    limits = stretch_limits(layers, stretch=stretch, percentiles=percentiles)
     rgba = to_rgba(layers, limits, gamma if stretch == "gamma" else 1.0)
     return rgba, [str(layer.name) for layer in layers]

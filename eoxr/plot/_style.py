@@ -51,7 +51,7 @@ def projected(da: xr.DataArray | xr.Dataset) -> bool:
 
 
 def hover_tooltips(
-    da: xr.DataArray | xr.Dataset, value: str | None = None
+    da: xr.DataArray | xr.Dataset, *, value: str | None = None
 ) -> list[tuple[str, str]]:
     """Hover tooltips formatted like the map's axes (``500,005`` rather than ``5.000e+5``).
 
@@ -70,7 +70,7 @@ def hover_tooltips(
     Examples
     --------
     >>> import eoxr.testing as et
-    >>> hover_tooltips(et.make_cube(times=None), "red")
+    >>> hover_tooltips(et.make_cube(times=None), value="red")
     [('x', '$x{0,0}'), ('y', '$y{0,0}'), ('red', '@image{0.0000}')]
     """
     ydim, xdim = spatial_dims(da)
@@ -94,7 +94,7 @@ def map_opts(
         dict(title=title, xlabel=xlabel, ylabel=ylabel, xformatter=fmt, yformatter=fmt,
              xticks=4, **extra.get("common", {})),
         bokeh=dict(data_aspect=1, frame_width=400, tools=["hover"],
-                   hover_tooltips=hover_tooltips(da, value), **extra.get("bokeh", {})),
+                   hover_tooltips=hover_tooltips(da, value=value), **extra.get("bokeh", {})),
         matplotlib=dict(aspect="equal", fig_inches=5, **extra.get("matplotlib", {})),
     )  # fmt: skip
 

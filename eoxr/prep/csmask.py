@@ -107,7 +107,7 @@ def csmask(
     Examples
     --------
     >>> import eoxr.testing as et
-    >>> cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=64, nx=64, times=None)
+    >>> cube = et.make_cube(bands=["B02", "B03", "B04", "B08"], ny=64, nx=64, times=None)
     >>> csmask(cube, patch=64, overlap=16).dims  # doctest: +SKIP
     ('y', 'x')
     """

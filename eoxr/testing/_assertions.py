@@ -28,7 +28,7 @@ class _CountingScheduler:
 
 
 @contextlib.contextmanager
-def raise_if_dask_computes(max_computes: int = 0) -> Iterator[_CountingScheduler]:
+def raise_if_dask_computes(*, max_computes: int = 0) -> Iterator[_CountingScheduler]:
     """Context in which any dask computation beyond ``max_computes`` raises ``RuntimeError``.
 
     Examples
@@ -97,8 +97,8 @@ def _assert_same_metadata(expected: Any, got: Any, ch: Mapping[str, int]) -> Non
 def assert_chunk_invariant(
     func: Callable[[xr.DataArray], Any],
     cube: xr.DataArray,
-    chunkings: Sequence[Mapping[str, int]] | None = None,
     *,
+    chunkings: Sequence[Mapping[str, int]] | None = None,
     rtol: float = 1e-6,
     atol: float = 0.0,
     lazy: bool = True,

@@ -12,8 +12,8 @@ from .._dims import make_grid_coords
 
 
 def make_cube(
-    bands: Sequence[str] = ("B02", "B03", "B04", "B08"),
     *,
+    bands: Sequence[str] = ("B02", "B03", "B04", "B08"),
     ny: int = 32,
     nx: int = 32,
     times: int | None = 2,

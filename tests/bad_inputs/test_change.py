@@ -158,3 +158,10 @@ def test_omnibus_empty_band_selection(s1):
         ch.omnibus(s1.isel(band=[]), looks=4.4)
     with pytest.raises(DimensionError, match="spatial selection is empty"):
         ch.omnibus(s1.isel(x=slice(0, 0)), looks=4.4)
+
+
+@pytest.mark.parametrize("func", ["irmad", "pca_kmeans"])
+def test_sample_given_as_a_fraction(s2, func):
+    # sample= is a number of pixels: 0.5 of these 24 x 20 pixels is sample=240
+    with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=240\."):
+        getattr(ch, func)(s2.isel(time=0), s2.isel(time=1), sample=0.5)

@@ -44,7 +44,7 @@ def test_integer_dn_with_scale_would_scale_twice() -> None:
     enc = encoder(POOL, bands=["red"], mean=1000, std=500, scale=10000)
     want = embed(dn.astype("float32").assign_attrs(units="1") / 10000, enc, patch=8)
     np.testing.assert_allclose(embed(dn, enc, patch=8).values, want.values, rtol=1e-5)
-    plain = et.make_cube(["red", "nir"], ny=40, nx=36, times=None, dtype="uint16")
+    plain = et.make_cube(bands=["red", "nir"], ny=40, nx=36, times=None, dtype="uint16")
     with pytest.raises(UnitsError, match=r"to_reflectance\(scale="):
         embed(plain, enc)
     # an encoder without constants cannot tell: integers with its scale would be scaled twice
@@ -135,3 +135,12 @@ def test_analysis_on_a_cube_without_features() -> None:
 def test_missing_onnx_file() -> None:
     with pytest.raises(ParameterError, match="does not exist"):
         encoder("/nonexistent/model.onnx", bands=["red"])
+
+
+def test_sample_given_as_a_fraction() -> None:
+    # sample= is a number of pixels (here of vectors, and of windows for RCF), never a fraction
+    emb = embed(CUBE, RCF, patch=4)  # 10 x 9 vectors
+    with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=9\."):
+        kmeans(emb, 2, sample=0.1)
+    with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=720\."):
+        encoder("rcf", bands=["red", "nir"], features=8, data=CUBE, sample=0.5)

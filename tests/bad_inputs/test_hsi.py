@@ -51,7 +51,10 @@ def test_unknown_noise_method_fails_before_any_pass(cube):
         lambda: hsi.find_bad_bands(lazy, noise="mad"),
         lambda: hsi.find_dead_pixels(lazy, noise="mad"),
     ):
-        with raise_if_dask_computes(0), pytest.raises(ParameterError, match="'diff' or 'hysime'"):
+        with (
+            raise_if_dask_computes(max_computes=0),
+            pytest.raises(ParameterError, match="'diff' or 'hysime'"),
+        ):
             call()
     with pytest.raises(ParameterError, match="'hysime' or 'diff'"):
         hsi.estimate_noise(cube, "mad")
@@ -116,9 +119,9 @@ def test_repair_with_a_mask_of_the_wrong_shape(cube):
 
 def test_even_or_too_large_window_sizes(cube):
     with pytest.raises(ParameterError, match="size=4"):
-        hsi.savgol(cube, 4)
+        hsi.savgol(cube, size=4)
     with pytest.raises(ParameterError, match="size=31 exceeds"):
-        hsi.savgol(cube, 31)
+        hsi.savgol(cube, size=31)
     with pytest.raises(ParameterError, match="size=6"):
         hsi.subspace(cube, size=6)
 
@@ -129,6 +132,13 @@ def test_bbl_marks_every_band_bad(cube):
 
 
 def test_transform_fitted_on_other_bands(cube):
-    t = hsi.fit_pca(cube.isel(band=slice(0, 20)), 3)
+    t = hsi.fit_pca(cube.isel(band=slice(0, 20)), n_components=3)
     with pytest.raises(ParameterError, match="fitted on 20 bands but the cube has 30"):
         hsi.apply_transform(cube, t)
+
+
+@pytest.mark.parametrize("fit", ["estimate_noise", "fit_mnf", "fit_pca", "fit_subspace"])
+def test_sample_given_as_a_fraction(cube, fit):
+    # sample= is a number of pixels everywhere: 0.1 of these 1600 pixels is sample=160
+    with raise_if_dask_computes(), pytest.raises(ParameterError, match=r"pass sample=160\."):
+        getattr(hsi, fit)(cube.chunk({"y": 20}), sample=0.1)

@@ -119,9 +119,9 @@ def test_complex_slc_to_a_filter(img):
 
 def test_unknown_metric_option_and_filter(img):
     with pytest.raises(ParameterError, match=r"option\(s\) \['windw'\] are taken by none"):
-        metrics.compare_filters(img, ["lee"], looks=4.4, windw=7)
+        metrics.compare_filters(img, filters=["lee"], looks=4.4, windw=7)
     with pytest.raises(ParameterError, match=r"unknown filter\(s\) \['nlmeans'\]"):
-        metrics.compare_filters(img, ["lee", "nlmeans"])
+        metrics.compare_filters(img, filters=["lee", "nlmeans"])
     with pytest.raises(TypeError, match="unexpected keyword argument 'maks'"):
         metrics.enl(img, maks=np.ones((32, 36), bool))
 

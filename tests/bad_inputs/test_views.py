@@ -64,21 +64,21 @@ def test_rgb_needs_three_bands():
 def test_plot_spectra_without_wavelength():
     cube = make_cube(bands=["x1", "x2", "x3"], ny=4, nx=4, times=None)
     with pytest.raises(DimensionError, match=r"wavelength.*assign_coords"):
-        cube.eo.plot_spectra([(float(cube.x[0]), float(cube.y[0]))])
+        cube.eo.plot_spectra(points=[(float(cube.x[0]), float(cube.y[0]))])
 
 
 def test_plot_spectra_bad_band_flags_of_wrong_length():
     cube = make_cube(bands=RGB, ny=4, nx=4, times=None)
     cube = cube.assign_coords(wavelength=("band", [665.0, 560.0, 490.0]))
     with pytest.raises(ParameterError, match="2 flags for 3 bands"):
-        cube.eo.plot_spectra([(float(cube.x[0]), float(cube.y[0]))], bad_bands=[True, False])
+        cube.eo.plot_spectra(points=[(float(cube.x[0]), float(cube.y[0]))], bad_bands=[True, False])
 
 
 def test_plot_spectra_no_points():
     cube = make_cube(bands=RGB, ny=4, nx=4, times=None)
     cube = cube.assign_coords(wavelength=("band", [665.0, 560.0, 490.0]))
     with pytest.raises(ParameterError, match="at least one"):
-        cube.eo.plot_spectra([])
+        cube.eo.plot_spectra(points=[])
 
 
 def test_swipe_of_mismatched_grids():

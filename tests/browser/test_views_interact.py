@@ -60,7 +60,7 @@ with eoxr.progress(True):
     total = float(da.ones((400, 400), chunks=100).map_blocks(slow).sum())
 total""",
     'cube.eo.explore(indices=["NDVI"])',
-    'cube.eo.plot_rgb(("B04", "B03", "B02"))',
+    'cube.eo.plot_rgb(bands=("B04", "B03", "B02"))',
     "red = cube.isel(time=0).sel(band='B04')\nep.swipe(red, red * 3)",
     """\
 hsi = synthetic_hsi(seed=0, shape=(24, 24)).cube

@@ -74,7 +74,7 @@ def assert_same_on_chunkings(func, cube, chunkings, *, computes=1, rtol=1e-6):
     base = cube.compute()
     want = values(func(base))
     for chunks in chunkings:
-        with raise_if_dask_computes(computes):
+        with raise_if_dask_computes(max_computes=computes):
             res = func(base.chunk(chunks))
         got = values(res)
         for k, e in want.items():

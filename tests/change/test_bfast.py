@@ -54,7 +54,7 @@ def test_breaks_found_on_time_and_false_alarms_below_level():
 def test_false_alarm_rate_no_break_matches_level():
     s = seasonal_series(n=60, broken_rows=0, seed=5)
     for level in (0.05, 0.01):
-        rate = float((bfast_monitor(s, monitor_start=START, level=level).status == 1).mean())
+        rate = float((bfast_monitor(s, monitor_start=START, alpha=level).status == 1).mean())
         assert rate <= level + 0.01
 
 
@@ -62,7 +62,7 @@ def test_matches_per_pixel_reference():
     s = seasonal_series(n=12, seed=3, cloud=0.3)
     s[:, 0, 0] = np.nan  # all-NaN pixel
     s[:110, 0, 1] = np.nan  # no history left (the monitoring starts at date 115)
-    res = bfast_monitor(s, monitor_start=START, order=2, h=0.5, level=0.01, trend=True).compute()
+    res = bfast_monitor(s, monitor_start=START, order=2, h=0.5, alpha=0.01, trend=True).compute()
     t = decimal_years(TIMES)
     design = design_matrix(t - decimal_years([START])[0], 2, trend=True)
     history = np.asarray(TIMES < START)
@@ -102,7 +102,7 @@ def test_roc_history_matches_textbook_reverse_ordered_cusum(order, trend, level)
     s[:, 0, 0] = np.nan  # no valid observation
     s[:108, 0, 1] = np.nan  # fewer history observations than k + 2: the whole history is kept
     res = bfast_monitor(
-        s, monitor_start=START, order=order, trend=trend, level=level, history="roc"
+        s, monitor_start=START, order=order, trend=trend, alpha=level, history="roc"
     ).compute()
     assert res.attrs["history_selection"] == "roc" and "history='roc'" in res.attrs["history"]
     t = decimal_years(TIMES)
@@ -224,10 +224,10 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="h in"):
         bfast_monitor(s, monitor_start=START, h=0.3)
     with pytest.raises(ParameterError, match="level"):
-        bfast_monitor(s, monitor_start=START, level=0.2)
+        bfast_monitor(s, monitor_start=START, alpha=0.2)
     with pytest.raises(DimensionError, match="time"):
         bfast_monitor(s.isel(time=0), monitor_start=START)
     with pytest.raises(ParameterError, match="history='roc'"):
         bfast_monitor(s, monitor_start=START, history="ROC")
-    with pytest.raises(ParameterError, match="roc_level"):
-        bfast_monitor(s, monitor_start=START, history="roc", roc_level=0.1)
+    with pytest.raises(ParameterError, match="roc_alpha"):
+        bfast_monitor(s, monitor_start=START, history="roc", roc_alpha=0.1)

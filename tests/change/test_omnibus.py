@@ -11,6 +11,8 @@ from eoxr import change as ch
 from eoxr.change.omnibus import q_pvalue
 from eoxr.datasets import synthetic_s1
 from eoxr.errors import DimensionError, UnitsError
+from eoxr.sar import estimate_looks
+from eoxr.testing import raise_if_dask_computes
 
 from .conftest import assert_same_on_chunkings
 
@@ -178,6 +180,21 @@ def test_enl_from_attrs_or_estimated_and_accessor():
     est = s.cube.eo.change_omnibus(alpha=0.05)
     # estimated from the first date (edges of the small scene pull it below 4.4)
     assert 2.5 < est.attrs["looks"] < 6.0 and est.attrs["alpha"] == 0.05
+
+
+def test_estimated_looks_stay_in_the_graph():
+    """Without looks= the estimate is a lazy 0-d coordinate: nothing computes at call time, and
+    the result is the eager one (the same estimate_looks on the first date's first band)."""
+    s = synthetic_s1(seed=1, shape=(64, 64), times=4).cube
+    eager = ch.omnibus(s)
+    want = estimate_looks(s.isel(time=0, band=0))
+    assert eager.attrs["looks"] == want and float(eager.looks) == want
+    with raise_if_dask_computes():
+        lazy = s.chunk({"y": 24, "x": 40}).eo.change_omnibus()
+    assert "looks" not in lazy.attrs and "estimated" in lazy.attrs["history"]
+    got = lazy.compute()
+    assert float(got.looks) == want
+    xr.testing.assert_identical(got.drop_attrs(), eager.drop_attrs())
 
 
 def test_dataset_of_polarisations_equals_the_dataarray_form():

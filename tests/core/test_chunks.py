@@ -26,7 +26,7 @@ def test_map_overlap_equals_single_block(boundary):
         return overlap.map_overlap(_box, c, {"y": 2, "x": 2}, boundary=boundary)
 
     chunkings_ = [{"y": 5, "x": 4, "time": 1}, {"y": 2, "x": 3}, {"y": 23, "x": 1, "band": 1}]
-    assert_chunk_invariant(f, cube, chunkings_, rtol=0)
+    assert_chunk_invariant(f, cube, chunkings=chunkings_, rtol=0)
 
 
 def test_numpy_padding_matches_dask():

@@ -129,7 +129,7 @@ def _csmask_case(_: Path, kind: str) -> Callable[[], Any]:
     require("ukis_csmask", extra="csmask")
     require("onnxruntime", extra="onnx")
     # the U-Nets take fixed 256 x 256 patches
-    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
+    cube = et.make_cube(bands=["B02", "B03", "B04", "B08"], ny=256, nx=256, times=None)
     cube = _as(kind, cube.chunk({"y": 128, "x": 128}))
     return lambda: cube.eo.cloud_mask_csmask(product_level="l2a")
 
@@ -230,7 +230,7 @@ CASES: dict[str, Case] = {
     # interactive views
     "plot_rgb": _on(_s2, lambda c: c.eo.plot_rgb()),
     "explore": _on(_s2, lambda c: c.eo.explore()),
-    "plot_spectra": _on(_hsi, lambda c: c.eo.plot_spectra([(float(c.x[3]), float(c.y[3]))])),
+    "plot_spectra": _on(_hsi, lambda c: c.eo.plot_spectra(points=[(float(c.x[3]), float(c.y[3]))])),
 }
 
 
@@ -312,13 +312,15 @@ OPTIONS: dict[str, tuple[Callable[[xr.DataArray], Any], str | None]] = {
         lambda c: c.eo.denoise("subspace"),
         "a fit: the HySime subspace is fitted on the cube (progress bar)",
     ),
-    "denoise('tv')": (
-        lambda c: c.eo.denoise("tv"),
-        "the per-band noise sigma that weights the TV is estimated now (progress bar)",
-    ),
+    "denoise('tv')": (lambda c: c.eo.denoise("tv", n_iter=5), None),
     "denoise('tv', noise=sigma)": (
-        lambda c: c.eo.denoise("tv", noise=c.eo.estimate_noise("diff")),
-        "a lazy sigma DataArray is read now to weight the TV",
+        lambda c: c.eo.denoise("tv", noise=c.eo.estimate_noise("diff"), n_iter=5),
+        None,
+    ),
+    "denoise('tv', halo=4)": (lambda c: c.eo.denoise("tv", halo=4, n_iter=5), None),
+    "denoise('tv', noise='hysime')": (
+        lambda c: c.eo.denoise("tv", noise="hysime", n_iter=5),
+        "the HySime noise fit that weights the TV is computed now (progress bar)",
     ),
     "denoise('savgol')": (lambda c: c.eo.denoise("savgol"), None),
     "batches(max_nodata_fraction=0.5)": (
@@ -364,6 +366,7 @@ HSI_LAZY = {
     ),
     "find_dead_pixels": lambda c: c.eo.find_dead_pixels(),
     "repair_dead_pixels": lambda c: c.eo.repair_dead_pixels(),
+    "tv": lambda c: c.eo.denoise("tv", n_iter=10),  # the "diff" sigma weights stay in the graph
 }
 
 
@@ -453,6 +456,11 @@ def _rcf(mode: str) -> Callable[[], Callable[[], Any]]:
     return build
 
 
+def _omnibus_estimating_looks() -> Callable[[], Any]:
+    series = _s1(times=3)
+    return lambda: series.eo.change_omnibus()  # no looks given: the estimate stays in the graph
+
+
 def _similarity_at_a_point() -> Callable[[], Any]:
     emb = _embedding()
     return lambda: emb.eo.similarity((float(emb.x[1]), float(emb.y[1])))
@@ -476,6 +484,7 @@ FUNCTIONS: dict[str, tuple[Callable[[], Callable[[], Any]], str | None]] = {
         "a fit: kernels drawn from windows of data",
     ),
     "similarity(query=(x, y))": (_similarity_at_a_point, "the query vector is read at the point"),
+    "change_omnibus() (looks estimated)": (_omnibus_estimating_looks, None),
 }
 
 

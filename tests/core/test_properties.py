@@ -49,7 +49,7 @@ def test_map_overlap_local_kernel_is_chunk_invariant(cube, data):
             _shift_sum, c, {"y": 1, "x": 1}, boundary=0.0, kwargs={"axes": axes}
         )
 
-    assert_chunk_invariant(f, cube, [chunks], rtol=1e-12)
+    assert_chunk_invariant(f, cube, chunkings=[chunks], rtol=1e-12)
 
 
 @SETTINGS

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
-from eoxr._sample import pixel_sample, sample_mask
+from eoxr._sample import count_fraction, pixel_sample, sample_mask
 from eoxr.change.irmad import draw_sample
 from eoxr.embed.analysis import sample_vectors
 
@@ -49,3 +50,36 @@ def test_callers_draw_the_same_pixels_on_any_chunking():
     assert np.array_equal(xa, a.values[:, rows, cols].T) and np.array_equal(xb, xa + 1.0)
     ca, cb = draw_sample(a.chunk({"y": 5}), b.chunk({"x": 4}), 20, seed=7)
     assert np.array_equal(ca, xa) and np.array_equal(cb, xb)
+
+
+def test_sample_is_a_number_of_pixels_and_a_fraction_says_the_count():
+    from eoxr._sample import check_count
+    from eoxr.errors import ParameterError
+
+    assert check_count(1000) == 1000 and check_count(np.int64(7)) == 7 and check_count(3e3) == 3000
+    assert check_count(None) is None
+    with pytest.raises(ParameterError, match=r"0.25 of these 400 pixels pass sample=100\."):
+        check_count(0.25, 400)
+    for bad in (0, -5, 2.5, True, "100", float("nan")):
+        with pytest.raises(ParameterError, match="number of pixels"):
+            check_count(bad, 400)
+    with pytest.raises(ParameterError, match="integer >= 2"):
+        check_count(1, 400, minimum=2)
+    with pytest.raises(ParameterError, match="number of pixels"):
+        check_count(None, 400, allow_none=False)
+
+
+def test_hsi_count_keeps_the_pixels_the_fraction_kept():
+    """``sample=f * pixels`` reads exactly the pixels of the former ``sample=f``: the moments
+    equal those of the independent numpy sum over the pixels the mask keeps."""
+    from eoxr.hsi._stats import cube_moments
+
+    rng = np.random.default_rng(0)
+    cube = xr.DataArray(rng.random((5, 40, 30)), dims=("band", "y", "x"))
+    keep = sample_mask((40, 30), 0.1, seed=4)  # the fraction 0.1 of the 1200 pixels
+    x = cube.values[:, keep]  # (band, kept pixels)
+    for data in (cube, cube.chunk({"y": 7, "x": 11})):
+        m, _ = cube_moments(data, sample=120, seed=4, progress=False)
+        assert m.n == keep.sum()
+        np.testing.assert_allclose(m.mean, x.mean(axis=1), rtol=1e-12)
+    assert count_fraction(120, 1200) == 0.1 and count_fraction(5000, 1200) == 1.0

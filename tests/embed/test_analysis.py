@@ -35,7 +35,7 @@ def _fit_chunk_invariant(func, emb: xr.DataArray, rtol: float = 1e-6, atol: floa
     """Like et.assert_chunk_invariant for a fit: exactly one compute (the sample), lazy result."""
     want = func(emb).values
     for ch in ({"y": 3, "x": 5}, {"y": 7, "x": 4}):
-        with et.raise_if_dask_computes(1):
+        with et.raise_if_dask_computes(max_computes=1):
             got = func(emb.chunk(ch))
         et.assert_lazy(got)
         np.testing.assert_allclose(got.values, want, rtol=rtol, atol=atol)

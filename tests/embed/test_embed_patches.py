@@ -67,7 +67,7 @@ def test_chunk_invariant_and_lazy() -> None:
     et.assert_chunk_invariant(
         lambda c: embed(c, enc, patch=9, stride=5),
         CUBE,
-        [{"y": 11, "x": 13, "time": 1}, {"y": 20, "x": 7, "time": 2}, {"y": 45, "x": 38}],
+        chunkings=[{"y": 11, "x": 13, "time": 1}, {"y": 20, "x": 7, "time": 2}, {"y": 45, "x": 38}],
         rtol=1e-5,
         atol=1e-6,
     )

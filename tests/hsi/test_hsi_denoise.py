@@ -60,7 +60,7 @@ def test_denoise_verb_lists_and_dispatches(prepared):
     hs = set(listing.loc[listing.kind == "hyperspectral", "method"])
     assert {"mnf", "pca", "savgol", "tv", "subspace"} <= hs
     via_verb = prepared.eo.denoise("pca", n_components=5)
-    xr.testing.assert_equal(via_verb, hsi.pca(prepared, 5))
+    xr.testing.assert_equal(via_verb, hsi.pca(prepared, n_components=5))
     assert via_verb.attrs["history"].endswith("pca denoising, 5 components")
 
 
@@ -81,7 +81,7 @@ def test_fit_does_not_depend_on_chunks(prepared, fit):
 
 def test_fit_once_then_lazy(prepared):
     cube = prepared.chunk({"band": -1, "y": 48, "x": 48})
-    with raise_if_dask_computes(1):  # the statistics pass
+    with raise_if_dask_computes(max_computes=1):  # the statistics pass
         out = hsi.mnf(cube)
     assert eoxr.testing.assert_lazy(out) is None
     assert out.dtype == np.float32 and out.dims == cube.dims
@@ -93,7 +93,7 @@ def test_mnf_component_choice(prepared):
     snr = t.eigenvalues - 1
     assert t.n_components == int(np.sum(snr >= 1.0))
     assert 3 <= t.n_components <= 15  # 5 endmembers; noise and stripes leave a few more
-    assert hsi.fit_mnf(prepared, 4).n_components == 4
+    assert hsi.fit_mnf(prepared, n_components=4).n_components == 4
     assert hsi.fit_mnf(prepared, min_snr=1000).n_components < t.n_components
     th = hsi.fit_mnf(prepared, noise="hysime")
     assert abs(th.n_components - t.n_components) <= 3
@@ -105,7 +105,7 @@ def test_subspace_nlmeans_is_chunk_exact(prepared):
     assert_chunk_invariant(
         lambda c: hsi.subspace(c, transform=t),
         small,
-        [{"band": -1, "y": 30, "x": 25}],
+        chunkings=[{"band": -1, "y": 30, "x": 25}],
         rtol=1e-5,
         atol=1e-6,
     )
@@ -124,7 +124,7 @@ def test_tv_is_chunk_exact(prepared):
     small = prepared.isel(band=slice(0, 20), y=slice(0, 64), x=slice(0, 64))
     with_nan = small.where(small.x != 5)  # a NaN column: filled for the solver, NaN again
     assert_chunk_invariant(
-        lambda c: hsi.tv(c, noise=sigma[:20]), with_nan, CHUNKINGS, rtol=0.0, atol=0.0
+        lambda c: hsi.tv(c, noise=sigma[:20]), with_nan, chunkings=CHUNKINGS, rtol=0.0, atol=0.0
     )
 
 
@@ -134,7 +134,7 @@ def test_subspace_tv_is_chunk_exact(prepared):
     assert_chunk_invariant(
         lambda c: hsi.subspace(c, transform=t, spatial="tv", n_iter=20),
         small,
-        CHUNKINGS,
+        chunkings=CHUNKINGS,
         rtol=1e-6,
         atol=0.0,
     )
@@ -195,11 +195,13 @@ def test_nan_pixels_stay_nan_and_do_not_spread(prepared):
 def test_partial_nan_spectrum_in_savgol(prepared):
     cube = prepared.copy()
     cube[5, 3, 3] = np.nan
-    out = hsi.savgol(cube, 7, order=2)
+    out = hsi.savgol(cube, size=7, order=2)
     assert np.isnan(out[5, 3, 3])
     assert np.isfinite(out[:, 3, 3].values).sum() == cube.sizes["band"] - 1
     # the missing band is interpolated for the fit: its neighbours barely move
-    np.testing.assert_allclose(out[4, 3, 3], hsi.savgol(prepared, 7, order=2)[4, 3, 3], atol=0.005)
+    np.testing.assert_allclose(
+        out[4, 3, 3], hsi.savgol(prepared, size=7, order=2)[4, 3, 3], atol=0.005
+    )
 
 
 def test_savgol_wavelength_spacing(prepared):
@@ -210,16 +212,16 @@ def test_savgol_wavelength_spacing(prepared):
     assert hsi.savgol(gappy, spacing="index").shape == gappy.shape
     no_wl = prepared.drop_vars(["wavelength", "fwhm"])
     assert hsi.savgol(no_wl).shape == prepared.shape
-    assert_chunk_invariant(lambda c: hsi.savgol(c, 9, order=3), prepared.isel(y=slice(0, 40)))
+    assert_chunk_invariant(lambda c: hsi.savgol(c, size=9, order=3), prepared.isel(y=slice(0, 40)))
 
 
 def test_parameter_errors(prepared):
     with pytest.raises(ParameterError, match="n_components"):
-        hsi.mnf(prepared, 0)
+        hsi.mnf(prepared, n_components=0)
     with pytest.raises(ParameterError, match="fitted on"):
-        hsi.apply_transform(prepared.isel(band=slice(0, 10)), hsi.fit_pca(prepared, 3))
+        hsi.apply_transform(prepared.isel(band=slice(0, 10)), hsi.fit_pca(prepared, n_components=3))
     with pytest.raises(ParameterError, match="size"):
-        hsi.savgol(prepared, 4)
+        hsi.savgol(prepared, size=4)
     with pytest.raises(ParameterError, match="spatial"):
         hsi.subspace(prepared, spatial="bm3d")
     with pytest.raises(ParameterError, match="hyperspectral"):
@@ -230,7 +232,7 @@ def test_savgol_matches_scipy_oracle(prepared):
     from scipy.signal import savgol_filter
 
     expected = savgol_filter(prepared.values.astype("float64"), 9, 3, axis=0, mode="interp")
-    np.testing.assert_allclose(hsi.savgol(prepared, 9, order=3).values, expected, atol=1e-6)
+    np.testing.assert_allclose(hsi.savgol(prepared, size=9, order=3).values, expected, atol=1e-6)
 
 
 def test_dim_order_coords_and_crs_are_kept(scene, prepared):

@@ -107,7 +107,10 @@ def test_dead_lines_need_three_valid_pixels(small):
 def test_bad_noise_option_fails_before_reading_the_cube(small):
     from eoxr.testing import raise_if_dask_computes
 
-    with raise_if_dask_computes(0), pytest.raises(ParameterError, match="'diff' or 'hysime'"):
+    with (
+        raise_if_dask_computes(max_computes=0),
+        pytest.raises(ParameterError, match="'diff' or 'hysime'"),
+    ):
         hsi.fit_mnf(small.cube.chunk({"y": 20}), noise="bogus")
 
 

@@ -64,7 +64,7 @@ def _funcs(cube: xr.DataArray):
     bands = cube.sizes["band"]
     noise = xr.DataArray(np.full(bands, 0.01), dims="band")
     return {
-        "savgol": lambda c: hsi.savgol(c, 5, order=2),
+        "savgol": lambda c: hsi.savgol(c, size=5, order=2),
         "tv": lambda c: hsi.tv(c, noise=noise, n_iter=10, halo=4),
         "destripe": lambda c: hsi.destripe(c, offsets="moments"),
         "destripe_robust": hsi.destripe,
@@ -98,9 +98,10 @@ def test_chunk_invariance(data, name):
 @SETTINGS
 @given(cube=cubes(time=True))
 def test_time_dim_equals_scene_by_scene(cube):
-    out = hsi.savgol(cube, 5, order=2)
+    out = hsi.savgol(cube, size=5, order=2)
     for i in range(cube.sizes["time"]):
         scene = cube.isel(time=i)
         np.testing.assert_array_equal(
-            out.isel(time=i).transpose(*scene.dims).values, hsi.savgol(scene, 5, order=2).values
+            out.isel(time=i).transpose(*scene.dims).values,
+            hsi.savgol(scene, size=5, order=2).values,
         )

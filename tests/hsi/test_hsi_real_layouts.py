@@ -121,7 +121,7 @@ def test_find_bad_bands_honours_bbl(bbl_cube):
     [
         hsi.mnf,
         hsi.pca,
-        lambda c: hsi.savgol(c, 7),
+        lambda c: hsi.savgol(c, size=7),
         hsi.tv,
         hsi.subspace,
         hsi.destripe,
@@ -177,7 +177,11 @@ def test_curvilinear_coords_numpy_and_dask(curvi, name):
     if name == "tv":
         sigma = hsi.estimate_noise(curvi, "diff")
         assert_chunk_invariant(
-            lambda c: func(c, noise=sigma), curvi, [{"y": 13, "x": 7}], rtol=1e-5, atol=atol
+            lambda c: func(c, noise=sigma),
+            curvi,
+            chunkings=[{"y": 13, "x": 7}],
+            rtol=1e-5,
+            atol=atol,
         )
 
 

@@ -65,7 +65,7 @@ def test_destripe_chunk_invariant_lazy_and_nan(scene, repaired):
     cube[:, 5:9, 10:13] = np.nan
     expected = hsi.destripe(cube)
     for ch in ({"band": -1, "y": 30, "x": 40}, {"band": 9, "y": 96, "x": 17}):
-        with raise_if_dask_computes(1):  # one pass for the line statistics
+        with raise_if_dask_computes(max_computes=1):  # one pass for the line statistics
             got = hsi.destripe(cube.chunk(ch))
         eoxr.testing.assert_lazy(got)
         np.testing.assert_allclose(
@@ -105,7 +105,7 @@ def test_find_dead_pixels_chunk_invariant(scene):
     cube = scene.cube.isel(y=slice(0, 60), x=slice(0, 60))
     expected = hsi.find_dead_pixels(cube, noise=sigma)
     for ch in ({"band": -1, "y": 20, "x": 25}, {"band": -1, "y": 60, "x": 7}):
-        with raise_if_dask_computes(1):  # the dead-line pass
+        with raise_if_dask_computes(max_computes=1):  # the dead-line pass
             got = hsi.find_dead_pixels(cube.chunk(ch), noise=sigma)
         np.testing.assert_array_equal(got.values, expected.values)
 

@@ -242,7 +242,7 @@ def test_chunk_invariance_default_chunkings(cube):
     et.assert_chunk_invariant(
         lambda c: c.eo.index("MCARI2"),
         cube,
-        [{"time": 1, "band": 1, "y": 7, "x": 3}, {"band": 2}],
+        chunkings=[{"time": 1, "band": 1, "y": 7, "x": 3}, {"band": 2}],
         rtol=0,
     )
 
@@ -251,7 +251,7 @@ def test_chunk_invariance_default_chunkings(cube):
 @given(ch=chunkings({"time": 3, "band": 7, "y": 24, "x": 20}))
 def test_chunk_invariance_random_chunkings(ch):
     c = et.make_cube(bands=BANDS, ny=24, nx=20, times=3, seed=1, nan_fraction=0.05)
-    et.assert_chunk_invariant(lambda x: x.eo.indices(["NDVI", "NBR"]), c, [ch], rtol=0)
+    et.assert_chunk_invariant(lambda x: x.eo.indices(["NDVI", "NBR"]), c, chunkings=[ch], rtol=0)
 
 
 def test_function_api_equals_accessor(cube):

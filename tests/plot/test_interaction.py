@@ -40,7 +40,7 @@ def cube():
 
 
 def test_saved_pages_name_no_https_resource(tmp_path, cube):
-    rgb = ep.save(cube.eo.plot_rgb(("B04", "B03", "B02")), tmp_path / "rgb.html")
+    rgb = ep.save(cube.eo.plot_rgb(bands=("B04", "B03", "B02")), tmp_path / "rgb.html")
     explore = ep.save(cube.eo.explore(indices=["NDVI"]), tmp_path / "explore.html")
     for path in (rgb, explore):
         html = path.read_text()
@@ -95,10 +95,10 @@ def test_spectra_named_by_the_pixel_used_and_no_legend_over_the_curve():
     x, y = float(cube.x[4]), float(cube.y[3])
     step = float(cube.x[1] - cube.x[0])
     off = (x + 0.3 * step, y)  # a point off the pixel centre, as a tap is
-    fig = hv.render(cube.eo.plot_spectra([off]), backend="bokeh")
+    fig = hv.render(cube.eo.plot_spectra(points=[off]), backend="bokeh")
     assert fig.title.text == f"pixel ({x:,.0f}, {y:,.0f})"  # the centre of the pixel used
     assert not any(leg.items for leg in fig.legend)  # one curve: the title names it
-    two = hv.render(cube.eo.plot_spectra([off, (x, float(cube.y[9]))]), backend="bokeh")
+    two = hv.render(cube.eo.plot_spectra(points=[off, (x, float(cube.y[9]))]), backend="bokeh")
     legend = two.legend[0]
     assert legend in two.right  # beside the plot area, not over the curves
     assert legend.items[0].label.value == f"pixel ({x:,.0f}, {y:,.0f})"
@@ -119,7 +119,7 @@ def test_explore_colorbar_title_and_hover_follow_the_layer(cube):
 def test_hover_coordinates_formatted_like_the_axes(cube):
     from bokeh.models import HoverTool
 
-    tips = hv.render(cube.isel(time=0).eo.plot_rgb(("B04", "B03", "B02"))).select_one(
+    tips = hv.render(cube.isel(time=0).eo.plot_rgb(bands=("B04", "B03", "B02"))).select_one(
         {"type": HoverTool}
     )
     assert tips.tooltips == [("x", "$x{0,0}"), ("y", "$y{0,0}")]  # 500,005 not 5.000e+5

@@ -60,7 +60,7 @@ def test_stretch_sample_is_bounded_on_a_large_cube():
     cube = cube.chunk({"y": 512, "x": 512})
     layer = cube.isel(band=0)
     assert dict(stretch.sample(layer).sizes) == {"y": 512, "x": 512}  # steps 4 and 3
-    (lo, hi), *_ = ep.stretch_limits([layer], "minmax")
+    (lo, hi), *_ = ep.stretch_limits([layer], stretch="minmax")
     # the sample's range, inside the full range (the generator is uniform in [0.01, 0.6))
     assert 0.01 <= lo < 0.011 and 0.599 < hi < 0.6
 
@@ -68,11 +68,11 @@ def test_stretch_sample_is_bounded_on_a_large_cube():
 def test_stretch_limits_known_values():
     cube = _ramp()
     layers = [cube.isel(band=i) for i in range(3)]
-    pct = ep.stretch_limits(layers, "percentile", percentiles=(2, 98))
+    pct = ep.stretch_limits(layers, stretch="percentile", percentiles=(2, 98))
     np.testing.assert_allclose(pct[0], np.percentile(np.arange(600), [2, 98]))
     np.testing.assert_allclose(pct[1], 2 * np.percentile(np.arange(600), [2, 98]))
-    assert ep.stretch_limits(layers, "minmax")[0] == (0.0, 599.0)
-    lo, hi = ep.stretch_limits(layers, "minmax")[2]  # constant band: no division by zero
+    assert ep.stretch_limits(layers, stretch="minmax")[0] == (0.0, 599.0)
+    lo, hi = ep.stretch_limits(layers, stretch="minmax")[2]  # constant band: no division by zero
     assert lo == 5.0 and hi > lo
 
 
@@ -139,7 +139,7 @@ def test_plot_spectra_points_and_bad_bands(tmp_path):
     cube = scene.cube
     bad = cube.eo.find_bad_bands(noise="diff")
     pts = [(float(cube.x[3]), float(cube.y[5])), (float(cube.x[10]), float(cube.y[2]))]
-    view = cube.eo.plot_spectra(pts, bad_bands=bad)
+    view = cube.eo.plot_spectra(points=pts, bad_bands=bad)
     curves = view.traverse(lambda e: e, [hv.Curve])
     spans = view.traverse(lambda e: e, [hv.VSpan])
     assert len(curves) == 2

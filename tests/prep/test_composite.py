@@ -24,7 +24,7 @@ def test_chunk_invariant_and_lazy(scene, method):
     assert_chunk_invariant(
         lambda c: c.eo.composite(method),
         masked,
-        [{"time": 1, "y": 9, "x": 13}, {"time": 2, "y": 40, "x": 5}],
+        chunkings=[{"time": 1, "y": 9, "x": 13}, {"time": 2, "y": 40, "x": 5}],
     )
 
 

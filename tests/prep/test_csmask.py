@@ -106,7 +106,7 @@ def test_scene_agrees_with_csmask_as_well_as_a_shift(scene) -> None:
 
 
 def test_csmask_bad_input() -> None:
-    cube = et.make_cube(["B02", "B03", "B04", "B08"], ny=64, nx=64, times=None)
+    cube = et.make_cube(bands=["B02", "B03", "B04", "B08"], ny=64, nx=64, times=None)
     with pytest.raises(ParameterError, match="larger than the image"):
         csmask(cube)  # 256 px tiles on a 64 px cube
     with pytest.raises(ReadError, match="sidecar"):

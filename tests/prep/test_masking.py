@@ -60,7 +60,7 @@ def test_buffer_is_chunk_exact():
     assert_chunk_invariant(
         lambda s: cloud_mask(mask=s, buffer=2),
         scl,
-        [{"y": 7, "x": 9, "time": 1}, {"y": 3, "x": 40}],
+        chunkings=[{"y": 7, "x": 9, "time": 1}, {"y": 3, "x": 40}],
         rtol=0,
     )
     assert int(cloud_mask(mask=scl, buffer=2).sum()) > int(cloud_mask(mask=scl).sum())

@@ -64,7 +64,7 @@ def test_multilook_values_coords_transform_nan():
     assert_chunk_invariant(
         lambda d: sar.multilook(d, factors={"y": 2, "x": 2}),
         cube(),
-        [{"y": 6, "x": 10}, {"y": 24, "x": 30}],
+        chunkings=[{"y": 6, "x": 10}, {"y": 24, "x": 30}],
     )
 
 

@@ -97,7 +97,7 @@ def test_chunk_exact_and_lazy(name):
         {"time": 1, "y": 30, "x": 17},
     ]
     assert_chunk_invariant(
-        lambda c: getattr(sar, name)(c, **params(name)), base, chunkings, rtol=1e-6
+        lambda c: getattr(sar, name)(c, **params(name)), base, chunkings=chunkings, rtol=1e-6
     )
 
 
