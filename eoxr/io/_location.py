@@ -153,10 +153,36 @@ class Location:
         if not self.remote:
             shutil.rmtree(self.record(), ignore_errors=True)
             return
-        fs, root = self.fs()
-        mine = [k for k in objstore.objects(fs, root) if k.startswith(self.record() + "/")]
+        fs, _ = self.fs()
+        mine = objstore.objects(fs, self.record())
         if mine:
             fs.rm(mine)
+
+    def finish(self, attr: str, value: str) -> bool:
+        """Set a root attribute, drop the record, write the consolidated metadata (last).
+
+        From the metadata overlay of an object store (no listing of the store): the
+        metadata does not change while chunks are written. False (and nothing done) without
+        an overlay.
+        """
+        meta = {k: json.loads(v) for k, v in self.overlay}
+        if not self.remote or not meta:
+            return False
+        fs, root = self.fs()
+        if ".zmetadata" in meta:  # Zarr v2: the root attributes, then the consolidated copy
+            doc = meta[".zmetadata"]
+            doc["metadata"].setdefault(".zattrs", {})[attr] = value
+            fs.pipe_file(f"{root}/.zattrs", json.dumps(doc["metadata"][".zattrs"]).encode())
+            self.drop_record()
+            fs.pipe_file(f"{root}/.zmetadata", json.dumps(doc).encode())
+            return True
+        doc = meta["zarr.json"]  # Zarr v3: one root document holds both
+        doc.setdefault("attributes", {})[attr] = value
+        bare = {k: v for k, v in doc.items() if k != "consolidated_metadata"}
+        fs.pipe_file(f"{root}/zarr.json", json.dumps(bare).encode())
+        self.drop_record()
+        fs.pipe_file(f"{root}/zarr.json", json.dumps(doc).encode())
+        return True
 
     def consolidate(self) -> None:
         """Write the consolidated metadata to the store (for an object store: last)."""

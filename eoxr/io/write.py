@@ -725,6 +725,8 @@ def _resumable_write(
 
 def _finish(loc: Location) -> Path | str:
     """Mark a fully written store complete, drop its record, consolidate its metadata (last)."""
+    if loc.finish(WRITE_STATE, "complete"):  # an object store, its metadata known
+        return loc.result()
     loc.group("r+").attrs[WRITE_STATE] = "complete"
     loc.drop_record()
     loc.consolidate()

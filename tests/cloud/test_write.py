@@ -54,6 +54,20 @@ def test_zarr_to_s3_equals_local_and_is_consolidated_last(s3, bucket, tmp_path):
     assert len([k for k in keys if k.startswith("cubes/c.zarr/reflectance/")]) == 2 + 8
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_zarr_v3_to_s3_equals_local(bucket, tmp_path, resume):
+    require("s3fs", extra="cloud")
+    cube = make_cube(times=None, chunks={"y": 16, "x": 16}, nan_fraction=0.1)
+    url = f"s3://{bucket}/v3.zarr"
+    cube.eo.to_zarr(url, zarr_format=3, resume=resume)
+    local = cube.eo.to_zarr(tmp_path / "v3.zarr", zarr_format=3, resume=resume)
+    a = xr.open_zarr(url, decode_coords="all", consolidated=True)  # consolidated metadata
+    b = xr.open_zarr(local, decode_coords="all")
+    assert a.attrs.pop("eoxr:write_state") == "complete" == write_state(url)
+    b.attrs.pop("eoxr:write_state", None)  # on local disk only a resumable store has it
+    xr.testing.assert_identical(a.load(), b.load())
+
+
 def test_zarr_to_s3_refuses_missing_bucket_http_and_existing(bucket):
     require("s3fs", extra="cloud")
     cube = make_cube(times=None)
