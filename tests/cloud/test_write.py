@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import eoxr  # noqa: F401  (registers .eo)
 from eoxr.errors import WriteError
 from eoxr.io.write import write_state
 from eoxr.testing import make_cube
+from tests.batch._slow_write import kill_after
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +34,17 @@ def _keys(s3, bucket: str, prefix: str = "") -> dict[str, dict]:
         if not page.get("IsTruncated"):
             return out
         token = page["NextContinuationToken"]
+
+
+def _failing(cube: xr.DataArray, axis: int, index: int, message: str) -> xr.DataArray:
+    """``cube`` whose chunks at ``index`` along ``axis`` raise ``message`` when computed."""
+
+    def boom(block, block_info=None):
+        if block_info[0]["chunk-location"][axis] == index:
+            raise RuntimeError(message)
+        return block
+
+    return cube.copy(data=cube.data.map_blocks(boom, dtype=cube.dtype))
 
 
 def test_zarr_to_s3_equals_local_and_is_consolidated_last(s3, bucket, tmp_path):
@@ -120,12 +131,7 @@ def test_failed_zarr_write_to_s3_leaves_nothing(s3, bucket):
     require("s3fs", extra="cloud")
     cube = make_cube(times=None, chunks={"y": 8})
 
-    def boom(block, block_info=None):
-        if block_info[0]["chunk-location"][1] == 2:
-            raise RuntimeError("disk full")
-        return block
-
-    failing = cube.copy(data=cube.data.map_blocks(boom, dtype=cube.dtype))
+    failing = _failing(cube, axis=1, index=2, message="disk full")
     with pytest.raises(WriteError, match="disk full"):
         failing.eo.to_zarr(f"s3://{bucket}/f.zarr")
     assert _keys(s3, bucket) == {}
@@ -151,12 +157,7 @@ def test_cog_to_s3_is_uploaded_whole_and_equals_local(s3, bucket, tmp_path):
         np.testing.assert_array_equal(src.read(), (cube * 2).values)
 
     # Failing mid-write: nothing is uploaded (the file is written locally first).
-    def boom(block, block_info=None):
-        if block_info[0]["chunk-location"][2] == 1:
-            raise RuntimeError("out of memory")
-        return block
-
-    failing = cube.copy(data=cube.data.map_blocks(boom, dtype=cube.dtype))
+    failing = _failing(cube, axis=2, index=1, message="out of memory")
     with pytest.raises(WriteError, match="Nothing was uploaded"):
         failing.eo.to_cog(f"s3://{bucket}/out/failed.tif")
     assert sorted(_keys(s3, bucket)) == ["out/cube.tif"]
@@ -205,18 +206,7 @@ def test_sigkill_mid_write_to_s3_then_resume_equals_uninterrupted(s3, bucket, tm
     require("s3fs", extra="cloud")
     url, prefix = f"s3://{bucket}/killed.zarr", "killed.zarr/"
     record = prefix + ".eoxr_write/done/"
-    proc = _slow(url, tmp_path / "first.log", 0.4)
-    try:
-        deadline = time.monotonic() + 120
-        while len([k for k in _keys(s3, bucket, record)]) < 4:
-            assert proc.poll() is None, proc.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "the slow write did not progress"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_after(_slow(url, tmp_path / "first.log", 0.4), lambda: len(_keys(s3, bucket, record)))
 
     # Killed mid-write: metadata marked incomplete, no consolidated metadata yet, a record.
     before = _keys(s3, bucket, prefix)
