@@ -25,7 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     batch.add_argument(
         "--params", required=True, help="YAML: a list of runs or a mapping of run names to runs"
     )
-    batch.add_argument("--out", required=True, help="folder for executed notebooks and summary")
+    batch.add_argument(
+        "--out",
+        required=True,
+        help="folder or object-store URL (s3://bucket/prefix) for executed notebooks and summary",
+    )
     batch.add_argument(
         "--scheduler", help="scheduler address (default $DASK_SCHEDULER_ADDRESS, else local)"
     )
@@ -60,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _batch(args: argparse.Namespace) -> int:
     """``eoxr batch``: 0 when every run succeeded, 1 when one failed, 2 for unusable input."""
     from .batch import batch
-    from .errors import ClusterError, ParameterError
+    from .errors import ClusterError, ParameterError, WriteError
 
     try:
         table = batch(
@@ -71,7 +75,7 @@ def _batch(args: argparse.Namespace) -> int:
             n_workers=args.workers,
             timeout=args.timeout,
         )
-    except (ParameterError, ClusterError, ImportError) as err:
+    except (ParameterError, ClusterError, WriteError, ImportError) as err:
         print(f"eoxr batch: {err}", file=sys.stderr)
         return 2
     return int((table.status != "ok").any())

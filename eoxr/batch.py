@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import _objstore as objstore
 from .errors import ParameterError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -145,6 +148,10 @@ def batch(
     out : str or path
         Folder for the executed notebooks (``<run>.ipynb``) and ``batch_summary.csv``; created
         if missing. A run whose notebook declares ``out`` and does not set it gets ``out/<run>``.
+        Or an object-store URL (``s3://bucket/runs``, needs ``eoxr[cloud]``; credentials from
+        the standard ``AWS_*`` variables): the notebooks are executed to a local temporary
+        folder and each is uploaded there when its run ends, and the runs get ``out/<run>``
+        URLs, for a cluster whose workers share no disk.
     scheduler : str, optional
         Scheduler address; default ``$DASK_SCHEDULER_ADDRESS``, else a local cluster of
         ``n_workers`` processes, started once for all runs and closed at the end.
@@ -194,10 +201,14 @@ def batch(
             f"parameters {unknown} are not declared in the `parameters` cell of "
             f"{notebook.name}, which has {sorted(declared)}."
         )
-    out = Path(out)
+    remote = objstore.is_url(out)
+    if remote:  # executed locally, then uploaded: the bucket is checked before anything runs
+        fs, prefix = objstore.filesystem(str(out))
+        objstore.check_bucket(fs, prefix, str(out))
+    local = Path(tempfile.mkdtemp(prefix="eoxr-batch-")) if remote else Path(out)
     rows = []
     with client(scheduler, n_workers=n_workers, timeout=connect_timeout, verbose=False) as shared:
-        out.mkdir(parents=True, exist_ok=True)  # only once the input and cluster are good
+        local.mkdir(parents=True, exist_ok=True)  # only once the input and cluster are good
         address = shared.scheduler.address
         printer(f"eoxr batch: {len(runs)} runs of {notebook.name} on {address}")
         for i, (name, p) in enumerate(runs, 1):
@@ -205,8 +216,8 @@ def batch(
             if "scheduler_address" in declared:
                 p.setdefault("scheduler_address", address)
             if "out" in declared:
-                p.setdefault("out", str(out / name))
-            executed = out / f"{name}.ipynb"
+                p.setdefault("out", objstore.join(out, name))
+            executed = local / f"{name}.ipynb"
             t0 = time.perf_counter()
             error = ""
             try:
@@ -223,6 +234,8 @@ def batch(
             except Exception as err:  # any failure of one run is reported, the others go on
                 error = _error_of(err)
             seconds = round(time.perf_counter() - t0, 1)
+            if remote and executed.exists():
+                objstore.upload(executed, fs, f"{prefix}/{executed.name}", str(out))
             status = "failed" if error else "ok"
             rows.append(
                 {
@@ -230,7 +243,7 @@ def batch(
                     "status": status,
                     "seconds": seconds,
                     "output": str(p.get("out", executed)),
-                    "notebook": str(executed),
+                    "notebook": objstore.join(out, executed.name),
                     "error": error,
                 }
             )
@@ -239,7 +252,10 @@ def batch(
                 + (f": {error}" if error else "")
             )
     table = pd.DataFrame(rows, columns=["run", "status", "seconds", "output", "notebook", "error"])
-    table.to_csv(out / "batch_summary.csv", index=False)
+    table.to_csv(local / "batch_summary.csv", index=False)
+    if remote:
+        objstore.upload(local / "batch_summary.csv", fs, f"{prefix}/batch_summary.csv", str(out))
+        shutil.rmtree(local, ignore_errors=True)
     n_failed = int((table.status == "failed").sum())
     printer(f"\n{len(runs) - n_failed} ok, {n_failed} failed\n")
     printer(table[["run", "status", "seconds", "output"]].to_string(index=False))

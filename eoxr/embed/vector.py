@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import _objstore as objstore
 from .._attrs import crs_of
 from .._dask.stats import compute
 from .._dims import spatial_dims
@@ -208,7 +209,8 @@ def to_geoparquet(
     *,
     overwrite: bool = False,
     progress: bool | None = None,
-) -> Path:
+    storage_options: dict | None = None,
+) -> Path | str:
     """Write an embedding cube as GeoParquet: one row per valid patch (and time...).
 
     Parameters
@@ -216,20 +218,25 @@ def to_geoparquet(
     emb : DataArray
         Embedding cube (``feature`` dim). It is computed (this is a writer).
     path : str or path-like
-        Output ``.parquet`` file.
+        Output ``.parquet`` file, or an object-store URL (``s3://bucket/e.parquet``, ``gs://``,
+        ``az://``; needs ``eoxr[cloud]``) in an existing bucket: the file is written locally,
+        then uploaded in one put, so no reader sees part of it.
     overwrite : bool
-        Replace an existing file.
+        Replace an existing file (on an object store: one object, never a prefix of several).
     progress : bool, optional
         Progress bar while the embeddings are read: ``None`` shows it in interactive sessions only.
+    storage_options : dict, optional
+        For a URL: options of its fsspec filesystem; by default the filesystem's standard
+        environment variables (``AWS_*``...) apply.
 
     Returns
     -------
-    Path
-        The file written: columns ``geometry`` (patch footprint polygon, in the cube's CRS),
-        any extra dims (``time``...), ``y``/``x`` (patch centre) and ``embedding`` (float32
-        list); the grid and the cube's attrs are kept in the file metadata for
-        :func:`read_geoparquet`. Written under a temporary name and renamed: an error leaves
-        nothing behind.
+    Path or str
+        The file written (a URL is returned as given): columns ``geometry`` (patch footprint
+        polygon, in the cube's CRS), any extra dims (``time``...), ``y``/``x`` (patch centre)
+        and ``embedding`` (float32 list); the grid and the cube's attrs are kept in the file
+        metadata for :func:`read_geoparquet`. Written under a temporary name and renamed (or
+        uploaded whole): an error leaves nothing behind.
 
     Examples
     --------
@@ -241,8 +248,8 @@ def to_geoparquet(
     >>> back.dims, float(back.sum())
     (('feature', 'y', 'x'), 4.0)
     """
-    import pyarrow.parquet as pq
-
+    if objstore.is_url(path):
+        return _upload_geoparquet(emb, str(path), overwrite, progress, storage_options)
     path = Path(path)
     if path.exists() and not overwrite:
         raise WriteError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
@@ -251,16 +258,50 @@ def to_geoparquet(
     gdf, meta = _table(emb, progress)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        # geopandas writes the GeoParquet "geo" metadata; the grid is added beside it
-        gdf.to_parquet(tmp, index=False)
-        table = pq.read_table(tmp)
-        md = {**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()}
-        pq.write_table(table.replace_schema_metadata(md), tmp)
+        _write_parquet(gdf, meta, tmp)
         os.replace(tmp, path)
     except Exception as err:
         tmp.unlink(missing_ok=True)
         raise WriteError(f"could not write {str(path)!r}: {err}") from err
     return path
+
+
+def _write_parquet(gdf: Any, meta: dict, dest: Path) -> None:
+    """The GeoParquet file at the local path ``dest``, with the grid in its metadata."""
+    import pyarrow.parquet as pq
+
+    # geopandas writes the GeoParquet "geo" metadata; the grid is added beside it
+    gdf.to_parquet(dest, index=False)
+    table = pq.read_table(dest)
+    md = {**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()}
+    pq.write_table(table.replace_schema_metadata(md), dest)
+
+
+def _upload_geoparquet(
+    emb: xr.DataArray, url: str, overwrite: bool, progress: bool | None, options: dict | None
+) -> str:
+    """Write the GeoParquet file locally, then upload it whole to the object ``url``."""
+    import tempfile
+
+    fs, key = objstore.filesystem(url, options)
+    objstore.check_bucket(fs, key, url)
+    found = objstore.objects(fs, key)
+    if found and not overwrite:
+        raise WriteError(f"{url!r} exists; pass overwrite=True to replace it.")
+    if found and (found != [key] or fs.cat_file(key, start=0, end=4) != b"PAR1"):
+        raise WriteError(
+            f"refusing to overwrite {url!r}: it is {objstore.describe(found, key)}, not one "
+            "Parquet file; nothing was deleted. Choose another URL or remove them yourself."
+        )
+    gdf, meta = _table(emb, progress)
+    with tempfile.TemporaryDirectory(prefix="eoxr-parquet-") as tmp:
+        local = Path(tmp) / "upload.parquet"
+        try:
+            _write_parquet(gdf, meta, local)
+        except Exception as err:
+            raise WriteError(f"could not write {url!r}: {err}. Nothing was uploaded.") from err
+        objstore.upload(local, fs, key, url)
+    return url
 
 
 def _extra_values(values: list, dtype: str | None) -> np.ndarray:

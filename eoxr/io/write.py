@@ -13,15 +13,31 @@ recognises its own stores: a folder without it is never resumed into.
 GeoTIFF file, :func:`to_zarr` an existing Zarr store. A folder of other files, any other file or a
 symbolic link raises :class:`~eoxr.errors.WriteError` and nothing is deleted. The target's folder
 must exist: writers do not create folders, so that a mistyped path fails loudly.
+
+Object stores (``s3://``, ``gs://``, ``az://`` URLs, through fsspec; configured only by the
+standard environment variables such as ``AWS_*`` and ``AWS_ENDPOINT_URL``, and by
+``storage_options=``) have no rename, so atomicity is designed differently there:
+
+* a COG is written to a local temporary file, validated, then uploaded in one put or multipart
+  upload: the object appears whole or not at all. A COG is an export: from a cluster, Zarr is
+  the format to write in parallel (a COG's overviews come out wrong when written in pieces);
+* a Zarr store is written in place: its metadata first, marked ``eoxr:write_state="incomplete"``
+  and without consolidated metadata, then the chunks, and last the state ``"complete"`` and the
+  consolidated metadata. A reader that opens the store before the end finds no consolidated
+  metadata and the state ``"incomplete"``. ``resume=True`` works as on a local disk (its record
+  of finished chunks is a set of empty objects inside the store);
+* the bucket must exist (it is not created), and ``overwrite=True`` deletes only a Zarr store
+  (its metadata, chunks and eoxr's record), never a prefix holding any other object. Without
+  rename, the old store is deleted before the new one is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -31,15 +47,16 @@ import numpy as np
 import rasterio
 import rasterio.errors
 import xarray as xr
-import zarr
 from rasterio.shutil import copy as rio_copy
 
+from .. import _objstore as objstore
 from .. import bands as _bands
 from .._dask.chunking import is_dask
 from .._dask.progress import progress_context
 from .._dask.store import store_blocks
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
+from ._location import Location
 from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
 
 # Little/big endian classic TIFF and BigTIFF (GDAL writes BigTIFF for > 4 GB outputs).
@@ -47,7 +64,7 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _ZARR_METADATA = (".zgroup", ".zarray", "zarr.json")
 # Resumable Zarr writes: the state attribute and the record folder kept inside the store.
 WRITE_STATE = "eoxr:write_state"
-_RECORD = ".eoxr_write"
+_RECORD = objstore.RECORD
 
 
 def is_geotiff(path: Path) -> bool:
@@ -173,8 +190,9 @@ def to_cog(
     overwrite: bool = False,
     compress: Compression = "DEFLATE",
     progress: bool | None = None,
+    storage_options: dict | None = None,
     **kwargs: Any,
-) -> Path:
+) -> Path | str:
     """Write a 2-D or ``(band, y, x)`` cube as a Cloud-Optimized GeoTIFF, atomically.
 
     NaN is written as the nodata value of float data; band labels become band descriptions.
@@ -186,30 +204,39 @@ def to_cog(
     cube : DataArray or Dataset
         ``(y, x)`` or ``(band, y, x)`` data with a CRS (dask arrays stream block by block).
     path : str or path
-        Output file. Its folder must exist (it is not created: a mistyped path fails).
+        Output file. Its folder must exist (it is not created: a mistyped path fails). Or an
+        object-store URL (``s3://bucket/key.tif``, ``gs://``, ``az://``; needs ``eoxr[cloud]``)
+        in an existing bucket: the COG is written to a local temporary file, validated, and
+        uploaded in one put (or multipart upload), so no reader sees part of it. The data pass
+        through the machine that calls this: from a cluster, write Zarr (:func:`to_zarr`) and
+        export a COG from it.
     overwrite : bool
         Replace an existing file at ``path``, but only if it is a GeoTIFF; a folder or any other
-        file raises :class:`~eoxr.errors.WriteError` and is left untouched.
+        file (on an object store: a prefix holding objects, any other object) raises
+        :class:`~eoxr.errors.WriteError` and is left untouched.
     compress : str
         GDAL compression (case-insensitive): one of ``NONE``, ``DEFLATE``, ``LZW``, ``ZSTD``,
         ``LZMA``, ``PACKBITS``, ``JPEG``, ``WEBP``, ``LERC``, ``LERC_DEFLATE``, ``LERC_ZSTD``.
     progress : bool, optional
         Progress bar while a lazy cube is computed and written (see :func:`eoxr.progress`):
         by default only in a terminal or notebook.
+    storage_options : dict, optional
+        For a URL: options of its fsspec filesystem (e.g. ``{"endpoint_url": ...}``); by
+        default the filesystem's standard environment variables (``AWS_*``...) apply.
     **kwargs
         Passed to ``rio.to_raster`` (GDAL creation options such as ``blocksize``).
 
     Returns
     -------
-    Path
-        ``path``, complete: the file is written under a temporary name beside it and renamed
-        into place only once whole.
+    Path or str
+        ``path``, complete: a local file is written under a temporary name beside it and
+        renamed into place only once whole; a URL is returned as given.
 
     Raises
     ------
     WriteError
-        ``path`` exists (without ``overwrite``) or is not a GeoTIFF, its folder is missing or not
-        writable, or writing failed (then nothing is left under ``path``).
+        ``path`` exists (without ``overwrite``) or is not a GeoTIFF, its folder (bucket) is
+        missing or not writable, or writing failed (then nothing is left under ``path``).
 
     Examples
     --------
@@ -238,20 +265,82 @@ def to_cog(
     if da.attrs.get("long_name"):
         da.attrs["description"] = da.attrs["long_name"]
     da.attrs["long_name"] = tuple(labels)
+    write = functools.partial(_write_cog, da, compress=compress, progress=progress, **kwargs)
+    if objstore.is_url(path):
+        return _upload_cog(str(path), storage_options, overwrite, write)
     path = Path(path)
     with _atomic_target(path, overwrite, "geotiff") as tmp:
-        # GDAL's COG driver can only create-copy, and rioxarray writes dask chunks by updating
-        # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
-        staging = tmp.with_name(tmp.name + ".gtiff")
-        try:
-            with progress_context(progress):
-                da.rio.to_raster(
-                    staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
-                )
-            rio_copy(staging, tmp, driver="COG", compress=compress)
-        finally:
-            _remove(staging)
+        write(tmp)
     return path
+
+
+def _write_cog(
+    da: xr.DataArray, dest: Path, *, compress: str, progress: bool | None, **kwargs: Any
+) -> None:
+    """Write ``da`` as a COG at the local path ``dest`` and check what was written."""
+    # GDAL's COG driver can only create-copy, and rioxarray writes dask chunks by updating
+    # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
+    staging = dest.with_name(dest.name + ".gtiff")
+    try:
+        with progress_context(progress):
+            da.rio.to_raster(
+                staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
+            )
+        rio_copy(staging, dest, driver="COG", compress=compress)
+    finally:
+        _remove(staging)
+    with rasterio.open(dest) as src:
+        bands = da.sizes.get("band", da.sizes.get("wavelength", 1))
+        ydim, xdim = spatial_dims(da)
+        layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+        if (src.height, src.width, src.count) != (da.sizes[ydim], da.sizes[xdim], bands) or (
+            layout != "COG"
+        ):
+            raise WriteError(
+                f"the COG written is not what was asked: {src.count} x {src.height} x "
+                f"{src.width} with layout {layout!r}, for a cube of {bands} x "
+                f"{da.sizes[ydim]} x {da.sizes[xdim]}."
+            )
+
+
+def _upload_cog(url: str, options: dict | None, overwrite: bool, write: Any) -> str:
+    """Write a COG locally with ``write(path)``, then upload it whole to the object ``url``."""
+    fs, key = objstore.filesystem(url, options)
+    objstore.check_bucket(fs, key, url)
+    found = objstore.objects(fs, key)
+    if found and not overwrite:
+        raise WriteError(
+            f"{url!r} exists ({objstore.describe(found, key)}); pass overwrite=True to replace it."
+        )
+    if found and (found != [key] or not _remote_geotiff(fs, key)):
+        raise WriteError(
+            f"refusing to overwrite {url!r}: it is {objstore.describe(found, key)}, not a "
+            "GeoTIFF. overwrite=True only replaces a GeoTIFF; nothing was deleted. Choose "
+            "another URL or remove it yourself."
+        )
+    with tempfile.TemporaryDirectory(prefix="eoxr-cog-") as tmp:
+        local = Path(tmp) / "upload.tif"
+        try:
+            write(local)
+        except WriteError:
+            raise
+        except Exception as err:
+            raise WriteError(f"writing {url!r} failed: {err}. Nothing was uploaded.") from err
+        objstore.upload(local, fs, key, url)
+    return url
+
+
+def _remote_geotiff(fs: Any, key: str) -> bool:
+    """Whether the object ``key`` starts like a TIFF and GDAL opens it as a GTiff."""
+    try:
+        with fs.open(key, "rb") as f:
+            if f.read(4) not in _TIFF_MAGIC:
+                return False
+            f.seek(0)
+            with rasterio.open(f) as src:
+                return src.driver in ("GTiff", "COG")
+    except (OSError, rasterio.errors.RasterioError):
+        return False
 
 
 def to_zarr(
@@ -263,8 +352,9 @@ def to_zarr(
     zarr_format: Literal[2, 3] = 2,
     progress: bool | None = None,
     resume: bool = False,
+    storage_options: dict | None = None,
     **kwargs: Any,
-) -> Path:
+) -> Path | str:
     """Write a cube to a Zarr store atomically, or resumably (dask arrays stream chunk by chunk).
 
     Dask variables are written chunk by chunk by the tasks that compute them, in bounded memory
@@ -282,12 +372,18 @@ def to_zarr(
     cube : DataArray or Dataset
         Data of any dims; a DataArray becomes the variable ``name``.
     path : str or path
-        Output store (a directory). Its folder must exist (it is not created).
+        Output store (a directory). Its folder must exist (it is not created). Or an
+        object-store URL (``s3://bucket/out.zarr``, ``gs://``, ``az://``; needs ``eoxr[cloud]``)
+        in an existing bucket: the store is written in place, its consolidated metadata last
+        (see the module's notes). Workers write their chunks themselves, so a cluster needs no
+        shared disk, only the object store's credentials (``AWS_*`` environment...).
     overwrite : bool
         Replace an existing Zarr store at ``path`` (recognised by its ``.zgroup``/``.zarray`` or
         ``zarr.json`` metadata). Any other directory or file raises
         :class:`~eoxr.errors.WriteError` and is left untouched. The old store is deleted only
-        after the new one is complete and in place.
+        after the new one is complete and in place (on an object store, which has no rename:
+        before the new one is written, and only if every object under the prefix belongs to
+        the store).
     name : str, optional
         Variable name for a DataArray (default its own name, else ``"data"``).
     zarr_format : {2, 3}
@@ -304,21 +400,25 @@ def to_zarr(
         A complete store is left as it is. Dask chunks are first aligned on the Zarr chunks
         (``encoding`` chunks if given, else the first dask chunk per dim), so no two tasks
         share a Zarr chunk. Each chunk is written by the task that computed it (on a
-        ``distributed`` worker: ``path`` must be on a filesystem the workers share). Cannot be
-        combined with ``overwrite``.
+        ``distributed`` worker: ``path`` must be on a filesystem the workers share, or an
+        object-store URL). Cannot be combined with ``overwrite``.
+    storage_options : dict, optional
+        For a URL: options of its fsspec filesystem (e.g. ``{"endpoint_url": ...}``); by
+        default the filesystem's standard environment variables (``AWS_*``...) apply.
     **kwargs
         Passed to :meth:`xarray.Dataset.to_zarr` (``encoding``...); ``mode`` is set by eoxr.
 
     Returns
     -------
-    Path
-        ``path``, a complete, consolidated store.
+    Path or str
+        ``path``, a complete, consolidated store (a URL is returned as given). On an object
+        store it carries ``eoxr:write_state="complete"``, with or without ``resume``.
 
     Raises
     ------
     WriteError
-        ``path`` exists (without ``overwrite``) or is not a Zarr store, its folder is missing or
-        not writable, or writing failed (then nothing is left under ``path``, except with
+        ``path`` exists (without ``overwrite``) or is not a Zarr store, its folder (bucket) is
+        missing or not writable, or writing failed (then nothing is left under ``path``, except with
         ``resume``, where the incomplete store stays to be resumed). With ``resume``: ``path``
         is not a store that eoxr started with ``resume=True``, or it was started for a cube of
         another layout. Without ``resume``: ``path`` is an incomplete resumable store (pass
@@ -348,14 +448,19 @@ def to_zarr(
     for v in ds.variables.values():
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)
+    if resume and overwrite:
+        raise ParameterError(
+            "resume=True finishes an interrupted store and overwrite=True replaces a store: "
+            "pass only one of them."
+        )
+    if objstore.is_url(path):
+        loc = Location(str(path), storage_options)
+        if resume:
+            return _resumable_write(ds, loc, zarr_format, kwargs, progress)
+        return _remote_write(ds, loc, overwrite, zarr_format, kwargs, progress)
     path = Path(path)
     if resume:
-        if overwrite:
-            raise ParameterError(
-                "resume=True finishes an interrupted store and overwrite=True replaces a store: "
-                "pass only one of them."
-            )
-        return _resumable_write(ds, path, zarr_format, kwargs, progress)
+        return _resumable_write(ds, Location(str(path)), zarr_format, kwargs, progress)
     if not overwrite and write_state(path) == "incomplete":
         raise WriteError(
             f"{str(path)!r} is an incomplete store left by an interrupted "
@@ -372,21 +477,26 @@ def to_zarr(
         ds.to_zarr(
             tmp, mode="w", compute=False, consolidated=True, zarr_format=zarr_format, **kwargs
         )
-        _store(ds, tmp, zarr_format, progress, record=False)
+        _store(ds, Location(str(tmp)), zarr_format, progress, record=False)
     return path
 
 
-def write_state(path: str | os.PathLike) -> str | None:
+def write_state(path: str | os.PathLike, storage_options: dict | None = None) -> str | None:
     """``"incomplete"`` or ``"complete"`` for a store written with ``resume=True``, else None.
 
     None also for anything that is not a Zarr store or whose metadata cannot be read: only a
     store that eoxr itself started (marked with the ``eoxr:write_state`` attribute) is resumed.
+    ``path`` may be an object-store URL (``storage_options`` as for :func:`to_zarr`); every
+    store eoxr writes there carries the attribute.
     """
-    path = Path(path)
-    if not is_zarr_store(path):
-        return None
+    if objstore.is_url(path):
+        loc = Location(str(path), storage_options)
+    else:
+        if not is_zarr_store(Path(path)):
+            return None
+        loc = Location(str(path))
     try:  # not the consolidated copy: the state attribute is updated last
-        attrs = zarr.open_group(str(path), mode="r", use_consolidated=False).attrs.asdict()
+        attrs = loc.group("r").attrs.asdict()
     except Exception:  # any unreadable metadata: not a store eoxr may touch
         return None
     state = attrs.get(WRITE_STATE)
@@ -423,17 +533,19 @@ def _block_id(name: Any, index: tuple[int, ...]) -> str:
 
 def _store(
     ds: xr.Dataset,
-    path: Path,
+    loc: Location,
     zarr_format: int,
     progress: bool | None,
     *,
     record: bool,
     done: Collection[str] = (),
 ) -> None:
-    """Write the dask variables of ``ds`` block by block into the existing store at ``path``."""
+    """Write the dask variables of ``ds`` block by block into the existing store at ``loc``."""
     arrays = {name: var.data for name, var in ds.variables.items() if is_dask(var)}
+    if not arrays:
+        return
     dims = {name: ds.variables[name].dims for name in arrays}
-    writer = functools.partial(_write_block, str(path), dims, zarr_format, record)
+    writer = functools.partial(_write_block, loc, dims, zarr_format, record)
     store_blocks(
         arrays,
         writer,
@@ -452,7 +564,7 @@ def _x_axis(var: xr.Variable) -> int | None:
 
 
 def _write_block(
-    path: str,
+    loc: Location,
     dims: dict,
     zarr_format: int,
     record: bool,
@@ -468,74 +580,157 @@ def _write_block(
     again).
     """
     xr.Dataset({name: (dims[name], block)}).to_zarr(
-        path,
+        loc.store(),
         mode="r+",
         region=dict(zip(dims[name], region)),
         zarr_format=zarr_format,
-        # Metadata read from the consolidated copy: listing the store would meet the record.
+        # Metadata read from the consolidated copy: listing the store would meet the record
+        # (and, on an object store, costs a request per array). There, the copy is in memory.
         consolidated=True,
     )
     if record:
-        (Path(path) / _RECORD / "done" / _block_id(name, index)).touch()
+        loc.mark_done(_block_id(name, index))
+
+
+def _create(ds: xr.Dataset, loc: Location, zarr_format: int, kwargs: dict) -> Location:
+    """Write the metadata (and numpy variables) of a new store in place on an object store.
+
+    Marked ``incomplete`` and without consolidated metadata, which :func:`_finish` writes last;
+    returns ``loc`` with that metadata in memory, for the writing tasks. ``mode="w-"``: never
+    over objects that appeared meanwhile.
+    """
+    ds.assign_attrs({WRITE_STATE: "incomplete"}).to_zarr(
+        loc.path,
+        mode="w-",
+        compute=False,
+        consolidated=False,
+        zarr_format=zarr_format,
+        **loc.zarr_kwargs(),
+        **kwargs,
+    )
+    return loc.with_overlay()
+
+
+def _remote_write(
+    ds: xr.Dataset,
+    loc: Location,
+    overwrite: bool,
+    zarr_format: int,
+    kwargs: dict,
+    progress: bool | None,
+) -> str:
+    """``to_zarr`` without ``resume`` to an object store: in place, consolidated last."""
+    fs, root = loc.fs()
+    objstore.check_bucket(fs, root, loc.path)
+    found = objstore.objects(fs, root)
+    if found and not overwrite and write_state(loc.path, loc.options) == "incomplete":
+        raise WriteError(
+            f"{loc.path!r} is an incomplete store left by an interrupted to_zarr; pass "
+            "resume=True to write only its missing chunks (if it was started with "
+            "resume=True), or overwrite=True to start again. Nothing was changed."
+        )
+    if found and not overwrite:
+        raise WriteError(
+            f"{loc.path!r} exists ({objstore.describe(found, root)}); pass overwrite=True to "
+            "replace it."
+        )
+    if found:
+        foreign = objstore.foreign_objects(found, root)
+        if foreign:
+            shown = ", ".join(k[len(root) + 1 :] or k for k in foreign[:5])
+            raise WriteError(
+                f"refusing to overwrite {loc.path!r}: it is {objstore.describe(found, root)}, "
+                f"and {len(foreign)} of them are not part of a Zarr store ({shown}). "
+                "overwrite=True only replaces a Zarr store; nothing was deleted. Choose another "
+                "URL or remove those objects yourself."
+            )
+        fs.rm(found)
+    if is_dask(ds):
+        ds = _align_chunks(ds, kwargs.get("encoding"))
+    try:
+        _store(ds, _create(ds, loc, zarr_format, kwargs), zarr_format, progress, record=False)
+        _finish(loc)
+    except Exception as err:
+        mine = objstore.objects(fs, root)
+        mine = sorted(set(mine) - set(objstore.foreign_objects(mine, root)))
+        if mine:
+            fs.rm(mine)
+        raise WriteError(
+            f"writing {loc.path!r} failed: {err}. What was written there was deleted."
+        ) from err
+    return loc.path
 
 
 def _resumable_write(
-    ds: xr.Dataset, path: Path, zarr_format: int, kwargs: dict, progress: bool | None = None
-) -> Path:
+    ds: xr.Dataset, loc: Location, zarr_format: int, kwargs: dict, progress: bool | None = None
+) -> Path | str:
     ds = _align_chunks(ds, kwargs.get("encoding"))
     layout = _layout(ds)
-    state = write_state(path)
-    if state is None and os.path.lexists(path):
+    if loc.remote:
+        fs, root = loc.fs()
+        objstore.check_bucket(fs, root, loc.path)
+        found = objstore.objects(fs, root)
+        state = write_state(loc.path, loc.options) if found else None
+        what = objstore.describe(found, root) if found else ""
+    else:
+        path = Path(loc.path)
+        found, state = os.path.lexists(path), write_state(path)
+        what = _describe(path) if found else ""
+    if state is None and found:
         raise WriteError(
-            f"cannot resume {str(path)!r}: it is {_describe(path)}, not a store that eoxr "
+            f"cannot resume {loc.path!r}: it is {what}, not a store that eoxr "
             "started with to_zarr(..., resume=True) (no `eoxr:write_state` attribute). Nothing "
             "was changed; choose another path (or overwrite=True without resume to replace a "
             "Zarr store)."
         )
     if state == "complete":
-        return _finish(path)  # again, in case the job was killed while finishing
-    if state is None:
+        return _finish(loc)  # again, in case the job was killed while finishing
+    if state is None and loc.remote:
+        # Metadata first (marked incomplete), then the layout record: a store without the
+        # record is refused on resume, never guessed at.
+        loc = _create(ds, loc, zarr_format, kwargs)
+        loc.start_record(layout)
+    elif state is None:
         with _atomic_target(path, False, "zarr") as tmp:
             # Metadata and numpy variables first, renamed into place whole: the store at `path`
             # always carries the state attribute and its layout record.
             ds.assign_attrs({WRITE_STATE: "incomplete"}).to_zarr(
                 tmp, mode="w", compute=False, consolidated=True, zarr_format=zarr_format, **kwargs
             )
-            (tmp / _RECORD / "done").mkdir(parents=True)
-            (tmp / _RECORD / "layout.json").write_text(json.dumps(layout))
+            Location(str(tmp)).start_record(layout)
     else:
         try:
-            recorded = json.loads((path / _RECORD / "layout.json").read_text())
-        except (OSError, ValueError) as err:
+            recorded, loc = loc.read_record()
+        except (OSError, ValueError, KeyError) as err:
             raise WriteError(
-                f"cannot resume {str(path)!r}: its record of completed chunks is unreadable "
+                f"cannot resume {loc.path!r}: its record of completed chunks is unreadable "
                 f"({err}). Pass overwrite=True (without resume) to write it again."
             ) from err
         if recorded != layout:
             changed = sorted(k for k in {*recorded, *layout} if recorded.get(k) != layout.get(k))
             raise WriteError(
-                f"cannot resume {str(path)!r}: it was started for a cube of another layout "
+                f"cannot resume {loc.path!r}: it was started for a cube of another layout "
                 f"(variables {changed} differ in dims, shape, dtype or chunks). Resume with the "
                 "same cube and chunks, or pass overwrite=True (without resume) to start again."
             )
-    done = set(os.listdir(path / _RECORD / "done"))
     try:
-        _store(ds, path, zarr_format, progress, record=True, done=done)
+        _store(ds, loc, zarr_format, progress, record=True, done=loc.done())
     except Exception as err:
         raise WriteError(
-            f"writing {str(path)!r} failed: {err}. The chunks written so far are recorded: call "
+            f"writing {loc.path!r} failed: {err}. The chunks written so far are recorded: call "
             "again with resume=True to write the rest."
         ) from err
-    return _finish(path)
+    return _finish(loc)
 
 
-def _finish(path: Path) -> Path:
-    """Mark a fully written store complete, drop its record, consolidate its metadata."""
-    group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
-    group.attrs[WRITE_STATE] = "complete"
-    shutil.rmtree(path / _RECORD, ignore_errors=True)
-    zarr.consolidate_metadata(str(path))
-    return path
+def _finish(loc: Location) -> Path | str:
+    """Mark a fully written store complete, drop its record, consolidate its metadata (last)."""
+    if loc.finish(WRITE_STATE, "complete"):  # an object store, its metadata known
+        return loc.result()
+    loc.group("r+").attrs[WRITE_STATE] = "complete"
+    loc.drop_record()
+    loc.consolidate()
+    return loc.result()
 
 
 __all__ = ["to_cog", "to_zarr", "is_geotiff", "is_zarr_store", "write_state", "WRITE_STATE"]

@@ -217,3 +217,10 @@ def test_load_stac_file_that_is_not_stac(tmp_path):
     (tmp_path / "catalog.json").write_text("{not json")
     call = lambda: eoxr.load_stac(tmp_path / "catalog.json")  # noqa: E731
     _refused(tmp_path, call, ReadError, "not a readable STAC")
+
+
+@pytest.mark.parametrize("writer", ["to_cog", "to_zarr"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.out", "https://example.org/x.out"])
+def test_write_to_a_read_only_url(tmp_path, cube, writer, url):
+    # http(s) serves reads only: refused before anything is computed or sent
+    _refused(tmp_path, lambda: getattr(cube.eo, writer)(url), WriteError, "read-only")

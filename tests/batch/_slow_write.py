@@ -5,8 +5,11 @@ scheduler) and each appends its block index to LOG before sleeping DELAY seconds
 can kill the process after a known number of chunks.
 """
 
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import dask
 import dask.array as dsa
@@ -37,6 +40,21 @@ def cube(log: str, delay: float) -> xr.DataArray:
         attrs={"long_name": "slow signal", "units": "1"},
     )
     return da.rio.write_crs("EPSG:32633")
+
+
+def kill_after(proc: subprocess.Popen, recorded: Callable[[], int], n: int = 4) -> None:
+    """SIGKILL ``proc`` once ``recorded()`` (chunks recorded as done) reaches ``n``."""
+    try:
+        deadline = time.monotonic() + 120
+        while recorded() < n:
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the slow write did not progress"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
 
 
 if __name__ == "__main__":

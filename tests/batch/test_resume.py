@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import xarray as xr
 import eoxr.testing as et
 from eoxr.errors import ParameterError, WriteError
 from eoxr.io.write import write_state
+from tests.batch._slow_write import kill_after
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "_slow_write.py"
@@ -39,18 +39,7 @@ def _done(store: Path) -> set[str]:
 
 def test_sigkill_mid_write_then_resume_equals_uninterrupted(tmp_path, worktree_env):
     store, log = tmp_path / "killed.zarr", tmp_path / "first.log"
-    proc = _run(store, log, 0.4, worktree_env)
-    try:
-        deadline = time.monotonic() + 120
-        while len(_done(store)) < 4:
-            assert proc.poll() is None, proc.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "the slow write did not progress"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_after(_run(store, log, 0.4, worktree_env), lambda: len(_done(store)))
 
     # Killed mid-write: an incomplete store, some chunks recorded, some not.
     assert write_state(store) == "incomplete"

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = _output(proc)
             raise RuntimeError(f"server exited with {proc.returncode} before answering:\n{out}")
         try:
             urllib.request.urlopen(url, timeout=1)
@@ -40,6 +41,16 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"server at {url} did not answer within {timeout} s")
+
+
+def _output(proc: subprocess.Popen) -> str:
+    """What a server wrote (to its log file, or to a pipe that is read once it exited)."""
+    log = getattr(proc, "log_file", None)
+    if log is not None:
+        log.flush()
+        log.seek(0)
+        return log.read().decode(errors="replace")
+    return proc.stdout.read().decode(errors="replace") if proc.stdout else ""
 
 
 @dataclass
@@ -73,11 +84,13 @@ def s3_server() -> Iterator[S3Server]:
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
     cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "moto.server"]
+    # Its request log goes to a file: a pipe nobody reads fills up (64 KiB) and blocks the
+    # server in the middle of a request.
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
-        [*cmd, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        [*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
     )
+    proc.log_file = log
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_for(endpoint + "/moto-api/", proc)
@@ -96,6 +109,7 @@ def s3_server() -> Iterator[S3Server]:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+        log.close()
 
 
 # --- A range-capable HTTP server that counts the bytes it serves ------------------------------

@@ -1,0 +1,99 @@
+"""A cluster without a shared disk writes to object storage: scheduler and workers in separate
+empty folders, the S3 server's credentials in their environment, the output on ``s3://``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import eoxr
+import eoxr.datasets
+from eoxr.io.write import write_state
+from tests.cloud.cluster import dask_cluster
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "08_cluster_batch.ipynb"
+
+
+@pytest.fixture(scope="session")
+def s3_cluster(s3, tmp_path_factory):
+    """A scheduler and two workers, each in its own empty folder, that can reach the S3 server."""
+    env = {
+        **os.environ,
+        **s3.env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "EOXR_PROGRESS": "0",
+    }
+    with dask_cluster(tmp_path_factory.mktemp("no-shared-disk"), env, 2) as address:
+        yield address
+
+
+def _pipeline() -> xr.Dataset:
+    """A speckle filter with a halo and dB on a chunked scene (several tasks per output)."""
+    s1 = eoxr.datasets.synthetic_s1(seed=0, shape=(64, 64)).cube.chunk({"y": 32, "x": 32})
+    vv = s1.sel(band="VV").isel(time=0, drop=True).drop_vars("band")
+    return xr.Dataset({"vv_lee": vv.eo.denoise("lee", size=5), "vv_db": vv.eo.to_db()})
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_cluster_without_shared_disk_writes_to_s3_like_local(s3_cluster, bucket, tmp_path, resume):
+    distributed = require("distributed", extra="distributed")
+    require("s3fs", extra="cloud")
+    url = f"s3://{bucket}/product.zarr"
+    with distributed.Client(s3_cluster, timeout=30) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        _pipeline().eo.to_zarr(url, resume=resume)
+    local = _pipeline().eo.to_zarr(tmp_path / "local.zarr")  # threads, in this process
+    remote = xr.open_zarr(url, decode_coords="all").load()
+    xr.testing.assert_identical(
+        remote.drop_attrs(), xr.open_zarr(local, decode_coords="all").load().drop_attrs()
+    )
+    assert write_state(url) == "complete"
+    assert bool(np.isfinite(remote.vv_lee).all()) and bool(np.isfinite(remote.vv_db).all())
+
+
+@pytest.mark.notebook
+def test_batch_cli_runs_cluster_notebook_to_s3(s3, s3_cluster, bucket, tmp_path, monkeypatch):
+    require("papermill", extra="batch")
+    require("s3fs", extra="cloud")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setenv("EOXR_PROGRESS", "0")
+    params = tmp_path / "runs.yaml"
+    params.write_text("- name: summer\n  start: '2009-06-01'\n  end: '2009-08-31'\n")
+    out = f"s3://{bucket}/runs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "eoxr", "batch", str(NOTEBOOK), "--params", str(params)]
+        + ["--out", out, "--scheduler", s3_cluster, "--timeout", "300"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=os.environ.copy(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "[1/1] summer: ok in" in proc.stdout
+    keys = {o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"runs/summer.ipynb", "runs/batch_summary.csv"} <= keys
+    assert "runs/summer/landsat_product.zarr/.zmetadata" in keys
+    assert not [k for k in keys if ".eoxr_write" in k]
+    table = pd.read_csv(f"{out}/batch_summary.csv")
+    assert table.status.tolist() == ["ok"]
+    assert table.output.tolist() == [f"{out}/summer"]
+    product = f"{out}/summer/landsat_product.zarr"
+    assert write_state(product) == "complete"
+    ndvi = float(xr.open_zarr(product).ndvi.mean())
+    assert 0.6 < ndvi < 0.8
+    # Nothing was written to this machine's folders: the run's folder is the bucket.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.yaml"]
+    executed = s3.client().get_object(Bucket=bucket, Key="runs/summer.ipynb")["Body"].read()
+    assert s3_cluster.encode() in executed and b"mean NDVI" in executed
