@@ -150,6 +150,7 @@ def apply_model(
     output_dim: str | None = None,
     output_coords: Sequence | None = None,
     autocast: bool | Any = False,
+    transform: Any = None,
     response_method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     name: str | None = None,
@@ -208,6 +209,12 @@ def apply_model(
         Labels of the model's output channels.
     autocast : bool or torch.dtype
         torch only: mixed precision (float16 on CUDA, bfloat16 on CPU when ``True``).
+    transform : callable, optional
+        Patch models only: called on every batch of patches ``(N, C, h, w)`` float32 after
+        ``scale``/``mean``/``std``, with NaN kept, it returns the model's input (and fills NaN):
+        an encoder's :class:`eoxr.models.pipeline.Pipeline` (resize, crop, per-patch stretch,
+        padded bands), which the encoder protocol passes as ``eoxr_preprocess["transform"]``.
+        A transform that resizes needs a model returning one vector per patch.
     response_method, feature_dims, name : str, sequence, str
         The estimator's method to call (``"predict"``, ``"predict_proba"``, ``"transform"``;
         scikit-learn's name for this choice), the dims whose values are a pixel's features
@@ -237,6 +244,7 @@ def apply_model(
     mean = mean if mean is not None else meta.get("mean")
     std = std if std is not None else meta.get("std")
     scale = float(scale if scale is not None else meta.get("scale", 1.0))
+    transform = transform if transform is not None else meta.get("transform")
     if not _is_patch_model(model):
         from .sklearn import apply_estimator
 
@@ -247,10 +255,10 @@ def apply_model(
                 "estimator, or an encoder with `eoxr_model`."
             )
 
-        if mean is not None or std is not None or scale != 1.0:
+        if mean is not None or std is not None or scale != 1.0 or transform is not None:
             raise ParameterError(
-                "mean/std/scale apply to patch models (torch, ONNX); for an estimator put the "
-                "scaling in a scikit-learn Pipeline (e.g. StandardScaler) before fitting."
+                "mean/std/scale/transform apply to patch models (torch, ONNX); for an estimator "
+                "put the scaling in a scikit-learn Pipeline (e.g. StandardScaler) before fitting."
             )
         return apply_estimator(
             cube if bands is None else select_channels(cube, bands),
@@ -264,16 +272,20 @@ def apply_model(
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
-    cube = model_input(cube, mean=mean, scale=scale, bands=bands, what=what)
+    # units expected: from mean/scale, else from the transform's own (an encoder's pipeline)
+    units = (mean, scale) if mean is not None or transform is None else _units(transform)
+    cube = model_input(cube, mean=units[0], scale=units[1], bands=bands, what=what)
     da = select_channels(cube, bands)
     labels = band_labels(da)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
     runner, shipped, kind = _runner(model, device, autocast, is_dask(da))
-    size = _patch_size(da, input_dims, runner.fixed_patch() if kind == "onnx" else None)
+    fixed = runner.fixed_patch() if kind == "onnx" and transform is None else None
+    size = _patch_size(da, input_dims, fixed)
     ydim, xdim = spatial_dims(da)
     for d in (ydim, xdim):  # validate before the probe runs the model
         make_tiling(d, da.sizes[d], size[d], 0, dense=True)
-    k, dense, radius = _kernels.probe(runner, da.shape[-3], (int(size[ydim]), int(size[xdim])))
+    patch = (int(size[ydim]), int(size[xdim]))
+    k, dense, radius = _kernels.probe(runner, da.shape[-3], patch, transform)
     ty, tx = _tilings(da, size, input_overlap, dense, radius, blend)
     kw = dict(
         runner=shipped,
@@ -284,6 +296,7 @@ def apply_model(
         mean=mean_a,
         std=std_a,
         scale=scale,
+        transform=transform,
     )
     padded, hy, hx = _padded_grid(da, ty, tx)
     kw["halo"] = (hy, hx)
@@ -291,6 +304,11 @@ def apply_model(
     out_dim = output_dim or ("class" if dense else "feature")
     out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, blend, kind)
     return _input_order(out, cube, out_dim)
+
+
+def _units(transform: Any) -> tuple[Any, float]:
+    """``(mean, scale)`` a transform declares for the units check (``(None, 1)``: none)."""
+    return getattr(transform, "mean", None), float(getattr(transform, "scale", 1.0))
 
 
 def _input_order(out: xr.DataArray, cube: Any, output_dim: str) -> xr.DataArray:
