@@ -135,3 +135,26 @@ def test_analysis_on_a_cube_without_features() -> None:
 def test_missing_onnx_file() -> None:
     with pytest.raises(ParameterError, match="does not exist"):
         encoder("/nonexistent/model.onnx", bands=["red"])
+
+
+def test_rcf_takes_no_pipeline() -> None:
+    with pytest.raises(ParameterError, match=r"encoder\('rcf'\) takes no preprocessing"):
+        encoder("rcf", bands=["red", "nir"], input_size=224)
+
+
+def test_pipeline_encoder_has_no_whole_cube_preprocess() -> None:
+    enc = encoder(POOL, bands=["red", "nir"], input_size=64)
+    with pytest.raises(ParameterError, match=r"embed\(cube, enc\)"):
+        enc.preprocess(CUBE)
+
+
+def test_resizing_a_dense_model_is_refused() -> None:
+    enc = encoder(torch.nn.Conv2d(2, 3, 1), bands=["red", "nir"], input_size=32)
+    with pytest.raises(ParameterError, match="one vector per patch"):
+        embed(CUBE, enc, patch=8)
+
+
+def test_pipeline_steps_out_of_order() -> None:
+    steps = [{"op": "crop", "size": 8}, {"op": "resize", "size": 16}]
+    with pytest.raises(ParameterError, match="in the order"):
+        encoder(POOL, bands=["red"], steps=steps)
