@@ -36,7 +36,8 @@ class Spec:
     #: Per-band mean and standard deviation, in the units of ``reflectance * scale``.
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    #: Input patch size in pixels, ground sampling distance in metres.
+    #: The model's input size in pixels (what :attr:`pipeline` makes of a patch; also the
+    #: default patch size), ground sampling distance in metres.
     input_size: int | None
     gsd: float | None
     #: Embedding length per architecture.
