@@ -14,6 +14,12 @@ Run: ``.venv/bin/python benchmarks/embed.py [--small]``
     (RCF): flat in cube size means patches stream through, the cube is never held.
 (3) csmask. ``eoxr.prep.csmask`` vs ``ukis_csmask.CSmask`` on the real Chesapeake L1C scene at
     20 m (a 512 px crop with ``--small``), both on CPU, and their pixel agreement.
+(4) Resizing. A ResNet-18 (eoxr's own, random weights, 4 bands) embedding 32 px patches at
+    224 px (``encoder(..., input_size=224)``): eoxr ``embed`` end to end vs a bare torch loop
+    over the same standardized patches, pre-cut, doing ``F.interpolate(224, bilinear,
+    align_corners=False)`` and the forward pass per batch. The issue's size is 2048^2 (4096
+    patches: about 20 min per run on 2 loaded cores); ``--resize-size N`` embeds an N^2 cube
+    instead (``--only-resize`` runs this part alone). Interleaved, best of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -51,8 +57,8 @@ def encoders() -> dict:
     }
 
 
-def bare_torch(cube: np.ndarray, enc) -> float:
-    """Forward passes only, on preprocessed patches cut beforehand."""
+def cut_patches(cube: np.ndarray, enc) -> np.ndarray:
+    """The standardized whole patches of a ``(band, y, x)`` array, ``(N, C, PATCH, PATCH)``."""
     m = np.asarray(enc.mean, np.float32)[:, None, None]
     s = np.asarray(enc.std, np.float32)[:, None, None]
     x = (cube * np.float32(enc.scale) - m) / s
@@ -60,6 +66,12 @@ def bare_torch(cube: np.ndarray, enc) -> float:
     k = n // PATCH
     patches = x[:, : k * PATCH, : k * PATCH].reshape(c, k, PATCH, k, PATCH)
     patches = np.ascontiguousarray(patches.transpose(1, 3, 0, 2, 4).reshape(-1, c, PATCH, PATCH))
+    return patches
+
+
+def bare_torch(cube: np.ndarray, enc) -> float:
+    """Forward passes only, on preprocessed patches cut beforehand."""
+    patches = cut_patches(cube, enc)
     t0 = time.perf_counter()
     with torch.inference_mode():
         for i in range(0, len(patches), BATCH):
@@ -86,6 +98,49 @@ def overhead(size: int) -> dict:
         print(
             f"  {name:9s} bare torch {bare:7.2f} s   eoxr {ours:7.2f} s   ratio {ours / bare:.2f}"
         )
+    return out
+
+
+def bare_resized(cube: np.ndarray, enc, size: int) -> tuple[float, float]:
+    """Interpolate + forward passes only, on standardized patches cut beforehand."""
+    patches = cut_patches(cube, enc)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with torch.inference_mode():
+        for i in range(0, len(patches), BATCH):
+            b = torch.from_numpy(patches[i : i + BATCH])
+            b = torch.nn.functional.interpolate(
+                b, size=(size, size), mode="bilinear", align_corners=False
+            )
+            enc.model(b)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def eoxr_timed(cube: xr.DataArray, enc) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads) of ``embed(...).compute()``."""
+    c0 = time.process_time()
+    wall = eoxr_embed(cube, enc)
+    return wall, time.process_time() - c0
+
+
+def resized(size: int, repeats: int) -> dict:
+    """eoxr embed with input_size=224 vs the bare interpolate + ResNet-18 loop."""
+    cube = et.make_cube(bands=BANDS, ny=size, nx=size, times=None, seed=0)
+    lazy = cube.chunk({"y": 512, "x": 512})
+    torch.manual_seed(0)
+    net = resnet("resnet18", 4).eval()
+    enc = encoder(net, bands=BANDS, mean=0.1, std=0.05, input_size=224)
+    runs = [(bare_resized(cube.values, enc, 224), eoxr_timed(lazy, enc)) for _ in range(repeats)]
+    n = (size // PATCH) ** 2
+    out: dict = {"patches": n}
+    # wall time, and CPU time (all threads: steadier on a shared machine), best of the runs
+    for i, what in enumerate(("wall", "cpu")):
+        bare, ours = min(r[0][i] for r in runs), min(r[1][i] for r in runs)
+        out[what] = {"bare_s": bare, "eoxr_s": ours, "ratio": ours / bare}
+        print(
+            f"  {size}^2, {n} patches of {PATCH} px at 224 px, {what:4s}: bare torch "
+            f"{bare:7.2f} s   eoxr {ours:7.2f} s   ratio {ours / bare:.3f}"
+        )
+    print(f"  all runs ((bare wall, cpu), (eoxr wall, cpu)): {runs}")
     return out
 
 
@@ -156,9 +211,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true", help="512^2 cube, small RSS sizes, crop")
     ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--resize-size", type=int, default=2048, help="cube side for part (4)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of part (4), best kept")
+    ap.add_argument("--only-resize", action="store_true", help="run part (4) alone")
     args = ap.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
+        return
+    if args.only_resize:
+        print(f"(4) embed at 224 px, ResNet-18, {args.resize_size}^2 x 4 bands")
+        resized(args.resize_size, args.repeats)
         return
     size = 512 if args.small else 2048
     print(f"(1) embed overhead, {size}^2 x 4 bands, {PATCH} px patches, batch {BATCH}")
@@ -171,6 +233,8 @@ def main() -> None:
             csmask_bench(512 if args.small else None)
         except ImportError as err:
             print(f"  skipped: {err}")
+    print(f"(4) embed at 224 px, ResNet-18, {args.resize_size}^2 x 4 bands")
+    resized(args.resize_size, args.repeats)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,10 @@ def _run_patches(
     ydim, xdim = da.dims[-2:]
     dims, over = {ydim: patch, xdim: patch}, {ydim: patch - stride, xdim: patch - stride}
     kw: dict = dict(batch_size=batch_size, device=device, output_dim="feature", name="embedding")
-    kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
+    if enc.pipeline is None:
+        kw.update(mean=list(enc.mean), std=list(enc.std), scale=enc.scale)
+    else:  # scaling, normalization, resizing... per batch of patches
+        kw.update(transform=enc.pipeline)
     return apply_resolved(da, rb, enc.eoxr_model, input_dims=dims, input_overlap=over, **kw)
 
 
@@ -89,7 +92,9 @@ def embed(
         in reflectance; other DN raise :class:`~eoxr.errors.UnitsError`, and so do float values
         in the thousands, when computed.
     enc : Encoder
-        From :func:`eoxr.embed.encoder`; its model maps ``(N, C, patch, patch)`` to ``(N, K)``.
+        From :func:`eoxr.embed.encoder`; its model maps ``(N, C, patch, patch)`` to ``(N, K)``
+        (``(N, C, input_size, input_size)`` for an encoder that resizes its patches: they are
+        cut at ``patch`` pixels and resized to the model's size after normalization).
     patch : int, optional
         Patch size in pixels (default the encoder's, else 32).
     stride : int, optional
@@ -106,7 +111,8 @@ def embed(
         ``feature``), ``y``/``x`` at the patch centres (the mean of each patch's pixel
         coordinates), CRS kept, attrs naming the encoder and its preprocessing. Patches without
         a valid pixel are NaN; NaN pixels inside a patch are set to the band mean (0 after
-        standardisation). Lazy for a dask cube, identical on any chunking.
+        standardisation; 0 after any other normalization) before resizing. Lazy for a dask
+        cube, identical on any chunking.
 
     Examples
     --------
@@ -129,9 +135,11 @@ def embed(
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
     # the encoder's constants say whether it takes reflectance or DN (eoxr.radiometry)
     what = f"embed with encoder {enc.name!r}"
+    read = enc.bands if enc.pipeline is None else enc.pipeline.read_bands
+    units = (enc.mean, enc.scale) if enc.pipeline is None else (enc.pipeline.mean, enc.scale)
     rb = resolve_cube(cube)  # once: the selection and apply_model read it
-    cube, rb = for_model(cube, rb, mean=enc.mean, scale=enc.scale, bands=enc.bands, what=what)
-    da, rb = select_resolved(cube, rb, enc.bands)
+    cube, rb = for_model(cube, rb, mean=units[0], scale=units[1], bands=read, what=what)
+    da, rb = select_resolved(cube, rb, read)
     check_dtype(da, enc)
     ydim, xdim = da.dims[-2:]
     cy, ly = patch_geometry(da.sizes[ydim], p, s, ydim)
@@ -156,7 +164,10 @@ def embed(
     attrs.update(
         long_name="embedding", units="1", patch=p, stride=s, pixel_size=res, band_dim=da.dims[-3]
     )
-    hist = f"embed(encoder={enc.name!r}, patch={p}, stride={s}, bands={list(enc.bands)})"
+    hist = f"embed(encoder={enc.name!r}, patch={p}, stride={s}, bands={list(enc.bands)}"
+    if enc.pipeline is not None:
+        hist += f", model input {enc.pipeline.output_size(p)} px"
+    hist += ")"
     out.attrs = append_history(attrs, hist)
     return out.rename("embedding")
 

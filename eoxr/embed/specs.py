@@ -17,6 +17,9 @@ from typing import Any
 from ..errors import ModelError, ParameterError, ReadError
 from ..models.encoder import Encoder, make_encoder
 
+#: Pipeline keywords of :func:`eoxr.embed.encoder` (see :func:`pipeline_keywords`).
+_PIPELINE_KEYS = ("input_size", "resize", "antialias", "crop", "clip", "normalize", "pad")
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -33,7 +36,8 @@ class Spec:
     #: Per-band mean and standard deviation, in the units of ``reflectance * scale``.
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    #: Input patch size in pixels, ground sampling distance in metres.
+    #: The model's input size in pixels (what :attr:`pipeline` makes of a patch; also the
+    #: default patch size), ground sampling distance in metres.
     input_size: int | None
     gsd: float | None
     #: Embedding length per architecture.
@@ -44,6 +48,25 @@ class Spec:
     licence: str | None = None
     #: Repository and file the constants were read from.
     source: str = ""
+    #: Steps after the per-band standardization, in order (:mod:`eoxr.models.pipeline`):
+    #: e.g. ``resize`` to 256 then ``crop`` to 224, as the weights' evaluation transforms.
+    pipeline: tuple[dict, ...] = ()
+    #: Where the pipeline was read.
+    pipeline_source: str = ""
+
+    @property
+    def steps(self) -> list[dict]:
+        """The whole ordered pipeline: scale, standardize, then :attr:`pipeline`.
+
+        Requires reflectance units (:attr:`scale` not ``None``).
+        """
+        if self.scale is None:
+            raise ParameterError(f"spec {self.name!r} is not in reflectance units: no scale.")
+        head = [
+            {"op": "scale", "by": self.scale},
+            {"op": "standardize", "mean": list(self.mean), "std": list(self.std)},
+        ]
+        return head + [dict(s) for s in self.pipeline]
 
     def preprocess(self, *, scale: float | None = None) -> dict:
         """Keyword arguments of :func:`eoxr.embed.encoder` for a module of your own.
@@ -62,7 +85,35 @@ class Spec:
             "std": list(self.std),
             "scale": scale,
             "patch": self.input_size,
+            **pipeline_keywords(self.pipeline),
         }
+
+
+def pipeline_keywords(steps: Any) -> dict:
+    """Keywords of :func:`eoxr.embed.encoder` for the steps after standardization.
+
+    Examples
+    --------
+    >>> pipeline_keywords([{"op": "resize", "size": 256}, {"op": "crop", "size": 224}])
+    {'input_size': 256, 'resize': 'bilinear', 'antialias': False, 'crop': 224}
+    """
+    out: dict = {}
+    for s in steps:
+        op = s["op"]
+        if op == "resize":
+            out.update(input_size=s["size"], resize=s.get("mode", "bilinear"))
+            out.update(antialias=bool(s.get("antialias", False)))
+        elif op == "crop":
+            out["crop"] = s["size"]
+        elif op == "clip":
+            out["clip"] = (s.get("min", -float("inf")), s.get("max", float("inf")))
+        elif op == "pad":
+            out["pad"] = dict(s["bands"])
+        elif op in ("divide", "stretch"):
+            out["normalize"] = dict(s)
+        else:
+            raise ParameterError(f"spec pipeline step {op!r} is not one after standardization.")
+    return out
 
 
 def _load() -> dict[str, Spec]:
@@ -84,6 +135,8 @@ def _load() -> dict[str, Spec]:
             arch=tuple(d["arch"]),
             licence=d["licence"],
             source=d["source"],
+            pipeline=tuple(d.get("pipeline", ())),
+            pipeline_source=d.get("pipeline_source", ""),
         )
     return out
 
@@ -150,6 +203,7 @@ def spec_encoder(
     benchmarks; without ``weights=`` and ``random=True`` a :class:`~eoxr.errors.ParameterError`
     says what to pass.
     """
+    prep = {k: unused.pop(k) for k in _PIPELINE_KEYS if k in unused}
     if unused:
         raise ParameterError(f"unexpected options {sorted(unused)} for spec {spec_name!r}.")
     label, name = name, spec_name
@@ -195,6 +249,8 @@ def spec_encoder(
         load_weights(model, weights, arch)
     model.eval()
     info = {"spec": name, "arch": arch, "gsd": spec.gsd, "source": spec.source}
+    # the spec's own pipeline unless the caller redraws it (keywords replace the spec's steps)
+    kw = prep if prep else pipeline_keywords(spec.pipeline)
     if random:
         info["weights"] = f"random (seed={seed})"
     return make_encoder(
@@ -206,6 +262,7 @@ def spec_encoder(
         patch=patch or spec.input_size,
         name=label or f"{name}/{arch}",
         info=info,
+        **kw,
     )
 
 

@@ -17,24 +17,30 @@ from ..errors import ModelError, ParameterError
 from ._geometry import AxisTiling
 
 
-def probe(runner: Any, channels: int, patch: tuple[int, int]) -> tuple[int, bool, int | None]:
+def probe(
+    runner: Any, channels: int, patch: tuple[int, int], transform: Any = None
+) -> tuple[int, bool, int | None]:
     """Run the model once on two random patches: ``(K, dense, receptive radius)``.
 
     The second patch differs from the first in its centre pixel only; for a dense model the
     output differs within the receptive radius of that pixel, which is returned (``None`` for a
-    per-patch model). Raises a :class:`ParameterError` saying what the model expects.
+    per-patch model). ``transform`` (see :func:`patch_block`) runs on the patches first. Raises
+    a :class:`ParameterError` saying what the model expects.
     """
     want = getattr(runner, "channels", None)
-    if want is not None and want != channels:
+    given = getattr(transform, "channels", channels)
+    if want is not None and want != given:
         raise ParameterError(
-            f"the model expects {want} input channels but the cube gives {channels} bands: pick "
+            f"the model expects {want} input channels but "
+            f"{'the cube gives' if transform is None else 'the preprocessing gives'} {given} "
+            "bands: pick "
             f"{want} bands with `bands=[...]` (or check the band dimension)."
         )
     cy, cx = patch[0] // 2, patch[1] // 2
     x = np.repeat(np.random.default_rng(0).random((1, channels, *patch), np.float32), 2, axis=0)
     x[1, :, cy, cx] += 1.0
     try:
-        out = runner(x)
+        out = runner(x if transform is None else transform(x))
     except Exception as err:
         raise ParameterError(
             f"the model failed on a (2, {channels}, {patch[0]}, {patch[1]}) test batch "
@@ -43,6 +49,12 @@ def probe(runner: Any, channels: int, patch: tuple[int, int]) -> tuple[int, bool
         ) from err
     if out.ndim == 2 and out.shape[0] == 2:
         return out.shape[1], False, None
+    if out.ndim == 4 and transform is not None and out.shape[2:] != tuple(patch):
+        raise ParameterError(
+            f"the model returned dense maps of shape {out.shape} for {patch[0]} x {patch[1]} "
+            "patches resized before it: a resizing encoder must return one vector per patch "
+            "(end the model with pooling, e.g. torch.nn.AdaptiveAvgPool2d(1) + Flatten)."
+        )
     if out.ndim == 4 and out.shape[0] == 2 and out.shape[2:] == tuple(patch):
         return out.shape[1], True, _radius(np.abs(out[1] - out[0]).max(axis=0), cy, cx)
     raise ParameterError(
@@ -136,7 +148,11 @@ def _run_checked(
 
 
 def prepare_block(
-    block: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None, scale: float = 1.0
+    block: np.ndarray,
+    mean: np.ndarray | None,
+    std: np.ndarray | None,
+    scale: float = 1.0,
+    fill: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Flatten leading dims, compute ``(value * scale - mean) / std``, fill NaN with 0.
 
@@ -157,7 +173,7 @@ def prepare_block(
             x -= mean.reshape(1, c, 1, 1)
         if std is not None:
             x /= std.reshape(1, c, 1, 1)
-    if valid is not None and not valid.all():
+    if fill and valid is not None and not valid.all():
         if not changed and np.may_share_memory(x, block):
             x = x.copy()
         np.copyto(x, 0.0, where=np.isnan(x))  # NaN only: +-inf are data, not nodata
@@ -189,13 +205,21 @@ def weigh(pred: np.ndarray, w2: np.ndarray, iy: tuple[int, int], ix: tuple[int, 
 
 
 def _stacked(
-    x: np.ndarray, batch: list, buf: np.ndarray, ty: AxisTiling, tx: AxisTiling
+    x: np.ndarray,
+    batch: list,
+    buf: np.ndarray,
+    ty: AxisTiling,
+    tx: AxisTiling,
+    transform: Any = None,
 ) -> np.ndarray:
-    """The batch's patches copied into a reused buffer (no fresh pages per batch)."""
+    """The batch's patches copied into a reused buffer (no fresh pages per batch).
+
+    ``transform`` (a callable on the ``(N, C, h, w)`` batch, NaN kept) then makes the model input.
+    """
     out = buf[: len(batch)]
     for n, (l, _, _, ly, lx) in enumerate(batch):
         out[n] = x[l, :, ly : ly + ty.patch, lx : lx + tx.patch]
-    return out
+    return out if transform is None else transform(out)
 
 
 def dense_block(
@@ -215,6 +239,7 @@ def dense_block(
     std: np.ndarray | None,
     scale: float,
     halo: tuple[int, int],
+    transform: Any = None,
 ) -> np.ndarray:
     """Weighted predictions of the patches a block owns, over ``core + halo``.
 
@@ -226,7 +251,7 @@ def dense_block(
     is then read by this one task only, not again by a separate masking pass).
     """
     lead = block.shape[:-3]
-    x, valid = prepare_block(block, mean, std, scale)
+    x, valid = prepare_block(block, mean, std, scale, fill=transform is None)
     oy, ox = origin[-2:]
     cy, cx = core[-2:]
     out = np.zeros((x.shape[0], k + 1, cy + halo[0], cx + halo[1]), np.float32)
@@ -237,7 +262,8 @@ def dense_block(
     buf = np.empty((batch_size, x.shape[1], ty.patch, tx.patch), np.float32)
     todo = _patches(valid, x.shape[0], oy, ox, owned(oy, cy, ty), owned(ox, cx, tx), ty, tx)
     for batch in _batches(todo, batch_size):
-        pred = _run_checked(runner, _stacked(x, batch, buf, ty, tx), batch, ty, tx, lead_index)
+        xb = _stacked(x, batch, buf, ty, tx, transform)
+        pred = _run_checked(runner, xb, batch, ty, tx, lead_index)
         if not crop:
             weigh(pred, w2, iy, ix)
         for n, (l, _, _, ly, lx) in enumerate(batch):
@@ -267,21 +293,25 @@ def patch_block(
     std: np.ndarray | None,
     scale: float,
     halo: tuple[int, int],
+    transform: Any = None,
 ) -> np.ndarray:
     """One ``K``-vector per owned patch (NaN for patches without a valid pixel).
 
     The block carries ``halo`` samples of the next block per spatial axis (the reach of its
-    last patches), as in :func:`dense_block`.
+    last patches), as in :func:`dense_block`. ``transform``, when given, gets each batch of
+    patches after ``scale``/``mean``/``std`` with NaN kept, and returns the model's input
+    (:class:`eoxr.models.pipeline.Pipeline`: resizing, per-patch stretches...).
     """
     lead = block.shape[:-3]
-    x, valid = prepare_block(block, mean, std, scale)
+    x, valid = prepare_block(block, mean, std, scale, fill=transform is None)
     oy, ox = origin[-2:]
     ky, kx = owned(oy, core[-2], ty), owned(ox, core[-1], tx)
     out = np.full((x.shape[0], k, len(ky), len(kx)), np.nan, np.float32)
     lead_index = list(np.ndindex(*lead)) if lead else [()]
     buf = np.empty((batch_size, x.shape[1], ty.patch, tx.patch), np.float32)
     for batch in _batches(_patches(valid, x.shape[0], oy, ox, ky, kx, ty, tx), batch_size):
-        pred = _run_checked(runner, _stacked(x, batch, buf, ty, tx), batch, ty, tx, lead_index)
+        xb = _stacked(x, batch, buf, ty, tx, transform)
+        pred = _run_checked(runner, xb, batch, ty, tx, lead_index)
         for n, (l, i, j, _, _) in enumerate(batch):
             out[l, :, i - ky.start, j - kx.start] = pred[n]
     return out.reshape(*lead, k, len(ky), len(kx))

@@ -153,6 +153,7 @@ def apply_model(
     output_dim: str | None = None,
     output_coords: Sequence | None = None,
     autocast: bool | Any = False,
+    transform: Any = None,
     response_method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     name: str | None = None,
@@ -211,6 +212,12 @@ def apply_model(
         Labels of the model's output channels.
     autocast : bool or torch.dtype
         torch only: mixed precision (float16 on CUDA, bfloat16 on CPU when ``True``).
+    transform : callable, optional
+        Patch models only: called on every batch of patches ``(N, C, h, w)`` float32 after
+        ``scale``/``mean``/``std``, with NaN kept, it returns the model's input (and fills NaN):
+        an encoder's :class:`eoxr.models.pipeline.Pipeline` (resize, crop, per-patch stretch,
+        padded bands), which the encoder protocol passes as ``eoxr_preprocess["transform"]``.
+        A transform that resizes needs a model returning one vector per patch.
     response_method, feature_dims, name : str, sequence, str
         The estimator's method to call (``"predict"``, ``"predict_proba"``, ``"transform"``;
         scikit-learn's name for this choice), the dims whose values are a pixel's features
@@ -250,6 +257,7 @@ def apply_model(
         output_dim=output_dim,
         output_coords=output_coords,
         autocast=autocast,
+        transform=transform,
         response_method=response_method,
         feature_dims=feature_dims,
         name=name,
@@ -283,6 +291,7 @@ def _apply(
     output_dim: str | None = None,
     output_coords: Sequence | None = None,
     autocast: bool | Any = False,
+    transform: Any = None,
     response_method: str = "predict",
     feature_dims: Sequence[Hashable] | None = None,
     name: str | None = None,
@@ -293,6 +302,7 @@ def _apply(
     mean = mean if mean is not None else meta.get("mean")
     std = std if std is not None else meta.get("std")
     scale = float(scale if scale is not None else meta.get("scale", 1.0))
+    transform = transform if transform is not None else meta.get("transform")
     if not _is_patch_model(model):
         from .sklearn import apply_estimator
 
@@ -303,10 +313,10 @@ def _apply(
                 "estimator, or an encoder with `eoxr_model`."
             )
 
-        if mean is not None or std is not None or scale != 1.0:
+        if mean is not None or std is not None or scale != 1.0 or transform is not None:
             raise ParameterError(
-                "mean/std/scale apply to patch models (torch, ONNX); for an estimator put the "
-                "scaling in a scikit-learn Pipeline (e.g. StandardScaler) before fitting."
+                "mean/std/scale/transform apply to patch models (torch, ONNX); for an estimator "
+                "put the scaling in a scikit-learn Pipeline (e.g. StandardScaler) before fitting."
             )
         return apply_estimator(
             cube if bands is None else select_channels(cube, bands),
@@ -320,16 +330,20 @@ def _apply(
         raise ParameterError(f"blend={blend!r}: expected 'cosine', 'mean' or 'crop'.")
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size} must be >= 1.")
-    cube, rb = for_model(cube, rb, mean=mean, scale=scale, bands=bands, what=what)
+    # units expected: from mean/scale, else from the transform's own (an encoder's pipeline)
+    units = (mean, scale) if mean is not None or transform is None else _units(transform)
+    cube, rb = for_model(cube, rb, mean=units[0], scale=units[1], bands=bands, what=what)
     da, labels = resolved_channels(cube, rb, bands)
     spatial = (str(da.dims[-2]), str(da.dims[-1]))  # (*other, band, y, x)
     mean_a, std_a = band_stats(mean, "mean", labels), band_stats(std, "std", labels)
     runner, shipped, kind = _runner(model, device, autocast, is_dask(da.data))
-    size = _patch_size(da, spatial, input_dims, runner.fixed_patch() if kind == "onnx" else None)
+    fixed = runner.fixed_patch() if kind == "onnx" and transform is None else None
+    size = _patch_size(da, spatial, input_dims, fixed)
     ydim, xdim = spatial
     for d in (ydim, xdim):  # validate before the probe runs the model
         make_tiling(d, da.sizes[d], size[d], 0, dense=True)
-    k, dense, radius = _kernels.probe(runner, da.shape[-3], (int(size[ydim]), int(size[xdim])))
+    patch = (int(size[ydim]), int(size[xdim]))
+    k, dense, radius = _kernels.probe(runner, da.shape[-3], patch, transform)
     ty, tx = _tilings(da, spatial, size, input_overlap, dense, radius, blend)
     kw = dict(
         runner=shipped,
@@ -340,6 +354,7 @@ def _apply(
         mean=mean_a,
         std=std_a,
         scale=scale,
+        transform=transform,
     )
     padded, hy, hx = _padded_grid(da, spatial, ty, tx)
     kw["halo"] = (hy, hx)
@@ -351,6 +366,11 @@ def _apply(
     )
     out = _wrap(data, da, cube, k, dense, ty, tx, out_dim, output_coords, name, hist)
     return _input_order(out, cube, rb.band_dim, out_dim)
+
+
+def _units(transform: Any) -> tuple[Any, float]:
+    """``(mean, scale)`` a transform declares for the units check (``(None, 1)``: none)."""
+    return getattr(transform, "mean", None), float(getattr(transform, "scale", 1.0))
 
 
 def _input_order(

@@ -18,11 +18,13 @@ from .._resolved import ResolvedBands
 from ..bands import band_labels, resolve_band, to_array
 from ..errors import ParameterError
 
-_PREPROCESS = ("bands", "mean", "std", "scale")
+_PREPROCESS = ("bands", "mean", "std", "scale", "transform")
 
 
 def model_metadata(model: Any) -> dict:
-    """Preprocessing defaults a model carries: ``bands``, ``mean``, ``std``, ``scale``.
+    """Preprocessing defaults a model carries: ``bands``, ``mean``, ``std``, ``scale``...
+
+    ... and ``transform`` (an encoder's per-patch pipeline, see :func:`apply_model`).
 
     Read from ``model.eoxr_preprocess`` (the encoder protocol, see :func:`apply_model`), else
     from an ``eoxr_meta`` / ``meta`` / ``metadata`` dict attribute; ``{}`` when there is none.

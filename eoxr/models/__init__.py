@@ -2,6 +2,8 @@
 
 - :mod:`eoxr.models.encoder`: :class:`~eoxr.models.encoder.Encoder`, a model with the
   preprocessing it was trained with, and the ``.json`` sidecar of an ONNX file;
+- :mod:`eoxr.models.pipeline`: an encoder's ordered per-patch preprocessing (padded bands,
+  scale, clip, normalization, resize as torch's ``interpolate``, crop), numpy only;
 - :mod:`eoxr.models.onnx_runner`: ONNX Runtime sessions (one per model and device, cached);
 - :mod:`eoxr.models.torch_runner`: torch models on a device, as batch-in numpy-out runners.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import xarray as xr
 from .._resolved import ResolvedBands, resolve_cube
 from ..bands import resolve_band, to_array
 from ..errors import DataTypeError, ParameterError, ReadError
+from .pipeline import NORMALIZATIONS, Pipeline
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +45,9 @@ class Encoder:
     name: str = "encoder"
     #: Published facts (spec name, GSD, output size, licence...) carried into result attrs.
     info: dict = field(default_factory=dict)
+    #: Per-patch preprocessing beyond ``(x * scale - mean) / std`` (resize, crop, clip, padded
+    #: bands, other normalizations), run on each batch of patches; ``None``: none.
+    pipeline: Pipeline | None = None
 
     @property
     def eoxr_model(self) -> Any:
@@ -52,7 +56,13 @@ class Encoder:
 
     @property
     def eoxr_preprocess(self) -> dict:
-        """Default preprocessing of :func:`eoxr.ml.apply_model` (encoder protocol)."""
+        """Default preprocessing of :func:`eoxr.ml.apply_model` (encoder protocol).
+
+        With a :attr:`pipeline`, the bands read from the cube and the pipeline as ``transform``
+        (it does the scaling and normalization itself).
+        """
+        if self.pipeline is not None:
+            return {"bands": list(self.pipeline.read_bands), "transform": self.pipeline}
         return {
             "bands": list(self.bands),
             "mean": list(self.mean),
@@ -73,6 +83,13 @@ class Encoder:
         >>> enc.preprocess(et.make_cube(times=None)).band.values.tolist()
         ['B08', 'B04']
         """
+        if self.pipeline is not None:
+            raise ParameterError(
+                f"encoder {self.name!r} preprocesses patch by patch "
+                f"({[s['op'] for s in self.pipeline.steps]}): its model input exists per patch "
+                "only. Embed with `eoxr.embed.embed(cube, enc)`, or run one batch of patches "
+                "through `enc.pipeline(batch)`."
+            )
         da = select(cube, self.bands)
         check_dtype(da, self)
         mean = xr.DataArray(np.asarray(self.mean, np.float32), dims=[da.dims[-3]])
@@ -89,6 +106,8 @@ class Encoder:
             "encoder_scale": float(self.scale),
         }
         out.update({f"encoder_{k}": v for k, v in self.info.items()})
+        if self.pipeline is not None:
+            out["encoder_pipeline"] = json.dumps(self.pipeline.describe())
         return out
 
     def __repr__(self) -> str:
@@ -166,8 +185,20 @@ def make_encoder(
     patch: int | None = None,
     name: str | None = None,
     info: dict | None = None,
+    input_size: int | None = None,
+    resize: str = "bilinear",
+    antialias: bool = False,
+    crop: int | None = None,
+    clip: Sequence[float] | None = None,
+    normalize: str | Mapping | None = None,
+    pad: Mapping[str, float] | None = None,
+    steps: Sequence[Mapping] | None = None,
 ) -> Encoder:
-    """Validate the preprocessing and build an :class:`Encoder` (no model building here)."""
+    """Validate the preprocessing and build an :class:`Encoder` (no model building here).
+
+    The pipeline keywords (``input_size`` ... ``pad``, or the whole ordered ``steps``) are
+    those of :func:`eoxr.embed.encoder`.
+    """
     if isinstance(bands, str) or not bands:
         raise ParameterError(
             f"bands={bands!r}: give the model's input bands as a list, e.g. "
@@ -184,6 +215,11 @@ def make_encoder(
         raise ParameterError(f"patch={patch!r} must be a positive integer (pixels).")
     if name is None:
         name = Path(model).name if isinstance(model, str | Path) else type(model).__name__
+    opts = dict(input_size=input_size, resize=resize, antialias=antialias, crop=crop)
+    opts.update(clip=clip, normalize=normalize, pad=pad)
+    pipeline = _pipeline(bands, mean_t, std_t, float(scale), steps, **opts)
+    if pipeline is not None and steps is not None:  # the steps' constants are the encoder's
+        mean_t, std_t, scale = _constants(pipeline)
     return Encoder(
         model=str(model) if isinstance(model, Path) else model,
         bands=bands,
@@ -193,7 +229,84 @@ def make_encoder(
         patch=None if patch is None else int(patch),
         name=str(name),
         info=dict(info or {}),
+        pipeline=pipeline,
     )
+
+
+def _pipeline(
+    bands: tuple[str, ...],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    scale: float,
+    steps: Sequence[Mapping] | None,
+    *,
+    input_size: int | None,
+    resize: str,
+    antialias: bool,
+    crop: int | None,
+    clip: Sequence[float] | None,
+    normalize: str | Mapping | None,
+    pad: Mapping[str, float] | None,
+) -> Pipeline | None:
+    """The encoder's pipeline; ``None`` when it is ``(x * scale - mean) / std`` only."""
+    simple = (input_size, crop, clip, normalize, pad) == (None,) * 5
+    if steps is not None:
+        if not simple or resize != "bilinear" or antialias:
+            raise ParameterError(
+                "steps= is the whole pipeline: give the resize, crop, clip, normalization and "
+                "padding inside it, not also as keywords."
+            )
+        return Pipeline.build(bands, steps)
+    if simple:
+        if resize != "bilinear" or antialias:
+            raise ParameterError(
+                f"resize={resize!r}, antialias={antialias!r} apply with input_size=: e.g. "
+                "encoder(model, ..., input_size=224, resize='bilinear')."
+            )
+        return None
+    out: list[dict] = []
+    if pad:
+        out.append({"op": "pad", "bands": dict(pad)})
+    out.append({"op": "scale", "by": scale})
+    if clip is not None:
+        lo, hi = _pair(clip, "clip")
+        out.append({"op": "clip", "min": lo, "max": hi})
+    if normalize is None or normalize == "standardize":
+        out.append({"op": "standardize", "mean": list(mean), "std": list(std)})
+    elif normalize == "minmax":
+        out.append({"op": "stretch", "lower": 0.0, "upper": 100.0})
+    elif isinstance(normalize, Mapping) and normalize.get("op") in NORMALIZATIONS:
+        out.append(dict(normalize))
+    else:
+        raise ParameterError(
+            f"normalize={normalize!r}: expected 'standardize' (mean/std, the default), "
+            "'minmax', {'op': 'divide', 'by': 3000, 'min': 0, 'max': 1} or "
+            "{'op': 'stretch', 'lower': 2, 'upper': 98} (percentiles per patch)."
+        )
+    if input_size is not None:
+        out.append({"op": "resize", "size": input_size, "mode": resize, "antialias": antialias})
+    if crop is not None:
+        out.append({"op": "crop", "size": crop})
+    return Pipeline.build(bands, out)
+
+
+def _pair(v: Any, what: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(a) for a in v)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(f"{what}={v!r}: give (min, max), e.g. {what}=(0, 10000).") from err
+    return lo, hi
+
+
+def _constants(p: Pipeline) -> tuple[tuple[float, ...], tuple[float, ...], float]:
+    """``mean``, ``std``, ``scale`` an explicit pipeline amounts to (for attrs, units check)."""
+    n = len(p.bands)
+    std_step, div = p.step("standardize"), p.step("divide")
+    if std_step is not None:
+        return std_step["mean"], std_step["std"], p.scale
+    if div is not None:
+        return (0.0,) * n, (div["by"],) * n, p.scale
+    return (0.0,) * n, (1.0,) * n, p.scale
 
 
 def spec_from_json(path: str | os.PathLike) -> dict:

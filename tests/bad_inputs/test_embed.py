@@ -144,3 +144,26 @@ def test_sample_given_as_a_fraction() -> None:
         kmeans(emb, 2, sample=0.1)
     with pytest.raises(ParameterError, match=r"number of pixels: .* pass sample=720\."):
         encoder("rcf", bands=["red", "nir"], features=8, data=CUBE, sample=0.5)
+
+
+def test_rcf_takes_no_pipeline() -> None:
+    with pytest.raises(ParameterError, match=r"encoder\('rcf'\) takes no preprocessing"):
+        encoder("rcf", bands=["red", "nir"], input_size=224)
+
+
+def test_pipeline_encoder_has_no_whole_cube_preprocess() -> None:
+    enc = encoder(POOL, bands=["red", "nir"], input_size=64)
+    with pytest.raises(ParameterError, match=r"embed\(cube, enc\)"):
+        enc.preprocess(CUBE)
+
+
+def test_resizing_a_dense_model_is_refused() -> None:
+    enc = encoder(torch.nn.Conv2d(2, 3, 1), bands=["red", "nir"], input_size=32)
+    with pytest.raises(ParameterError, match="one vector per patch"):
+        embed(CUBE, enc, patch=8)
+
+
+def test_pipeline_steps_out_of_order() -> None:
+    steps = [{"op": "crop", "size": 8}, {"op": "resize", "size": 16}]
+    with pytest.raises(ParameterError, match="in the order"):
+        encoder(POOL, bands=["red"], steps=steps)

@@ -20,19 +20,21 @@ from tests.conftest import require
 
 NAMES = ["red", "nir", "N", "swir16", "S2", "swir1", "nir08", "B04", "blue", "coastal", "lwir11"]
 CUBES = {
-    "sentinel-2": lambda: et.make_cube(["B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"]),
-    "landsat-oli-l2": lambda: et.make_cube(["SR_B2", "SR_B4", "SR_B5", "SR_B6", "ST_B10"]),
-    "landsat declared tm": lambda: bands.declare_sensor(
-        et.make_cube(["SR_B3", "SR_B4", "SR_B5"]), "LT05"
+    "sentinel-2": lambda: et.make_cube(
+        bands=["B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"]
     ),
-    "platform attr": lambda: et.make_cube(["B2", "B3", "B4", "B5"]).assign_attrs(
+    "landsat-oli-l2": lambda: et.make_cube(bands=["SR_B2", "SR_B4", "SR_B5", "SR_B6", "ST_B10"]),
+    "landsat declared tm": lambda: bands.declare_sensor(
+        et.make_cube(bands=["SR_B3", "SR_B4", "SR_B5"]), "LT05"
+    ),
+    "platform attr": lambda: et.make_cube(bands=["B2", "B3", "B4", "B5"]).assign_attrs(
         platform="landsat-8"
     ),
-    "product id": lambda: et.make_cube(["B4", "B5", "B6"]).assign_attrs(
+    "product id": lambda: et.make_cube(bands=["B4", "B5", "B6"]).assign_attrs(
         product_id="LC08_L1TP_044034_20210508_20210518_02_T1"
     ),
-    "common names": lambda: et.make_cube(["red", "nir", "swir16"]),
-    "dataset": lambda: et.make_cube(["B04", "B08", "B11"], as_dataset=True),
+    "common names": lambda: et.make_cube(bands=["red", "nir", "swir16"]),
+    "dataset": lambda: et.make_cube(bands=["B04", "B08", "B11"], as_dataset=True),
 }
 
 
@@ -54,7 +56,7 @@ def test_value_answers_as_the_cube_does(case: str) -> None:
 
 
 def test_ambiguous_labels_name_nothing_and_the_cube_asks() -> None:
-    cube = et.make_cube(["SR_B3", "SR_B4", "SR_B5"])  # OLI or TM: B4 is red or nir
+    cube = et.make_cube(bands=["SR_B3", "SR_B4", "SR_B5"])  # OLI or TM: B4 is red or nir
     rb = resolve_cube(cube)
     assert rb.sensors.ambiguous and rb.sensor is None and rb.label("nir") is None
     assert rb.label("SR_B4") == "SR_B4"  # a label is itself on any sensor
@@ -63,13 +65,13 @@ def test_ambiguous_labels_name_nothing_and_the_cube_asks() -> None:
 
 
 def test_radiometry_is_read_once_and_raises_where_needed() -> None:
-    dn = et.make_cube(["B04", "B08"], dtype="uint16", times=None)
+    dn = et.make_cube(bands=["B04", "B08"], dtype="uint16", times=None)
     rb = resolve_cube(dn)
     assert rb.kind == "dn" and rb.product() == radiometry.product_scaling(dn)
     assert rb.as_reflectance().kind == "reflectance" and rb.as_reflectance().product() is None
     # a Sentinel-2 cube from 2024 without its processing baseline: the offset is unknown, so
     # resolving does not raise, and the scaling raises the error product_scaling raises
-    late = et.make_cube(["B04", "B08"], dtype="uint16")  # two dates in 2024
+    late = et.make_cube(bands=["B04", "B08"], dtype="uint16")  # two dates in 2024
     rb = resolve_cube(late)
     with pytest.raises(UnitsError, match="processing baseline") as got:
         rb.product()
@@ -79,7 +81,7 @@ def test_radiometry_is_read_once_and_raises_where_needed() -> None:
 
 
 def test_select_keeps_sensor_and_radiometry() -> None:
-    rb = resolve_cube(et.make_cube(["B02", "B04", "B08", "B11"], dtype="uint16"))
+    rb = resolve_cube(et.make_cube(bands=["B02", "B04", "B08", "B11"], dtype="uint16"))
     sub = rb.select(["B08", "B04"])
     assert sub.labels == ("B08", "B04") and sub.sensor == "sentinel-2" and sub.kind == "dn"
     assert sub.label("red") == "B04" and sub.label("swir16") is None
@@ -107,7 +109,7 @@ def _verbs() -> dict:
 
 @pytest.mark.parametrize("verb", ["index", "indices", "indices of DN", "apply_model", "embed"])
 def test_verbs_resolve_the_bands_once(verb: str) -> None:
-    cube = et.make_cube(["B02", "B03", "B04", "B08", "B11", "B12"], ny=64, nx=64)
+    cube = et.make_cube(bands=["B02", "B03", "B04", "B08", "B11", "B12"], ny=64, nx=64)
     cube = cube.assign_attrs(platform="sentinel-2b")
     if verb == "indices of DN":
         cube = (cube * 1e4).astype("uint16").assign_attrs(units="DN")
