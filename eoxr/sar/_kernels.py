@@ -46,6 +46,59 @@ def stripes(ny, h, n_stripes):
     return bounds
 
 
+#: value histogram (:func:`value_histogram`): bins are the top bits of the float32 pattern, 2**8
+#: per octave (relative width <= 2**-8) from 2**-48 to 2**40, plus one bin below (zeros,
+#: negatives, subnormals), one above (inf included) and one for NaN (not counted as data)
+HIST_MANTISSA = 8
+_HIST_SHIFT = 23 - HIST_MANTISSA
+_HIST_LO, _HIST_HI = (127 - 48) << HIST_MANTISSA, (127 + 40) << HIST_MANTISSA
+HIST_BINS = _HIST_HI - _HIST_LO + 3  # under, the octave bins, over, NaN
+
+
+def hist_edges() -> np.ndarray:
+    """Value edges of the bins of :func:`value_histogram` but the NaN bin (float64, linear).
+
+    The under bin is ``[0, 2**-48)``, the over bin is given zero width at ``2**40``.
+    """
+    bits = (np.arange(_HIST_LO, _HIST_HI + 1, dtype=np.int64) << _HIST_SHIFT).astype(np.int32)
+    inner = bits.view(np.float32).astype(np.float64)
+    return np.concatenate([[0.0], inner, inner[-1:]])
+
+
+@numba.njit(parallel=True, **_jit)
+def value_histogram(x, parts):
+    """Counts of the values of the 2-D array ``x`` in the bins of :data:`HIST_BINS` (one read).
+
+    The bin of a value is read from its float32 bit pattern (exponent and top
+    :data:`HIST_MANTISSA` mantissa bits): no logarithm, one shift per value, so the pass runs
+    at about the speed of reading the array. ``parts`` row ranges (one per thread) count into
+    their own histograms. Integer counts: the sum over blocks of any chunking is the same.
+    """
+    ny, nx = x.shape
+    parts = max(min(parts, ny), 1)
+    counts = np.zeros((parts, HIST_BINS), np.int64)
+    nan_bin, top = HIST_BINS - 1, HIST_BINS - 2
+    for t in prange(parts):
+        c = counts[t]
+        buf = np.empty(nx, np.float32)
+        idx = np.empty(nx, np.int64)
+        bits = buf.view(np.int32)
+        for r in range(t * ny // parts, (t + 1) * ny // parts):
+            row = x[r]
+            for j in range(nx):
+                buf[j] = np.float32(row[j])
+            for j in range(nx):
+                b = (bits[j] >> _HIST_SHIFT) - (_HIST_LO - 1)
+                k = min(max(b, 0), top)
+                idx[j] = nan_bin if buf[j] != buf[j] else k
+            for j in range(nx):
+                c[idx[j]] += 1
+    out = np.zeros(HIST_BINS, np.int64)
+    for t in range(parts):
+        out += counts[t]
+    return out
+
+
 @numba.njit(inline="always", **_jit)
 def column_sums(x, i, h, cn, cs, cs2):
     """Count, sum and sum of squares of the valid samples of rows ``i-h..i+h``, per column."""
