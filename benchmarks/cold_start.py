@@ -71,7 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    print("first call in a new process, s (best of %d); warm: the same call again" % args.repeats)
+    print(f"first call in a new process, s (best of {args.repeats}); warm: the same call again")
     print(f"  {'case':48s} {'uncached':>9s} {'cached':>9s} {'warm':>9s}")
     for name, setup in CASES.items():
         cold, cached, warm = [], [], []
