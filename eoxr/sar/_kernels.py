@@ -16,7 +16,8 @@ Why hand-written rather than ``scipy.ndimage.uniform_filter`` / ``cv2.blur`` and
   whatever the window) compensated with TwoSum, so that a bright scatterer that has left the
   window leaves no residue and results do not depend on where a chunk or stripe starts (to
   ~1e-15); row sums are formed afresh for every pixel, in the same order everywhere
-  (:func:`_box_row`). The other kernels recompute their float64 window sums per pixel;
+  (:func:`_box_pair`, :func:`_box_row`). The other kernels recompute their float64 window sums
+  per pixel;
 * NaN (nodata and the image-edge padding) is skipped by counting valid samples, so edges use the
   part of the window that lies inside the image.
 """
@@ -241,6 +242,31 @@ def _box_pair(h, a, b, wa, wb, lev_a, lev_b, terms):
     else:
         _box_row(h, a, wa, lev_a, terms)
         _box_row(h, b, wb, lev_b, terms)
+
+
+@numba.njit(inline="always", **_jit)
+def _box_one(h, a, wa, lev_a, terms):
+    """:func:`_box_row` of one row; 3-, 5- and 7-wide windows summed directly.
+
+    As :func:`_box_pair`, for the window counts of the moment filter.
+    """
+    n = a.size - 2 * h
+    da = wa[h : h + n]
+    if h == 3:
+        a0, a1, a2, a3 = a[:n], a[1 : n + 1], a[2 : n + 2], a[3 : n + 3]
+        a4, a5, a6 = a[4 : n + 4], a[5 : n + 5], a[6 : n + 6]
+        for j in range(n):
+            da[j] = ((a0[j] + a1[j]) + (a2[j] + a3[j])) + ((a4[j] + a5[j]) + a6[j])
+    elif h == 2:
+        a0, a1, a2, a3, a4 = a[:n], a[1 : n + 1], a[2 : n + 2], a[3 : n + 3], a[4 : n + 4]
+        for j in range(n):
+            da[j] = ((a0[j] + a1[j]) + (a2[j] + a3[j])) + a4[j]
+    elif h == 1:
+        a0, a1, a2 = a[:n], a[1 : n + 1], a[2 : n + 2]
+        for j in range(n):
+            da[j] = (a0[j] + a1[j]) + a2[j]
+    else:
+        _box_row(h, a, wa, lev_a, terms)
 
 
 @numba.njit(inline="always", **_jit)
@@ -471,8 +497,9 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
     relative on such scenes, plain float64 running sums by ~1e-16 of the largest value seen,
     and the compensated ones stay within ~1e-16 of the window's own sum, so that the result does
     not depend on where a chunk or stripe starts (chunk-exact to ~1e-15). The row pass sums the
-    ``2 hx + 1`` column sums afresh by doubling (:func:`_box_row`, no drift); the window counts
-    are reused from the previous row when no valid sample entered or left a column.
+    ``2 hx + 1`` column sums afresh (directly up to 7 wide, :func:`_box_pair`, else by
+    doubling, :func:`_box_row`; no drift); the window counts are reused from the previous row
+    when no valid sample entered or left a column.
 
     NaN centre -> NaN (through ``z - m`` or an explicit test); a window without valid sample
     gives ``0 / 0`` = NaN.
@@ -524,7 +551,7 @@ def moment_filter(x, hy, hx, method, cu2, p1, p2, thr, min_count, out, n_stripes
                 vs[j] = cs[j] + cc[j]
                 vs2[j] = cs2[j] + cc2[j]
             if first or changed > 0:  # else the window counts are the previous row's
-                _box_row(hx, cn, wn, lev[0], terms)
+                _box_one(hx, cn, wn, lev[0], terms)
             _box_pair(hx, vs, vs2, ws, ws2, lev[1], lev[2], terms)
             _formula_row(method, x[i], out[i], wn, ws, ws2, hx, cu2, p1, p2, reg, ex)
             if npoints[i % nring] > 0:
