@@ -36,6 +36,7 @@ def test_notebooks_present():
     assert any(nb.name.startswith("01_quickstart") for nb in NOTEBOOKS)
 
 
+@pytest.mark.slow  # a kernel per notebook: `make test-slow` (CI runs it)
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_and_is_stored_clean(path):

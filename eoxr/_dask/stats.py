@@ -2,7 +2,8 @@
 
 :func:`compute` evaluates several lazy results in one graph evaluation (with a progress bar where
 one is seen); :func:`block_sum` sums fixed-shape partial results (Gram matrices, histograms) over
-the blocks of a cube; :func:`histogram` and :func:`hist_quantile` give chunk-independent quantiles.
+the blocks of a cube; :func:`histogram` (numpy bins) or :func:`block_counts` (a kernel's own
+bins) and :func:`hist_quantile` give chunk-independent quantiles.
 """
 
 from __future__ import annotations
@@ -82,6 +83,32 @@ def histogram(data: Any, edges: np.ndarray) -> Any:
         return dsa.histogram(data, bins=edges)[0]
     a = np.asarray(data)
     return np.histogram(a[np.isfinite(a)], bins=edges)[0]
+
+
+def block_counts(counter: Callable[[np.ndarray], np.ndarray], data: Any, nbins: int) -> Any:
+    """Sum over the blocks of ``data`` of ``counter(block)``, integer counts of length ``nbins``.
+
+    A histogram with a kernel of its own (e.g. a numba pass that bins values by their bit
+    pattern): one read of each block, the partial counts summed in a tree reduction. Integer
+    counts, so the sum (and any quantile read from it) is the same on every chunking. Lazy for
+    dask input, eager (one call) for numpy.
+    """
+    data = getattr(data, "data", data)
+    if not isinstance(data, dsa.Array):
+        return counter(np.asarray(data))
+    nd = data.ndim
+
+    def part(block: np.ndarray) -> np.ndarray:
+        return counter(block).reshape((1,) * nd + (nbins,))
+
+    parts = data.map_blocks(
+        part,
+        new_axis=nd,
+        chunks=tuple((1,) * len(c) for c in data.chunks) + ((nbins,),),
+        dtype=np.int64,
+        meta=np.empty((0,) * (nd + 1), np.int64),
+    )
+    return parts.sum(axis=tuple(range(nd)))
 
 
 def hist_quantile(counts: Any, edges: np.ndarray, q: float, *, log10: bool = True) -> float:

@@ -113,7 +113,7 @@ def roc_critical_value(level: float) -> float:
     return float(root)
 
 
-@numba.njit(nogil=True, error_model="numpy", cache=False)
+@numba.njit(nogil=True, error_model="numpy", cache=True)
 def _roc_start(
     y: np.ndarray, design: np.ndarray, history: np.ndarray, crit_test: float, crit_bound: float
 ) -> np.ndarray:  # pragma: no cover - compiled
@@ -210,7 +210,7 @@ def _roc_start(
     return start
 
 
-@numba.njit(nogil=True, error_model="numpy", cache=False)
+@numba.njit(nogil=True, error_model="numpy", cache=True)
 def _monitor(
     y: np.ndarray,
     fitted: np.ndarray,

@@ -45,7 +45,7 @@ GROUP = 16
 _LOCK = threading.Lock()  # dask may start the first chunks of a new plan on two threads at once
 
 # Numba's "numpy" error model: float division and pow follow IEEE (no Python exceptions).
-_JIT = {"nogil": True, "error_model": "numpy", "cache": False}
+_JIT = {"nogil": True, "error_model": "numpy", "cache": True}
 
 
 @numba.njit(**_JIT)
@@ -223,7 +223,7 @@ def compile_plan(plan: Plan, out_dtype: str) -> numba.core.registry.CPUDispatche
             pass
     namespace = {"np": np, "_div": _div, "_pow": _pow, "_sq": _sq, "_min": _min, "_max": _max}
     exec(compile(src, f"<eoxr.indices kernel {abs(hash(plan)):x}>", "exec"), namespace)
-    return numba.njit(**_JIT)(namespace["kernel"])
+    return numba.njit(**{**_JIT, "cache": False})(namespace["kernel"])  # no file to cache by
 
 
 @lru_cache(maxsize=256)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 
+from .._dask.chunking import is_dask
 from .._dask.overlap import map_overlap
 from . import _kernels as K
 from . import _kernels_edge as KE
@@ -34,6 +36,12 @@ MOMENT = {
     "gamma_map": K.GAMMA_MAP,
     "local_enl": K.LOCAL_ENL,
 }
+
+
+def count_values(block: np.ndarray) -> np.ndarray:
+    """:func:`eoxr.sar._kernels.value_histogram` of a 2-D block, on every core (one read)."""
+    with _LOCK:
+        return K.value_histogram(block, numba.get_num_threads())
 
 
 def looks_params(kind: str, looks: float, p: dict[str, Any]) -> dict[str, Any]:
@@ -82,28 +90,34 @@ def _block(
     params: dict,
     looks: Any = None,
     min_count: int | None = None,
-    threshold: float = 1.0,
+    threshold: Any = 1.0,
     declared: bool = False,
+    block_info: dict | None = None,
 ) -> np.ndarray:
     """Kernel for ``map_overlap``: spatial dims last, any leading dims filtered slice by slice.
 
     ``min_count`` set: pixels at or above ``threshold`` in clusters are point targets
     (:func:`eoxr.sar._kernels.clean_row`), left out of every window's statistics; they keep
-    their own value.
+    their own value. ``threshold``: a number, or one per 2-D slice of the whole array (an
+    array over its leading dims, of which ``block_info`` locates the block's part).
     """
     if check:
         raise_if_negative(block, what, declared)
     p = params if looks is None else looks_params(kind, float(looks), params)
     flat = np.ascontiguousarray(block).reshape((-1,) + block.shape[-2:])
+    thr = np.asarray(threshold, np.float64)
+    if thr.ndim and block_info is not None:  # a dask block: its slices' thresholds
+        thr = thr[tuple(slice(*loc) for loc in block_info[0]["array-location"][:-2])]
+    thr = np.broadcast_to(thr, block.shape[:-2]).reshape(-1)
     out = np.empty_like(flat)
     with _LOCK:
         for k in range(flat.shape[0]):
             if min_count is not None and kind in MOMENT:
                 # the moment kernel finds the point targets itself, row by row
-                _kernel2d(flat[k], kind, h, p, out[k], min_count, threshold)
+                _kernel2d(flat[k], kind, h, p, out[k], min_count, thr[k])
             elif min_count is not None:
                 # one slice-sized temporary: the slice without its point targets
-                work = K.drop_points(flat[k], threshold, min_count, np.empty_like(flat[k]))
+                work = K.drop_points(flat[k], thr[k], min_count, np.empty_like(flat[k]))
                 _kernel2d(work, kind, h, p, out[k])
                 K.restore_points(flat[k], work, out[k])
             else:
@@ -120,7 +134,7 @@ def filter_array(
     declared: bool = False,
     looks: Any = None,
     min_count: int | None = None,
-    threshold: float = 1.0,
+    threshold: Any = 1.0,
     what: str | None = None,
     **params: Any,
 ) -> xr.DataArray:
@@ -131,7 +145,9 @@ def filter_array(
     ``check``: raise a UnitsError on values linear power cannot take (``declared``: the data are
     declared linear, see :func:`~eoxr.sar._validate.raise_if_negative`).
     ``looks`` (a number or a lazy 0-d array) sets the looks-dependent parameters inside the
-    blocks; ``min_count`` turns on the point-target step (pixels >= ``threshold``).
+    blocks; ``min_count`` turns on the point-target step (pixels >= ``threshold``: a number, or
+    a numpy or lazy array with one value per 2-D slice, over the non-spatial dims in ``lin``'s
+    order).
     """
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
@@ -154,6 +170,7 @@ def filter_array(
         kwargs["looks"] = looks
     if min_count is not None:
         kwargs["min_count"] = int(min_count)
-        kwargs["threshold"] = float(threshold)
+        lazy = is_dask(threshold) or np.ndim(threshold)
+        kwargs["threshold"] = threshold if lazy else float(threshold)
     out = map_overlap(_block, moved, halo, boundary="nan", kwargs=kwargs)
     return out.transpose(*order)

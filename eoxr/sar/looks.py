@@ -9,10 +9,11 @@ import numpy as np
 import xarray as xr
 
 from .._dask.lazy import lazy_call
-from .._dask.stats import compute, hist_quantile, histogram
+from .._dask.stats import block_counts, compute, hist_quantile, histogram
 from .._dims import spatial_dims
 from ..errors import ParameterError
-from ._filtering import filter_array
+from . import _kernels as K
+from ._filtering import count_values, filter_array
 from ._gamma import sigma_range
 from ._validate import Size, window_size
 from .convert import as_linear
@@ -20,7 +21,7 @@ from .convert import as_linear
 #: attribute under which filters record the number of looks they used
 LOOKS_ATTR = "eoxr:looks"
 _EDGES = np.linspace(np.log10(0.25), np.log10(1000.0), 721)  # 0.005 decades per bin
-_VALUE_EDGES = np.linspace(-12.0, 6.0, 9001)  # log10 linear power, 0.002 decades per bin
+_VALUE_EDGES = K.hist_edges()  # linear power, 2**8 bins per octave (see slice_quantile)
 
 
 def looks_from_attrs(cube: xr.DataArray) -> float | None:
@@ -136,28 +137,29 @@ def lazy_looks(
     return lazy_call(looks_from_counts, counts)
 
 
-def _log_counts(data: Any) -> Any:
-    """Histogram of log10 linear power on :data:`_VALUE_EDGES` (zeros in the first bin)."""
-    floor, top = 10.0 ** _VALUE_EDGES[0], _VALUE_EDGES[-1]
-    return histogram(np.minimum(np.log10(np.maximum(data, floor)), top), _VALUE_EDGES)
-
-
 def _quantiles(counts: list[np.ndarray], q: float, shape: tuple[int, ...]) -> np.ndarray:
-    return np.array([hist_quantile(c, _VALUE_EDGES, q) for c in counts]).reshape(shape)
+    # the last bin holds the NaN, which are not data
+    out = [hist_quantile(c[:-1], _VALUE_EDGES, q, log10=False) for c in counts]
+    return np.array(out).reshape(shape)
 
 
 def slice_quantile(lin: xr.DataArray, q: float) -> xr.DataArray:
     """The ``q``-quantile of each 2-D slice of linear power, lazily for dask input.
 
-    Read from a fixed log10 histogram (0.002 decade bins over 1e-12..1e6, interpolated inside
-    the bin: within ~3e-3 of the exact quantile), so the value does not depend on the chunking
-    and no slice has to fit in one chunk. A slice without valid pixel gives NaN.
+    One read of each slice (:func:`eoxr.sar._kernels.value_histogram`, a numba pass that bins
+    each value by its float32 bit pattern: 256 bins per octave from 2**-48 to 2**40, values
+    outside counted at the ends), summed over the blocks of any chunking as integer counts, so
+    the value does not depend on the chunking and no slice has to fit in one chunk. The
+    quantile is interpolated linearly inside its bin, so it lies within ``2**-8`` (0.4 %)
+    relative of the order statistic of rank ``ceil(q n)`` of the ``n`` valid pixels
+    (``np.quantile(..., method="inverted_cdf")``; float64 data are binned by their float32
+    rounding); NaN are not counted. A slice without valid pixel gives NaN.
     """
     ydim, xdim = spatial_dims(lin)
     lead = [d for d in lin.dims if d not in (ydim, xdim)]
     moved = lin.transpose(*lead, ydim, xdim)
     shape, data = moved.shape[:-2], moved.data
-    counts = [_log_counts(data[i]) for i in np.ndindex(shape)]
+    counts = [block_counts(count_values, data[i], K.HIST_BINS) for i in np.ndindex(shape)]
     vals = lazy_call(functools.partial(_quantiles, q=q, shape=shape), counts, shape=shape)
     return xr.DataArray(vals, dims=lead, coords={d: moved[d] for d in lead if d in moved.coords})
 

@@ -36,6 +36,7 @@ def tiny_notebook(path: Path, body: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # papermill runs on a real scheduler: `make test-slow` (CI runs it)
 @pytest.mark.notebook
 def test_cli_runs_cluster_notebook_on_real_scheduler(dask_scheduler, tmp_path, worktree_env):
     params = tmp_path / "runs.yaml"

@@ -325,13 +325,54 @@ def test_estimated_looks_and_threshold_stay_in_the_graph(name):
 def test_slice_quantile_lazy_and_close_to_exact():
     from eoxr.sar.looks import slice_quantile
 
-    big = xr.DataArray(
-        np.random.default_rng(0).gamma(LOOKS, 0.1, (2, 200, 200)).astype("f4"),
-        dims=("time", "y", "x"),
-    )
+    rng = np.random.default_rng(0)
+    data = rng.gamma(LOOKS, 0.1, (3, 200, 200)).astype("f4")
+    data[1] *= 1e-9  # far from 1: the bins are relative (256 per octave)
+    data[2, rng.random((200, 200)) < 0.3] = np.nan  # NaN are not counted
+    data[2, :5] = 0.0
+    big = xr.DataArray(data, dims=("time", "y", "x"))
     with raise_if_dask_computes():
         q = slice_quantile(big.chunk({"time": 1, "y": 64, "x": 90}), 0.98)
     assert q.dims == ("time",) and q.chunks is not None
-    np.testing.assert_allclose(q.values, big.quantile(0.98, dim=("y", "x")).values, rtol=3e-3)
+    # the stated bound: within 2**-8 of the exact order statistic of rank ceil(q n)
+    for k in range(3):
+        valid = data[k][np.isfinite(data[k])].astype(np.float64)
+        exact = np.quantile(valid, 0.98, method="inverted_cdf")
+        assert abs(q.values[k] / exact - 1) <= 2.0**-8
+    # integer counts: exactly the same value on any chunking and in memory
+    other = slice_quantile(big.chunk({"time": 2, "y": 13, "x": 200}), 0.98).values
+    np.testing.assert_array_equal(q.values, other)
+    np.testing.assert_array_equal(q.values, slice_quantile(big, 0.98).values)
+    np.testing.assert_array_equal(q.values, slice_quantile(big.astype("f8"), 0.98).values)
     with pytest.raises(ParameterError):
         sar.lee_sigma(big, looks=LOOKS, point_threshold=0)
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_default_threshold_is_the_slice_percentile(name):
+    """The default path filters at the documented statistic, per slice, on any chunking.
+
+    Bit for bit the result of ``point_threshold=`` the slice's value; against the former
+    default (data divided by the percentile, threshold 1, output multiplied back) the only
+    difference is that float32 rounding of the scaling (1e-6 relative on the moment filters).
+    """
+    from eoxr.sar.looks import slice_quantile
+
+    rng = np.random.default_rng(5)
+    data = (rng.gamma(LOOKS, 1 / LOOKS, (2, 40, 48)) * [[[0.1]], [[3.0]]]).astype("f4")
+    data[0, ::7, ::9] *= 50  # point targets
+    data[0, 3:5, 3:5] = np.nan
+    lin = xr.DataArray(data, dims=("time", "y", "x"), attrs={"units": "1"})
+    kw = {} if name == "frost" else {"looks": LOOKS}
+    default = getattr(sar, name)(lin, **kw)
+    thr = slice_quantile(lin, 0.98).values.astype("f4")
+    for k in range(2):
+        one = lin.isel(time=k)
+        given = getattr(sar, name)(one, point_threshold=float(thr[k]), **kw)
+        np.testing.assert_array_equal(default.isel(time=k).values, given.values)
+        if name in ("lee", "kuan", "enhanced_lee", "gamma_map"):
+            scaled = getattr(sar, name)(one / thr[k], point_threshold=1.0, **kw) * thr[k]
+            np.testing.assert_allclose(given.values, scaled.values, rtol=1e-6)
+    for chunks in ({"time": 1, "y": 17, "x": 20}, {"time": 2, "y": 40, "x": 13}):
+        lazy = getattr(sar, name)(lin.chunk(chunks), **kw)
+        np.testing.assert_allclose(lazy.values, default.values, rtol=1e-6)
