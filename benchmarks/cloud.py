@@ -15,11 +15,14 @@ Rows (each the best of ``--repeats`` runs, cases taking turns round after round)
 * ``to_cog`` to local disk and to ``s3://`` (written locally, validated, uploaded in one put);
 * reading the Zarr stores back (``xr.open_zarr(...).load()``, fsspec for the URL).
 
-The cube is numpy-backed and chunked (no computation in the graph): the rows measure writing.
+* reading COGs over HTTP from a range-capable server subprocess that counts the bytes it serves
+  (``tests/cloud/servers.py``): the bytes fetched for one 512² window of a tiled COG against
+  the window's share of the file, the bytes for a read at 8x coarser ``resolution=`` (the
+  COG's overviews), and the throughput of a whole-file read, over HTTP and from ``s3://``,
+  against the same read from local disk.
 
-Reading COGs over HTTP (bytes fetched per window read, read throughput from a range-capable HTTP
-server) belongs to the remote-read work of issue 23 and is added beside these rows by it: see
-``READ_ROWS`` below.
+The cube is numpy-backed and chunked (no computation in the graph): the write rows measure
+writing.
 """
 
 from __future__ import annotations
@@ -39,12 +42,8 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import eoxr  # noqa: F401  (registers .eo)
-from tests.cloud.servers import s3_server
-
-# Remote COG reads over HTTP (issue 23, "Reading"): rows to be added here by that work, as
-# (name, callable returning (megabytes, seconds)) pairs measured in the same rounds.
-READ_ROWS: list[tuple[str, Callable[[], tuple[float, float]]]] = []
+import eoxr  # registers .eo
+from tests.cloud.servers import http_server, s3_server
 
 
 def make_cube(n: int, chunk: int, seed: int = 0) -> xr.DataArray:
@@ -143,9 +142,7 @@ def main() -> None:
         for k, fn in reads.items():
             fn()
             kept[k] = best(fn, args.repeats)
-        for name, fn in READ_ROWS:
-            size, secs = fn()
-            kept[name] = secs * mb / size  # scaled to this cube's size for the MB/s column
+        remote = remote_reads(tmp / "cogs", n, bucket, args.repeats)
     shutil.rmtree(tmp, ignore_errors=True)
 
     print(
@@ -170,8 +167,91 @@ def main() -> None:
         f"\nresumable-write overhead: {over_s3:.2f}x on s3 ({blocks} record objects), "
         f"{over_local:.2f}x on local disk; eoxr to_zarr on s3 vs xarray's own: {floor:.2f}x"
     )
-    if not READ_ROWS:
-        print("remote COG reads over HTTP (bytes per window, throughput): not measured here yet")
+    print_remote(remote)
+
+
+def write_cog(path: Path, side: int, tile: int = 512) -> None:
+    """A tiled deflate uint16 COG with x2, x4, x8 overviews (a smooth field plus noise)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(23)
+    yy, xx = np.mgrid[0:side, 0:side]
+    field = 2000 + 800 * np.sin(yy / 97.0) * np.cos(xx / 131.0)
+    data = (field + rng.normal(0, 40, (side, side))).astype("uint16")
+    profile = dict(
+        driver="COG", width=side, height=side, count=1, dtype="uint16", crs="EPSG:32633",
+        transform=from_origin(500000, 5000000, 10, 10), blocksize=tile, compress="deflate",
+        overview_resampling="average", overview_count=3,
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+
+
+def remote_reads(folder: Path, n: int, bucket: str, repeats: int) -> dict:
+    """Bytes per window, overview bytes and whole-file read throughput: HTTP, s3, local."""
+    side = 2 * n  # a COG larger than the window by far: 4096² (2048² with --small)
+    folder.mkdir()
+    cog = folder / "big.tif"
+    write_cog(cog, side)
+    size = cog.stat().st_size
+    window = {"y": slice(side // 2 - 512, side // 2), "x": slice(side // 2, side // 2 + 512)}
+    share = size * 512**2 / side**2
+    url = f"s3://{bucket}/big.tif"
+    import fsspec
+
+    fsspec.filesystem("s3").put(str(cog), url)
+    out: dict = {"file MB": size / 2**20, "share": share}
+    fs = fsspec.filesystem("s3")
+    fresh = iter(range(10**6))  # GDAL caches what it read per URL: every read gets a new one
+
+    keys = iter([f"s3://{bucket}/big-{i}.tif" for i in range(repeats + 1)])
+    for key in list(keys):
+        fs.copy(url, key)  # a new key per read, copied before the timing
+    keys = iter([f"s3://{bucket}/big-{i}.tif" for i in range(repeats + 1)])
+
+    with http_server(folder) as http:
+
+        def href() -> str:
+            return f"{http.href('big.tif')}?v={next(fresh)}"
+
+        eoxr.open_raster(href()).isel(window).compute()  # warm: GDAL, the connection
+        http.reset()
+        eoxr.open_raster(href()).isel(window).compute()
+        out["window"] = (http.bytes_served("big.tif"), http.stats()["requests"]["/big.tif"])
+        http.reset()
+        eoxr.open_raster(href(), resolution=80).compute()
+        out["overview"] = http.bytes_served("big.tif")
+        reads = {
+            "read cog local": lambda: eoxr.open_raster(cog).compute(),
+            "read cog http": lambda: eoxr.open_raster(href()).compute(),
+            "read cog s3": lambda: eoxr.open_raster(next(keys)).compute(),
+        }
+        for fn in reads.values():
+            fn()
+        secs = {k: [] for k in reads}
+        for _ in range(repeats):  # the cases take turns
+            for k, fn in reads.items():
+                secs[k].append(best(fn, 1))
+    out["reads"] = {k: min(v) for k, v in secs.items()}
+    out["raw MB"] = side * side * 2 / 2**20
+    return out
+
+
+def print_remote(r: dict) -> None:
+    """The remote-read rows: bytes fetched against the window's share, and throughput."""
+    served, requests = r["window"]
+    print(
+        f"\nremote COG ({r['file MB']:.1f} MB, tiled 512, deflate, overviews x2 x4 x8) over a "
+        f"range-capable HTTP server on loopback:\n"
+        f"  one 512² window (open + read): {served:,} B in {requests} requests = "
+        f"{served / r['share']:.2f}x the window's share of the file ({r['share']:,.0f} B)\n"
+        f"  resolution=80 (x8 overview): {r['overview']:,} B = "
+        f"{r['overview'] / (r['file MB'] * 2**20):.1%} of the file"
+    )
+    local = r["reads"]["read cog local"]
+    for k, s in r["reads"].items():
+        print(f"  {k:26s} {s:7.2f} s {r['raw MB'] / s:7.1f} MB/s (decoded) {s / local:7.2f}x")
 
 
 if __name__ == "__main__":
