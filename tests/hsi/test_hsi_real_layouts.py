@@ -216,11 +216,11 @@ def test_jasper_with_curvilinear_coords(jasper):
         lambda c: hsi.estimate_noise(c, progress=True),
         lambda c: hsi.find_bad_bands(c, progress=True),
         lambda c: hsi.find_dead_pixels(c, noise="hysime", progress=True),
-        lambda c: hsi.tv(c, progress=True),
+        lambda c: hsi.tv(c, noise="hysime", progress=True),  # the default noise is lazy
     ],
 )
 def test_fits_show_progress(monkeypatch, call):
-    # destripe and find_dead_pixels (noise="diff") compute nothing at call time, so they show
+    # destripe, find_dead_pixels and tv (noise="diff") compute nothing at call time, so they show
     # no bar: tests/core/test_laziness.py checks that they stay lazy
     from eoxr._dask import progress
 
