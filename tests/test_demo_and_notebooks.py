@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
+@pytest.mark.slow  # the whole demo (90 s on a loaded 2-core machine): `make test-slow`
 def test_demo_cli_writes_outputs(tmp_path):
     from eoxr.demo import STEPS
 

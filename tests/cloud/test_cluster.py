@@ -61,6 +61,7 @@ def test_cluster_without_shared_disk_writes_to_s3_like_local(s3_cluster, bucket,
 
 
 @pytest.mark.notebook
+@pytest.mark.slow  # papermill on a real scheduler, like tests/batch: `make test-slow`
 def test_batch_cli_runs_cluster_notebook_to_s3(s3, s3_cluster, bucket, tmp_path, monkeypatch):
     require("papermill", extra="batch")
     require("s3fs", extra="cloud")
