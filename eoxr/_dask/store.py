@@ -4,6 +4,8 @@
 global statistics in the graph are computed first (:func:`precompute_statistics`), then the
 blocks region by region, row by row (:func:`_row_priorities` for ``distributed``), in stripes of
 :func:`stripe_columns` chunk columns, so that the memory held does not grow with the cube.
+:func:`client_stripes` is for writers that must run in the caller's process (a local file the
+workers cannot see): the cluster computes row stripes, the caller receives and writes them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dask
@@ -269,6 +272,55 @@ def _row_priorities(
             rank[k] = -r  # distributed runs higher priorities first
             stack.extend(d for d in get_dependencies(graph, k) if d not in rank)
     return rank.__getitem__
+
+
+def on_cluster(data: Any) -> bool:
+    """Whether ``data`` is a dask array that an active ``distributed`` client would compute."""
+    return isinstance(data, dsa.Array) and active_client() is not None
+
+
+# Rows per stripe of client_stripes: whole chunk rows, grouped up to about this many bytes.
+_CLIENT_STRIPE_BYTES = 1 << 25
+
+
+def client_stripes(
+    da: Any, dim: Hashable, *, in_flight: int = 2, progress: bool | None = None
+) -> Iterator[tuple[slice, Any]]:
+    """Computed stripes ``(rows, part)`` of the dask-backed DataArray ``da`` along ``dim``.
+
+    For a writer that must run in this process (a local file that the workers of a cluster do not
+    share): each stripe, whole chunk rows grouped up to about 32 MiB, is computed on the active
+    ``distributed`` client (at most ``in_flight`` at once, so memory stays bounded) and returned
+    here as a numpy-backed DataArray, ``da.isel({dim: rows})``; no task touches the writer. The
+    global statistics in the graph are computed once first (:func:`precompute_statistics`),
+    not once per stripe.
+    """
+    client = active_client()
+    data = precompute_statistics({0: da.data}, progress=progress)[0]
+    da = da.copy(data=data)
+    axis = da.get_axis_num(dim)
+    row_bytes = da.dtype.itemsize * int(np.prod(da.shape)) // max(da.shape[axis], 1)
+    bounds, start, stop = [], 0, 0
+    for n in da.chunks[axis]:
+        if stop > start and (stop + n - start) * row_bytes > _CLIENT_STRIPE_BYTES:
+            bounds.append(slice(start, stop))
+            start = stop
+        stop += n
+    if stop > start:
+        bounds.append(slice(start, stop))
+    pending: deque = deque()
+    try:
+        for rows in bounds:
+            pending.append((rows, client.compute(da.isel({dim: rows}))))
+            if len(pending) >= in_flight:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
 
 
 def _none(*_: Any) -> None:

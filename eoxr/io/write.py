@@ -53,7 +53,7 @@ from .. import _objstore as objstore
 from .. import bands as _bands
 from .._dask.chunking import is_dask
 from .._dask.progress import progress_context
-from .._dask.store import store_blocks
+from .._dask.store import client_stripes, on_cluster, store_blocks
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
 from ._location import Location
@@ -203,6 +203,9 @@ def to_cog(
     ----------
     cube : DataArray or Dataset
         ``(y, x)`` or ``(band, y, x)`` data with a CRS (dask arrays stream block by block).
+        With an active ``distributed`` client, row stripes of whole chunk rows are computed on
+        the workers (two at a time) and written by this process, which alone opens the file:
+        the workers need no disk shared with it.
     path : str or path
         Output file. Its folder must exist (it is not created: a mistyped path fails). Or an
         object-store URL (``s3://bucket/key.tif``, ``gs://``, ``az://``; needs ``eoxr[cloud]``)
@@ -282,10 +285,13 @@ def _write_cog(
     # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
     staging = dest.with_name(dest.name + ".gtiff")
     try:
-        with progress_context(progress):
-            da.rio.to_raster(
-                staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
-            )
+        if on_cluster(da.data):
+            _write_stripes(da, staging, compress=compress, progress=progress, **kwargs)
+        else:
+            with progress_context(progress):
+                da.rio.to_raster(
+                    staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
+                )
         rio_copy(staging, dest, driver="COG", compress=compress)
     finally:
         _remove(staging)
@@ -301,6 +307,33 @@ def _write_cog(
                 f"{src.width} with layout {layout!r}, for a cube of {bands} x "
                 f"{da.sizes[ydim]} x {da.sizes[xdim]}."
             )
+
+
+def _write_stripes(
+    da: xr.DataArray, staging: Path, *, compress: str, progress: bool | None, **kwargs: Any
+) -> None:
+    """Write the dask-backed ``da`` to the local GTiff ``staging`` from this process.
+
+    On a ``distributed`` cluster rioxarray would hand every chunk to a worker that reopens
+    ``staging`` by its path, which a worker on another machine does not have. Here rioxarray
+    creates the file and writes its metadata only (``compute=False``: its store graph is
+    dropped); the cluster computes row stripes and this process writes them, encoded as
+    rioxarray encodes its chunks, so the file equals the local write.
+    """
+    from rasterio.windows import Window
+
+    ydim, xdim = spatial_dims(da)
+    da.rio.to_raster(
+        staging, driver="GTiff", tiled=True, compress=compress, lock=True, compute=False, **kwargs
+    )
+    with rasterio.open(staging, "r+") as dst:
+        for rows, part in client_stripes(da, ydim, progress=progress):
+            values = xr.conventions.encode_cf_variable(part.variable).values
+            window = Window(0, rows.start, da.sizes[xdim], rows.stop - rows.start)
+            if values.ndim == 2:
+                dst.write(values.astype(dst.dtypes[0]), 1, window=window)
+            else:
+                dst.write(values.astype(dst.dtypes[0]), window=window)
 
 
 def _upload_cog(url: str, options: dict | None, overwrite: bool, write: Any) -> str:

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fsspec
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import xarray as xr
 
 import eoxr
@@ -98,3 +100,47 @@ def test_batch_cli_runs_cluster_notebook_to_s3(s3, s3_cluster, bucket, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.yaml"]
     executed = s3.client().get_object(Bucket=bucket, Key="runs/summer.ipynb")["Body"].read()
     assert s3_cluster.encode() in executed and b"mean NDVI" in executed
+
+
+def _cog_cube() -> xr.Dataset:
+    """Float bands with NaN, a halo filter, 4 chunk rows of 16: several stripes on a cluster."""
+    s1 = eoxr.datasets.synthetic_s1(seed=1, shape=(64, 48)).cube.chunk({"y": 16, "x": 24})
+    vv = s1.sel(band="VV").isel(time=0, drop=True).drop_vars("band")
+    vv = vv.where((vv.x != vv.x[5]) | (vv.y > vv.y[40]))  # a NaN column across stripes
+    return xr.Dataset({"vv_lee": vv.eo.denoise("lee", size=5), "vv_db": vv.eo.to_db()})
+
+
+def test_cluster_to_cog_is_written_by_the_client_like_local(
+    s3_cluster, bucket, tmp_path, monkeypatch
+):
+    distributed = require("distributed", extra="distributed")
+    require("s3fs", extra="cloud")
+    import eoxr._dask.store
+
+    local = _cog_cube().eo.to_cog(tmp_path / "local.tif")  # threads, in this process
+    # One chunk row per stripe, so the client writes several stripes into its temp file.
+    monkeypatch.setattr(eoxr._dask.store, "_CLIENT_STRIPE_BYTES", 1)
+    url = f"s3://{bucket}/export/product.tif"
+    with (
+        distributed.Client(s3_cluster, timeout=30) as client,
+        distributed.get_task_stream(client) as stream,
+    ):
+        _cog_cube().eo.to_cog(url)
+        on_cluster = _cog_cube().eo.to_cog(tmp_path / "cluster.tif")
+    keys = [t["key"] if isinstance(t["key"], str) else t["key"][0] for t in stream.data]
+    # The workers computed the cube (the filter's tasks ran there) ...
+    assert any("lee" in k or "overlap" in k for k in keys), sorted(set(keys))[:20]
+    # ... but wrote nothing: rioxarray's store tasks, which reopen the client's temp file by
+    # its path on the worker, never ran.
+    assert not [k for k in keys if k.startswith("store")]
+    with fsspec.open(url, "rb") as f:
+        uploaded = f.read()
+    expected = local.read_bytes()
+    assert uploaded == expected  # bit for bit, the whole file
+    assert on_cluster.read_bytes() == expected
+    with rasterio.open(on_cluster) as src:
+        assert src.count == 2 and src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        written = src.read()
+    cube = _cog_cube().to_array().transpose("variable", "y", "x").values
+    assert np.isnan(cube).any() and np.isfinite(cube).any()
+    np.testing.assert_array_equal(written, cube)  # NaN where the cube has NaN
