@@ -181,9 +181,31 @@ def main() -> None:
     t = {(g, label): best for g, label, best, _, _ in rows}
     floor = t[("floor", "numexpr a + b -> preallocated, 2 threads")]
     eo = t[("NDVI", "eoxr cube.eo.index")]
+    # The machine is shared: time the floor and eoxr NDVI alternately, so that both see the
+    # same load, and take each one's best.
+    pair = {
+        "floor": lambda: ne.evaluate("a + b", local_dict={"a": nir, "b": red}, out=out),
+        "eoxr": lambda: c2.eo.index("NDVI"),
+        "fresh": lambda: ne.evaluate(
+            "a + b", local_dict={"a": nir, "b": red}, out=np.empty_like(out)
+        ),
+    }
+    best = dict.fromkeys(pair, float("inf"))
+    for _ in range(3 * args.repeat):
+        for k, fn in pair.items():
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    print(
+        f"\ninterleaved, best of {3 * args.repeat}: floor {best['floor'] * 1e3:.1f} ms, "
+        f"eoxr NDVI {best['eoxr'] * 1e3:.1f} ms, numexpr a + b into a fresh output "
+        f"{best['fresh'] * 1e3:.1f} ms (its page faults included)"
+    )
     print("\nratios (best times)")
     ratios = [
-        ("eoxr NDVI throughput / floor (target >= 0.60)", floor / eo),
+        ("eoxr NDVI throughput / floor (target >= 0.80)", floor / eo),
+        ("  the same, interleaved runs", best["floor"] / best["eoxr"]),
+        ("  eoxr NDVI / numexpr a + b into a fresh output", best["fresh"] / best["eoxr"]),
         ("eoxr NDVI speed-up vs spyndex numpy (target >= 3)", t[("NDVI", "spyndex numpy")] / eo),
         ("eoxr NDVI speed-up vs xarray-spatial", t[("NDVI", "xarray-spatial ndvi")] / eo),
         (

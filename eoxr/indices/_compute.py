@@ -237,8 +237,10 @@ def compute(
         results = map_pixels(
             _block, arrays, n_out=len(resolved), dtype=out_dtype, kwargs=kw, token="eoxr-indices"
         )
+    # deep=False: the grid coords and indexes are shared with the input (as xarray arithmetic
+    # does), not copied for every index; finalize builds new attrs.
     return [
-        _finish(arrays[0].copy(data=results[k]), cube, r, scale, offset)
+        _finish(arrays[0].copy(deep=False, data=results[k]), cube, r, scale, offset)
         for k, r in enumerate(resolved)
     ]
 

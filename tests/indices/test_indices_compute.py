@@ -405,3 +405,32 @@ def test_real_reflectance_refuses_a_second_scale(s2_slovenia):
     assert 0.3 < float(evi.mean()) < 0.7
     with pytest.raises(UnitsError, match="already floating point"):
         s2_slovenia.eo.index("EVI", scale=1e-4)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_ndvi_bit_identical_to_float64_textbook_cast_to_float32(chunked):
+    # >= 1 Mpx: the eager path splits the rows among threads; planted zero denominators and NaN.
+    rng = np.random.default_rng(7)
+    ny, nx = 1100, 1000
+    red = rng.uniform(0.0, 0.6, (ny, nx)).astype(np.float32)
+    nir = rng.uniform(0.0, 0.8, (ny, nx)).astype(np.float32)
+    zero = rng.random((ny, nx)) < 0.01
+    red[zero] = 0.0
+    nir[zero] = 0.0
+    red[rng.random((ny, nx)) < 0.01] = np.nan
+    cube = xr.DataArray(
+        np.stack([red, nir]),
+        dims=("band", "y", "x"),
+        coords={"band": ["B04", "B08"], "y": np.arange(ny), "x": np.arange(nx)},
+        attrs={"units": "1"},
+    )
+    if chunked:
+        cube = cube.chunk({"y": 300, "x": 400})
+    got = cube.eo.index("NDVI").values
+    n, r = nir.astype(np.float64), red.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = ((n - r) / (n + r)).astype(np.float32)  # textbook float64, stored as float32
+    assert np.isnan(want[zero]).all()
+    np.testing.assert_array_equal(got, want)  # bit for bit (NaN where NaN)
+    ok = ~np.isnan(want)  # and the bits too (assert_array_equal takes -0.0 == 0.0)
+    assert np.array_equal(got.view(np.uint32)[ok], want.view(np.uint32)[ok])
