@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _attrs, bands, errors  # noqa: F401  (_attrs registers .rio)
+from . import _attrs, bands, errors  # noqa: F401
 from . import accessor as _accessor  # noqa: F401  (registers .eo)
 from ._version import __version__
 from .batch import batch
