@@ -4,8 +4,8 @@ Importing eoxr registers the ``.eo`` accessor on DataArray and Dataset. The topi
 (``eoxr.change``, ``eoxr.embed``, ``eoxr.indices``, ``eoxr.io``, ``eoxr.plot``...) are imported
 on first attribute access (SPEC 1 lazy loading: a module ``__getattr__`` with ``__dir__``), so
 ``import eoxr`` stays light and ``eoxr.change.cva`` works with no further import. Heavy
-dependencies (torch, hvplot, scikit-learn, geopandas, zarr, rioxarray with rasterio) are imported
-only when a method needs them (rioxarray, which registers ``.rio``, on the first CRS lookup).
+dependencies (torch, hvplot, scikit-learn, geopandas, zarr) are imported only when a method needs
+them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _attrs, bands, errors  # noqa: F401
+from . import _attrs, bands, errors  # noqa: F401  (_attrs registers .rio)
 from . import accessor as _accessor  # noqa: F401  (registers .eo)
 from ._version import __version__
 from .batch import batch

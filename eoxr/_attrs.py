@@ -16,6 +16,7 @@ import datetime as _dt
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+import rioxarray  # noqa: F401  (registers .rio, used for CRS)
 import xarray as xr
 
 from ._version import __version__
@@ -52,24 +53,7 @@ def append_history(attrs: Mapping[str, Any], text: str) -> dict[str, Any]:
 
 
 def crs_of(obj: xr.DataArray | xr.Dataset) -> Any:
-    """The CRS of ``obj`` (via rioxarray) or ``None``.
-
-    rioxarray (which registers ``.rio``) is imported here, on first use, not by ``import eoxr``
-    (it pulls in rasterio, and boto3 where installed). Every verb ends with :func:`finalize`,
-    which calls this, so ``.rio`` works on every result.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> coords = {"y": [1.0, 0.0], "x": [0.0, 1.0]}
-    >>> cube = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords=coords)
-    >>> crs_of(cube) is None
-    True
-    >>> str(crs_of(cube.rio.write_crs("EPSG:32633")))
-    'EPSG:32633'
-    """
-    import rioxarray  # noqa: F401  (registers .rio)
-
+    """The CRS of ``obj`` (via rioxarray) or ``None``."""
     try:
         return obj.rio.crs
     except Exception:  # rioxarray raises on objects without spatial dims

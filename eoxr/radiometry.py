@@ -588,8 +588,6 @@ def _file_nodata(cube: xr.DataArray) -> tuple[float, ...]:
             v = _number(src.get(key, float("nan")))
             if np.isfinite(v):
                 return (v,)
-    import rioxarray  # noqa: F401  (registers .rio; imported on first use, not by import eoxr)
-
     try:
         v = cube.rio.nodata
     except Exception:  # rioxarray needs spatial dims

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._attrs import crs_of

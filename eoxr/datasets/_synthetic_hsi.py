@@ -10,7 +10,6 @@ a low SNR, as on a real sensor.
 from __future__ import annotations
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 

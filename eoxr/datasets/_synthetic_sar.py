@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from ..errors import ParameterError

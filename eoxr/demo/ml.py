@@ -6,7 +6,6 @@ import pathlib
 import time
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 PATCH = {"y": 32, "x": 32}

@@ -7,7 +7,6 @@ would read whole bands into memory), so the result stays a lazy cube.
 from __future__ import annotations
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._dims import spatial_dims

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._dims import spatial_dims

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import rioxarray
 import xarray as xr
 from xarray.core.indexing import LazilyIndexedArray
 
@@ -61,6 +60,8 @@ def _open_one(
     sign: Signer | None = None,
     overview_level: int | None = None,
 ) -> xr.DataArray:
+    import rioxarray
+
     if chunks == "auto":  # rioxarray warns on its own tuple form of "auto"
         chunks = {"band": -1, "y": "auto", "x": "auto"}
     ovr = {} if overview_level is None else {"overview_level": overview_level}
@@ -136,6 +137,7 @@ def _open_url(url: str, chunks: Any, sign: Signer | None, ovr: dict) -> xr.DataA
 def _open_meta(url: str, signed: str, chunks: Any, ovr: dict, extra: dict):
     """The lazy array rioxarray opens for a URL (pixel reader unused) and its ENVI header."""
     import rasterio
+    import rioxarray
 
     with rasterio.Env(**{**gdal_options(), **extra}):
         meta = rioxarray.open_rasterio(

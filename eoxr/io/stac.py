@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .. import bands as _bands

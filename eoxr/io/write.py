@@ -46,7 +46,6 @@ from typing import Any, Literal
 import numpy as np
 import rasterio
 import rasterio.errors
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from rasterio.shutil import copy as rio_copy
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._attrs import crs_of, finalize

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import holoviews as hv
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._dims import spatial_dims

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import holoviews as hv
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from .._dims import spatial_dims

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from hypothesis import strategies as st
 

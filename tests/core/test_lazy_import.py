@@ -25,12 +25,6 @@ HEAVY = (
     "eoxr.testing",
     "zarr",
     "numba",
-    # rioxarray imports rasterio, whose session module imports boto3/botocore where installed:
-    # about the whole cost of ``import eoxr`` beyond xarray + dask.array. CRS handling imports it.
-    "rioxarray",
-    "rasterio",
-    "boto3",
-    "botocore",
 )
 
 
@@ -48,22 +42,6 @@ def test_import_eoxr_does_not_import_the_topic_packages():
         "hasattr(xr.DataArray, 'eo') and hasattr(xr.Dataset, 'eo')]))"
     )
     assert loaded == [[], True]
-
-
-def test_verb_result_has_rio_although_import_eoxr_did_not_import_rioxarray():
-    # the CRS is on a CF ``spatial_ref`` coordinate built without rioxarray: the verb's
-    # finalize must import rioxarray (registering ``.rio``), or the CRS would be silently lost.
-    got = _run(
-        "import json, sys, numpy as np, pyproj, xarray as xr, eoxr\n"
-        "before = [m for m in ('rioxarray', 'rasterio') if m in sys.modules]\n"
-        "wkt = pyproj.CRS.from_epsg(32633).to_wkt()\n"
-        "cube = xr.DataArray(np.full((2, 3, 4), 0.3, dtype=np.float32), dims=('band', 'y', 'x'),\n"
-        "    coords={'band': ['B04', 'B08'], 'y': [30.0, 20.0, 10.0], 'x': [0.0, 10.0, 20, 30],\n"
-        "            'spatial_ref': xr.Variable((), 0, {'crs_wkt': wkt})}, attrs={'units': '1'})\n"
-        "ndvi = cube.eo.index('NDVI')\n"
-        "print(json.dumps([before, ndvi.rio.crs.to_epsg(), 'rioxarray' in sys.modules]))"
-    )
-    assert got == [[], 32633, True]
 
 
 @pytest.mark.parametrize(
