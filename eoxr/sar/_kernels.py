@@ -20,6 +20,13 @@ Why hand-written rather than ``scipy.ndimage.uniform_filter`` / ``cv2.blur`` and
   per pixel;
 * NaN (nodata and the image-edge padding) is skipped by counting valid samples, so edges use the
   part of the window that lies inside the image.
+
+The row helpers of the moment filter (:func:`clean_row`, :func:`_box_row`, :func:`_box_pair`,
+:func:`_box_one`, :func:`_formula_row`) are compiled as functions of their own, not inlined
+into :func:`moment_filter`: one call per row costs nothing measurable (within 3 % either way,
+2048^2, 7x7 and 11x11), while inlining them made one function so large that compiling it took
+80-90 s per input dtype against 22-33 s now (the first call after install, and every fresh
+test run, pays it once; later processes load numba's cache).
 """
 
 from __future__ import annotations
@@ -165,7 +172,7 @@ def bin_count(v):
     return n
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _box_row(h, c, w, lev, terms):
     """``w[h + j] = c[j] + ... + c[j + 2h]`` by doubling, for the moment filter's row pass.
 
@@ -209,7 +216,7 @@ def _box_row(h, c, w, lev, terms):
             dst[j] += e[j]
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _box_pair(h, a, b, wa, wb, lev_a, lev_b, terms):
     """:func:`_box_row` of two rows at once; 3-, 5- and 7-wide windows summed directly.
 
@@ -244,7 +251,7 @@ def _box_pair(h, a, b, wa, wb, lev_a, lev_b, terms):
         _box_row(h, b, wb, lev_b, terms)
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _box_one(h, a, wa, lev_a, terms):
     """:func:`_box_row` of one row; 3-, 5- and 7-wide windows summed directly.
 
@@ -275,7 +282,7 @@ def _level(c, lev, bit):
     return c if bit == 0 else lev[bit - 1]
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _formula_row(method, z, out, wn, ws, ws2, hx, cu2, p1, p2, reg, ex):
     """Apply the filter formula along one row; one branch-free loop per method.
 
@@ -375,7 +382,7 @@ _F = [1.0 / math.factorial(i) for i in range(14)]
 (_F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9, _F10, _F11, _F12, _F13) = _F[2:]
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(fastmath={"contract"}, **_jit)
 def exp_row(a, t, s):
     """``a[j] = exp(a[j])`` for ``a <= 0``, in loops that vectorise (no SVML, no libm call).
 
@@ -384,9 +391,14 @@ def exp_row(a, t, s):
     nearest integer to ``x / ln 2`` (found with the ``1.5 * 2**52`` shift, so that its bits
     become ``2**k`` with integer ops only), ``r = x - k ln 2`` (two-part ``ln 2``, exact),
     ``|r| <= 0.35``, and ``exp(r)`` by its Taylor series to degree 13 (truncation 4e-18
-    relative): within 2 ulp of libm. ``2**k`` is applied as two factors so that results down
+    relative): within 1 ulp of libm. ``2**k`` is applied as two factors so that results down
     to the subnormal range (``x >= -745``) are right; below they are 0. ``t`` and ``s``:
     contiguous scratch rows at least as long as ``a``.
+
+    Compiled on its own with ``fastmath={"contract"}`` (only: no reassociation, NaN and inf
+    kept): the Horner steps and the reduction become fused multiply-adds, one rounding each
+    instead of two, which makes the row 1.2x faster for enhanced Lee and the result closer to
+    libm (1 ulp, was 2); the same code runs for every pixel, so results stay chunk-exact.
     """
     n = a.size
     for j in range(n):
@@ -427,7 +439,7 @@ def _two_sum(s, c, v):
     return t, c + ((s - (t - z)) + (v - z))
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def clean_row(x, r, thr, min_count, row, cnt):
     """Row ``r`` of ``x`` in float64 with NaN in place of point targets (``min_count`` 0: none).
 
