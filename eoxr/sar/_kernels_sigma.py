@@ -1,0 +1,224 @@
+"""Numba kernel of the improved Lee sigma filter (Lee, Wen, Ainsworth et al. 2009).
+
+Same block convention as :mod:`eoxr.sar._kernels` (NaN-padded 2-D block, interior of ``out``
+written, every pixel's statistics computed from its own window in the same order everywhere,
+so results do not depend on where a chunk or stripe starts).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+from numba.extending import overload
+
+from ._kernels import clean_row, stripes
+from ._kernels_edge import _mmse
+
+_jit = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+#: pixels per tile: the tile's thresholds and float64 accumulators stay in L1 cache
+_LANES = 256
+
+
+def _round_in(lo, hi, xh, eta1, eta2, nl):
+    """Moves ``lo[q]`` up / ``hi[q]`` down one step where rounding put it outside the range.
+
+    ``lo``/``hi`` hold ``eta1 xh``/``eta2 xh`` rounded to nearest in their dtype; the result
+    is the smallest value ``>= eta1 xh`` / the largest ``<= eta2 xh``. float64: nothing to do.
+    """
+
+
+@overload(_round_in, inline="always", jit_options=_jit)
+def _round_in_impl(lo, hi, xh, eta1, eta2, nl):
+    if lo.dtype != numba.float32:
+        return lambda lo, hi, xh, eta1, eta2, nl: None
+
+    def impl(lo, hi, xh, eta1, eta2, nl):
+        # next float32 up from bits b: b + 1 for +0 and positives, b - 1 for negatives;
+        # down: the reverse, and +0 goes to the smallest negative subnormal (bits 0x80000001)
+        lb, hb = lo.view(np.int32), hi.view(np.int32)
+        for q in range(nl):
+            a = eta1 * xh[q]
+            b = eta2 * xh[q]
+            up = lb[q] + np.int32(1) if lb[q] >= 0 else lb[q] - np.int32(1)
+            dn = hb[q] - np.int32(1) if hb[q] > 0 else hb[q] + np.int32(1)
+            dn = np.int32(-2147483647) if hb[q] == 0 else dn
+            lb[q] = up if np.float64(lo[q]) < a else lb[q]
+            hb[q] = dn if np.float64(hi[q]) > b else hb[q]
+
+    return impl
+
+
+@numba.njit(inline="always", **_jit)
+def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2):
+    """3x3 Lee MMSE a priori mean ``xh`` of a tile and its sigma range, rounded for the test.
+
+    ``lo``/``hi`` (the block's dtype) are the float64 bounds ``eta1 xh``/``eta2 xh`` rounded
+    inwards (:func:`_round_in`), so that for every value ``v`` of the block ``lo <= v <= hi``
+    holds exactly when ``eta1 xh <= v <= eta2 xh`` does in float64: the selection is the
+    float64 one, made at the block's precision (8 float32 lanes). ``c``: ``xh`` in the
+    block's dtype, the shift of the window sums. float64 sums, 3-row columns first.
+    """
+    a, b, d = up[j0 - 1 : j0 + nl + 1], mid[j0 - 1 : j0 + nl + 1], dn[j0 - 1 : j0 + nl + 1]
+    for j in range(nl + 2):
+        u, v, w = np.float64(a[j]), np.float64(b[j]), np.float64(d[j])
+        ku, kv, kw = u == u, v == v, w == w
+        u, v, w = (u if ku else 0.0), (v if kv else 0.0), (w if kw else 0.0)
+        cn[j] = (1.0 if ku else 0.0) + (1.0 if kv else 0.0) + (1.0 if kw else 0.0)
+        cs[j] = u + v + w
+        cs2[j] = u * u + v * v + w * w
+    n1, n2, s1, s2, q1, q2 = cn[1:], cn[2:], cs[1:], cs[2:], cs2[1:], cs2[2:]
+    for q in range(nl):
+        n = cn[q] + n1[q] + n2[q]
+        s = cs[q] + s1[q] + s2[q]
+        ss = cs2[q] + q1[q] + q2[q]
+        xh[q] = _mmse(np.float64(b[q + 1]), n, s, ss, cu2)
+    for q in range(nl):
+        lo[q] = eta1 * xh[q]  # rounded to nearest, then inwards (_round_in)
+        hi[q] = eta2 * xh[q]
+        c[q] = xh[q]
+    _round_in(lo, hi, xh, eta1, eta2, nl)
+
+
+@numba.njit(inline="always", **_jit)
+def _shifted_mmse(z, m0, n, s, s2, sv2):
+    """:func:`eoxr.sar._kernels_edge._mmse` from the sums ``s``, ``s2`` of ``v - m0``."""
+    d = s / n
+    var = max(s2 / n - d * d, 0.0)
+    m = m0 + d
+    if var <= 0.0:
+        return m
+    b = min(max((var - m * m * sv2) / (var * (1.0 + sv2)), 0.0), 1.0)
+    return m + b * (z - m)
+
+
+@numba.njit(inline="always", **_jit)
+def _take(v, a, b, c, zero, one):
+    """``(1, v - c)`` for ``a <= v <= b`` (never for NaN), else ``(0, 0)``, in ``v``'s dtype."""
+    ok = (v >= a) & (v <= b)
+    return (one if ok else zero), (v - c if ok else zero)
+
+
+@numba.njit(inline="always", **_jit)
+def _row7(row, j0, nl, lo, hi, c, n, s, s2, zero, one):
+    """Adds one 7-wide window row to the tile's sums, its 7 offsets held in registers.
+
+    The row's count and shifted sums (7 terms) are formed in registers, then added to the
+    tile's sums (the block's dtype): a two-level sum, each level at most 7 terms for 7x7.
+    """
+    r0, r1, r2 = row[j0 - 3 : j0 - 3 + nl], row[j0 - 2 : j0 - 2 + nl], row[j0 - 1 : j0 - 1 + nl]
+    r3, r4, r5 = row[j0 : j0 + nl], row[j0 + 1 : j0 + 1 + nl], row[j0 + 2 : j0 + 2 + nl]
+    r6 = row[j0 + 3 : j0 + 3 + nl]
+    for q in range(nl):
+        a, b, m = lo[q], hi[q], c[q]
+        pn, ps = _take(r0[q], a, b, m, zero, one)
+        ps2 = ps * ps
+        k, d = _take(r1[q], a, b, m, zero, one)
+        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
+        k, d = _take(r2[q], a, b, m, zero, one)
+        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
+        k, d = _take(r3[q], a, b, m, zero, one)
+        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
+        k, d = _take(r4[q], a, b, m, zero, one)
+        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
+        k, d = _take(r5[q], a, b, m, zero, one)
+        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
+        k, d = _take(r6[q], a, b, m, zero, one)
+        n[q] += pn + k
+        s[q] += ps + d
+        s2[q] += ps2 + d * d
+
+
+@numba.njit(inline="always", **_jit)
+def _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero, one):
+    """:func:`_row7` for any window width: offsets in groups of at most 7, one at a time."""
+    for g in range(-hx, hx + 1, 7):
+        pn[:nl] = zero
+        ps[:nl] = zero
+        ps2[:nl] = zero
+        for dj in range(g, min(g + 7, hx + 1)):
+            src = row[j0 + dj : j0 + dj + nl]  # indices from 0 (see window_sums)
+            for q in range(nl):
+                k, d = _take(src[q], lo[q], hi[q], c[q], zero, one)
+                pn[q] += k
+                ps[q] += d
+                ps2[q] += d * d
+        for q in range(nl):
+            n[q] += pn[q]
+            s[q] += ps[q]
+            s2[q] += ps2[q]
+
+
+@numba.njit(parallel=True, fastmath={"contract"}, **_jit)
+def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, thr, min_count, out, n_stripes=8):
+    """Improved Lee sigma filter (Lee, Wen, Ainsworth et al. 2009, IEEE TGRS 47(1)).
+
+    0. point targets (``min_count`` > 0: :func:`eoxr.sar._kernels.clean_row`, threshold
+       ``thr``) are left out of every window and keep their own value;
+    1. a priori mean: 3x3 Lee MMSE estimate ``xh`` (speckle variance ``cu2``);
+    2. sigma range ``[eta1 xh, eta2 xh]`` (unbiased range of the gamma speckle pdf);
+    3. MMSE over the window pixels inside the range, with the range's speckle variance ``sv2``;
+       a window with none keeps ``xh``.
+
+    Why hand-written: one pass per row stripe with no image-sized temporary (the rows without
+    their point targets live in a ring of ``2 hy + 1`` rows), the range test made on the block's
+    own dtype against bounds rounded so that the selection is exactly the float64 one
+    (:func:`_prior_row`), and, for 7-wide windows, the seven offsets of a window row held in
+    registers (:func:`_row7`) rather than per-pixel accumulators in memory: 8 float32 lanes.
+    NaN needs no test in that loop (it fails the range test).
+
+    Precision: the window sums are of ``v - xh`` (``xh`` in the block's dtype), each window
+    row's part (at most 7 terms) summed in the block's dtype, then in float64. The shift makes
+    the rounding relative to the spread of the selected values rather than to their level, so
+    the variance loses no digits to cancellation; for float32 blocks the output stays within
+    2e-6 relative of the float64 computation (tests/sar/test_sar_kernels.py,
+    ``test_lee_sigma_within_bound_of_float64``); float64 blocks are computed in float64.
+    """
+    ny, nx = x.shape
+    nring = 2 * hy + 1
+    bounds = stripes(ny, hy, n_stripes)
+    plain = min_count == 0
+    for t in prange(bounds.size - 1):
+        r0, r1 = bounds[t], bounds[t + 1]
+        ring = x if plain else np.empty((nring, nx), x.dtype)
+        row64, cnt = np.empty(nx), np.empty(nx, np.int64)
+        tile = np.empty((9, _LANES), x.dtype)  # per-pixel values of a tile (rows)
+        lo, hi, c, pn, ps, ps2, n, s, s2 = tile
+        tile64 = np.empty((4, _LANES + 2))
+        xh, cn, cs, cs2 = tile64
+        zero = np.zeros(1, x.dtype)[0]
+        one = np.ones(1, x.dtype)[0]
+        if not plain:
+            for r in range(r0 - hy, r0 + hy):
+                clean_row(x, r, thr, min_count, row64, cnt)
+                ring[r % nring, :] = row64
+        for i in range(r0, r1):
+            if not plain:
+                clean_row(x, i + hy, thr, min_count, row64, cnt)
+                ring[(i + hy) % nring, :] = row64
+            # row r of the block: x[r] itself, or its copy without point targets in the ring
+            k0 = i if plain else i % nring
+            up = ring[i - 1 if plain else (i - 1) % nring]
+            dn = ring[i + 1 if plain else (i + 1) % nring]
+            for j0 in range(hx, nx - hx, _LANES):
+                nl = min(_LANES, nx - hx - j0)
+                _prior_row(up, ring[k0], dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
+                n[:nl] = zero
+                s[:nl] = zero
+                s2[:nl] = zero
+                for di in range(-hy, hy + 1):
+                    row = ring[i + di if plain else (i + di) % nring]
+                    if hx == 3:
+                        _row7(row, j0, nl, lo, hi, c, n, s, s2, zero, one)
+                    else:
+                        _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero, one)
+                zrow, orow, crow = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl], ring[k0, j0 : j0 + nl]
+                for q in range(nl):
+                    z = np.float64(crow[q])
+                    nq = np.float64(n[q])
+                    sq, s2q = np.float64(s[q]), np.float64(s2[q])
+                    res = _shifted_mmse(z, np.float64(c[q]), nq, sq, s2q, sv2)
+                    res = res if nq > 0.0 else xh[q]
+                    orow[q] = zrow[q] if z != z else res  # a point target keeps its value
+    return out
