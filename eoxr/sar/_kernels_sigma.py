@@ -13,7 +13,6 @@ from numba import prange
 from numba.extending import overload
 
 from ._kernels import clean_row, stripes
-from ._kernels_edge import _mmse
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -73,7 +72,7 @@ def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
         n = cn[q] + n1[q] + n2[q]
         s = cs[q] + s1[q] + s2[q]
         ss = cs2[q] + q1[q] + q2[q]
-        xh[q] = _mmse(np.float64(b[q + 1]), n, s, ss, cu2)
+        xh[q] = _shifted_mmse(np.float64(b[q + 1]), 0.0, n, s, ss, cu2)
     for q in range(nl):
         lo[q] = eta1 * xh[q]  # rounded to nearest, then inwards (_round_in)
         hi[q] = eta2 * xh[q]
@@ -83,14 +82,17 @@ def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
 
 @numba.njit(inline="always", **_jit)
 def _shifted_mmse(z, m0, n, s, s2, sv2):
-    """:func:`eoxr.sar._kernels_edge._mmse` from the sums ``s``, ``s2`` of ``v - m0``."""
-    d = s / n
-    var = max(s2 / n - d * d, 0.0)
+    """Lee MMSE estimate from the count ``n`` and the sums ``s``, ``s2`` of ``v - m0``.
+
+    As :func:`eoxr.sar._kernels_edge._mmse` (``m`` when the variance is 0), written with
+    selects and one reciprocal so that the tile loops vectorise.
+    """
+    r = 1.0 / n
+    d = s * r
+    var = max(s2 * r - d * d, 0.0)
     m = m0 + d
-    if var <= 0.0:
-        return m
     b = min(max((var - m * m * sv2) / (var * (1.0 + sv2)), 0.0), 1.0)
-    return m + b * (z - m)
+    return m + b * (z - m) if var > 0.0 else m
 
 
 @numba.njit(inline="always", **_jit)
@@ -112,22 +114,17 @@ def _row7(row, j0, nl, lo, hi, c, n, s, s2, zero, one):
     r6 = row[j0 + 3 : j0 + 3 + nl]
     for q in range(nl):
         a, b, m = lo[q], hi[q], c[q]
-        pn, ps = _take(r0[q], a, b, m, zero, one)
-        ps2 = ps * ps
-        k, d = _take(r1[q], a, b, m, zero, one)
-        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
-        k, d = _take(r2[q], a, b, m, zero, one)
-        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
-        k, d = _take(r3[q], a, b, m, zero, one)
-        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
-        k, d = _take(r4[q], a, b, m, zero, one)
-        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
-        k, d = _take(r5[q], a, b, m, zero, one)
-        pn, ps, ps2 = pn + k, ps + d, ps2 + d * d
-        k, d = _take(r6[q], a, b, m, zero, one)
-        n[q] += pn + k
-        s[q] += ps + d
-        s2[q] += ps2 + d * d
+        k0, d0 = _take(r0[q], a, b, m, zero, one)
+        k1, d1 = _take(r1[q], a, b, m, zero, one)
+        k2, d2 = _take(r2[q], a, b, m, zero, one)
+        k3, d3 = _take(r3[q], a, b, m, zero, one)
+        k4, d4 = _take(r4[q], a, b, m, zero, one)
+        k5, d5 = _take(r5[q], a, b, m, zero, one)
+        k6, d6 = _take(r6[q], a, b, m, zero, one)
+        # pairwise: short dependency chains (the adds of neighbouring offsets overlap)
+        n[q] += ((k0 + k1) + (k2 + k3)) + ((k4 + k5) + k6)
+        s[q] += ((d0 + d1) + (d2 + d3)) + ((d4 + d5) + d6)
+        s2[q] += ((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)) + ((d4 * d4 + d5 * d5) + d6 * d6)
 
 
 @numba.njit(inline="always", **_jit)
