@@ -10,43 +10,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import prange
-from numba.extending import overload
 
 from ._kernels import clean_row, stripes
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 
-#: pixels per tile: the tile's thresholds and float64 accumulators stay in L1 cache
+#: pixels per tile: the tile's thresholds and accumulators stay in L1 cache
 _LANES = 256
 
-
-def _round_in(lo, hi, xh, eta1, eta2, nl):
-    """Moves ``lo[q]`` up / ``hi[q]`` down one step where rounding put it outside the range.
-
-    ``lo``/``hi`` hold ``eta1 xh``/``eta2 xh`` rounded to nearest in their dtype; the result
-    is the smallest value ``>= eta1 xh`` / the largest ``<= eta2 xh``. float64: nothing to do.
-    """
-
-
-@overload(_round_in, inline="always", jit_options=_jit)
-def _round_in_impl(lo, hi, xh, eta1, eta2, nl):
-    if lo.dtype != numba.float32:
-        return lambda lo, hi, xh, eta1, eta2, nl: None
-
-    def impl(lo, hi, xh, eta1, eta2, nl):
-        # next float32 up from bits b: b + 1 for +0 and positives, b - 1 for negatives;
-        # down: the reverse, and +0 goes to the smallest negative subnormal (bits 0x80000001)
-        lb, hb = lo.view(np.int32), hi.view(np.int32)
-        for q in range(nl):
-            a = eta1 * xh[q]
-            b = eta2 * xh[q]
-            up = lb[q] + np.int32(1) if lb[q] >= 0 else lb[q] - np.int32(1)
-            dn = hb[q] - np.int32(1) if hb[q] > 0 else hb[q] + np.int32(1)
-            dn = np.int32(-2147483647) if hb[q] == 0 else dn
-            lb[q] = up if np.float64(lo[q]) < a else lb[q]
-            hb[q] = dn if np.float64(hi[q]) > b else hb[q]
-
-    return impl
+#: one step to the next float32: float32(f +- max(|f| _STEP, _TINY)) is the float32 after/before
+#: finite f (|f| _STEP lies between half a spacing and a spacing above f; _TINY is 3/4 of the
+#: subnormal spacing). Checked on 8M random float32 patterns, subnormals and zeros included
+#: (tests/sar/test_sar_kernels.py).
+_STEP = 2.0**-24 * (1.0 + 2.0**-10)
+_TINY = 0.75 * 2.0**-149
 
 
 @numba.njit(inline="always", **_jit)
@@ -54,10 +31,11 @@ def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
     """3x3 Lee MMSE a priori mean ``xh`` of a tile and its sigma range, rounded for the test.
 
     ``lo``/``hi`` (the block's dtype) are the float64 bounds ``eta1 xh``/``eta2 xh`` rounded
-    inwards (:func:`_round_in`), so that for every value ``v`` of the block ``lo <= v <= hi``
-    holds exactly when ``eta1 xh <= v <= eta2 xh`` does in float64: the selection is the
-    float64 one, made at the block's precision (8 float32 lanes). ``c``: ``xh`` in the
-    block's dtype, the shift of the window sums. float64 sums, 3-row columns first.
+    inwards (to the nearest, then one step, :data:`_STEP`, where that fell outside), so that
+    for every value ``v`` of the block ``lo <= v <= hi`` holds exactly when
+    ``eta1 xh <= v <= eta2 xh`` does in float64: the selection is the float64 one, made at the
+    block's precision (8 float32 lanes). ``c``: ``xh`` in the block's dtype, the shift of the
+    window sums. The 3x3 sums are float64, 3-row columns first.
     """
     a, b, d = up[j0 - 1 : j0 + nl + 1], mid[j0 - 1 : j0 + nl + 1], dn[j0 - 1 : j0 + nl + 1]
     for j in range(nl + 2):
@@ -74,25 +52,30 @@ def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
         ss = cs2[q] + q1[q] + q2[q]
         xh[q] = _shifted_mmse(np.float64(b[q + 1]), 0.0, n, s, ss, cu2)
     for q in range(nl):
-        lo[q] = eta1 * xh[q]  # rounded to nearest, then inwards (_round_in)
-        hi[q] = eta2 * xh[q]
-        c[q] = xh[q]
-    _round_in(lo, hi, xh, eta1, eta2, nl)
+        m = xh[q]
+        c[q] = m
+        lo[q] = eta1 * m  # rounded to nearest, then one step inwards where that fell outside
+        hi[q] = eta2 * m
+        f, g = np.float64(lo[q]), np.float64(hi[q])
+        lo[q] = f + max(abs(f) * _STEP, _TINY) if f < eta1 * m else f
+        hi[q] = g - max(abs(g) * _STEP, _TINY) if g > eta2 * m else g
 
 
 @numba.njit(inline="always", **_jit)
 def _shifted_mmse(z, m0, n, s, s2, sv2):
     """Lee MMSE estimate from the count ``n`` and the sums ``s``, ``s2`` of ``v - m0``.
 
-    As :func:`eoxr.sar._kernels_edge._mmse` (``m`` when the variance is 0), written with
-    selects and one reciprocal so that the tile loops vectorise.
+    As :func:`eoxr.sar._kernels_edge._mmse`: ``m + b (z - m)`` with ``m = m0 + s / n``,
+    ``b = (var - m^2 sv2) / (var (1 + sv2))`` clipped to [0, 1], ``m`` when ``var`` is 0;
+    multiplied out over ``n^2`` (``n^2 var = n s2 - s^2``) so that one division remains and the
+    tile loops, written with selects, vectorise.
     """
-    r = 1.0 / n
-    d = s * r
-    var = max(s2 * r - d * d, 0.0)
-    m = m0 + d
-    b = min(max((var - m * m * sv2) / (var * (1.0 + sv2)), 0.0), 1.0)
-    return m + b * (z - m) if var > 0.0 else m
+    w = n * s2 - s * s  # n^2 var
+    t = n * m0 + s  # n m
+    den = w * (1.0 + sv2)
+    num = min(max(w - t * t * sv2, 0.0), den)
+    den, num = (den, num) if w > 0.0 else (1.0, 0.0)
+    return (t * den + num * (n * (z - m0) - s)) / (n * den)
 
 
 @numba.njit(inline="always", **_jit)

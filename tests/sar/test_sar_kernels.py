@@ -271,3 +271,20 @@ def test_lee_sigma_chunk_invariant_with_points_and_holes():
             chunkings=[{"y": 9, "x": 70}, {"y": 64, "x": 11}, {"y": 20, "x": 23}],
             rtol=0.0,
         )
+
+
+def test_lee_sigma_one_float32_step_up_and_down():
+    """``float32(f +- max(|f| _STEP, _TINY))`` is the float32 after / before ``f``."""
+    from eoxr.sar import _kernels_sigma as KS
+
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 0x7F7FFFFF, 4_000_000, dtype=np.int64).astype(np.uint32)
+    f = bits.view(np.float32)
+    f = np.concatenate([f, -f, np.float32([0.0, -0.0, 2.0**-126, 2.0**-149, 1.0, 2.0, 3.0])])
+    f = f[np.isfinite(np.nextafter(f, np.float32(np.inf)))]
+    f = f[np.isfinite(np.nextafter(f, np.float32(-np.inf)))]
+    step = np.maximum(np.abs(f.astype(np.float64)) * KS._STEP, KS._TINY)
+    up = (f.astype(np.float64) + step).astype(np.float32)
+    down = (f.astype(np.float64) - step).astype(np.float32)
+    np.testing.assert_array_equal(up, np.nextafter(f, np.float32(np.inf)))
+    np.testing.assert_array_equal(down, np.nextafter(f, np.float32(-np.inf)))
