@@ -168,4 +168,3 @@ def refined_lee_filter(x, cu2, bits, out, n_stripes=8):
                     z = np.float64(zrow[q])
                     orow[q] = _mmse(z, n[q], s[q], s2[q], cu2) if z == z else np.nan
     return out
-

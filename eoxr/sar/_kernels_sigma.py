@@ -79,10 +79,10 @@ def _shifted_mmse(z, m0, n, s, s2, sv2):
 
 
 @numba.njit(inline="always", **_jit)
-def _take(v, a, b, c, zero, one):
-    """``(1, v - c)`` for ``a <= v <= b`` (never for NaN), else ``(0, 0)``, in ``v``'s dtype."""
+def _take(v, a, b, c, zero):
+    """``(1, v - c)`` for ``a <= v <= b`` (never for NaN), else ``(0, 0)``: int32, ``v``'s dtype."""
     ok = (v >= a) & (v <= b)
-    return (one if ok else zero), (v - c if ok else zero)
+    return (np.int32(1) if ok else np.int32(0)), (v - c if ok else zero)
 
 
 @numba.njit(inline="always", **_jit)
@@ -100,18 +100,18 @@ def _slices7(row, j0, nl):
 
 
 @numba.njit(inline="always", **_jit)
-def _sum7(r, q, a, b, m, zero, one):
+def _sum7(r, q, a, b, m, zero):
     """Count and shifted sums of the 7 offsets ``r`` of one window row at pixel ``q``.
 
     Pairwise (short dependency chains, so that neighbouring offsets' adds overlap).
     """
-    k0, d0 = _take(r[0][q], a, b, m, zero, one)
-    k1, d1 = _take(r[1][q], a, b, m, zero, one)
-    k2, d2 = _take(r[2][q], a, b, m, zero, one)
-    k3, d3 = _take(r[3][q], a, b, m, zero, one)
-    k4, d4 = _take(r[4][q], a, b, m, zero, one)
-    k5, d5 = _take(r[5][q], a, b, m, zero, one)
-    k6, d6 = _take(r[6][q], a, b, m, zero, one)
+    k0, d0 = _take(r[0][q], a, b, m, zero)
+    k1, d1 = _take(r[1][q], a, b, m, zero)
+    k2, d2 = _take(r[2][q], a, b, m, zero)
+    k3, d3 = _take(r[3][q], a, b, m, zero)
+    k4, d4 = _take(r[4][q], a, b, m, zero)
+    k5, d5 = _take(r[5][q], a, b, m, zero)
+    k6, d6 = _take(r[6][q], a, b, m, zero)
     return (
         ((k0 + k1) + (k2 + k3)) + ((k4 + k5) + k6),
         ((d0 + d1) + (d2 + d3)) + ((d4 + d5) + d6),
@@ -120,7 +120,7 @@ def _sum7(r, q, a, b, m, zero, one):
 
 
 @numba.njit(inline="always", **_jit)
-def _row7(row, j0, nl, lo, hi, c, n, s, s2, zero, one):
+def _row7(row, j0, nl, lo, hi, c, n, s, s2, zero):
     """Adds offsets ``-3..3`` around ``j0`` of a window row to the tile's sums.
 
     The 7 offsets' count and shifted sums are formed in registers (:func:`_sum7`), then added
@@ -129,14 +129,14 @@ def _row7(row, j0, nl, lo, hi, c, n, s, s2, zero, one):
     """
     r = _slices7(row, j0, nl)
     for q in range(nl):
-        k, d, d2 = _sum7(r, q, lo[q], hi[q], c[q], zero, one)
+        k, d, d2 = _sum7(r, q, lo[q], hi[q], c[q], zero)
         n[q] += k
         s[q] += d
         s2[q] += d2
 
 
 @numba.njit(inline="always", **_jit)
-def _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero, one):
+def _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero):
     """:func:`_row7` for any window width: groups of 7 offsets, then the rest one at a time.
 
     The rest (fewer than 7 offsets) is summed in ``pn``, ``ps``, ``ps2`` before it joins the
@@ -145,16 +145,16 @@ def _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero, one):
     """
     g = -hx
     while g + 7 <= hx + 1:
-        _row7(row, j0 + g + 3, nl, lo, hi, c, n, s, s2, zero, one)
+        _row7(row, j0 + g + 3, nl, lo, hi, c, n, s, s2, zero)
         g += 7
     if g <= hx:
-        pn[:nl] = zero
+        pn[:nl] = 0
         ps[:nl] = zero
         ps2[:nl] = zero
         for dj in range(g, hx + 1):
             src = row[j0 + dj : j0 + dj + nl]  # indices from 0 (see window_sums)
             for q in range(nl):
-                k, d = _take(src[q], lo[q], hi[q], c[q], zero, one)
+                k, d = _take(src[q], lo[q], hi[q], c[q], zero)
                 pn[q] += k
                 ps[q] += d
                 ps2[q] += d * d
@@ -203,12 +203,13 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, thr, min_count, out, n_str
         r0, r1 = bounds[t], bounds[t + 1]
         ring = x if plain else np.empty((nring, nx), x.dtype)
         row64, cnt = np.empty(nx), np.empty(nx, np.int64)
-        tile = np.empty((9, _LANES), x.dtype)  # per-pixel values of a tile (rows)
-        lo, hi, c, pn, ps, ps2, n, s, s2 = tile
+        tile = np.empty((7, _LANES), x.dtype)  # per-pixel values of a tile (rows)
+        lo, hi, c, ps, ps2, s, s2 = tile
+        counts = np.empty((2, _LANES), np.int32)  # int32: one vector add per offset
+        pn, n = counts
         tile64 = np.empty((4, _LANES + 2))
         xh, cn, cs, cs2 = tile64
         zero = np.zeros(1, x.dtype)[0]
-        one = np.ones(1, x.dtype)[0]
         if not plain:
             for r in range(r0 - hy, r0 + hy):
                 clean_row(x, r, thr, min_count, row64, cnt)
@@ -224,12 +225,12 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, thr, min_count, out, n_str
             for j0 in range(hx, nx - hx, _LANES):
                 nl = min(_LANES, nx - hx - j0)
                 _prior_row(up, ring[k0], dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
-                n[:nl] = zero
+                n[:nl] = 0
                 s[:nl] = zero
                 s2[:nl] = zero
                 for di in range(-hy, hy + 1):
                     row = ring[i + di if plain else (i + di) % nring]
-                    _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero, one)
+                    _row_any(row, j0, nl, hx, lo, hi, c, n, s, s2, pn, ps, ps2, zero)
                 zrow, orow, crow = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl], ring[k0, j0 : j0 + nl]
                 for q in range(nl):
                     z = np.float64(crow[q])
