@@ -20,6 +20,7 @@ from .._dask.chunking import is_dask
 from .._dask.overlap import map_overlap
 from . import _kernels as K
 from . import _kernels_edge as KE
+from . import _kernels_sigma as KS
 from ._gamma import sigma_range
 from ._validate import check_sar, raise_if_negative
 
@@ -77,7 +78,8 @@ def _kernel2d(
     elif kind == "refined_lee":
         KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
     else:
-        KE.lee_sigma_filter(x, hy, hx, p["cu2"], p["eta1"], p["eta2"], p["sv2"], out, _N_STRIPES)
+        e1, e2, sv2 = p["eta1"], p["eta2"], p["sv2"]
+        KS.lee_sigma_filter(x, hy, hx, p["cu2"], e1, e2, sv2, threshold, min_count, out, _N_STRIPES)
 
 
 def _block(
@@ -112,8 +114,8 @@ def _block(
     out = np.empty_like(flat)
     with _LOCK:
         for k in range(flat.shape[0]):
-            if min_count is not None and kind in MOMENT:
-                # the moment kernel finds the point targets itself, row by row
+            if min_count is not None and (kind in MOMENT or kind == "lee_sigma"):
+                # these kernels find the point targets themselves, row by row
                 _kernel2d(flat[k], kind, h, p, out[k], min_count, thr[k])
             elif min_count is not None:
                 # one slice-sized temporary: the slice without its point targets
