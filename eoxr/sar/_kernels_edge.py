@@ -1,4 +1,4 @@
-"""Numba kernel of the range-aware improved Lee sigma filter (2009); the MMSE step it shares.
+"""Numba kernel of the range-aware improved Lee sigma filter (2009).
 
 Same block convention as :mod:`eoxr.sar._kernels` (NaN-padded 2-D block, interior of ``out``
 written, float64 window statistics recomputed for every pixel so results do not depend on
@@ -12,19 +12,9 @@ import numpy as np
 from numba import prange
 
 from ._kernels import stripes
+from ._kernels_refined import mmse as _mmse
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
-
-
-@numba.njit(inline="always", **_jit)
-def _mmse(z, n, s, s2, sv2):
-    """Lee MMSE estimate with var_x = (var_z - m^2 sv2) / (1 + sv2), b = var_x / var_z in [0, 1]."""
-    m = s / n
-    var = max(s2 / n - m * m, 0.0)
-    if var <= 0.0:
-        return m
-    b = min(max((var - m * m * sv2) / (var * (1.0 + sv2)), 0.0), 1.0)
-    return m + b * (z - m)
 
 
 @numba.njit(parallel=True, **_jit)

@@ -14,7 +14,6 @@ import numpy as np
 from numba import prange
 
 from ._kernels import stripes
-from ._kernels_edge import _mmse
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 _LANES = 64  # output pixels per column tile: the tile's partial sums stay in L1 cache
@@ -29,6 +28,17 @@ def refined_lee_masks() -> np.ndarray:
     """
     r, c = np.mgrid[0:7, 0:7]
     return np.stack([c <= 3, c >= 3, r <= 3, r >= 3, c >= r, c <= r, r + c <= 6, r + c >= 6])
+
+
+@numba.njit(inline="always", **_jit)
+def mmse(z, n, s, s2, sv2):
+    """Lee MMSE estimate with var_x = (var_z - m^2 sv2) / (1 + sv2), b = var_x / var_z in [0, 1]."""
+    m = s / n
+    var = max(s2 / n - m * m, 0.0)
+    if var <= 0.0:
+        return m
+    b = min(max((var - m * m * sv2) / (var * (1.0 + sv2)), 0.0), 1.0)
+    return m + b * (z - m)
 
 
 @numba.njit(inline="always", **_jit)
@@ -264,13 +274,13 @@ def _stripe(x, cu2, out, r0, r1):
                     n = _pick(w, q, n1, n2, n3, n4, n5, n6, n7, m1, m2, m3, m4, m5, m6)
                     s = _pick(w, q, s1, s2, s3, s4, s5, s6, s7, p1, p2, p3, p4, p5, p6)
                     sq = _pick(w, q, q1, q2, q3, q4, q5, q6, q7, r1_, r2, r3, r4, r5, r6)
-                    orow[q] = _mmse(z, n, s, sq, cu2) if z == z else np.nan
+                    orow[q] = mmse(z, n, s, sq, cu2) if z == z else np.nan
             else:
                 for q in range(nl):
                     w, z = win[q], np.float64(zrow[q])
                     s = _pick(w, q, s1, s2, s3, s4, s5, s6, s7, p1, p2, p3, p4, p5, p6)
                     sq = _pick(w, q, q1, q2, q3, q4, q5, q6, q7, r1_, r2, r3, r4, r5, r6)
-                    orow[q] = _mmse(z, 28.0, s, sq, cu2)
+                    orow[q] = mmse(z, 28.0, s, sq, cu2)
 
 
 @numba.njit(parallel=True, **_jit)
