@@ -19,7 +19,7 @@ import xarray as xr
 from .._dask.chunking import is_dask
 from .._dask.overlap import map_overlap
 from . import _kernels as K
-from . import _kernels_edge as KE
+from . import _kernels_refined as KR
 from . import _kernels_sigma as KS
 from ._gamma import sigma_range
 from ._validate import check_sar, raise_if_negative
@@ -76,7 +76,7 @@ def _kernel2d(
     elif kind == "frost":
         K.frost_filter(x, hy, hx, p["damping"], *K.frost_tables(hy, hx), out, _N_STRIPES)
     elif kind == "refined_lee":
-        KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
+        KR.refined_lee_filter(x, p["cu2"], out, _N_STRIPES)
     else:
         e1, e2, sv2 = p["eta1"], p["eta2"], p["sv2"]
         KS.lee_sigma_filter(x, hy, hx, p["cu2"], e1, e2, sv2, threshold, min_count, out, _N_STRIPES)

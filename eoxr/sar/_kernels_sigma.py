@@ -65,7 +65,7 @@ def _prior_row(up, mid, dn, j0, nl, cu2, eta1, eta2, lo, hi, c, xh, cn, cs, cs2)
 def _shifted_mmse(z, m0, n, s, s2, sv2):
     """Lee MMSE estimate from the count ``n`` and the sums ``s``, ``s2`` of ``v - m0``.
 
-    As :func:`eoxr.sar._kernels_edge._mmse`: ``m + b (z - m)`` with ``m = m0 + s / n``,
+    As :func:`eoxr.sar._kernels_refined.mmse`: ``m + b (z - m)`` with ``m = m0 + s / n``,
     ``b = (var - m^2 sv2) / (var (1 + sv2))`` clipped to [0, 1], ``m`` when ``var`` is 0;
     multiplied out over ``n^2`` (``n^2 var = n s2 - s^2``) so that one division remains and the
     tile loops, written with selects, vectorise.

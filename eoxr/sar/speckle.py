@@ -29,7 +29,7 @@ of their windows). That cost 2.1 % on the real Camargue sample (1.6-2.4 % on its
 5 % on spatially correlated single-look speckle. eoxr takes the window choice on the square
 roots of the 3x3 means (an amplitude scale, where the spread depends far less on the level and
 the rule still follows true edges): 0.995-1.001 on Camargue, 0.979 on that speckle; the MMSE
-step is unchanged (see :func:`eoxr.sar._kernels_edge.refined_lee_filter`).
+step is unchanged (see :func:`eoxr.sar._kernels_refined.refined_lee_filter`).
 
 What remains is the edge asymmetry of the multiplicative model: a few dark pixels in a bright
 window barely raise its variation coefficient, so bright pixels near edges are pulled toward the

@@ -20,7 +20,7 @@ lee_sigma      0.976-0.981      0.976-1.008          0.967
 =============  ===============  ===================  ======
 
 Refined Lee before its window was chosen on amplitudes (see
-:func:`eoxr.sar._kernels_edge.refined_lee_filter`): 0.976-0.984 on Camargue, 0.961-0.985 on
+:func:`eoxr.sar._kernels_refined.refined_lee_filter`): 0.976-0.984 on Camargue, 0.961-0.985 on
 the urban flood scenes, 0.948 on corr1. On corr1 gamma_map (the MAP bias) and lee_sigma (its
 a priori mean from nine correlated samples) lose more than the 3.5 % bound: not asserted here,
 stated in :mod:`eoxr.sar.speckle` and the README.
