@@ -20,6 +20,7 @@ from .._dask.chunking import is_dask
 from .._dask.overlap import map_overlap
 from . import _kernels as K
 from . import _kernels_edge as KE
+from . import _kernels_frost as KF
 from ._gamma import sigma_range
 from ._validate import check_sar, raise_if_negative
 
@@ -73,7 +74,7 @@ def _kernel2d(
         net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
         K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
     elif kind == "frost":
-        K.frost_filter(x, hy, hx, p["damping"], *K.frost_tables(hy, hx), out, _N_STRIPES)
+        KF.frost_filter(x, hy, hx, p["damping"], *KF.frost_tables(hy, hx), out, _N_STRIPES)
     elif kind == "refined_lee":
         KE.refined_lee_filter(x, p["cu2"], KE.refined_lee_bits(), out, _N_STRIPES)
     else:
