@@ -159,13 +159,14 @@ def _row_sum(v, wd, qd, hx, nl, acc, tmp):
             t = t + wd[d2, q] * (v[q + 1] + v[q + 5])
             acc[q] += t + wd[d3, q] * (v[q] + v[q + 6])
         return
-    t = tmp[:nl]
+    # slices here: ``v[q + hx - b]`` with a run-time offset keeps numba's wraparound test
+    t, c, w = tmp[:nl], v[hx : hx + nl], wd[qd[0]]
     for q in range(nl):
-        t[q] = wd[qd[0], q] * v[q + hx]
+        t[q] = w[q] * c[q]
     for b in range(1, hx + 1):
-        dl, dr, w = hx - b, hx + b, wd[qd[b]]
+        w, lb, rb = wd[qd[b]], v[hx - b : hx - b + nl], v[hx + b : hx + b + nl]
         for q in range(nl):
-            t[q] = t[q] + w[q] * (v[q + dl] + v[q + dr])
+            t[q] = t[q] + w[q] * (lb[q] + rb[q])
     for q in range(nl):
         acc[q] += t[q]
 
@@ -180,12 +181,13 @@ def _row_const(wd, qd, hx, nl, acc, c, tmp):
             t = t + wd[d2, q] * (c + c)
             acc[q] += t + wd[d3, q] * (c + c)
         return
-    t = tmp[:nl]
+    t, w = tmp[:nl], wd[qd[0]]
     for q in range(nl):
-        t[q] = wd[qd[0], q] * c
+        t[q] = w[q] * c
     for b in range(1, hx + 1):
+        w = wd[qd[b]]
         for q in range(nl):
-            t[q] = t[q] + wd[qd[b], q] * (c + c)
+            t[q] = t[q] + w[q] * (c + c)
     for q in range(nl):
         acc[q] += t[q]
 
@@ -282,10 +284,10 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
             for j0 in range(hx, nx - hx, LANES):
                 nl = min(LANES, nx - hx - j0)
                 tile_n = wn[j0 : j0 + nl]
-                lo = full
+                short = 0  # windows with a NaN (an integer count vectorises, a float min not)
                 for q in range(nl):
-                    lo = min(lo, tile_n[q])
-                clean = 1 if (lo < full) | (path == 1) else 0
+                    short += 1 if tile_n[q] < full else 0
+                clean = 1 if (short > 0) | (path == 1) else 0
                 _weights(av[j0 : j0 + nl], nl, bases, dist_base, power, tb, kb, eb, wd)
                 num[:nl] = 0.0
                 den[:nl] = 0.0
