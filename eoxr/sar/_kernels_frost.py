@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._kernels import _box_one, _box_pair, box_terms, column_sums, stripes
+from ._kernels import column_sums, stripes, window_sums
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 # fused multiply-add allowed (one rounding instead of two; the same code for every pixel, so
@@ -224,6 +224,24 @@ def _column_sums(x, i, hy, cn, cs, cs2):
         cs2[j] = 0.0 + v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3 + v4 * v4 + v5 * v5 + v6 * v6
 
 
+@numba.njit(inline="always", **_jit)
+def _window_sums(hx, c, w):
+    """Row pass of the three statistics ``c`` (rows of ``(3, nx)``) into ``w``, columns ``hx..``.
+
+    ``hx`` = 3 summed directly in one pass (pairs first, the same order for every pixel); one
+    2-D array each for ``c`` and ``w`` keeps LLVM's alias checks few enough to vectorise.
+    Other widths: :func:`eoxr.sar._kernels.window_sums`.
+    """
+    if hx != 3:
+        window_sums(hx, c[0], c[1], c[2], w[0], w[1], w[2])
+        return
+    n = c.shape[1] - 6
+    for k in range(3):
+        for j in range(n):
+            a = (c[k, j] + c[k, j + 1]) + (c[k, j + 2] + c[k, j + 3])
+            w[k, j + 3] = a + ((c[k, j + 4] + c[k, j + 5]) + c[k, j + 6])
+
+
 @numba.njit(parallel=True, **_fast)
 def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_stripes=8, path=0):
     """Frost et al. 1982: ``sum w v / sum w``, ``w = exp(-K Ci^2 |t|)``, ``K`` = ``damping``.
@@ -253,14 +271,11 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
     """
     ny, nx = x.shape
     bounds = stripes(ny, hy, n_stripes)
-    nlev = max(int(math.log2(2 * hx + 1)), 1)
-    terms = box_terms(hx)
     full = float((2 * hy + 1) * (2 * hx + 1))
     nb, nd = bases.size, dist_base.size
     for t in prange(bounds.size - 1):
-        cn, cs, cs2 = np.empty(nx), np.empty(nx), np.empty(nx)
-        wn, ws, ws2 = np.zeros(nx), np.zeros(nx), np.zeros(nx)
-        lev = np.empty((3, nlev, nx))
+        cols, wins = np.empty((3, nx)), np.zeros((3, nx))  # count, sum, sum of squares
+        wn, ws, ws2 = wins[0], wins[1], wins[2]
         av = np.empty(nx)
         tb, kb = np.empty((nb, LANES)), np.empty((nb, LANES), np.int32)
         eb = np.empty((nb, LANES), np.float32)
@@ -270,9 +285,8 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
         num, den = np.empty(LANES, np.float32), np.empty(LANES, np.float32)
         tmp32 = np.empty(LANES, np.float32)
         for i in range(bounds[t], bounds[t + 1]):
-            _column_sums(x, i, hy, cn, cs, cs2)
-            _box_one(hx, cn, wn, lev[0], terms)
-            _box_pair(hx, cs, cs2, ws, ws2, lev[1], lev[2], terms)
+            _column_sums(x, i, hy, cols[0], cols[1], cols[2])
+            _window_sums(hx, cols, wins)
             n = nx - 2 * hx
             tn, ts, ts2, ta = wn[hx : hx + n], ws[hx : hx + n], ws2[hx : hx + n], av[hx : hx + n]
             for j in range(n):
