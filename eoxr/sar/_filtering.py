@@ -19,6 +19,7 @@ import xarray as xr
 from .._dask.chunking import is_dask
 from .._dask.overlap import map_overlap
 from . import _kernels as K
+from . import _kernels_frost as KF
 from . import _kernels_refined as KR
 from . import _kernels_sigma as KS
 from ._gamma import sigma_range
@@ -74,7 +75,7 @@ def _kernel2d(
         net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
         K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
     elif kind == "frost":
-        K.frost_filter(x, hy, hx, p["damping"], *K.frost_tables(hy, hx), out, _N_STRIPES)
+        KF.frost_filter(x, hy, hx, p["damping"], *KF.frost_tables(hy, hx), out, _N_STRIPES)
     elif kind == "refined_lee":
         KR.refined_lee_filter(x, p["cu2"], out, _N_STRIPES)
     else:
