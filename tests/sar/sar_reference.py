@@ -134,7 +134,16 @@ def _mmse(z, v, s2):
     return m + b * (z - m)
 
 
-def _refined_lee(z, w, cu2, L, h, scale="amplitude"):
+def _refined_lee(z, w, cu2, L, h, scale="amplitude", tie=0):
+    """Lee 1981 refined filter on one 7x7 window.
+
+    ``tie``: which of the directions whose gradient ties with the largest (within 1e-9
+    relative) to take, in order (the last if fewer tie). Ties are structural where most 3x3
+    sub-windows are empty (NaN columns, image edges: an empty one takes the centre's value), and
+    there the rounding of the gradient sums, which differs between any two implementations,
+    decides; the paper does not say which to take.
+    """
+
     def sub_mean(a, b):
         blk = w[2 * a : 2 * a + 3, 2 * b : 2 * b + 3]
         return np.nanmean(blk) if (~np.isnan(blk)).any() else np.nan
@@ -145,13 +154,16 @@ def _refined_lee(z, w, cu2, L, h, scale="amplitude"):
     sub = np.sqrt(sub) if scale == "amplitude" else sub
     sub[np.isnan(sub)] = sub[1, 1]
     c = sub[1, 1]
-    grads = [
-        abs(sub[:, 2].sum() - sub[:, 0].sum()),
-        abs(sub[2].sum() - sub[0].sum()),
-        abs(sub[0, 1] + sub[0, 2] + sub[1, 2] - sub[1, 0] - sub[2, 0] - sub[2, 1]),
-        abs(sub[0, 0] + sub[0, 1] + sub[1, 0] - sub[1, 2] - sub[2, 1] - sub[2, 2]),
-    ]
-    d = int(np.argmax(grads))
+    grads = np.array(
+        [
+            abs(sub[:, 2].sum() - sub[:, 0].sum()),
+            abs(sub[2].sum() - sub[0].sum()),
+            abs(sub[0, 1] + sub[0, 2] + sub[1, 2] - sub[1, 0] - sub[2, 0] - sub[2, 1]),
+            abs(sub[0, 0] + sub[0, 1] + sub[1, 0] - sub[1, 2] - sub[2, 1] - sub[2, 2]),
+        ]
+    )
+    tied = np.flatnonzero(grads >= grads.max() * (1 - 1e-9))
+    d = int(tied[min(tie, tied.size - 1)])
     pairs = [((1, 0), (1, 2)), ((0, 1), (2, 1)), ((0, 2), (2, 0)), ((0, 0), (2, 2))]
     first, second = pairs[d]
     side = 0 if abs(c - sub[first]) <= abs(c - sub[second]) else 1

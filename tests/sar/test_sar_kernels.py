@@ -61,7 +61,12 @@ def test_fused_filters_match_reference_any_nan_pattern_and_chunking(
     name, seed, pattern, size, keep, data
 ):
     size = 7 if name == "refined_lee" else size
-    img = scene(seed, pattern)
+    chunks = data.draw(chunkings({"y": NY, "x": NX}))
+    _check_against_reference(name, scene(seed, pattern), size, keep, chunks)
+
+
+def _check_against_reference(name, img, size, keep, chunks):
+    """The public filter vs the float64 reference, then on the dask ``chunks``."""
     da = xr.DataArray(img, dims=("y", "x"), attrs={"units": "1"})
     kw: dict = {"size": size if isinstance(size, int) else {"y": size[0], "x": size[1]}}
     if name != "boxcar":
@@ -69,10 +74,23 @@ def test_fused_filters_match_reference_any_nan_pattern_and_chunking(
     threshold = 2.0 if keep and name != "boxcar" else None
     want = _ref.filter_ref(img, name, size, LOOKS, threshold=threshold, **ref_params(name))
     got = getattr(sar, name)(da, **kw).values
+    if name == "refined_lee":  # where gradients tie, any of the tied windows is right
+        for tie in (1, 2, 3):
+            other = _ref.filter_ref(img, name, size, LOOKS, threshold=threshold, tie=tie)
+            want = np.where(np.isclose(got, other, rtol=1e-5), other, want)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
-    chunked = getattr(sar, name)(da.chunk(data.draw(chunkings({"y": NY, "x": NX}))), **kw)
+    chunked = getattr(sar, name)(da.chunk(chunks), **kw)
     np.testing.assert_allclose(chunked.values, got, rtol=1e-6, equal_nan=True)
+
+
+def test_refined_lee_tied_gradients_take_one_of_the_tied_windows():
+    """Three NaN columns beside the last one: only the centre column of the last pixels'
+    windows is valid, so the empty sub-windows take the centre's value and three of the four
+    gradients are equal but for rounding, which picks the window (found by hypothesis)."""
+    img = scene(8432, "columns")
+    assert np.isnan(img[:, -4:-1]).all() and not np.isnan(img[:, -1]).any()
+    _check_against_reference("refined_lee", img, 7, True, {"y": 11, "x": 13})
 
 
 def _padded(img: np.ndarray, hy: int, hx: int) -> np.ndarray:
