@@ -242,6 +242,62 @@ def _window_sums(hx, c, w):
             w[k, j + 3] = a + ((c[k, j + 4] + c[k, j + 5]) + c[k, j + 6])
 
 
+@numba.njit(**_fast)
+def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1, path):
+    """Rows ``r0..r1-1`` of :func:`frost_filter`.
+
+    A function of its own, called once per stripe from the parallel loop: with the helpers
+    inlined into the parallel function itself, numba's parallel passes made compiling it take
+    over a minute per input dtype.
+    """
+    nx = x.shape[1]
+    full = float((2 * hy + 1) * (2 * hx + 1))
+    nb, nd = bases.size, dist_base.size
+    cols, wins = np.empty((3, nx)), np.zeros((3, nx))  # count, sum, sum of squares
+    wn, ws, ws2 = wins[0], wins[1], wins[2]
+    av = np.empty(nx)
+    tb, kb = np.empty((nb, LANES)), np.empty((nb, LANES), np.int32)
+    eb = np.empty((nb, LANES), np.float32)
+    wd = np.empty((nd, LANES), np.float32)
+    v = np.empty((hy + 1, LANES + 2 * hx), np.float32)
+    mask = np.empty((hy + 1, LANES + 2 * hx), np.float32)
+    num, den = np.empty(LANES, np.float32), np.empty(LANES, np.float32)
+    tmp32 = np.empty(LANES, np.float32)
+    for i in range(r0, r1):
+        _column_sums(x, i, hy, cols[0], cols[1], cols[2])
+        _window_sums(hx, cols, wins)
+        n = nx - 2 * hx
+        tn, ts, ts2, ta = wn[hx : hx + n], ws[hx : hx + n], ws2[hx : hx + n], av[hx : hx + n]
+        for j in range(n):
+            inv = 1.0 / tn[j]
+            m = ts[j] * inv
+            m2 = m * m
+            ci2 = max(ts2[j] * inv - m2, 0.0) / m2 if m2 != 0.0 else 0.0
+            ta[j] = damping * ci2
+        for j0 in range(hx, nx - hx, LANES):
+            nl = min(LANES, nx - hx - j0)
+            tile_n = wn[j0 : j0 + nl]
+            short = 0  # windows with a NaN (an integer count vectorises, a float min not)
+            for q in range(nl):
+                short += 1 if tile_n[q] < full else 0
+            clean = 1 if (short > 0) | (path == 1) else 0
+            _weights(av[j0 : j0 + nl], nl, bases, dist_base, power, tb, kb, eb, wd)
+            num[:nl] = 0.0
+            den[:nl] = 0.0
+            for a in range(hy + 1):
+                _pair_rows(x, i, a, j0 - hx, nl + 2 * hx, v[a], clean)
+                _row_sum(v[a], wd, quad_dist[a], hx, nl, num, tmp32)
+                if clean:
+                    _pair_rows(x, i, a, j0 - hx, nl + 2 * hx, mask[a], 2)
+                    _row_sum(mask[a], wd, quad_dist[a], hx, nl, den, tmp32)
+                else:
+                    c = np.float32(1.0 if a == 0 else 2.0)
+                    _row_const(wd, quad_dist[a], hx, nl, den, c, tmp32)
+            z, o = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl]
+            for q in range(nl):
+                o[q] = num[q] / den[q] if z[q] == z[q] else np.nan
+
+
 @numba.njit(parallel=True, **_fast)
 def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_stripes=8, path=0):
     """Frost et al. 1982: ``sum w v / sum w``, ``w = exp(-K Ci^2 |t|)``, ``K`` = ``damping``.
@@ -271,50 +327,19 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
     """
     ny, nx = x.shape
     bounds = stripes(ny, hy, n_stripes)
-    full = float((2 * hy + 1) * (2 * hx + 1))
-    nb, nd = bases.size, dist_base.size
     for t in prange(bounds.size - 1):
-        cols, wins = np.empty((3, nx)), np.zeros((3, nx))  # count, sum, sum of squares
-        wn, ws, ws2 = wins[0], wins[1], wins[2]
-        av = np.empty(nx)
-        tb, kb = np.empty((nb, LANES)), np.empty((nb, LANES), np.int32)
-        eb = np.empty((nb, LANES), np.float32)
-        wd = np.empty((nd, LANES), np.float32)
-        v = np.empty((hy + 1, LANES + 2 * hx), np.float32)
-        mask = np.empty((hy + 1, LANES + 2 * hx), np.float32)
-        num, den = np.empty(LANES, np.float32), np.empty(LANES, np.float32)
-        tmp32 = np.empty(LANES, np.float32)
-        for i in range(bounds[t], bounds[t + 1]):
-            _column_sums(x, i, hy, cols[0], cols[1], cols[2])
-            _window_sums(hx, cols, wins)
-            n = nx - 2 * hx
-            tn, ts, ts2, ta = wn[hx : hx + n], ws[hx : hx + n], ws2[hx : hx + n], av[hx : hx + n]
-            for j in range(n):
-                inv = 1.0 / tn[j]
-                m = ts[j] * inv
-                m2 = m * m
-                ci2 = max(ts2[j] * inv - m2, 0.0) / m2 if m2 != 0.0 else 0.0
-                ta[j] = damping * ci2
-            for j0 in range(hx, nx - hx, LANES):
-                nl = min(LANES, nx - hx - j0)
-                tile_n = wn[j0 : j0 + nl]
-                short = 0  # windows with a NaN (an integer count vectorises, a float min not)
-                for q in range(nl):
-                    short += 1 if tile_n[q] < full else 0
-                clean = 1 if (short > 0) | (path == 1) else 0
-                _weights(av[j0 : j0 + nl], nl, bases, dist_base, power, tb, kb, eb, wd)
-                num[:nl] = 0.0
-                den[:nl] = 0.0
-                for a in range(hy + 1):
-                    _pair_rows(x, i, a, j0 - hx, nl + 2 * hx, v[a], clean)
-                    _row_sum(v[a], wd, quad_dist[a], hx, nl, num, tmp32)
-                    if clean:
-                        _pair_rows(x, i, a, j0 - hx, nl + 2 * hx, mask[a], 2)
-                        _row_sum(mask[a], wd, quad_dist[a], hx, nl, den, tmp32)
-                    else:
-                        c = np.float32(1.0 if a == 0 else 2.0)
-                        _row_const(wd, quad_dist[a], hx, nl, den, c, tmp32)
-                z, o = x[i, j0 : j0 + nl], out[i, j0 : j0 + nl]
-                for q in range(nl):
-                    o[q] = num[q] / den[q] if z[q] == z[q] else np.nan
+        _stripe(
+            x,
+            hy,
+            hx,
+            damping,
+            bases,
+            dist_base,
+            power,
+            quad_dist,
+            out,
+            bounds[t],
+            bounds[t + 1],
+            path,
+        )
     return out

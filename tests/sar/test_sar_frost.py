@@ -49,6 +49,7 @@ def kernel(img: np.ndarray, hy: int, hx: int, path: int = 0, damping: float = 2.
     return out[hy:-hy, hx:-hx]
 
 
+@pytest.mark.slow  # 12 windows x dampings, float32 and float64 kernels; `make test-slow`, run by CI
 @pytest.mark.parametrize(("hy", "hx"), [(3, 3), (5, 5), (2, 1), (1, 3)])
 @pytest.mark.parametrize("damping", [0.5, 2.0, 8.0])
 def test_frost_within_stated_bound_of_float64_reference(hy, hx, damping):

@@ -109,6 +109,7 @@ def _moment(x, kind, hy, hx, min_count, thr, n_stripes):
     return out[hy + 1 : -hy - 1, hx + 1 : -hx - 1]
 
 
+@pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
 @pytest.mark.parametrize("kind", ["boxcar", "lee", "kuan", "enhanced_lee", "gamma_map"])
 @pytest.mark.parametrize(("hy", "hx"), [(1, 1), (3, 3), (5, 5), (2, 4)])
 def test_float64_kernel_exact_and_stripe_independent(kind, hy, hx):
@@ -123,6 +124,7 @@ def test_float64_kernel_exact_and_stripe_independent(kind, hy, hx):
         np.testing.assert_allclose(_moment(x, kind, hy, hx, 3, 2.0, stripes), one, rtol=1e-13)
 
 
+@pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
 def test_running_sums_do_not_drift_after_bright_rows():
     """1e6 scatterers (squares 1e12) pass through the window before 1e-3 speckle (1e-6).
 
@@ -155,6 +157,7 @@ def test_drop_and_restore_points_match_reference_mask():
     np.testing.assert_array_equal(out[1:-1, 1:-1], np.where(mask, img, 0.0))
 
 
+@pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
 def test_row_pass_by_doubling_equals_direct_sums():
     rng = np.random.default_rng(0)
     col = rng.random(57) * 10.0 ** rng.integers(-6, 6, 57)
@@ -228,6 +231,7 @@ def _sigma_block(img, h, keep, dtype):
     return out[h[0] + 1 : -h[0] - 1, h[1] + 1 : -h[1] - 1]
 
 
+@pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
 @pytest.mark.parametrize("h", [(3, 3), (1, 2), (5, 5)])
 def test_lee_sigma_within_stated_bound_of_float64(h):
     """The kernel's docstring bound: float32 blocks within 2e-6 relative of the float64 result.
@@ -258,6 +262,7 @@ def test_lee_sigma_within_stated_bound_of_float64(h):
     np.testing.assert_array_equal(apart[h[0] + 1 : -h[0] - 1, h[1] + 1 : -h[1] - 1], got32)
 
 
+@pytest.mark.slow  # a 60k-pixel Python reference; `make test-slow`, run by CI
 @pytest.mark.parametrize("looks", [1.0, LOOKS])
 def test_lee_sigma_float32_bound_holds_on_large_single_look_scene(looks):
     """2e-6 relative on 60k pixels of high-contrast speckle with points and NaN holes."""

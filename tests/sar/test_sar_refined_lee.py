@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from eoxr import sar
@@ -84,6 +85,7 @@ def test_tiles_without_nan_equal_tiles_with_nan():
     assert (a[~far] != b[~far]).any()
 
 
+@pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
 def test_float64_kernel_within_stated_bound_of_reference_any_stripes():
     """float64 in and out: the sums are within 27 roundings, so the output is within ~1e-12."""
     img = scene(36, 2 * LANES + 40, dtype=np.float64)
