@@ -75,9 +75,14 @@ def _kernel2d(
         net, row = K.median_network((2 * hy + 1) * (2 * hx + 1))
         K.median_filter(x, hy, hx, net, row, out, _N_STRIPES)
     elif kind == "frost":
-        KF.frost_filter(x, hy, hx, p["damping"], *KF.frost_tables(hy, hx), out, _N_STRIPES)
+        bases, dist_base, power, quad = KF.frost_tables(hy, hx)
+        chl = KF.split_bases(bases)
+        damping = p["damping"]
+        KF.frost_filter(
+            x, hy, hx, damping, chl, dist_base, power, quad, threshold, min_count, out, _N_STRIPES
+        )
     elif kind == "refined_lee":
-        KR.refined_lee_filter(x, p["cu2"], out, _N_STRIPES)
+        KR.refined_lee_filter(x, p["cu2"], threshold, min_count, out, _N_STRIPES)
     else:
         e1, e2, sv2 = p["eta1"], p["eta2"], p["sv2"]
         KS.lee_sigma_filter(x, hy, hx, p["cu2"], e1, e2, sv2, threshold, min_count, out, _N_STRIPES)
@@ -115,16 +120,8 @@ def _block(
     out = np.empty_like(flat)
     with _LOCK:
         for k in range(flat.shape[0]):
-            if min_count is not None and (kind in MOMENT or kind == "lee_sigma"):
-                # these kernels find the point targets themselves, row by row
-                _kernel2d(flat[k], kind, h, p, out[k], min_count, thr[k])
-            elif min_count is not None:
-                # one slice-sized temporary: the slice without its point targets
-                work = K.drop_points(flat[k], thr[k], min_count, np.empty_like(flat[k]))
-                _kernel2d(work, kind, h, p, out[k])
-                K.restore_points(flat[k], work, out[k])
-            else:
-                _kernel2d(flat[k], kind, h, p, out[k])
+            # every kernel with a point step finds the point targets itself, stripe by stripe
+            _kernel2d(flat[k], kind, h, p, out[k], min_count or 0, thr[k])
     return out.reshape(block.shape)
 
 

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._kernels import column_sums, stripes, window_sums
+from ._kernels import column_sums, keep_stripe_points, stripe_rows, stripes, window_sums
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 # fused multiply-add allowed (one rounding instead of two; the same code for every pixel, so
@@ -25,12 +25,6 @@ _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 _fast = dict(_jit, fastmath={"contract"})
 
 _LOG2E = 1.4426950408889634
-_SHIFT = 6755399441055744.0  # 1.5 * 2**52: y + _SHIFT rounds y to an integer in the low bits
-_SHIFT_BITS = 0x4338000000000000  # the bits of _SHIFT
-# 2**f = exp(f ln 2) by its Taylor series to degree 7 in float32 (truncation 6e-9 relative on
-# |f| <= 1/2, a tenth of a float32 ulp)
-_P = [np.float32(math.log(2.0) ** i / math.factorial(i)) for i in range(8)]
-_P0, _P1, _P2, _P3, _P4, _P5, _P6, _P7 = _P
 LANES = 128  # pixels per tile: weights, pair sums and accumulators stay in L1 cache
 
 
@@ -62,41 +56,82 @@ def frost_tables(hy: int, hx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     )
 
 
+_C = np.float32(1.5 * 2.0**23 + 127.0)  # C - z rounds z to an integer k; the low bits: 127 - k
+# 2**-f by its Taylor series to degree 7 in float32 (truncation < 2e-8 relative on |f| <= 0.57)
+_Q = [np.float32((-math.log(2.0)) ** i / math.factorial(i)) for i in range(8)]
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6, _Q7 = _Q
+
+
+def split_bases(bases: np.ndarray) -> np.ndarray:
+    """``log2(e) * bases`` as float32 rows ``(hi, lo, hi + lo)``, ``hi`` of 12 significant bits.
+
+    The base distances of :func:`frost_tables` in the form :func:`_weights` takes them.
+    """
+    c = np.asarray(bases, np.float64) * _LOG2E
+    hi = (np.asarray(c, np.float32).view(np.int32) & np.int32(-4096)).view(np.float32)
+    lo = (c - hi.astype(np.float64)).astype(np.float32)
+    return np.stack([hi, lo, c.astype(np.float32)])
+
+
+@numba.njit(**_jit)
+def _split_row(av, ah, al, n):
+    """``min(av, 128)`` (float64) as ``ah + al`` in float32, ``ah`` of 12 significant bits.
+
+    Veltkamp's split in float64 (``2**41 + 1``: 53 - 41 = 12 bits), compiled without
+    contraction (a fused multiply-add would break it); ``al`` is ``a - ah`` rounded once.
+    128 is past every weight's range (``exp(-128) < 2**-126``).
+    """
+    for q in range(n):
+        a = min(av[q], 128.0)
+        t = a * 2199023255553.0  # 2**41 + 1
+        h = t - (t - a)
+        ah[q] = np.float32(h)
+        al[q] = np.float32(a - h)
+
+
 @numba.njit(inline="always", **_fast)
-def _weights(av, nl, bases, dist_base, power, tb, kb, eb, wd):
-    """``wd[d, q] = exp(-av[q] * dist_d)`` in float32 for every distinct distance ``d``.
+def _weights(ah, al, nl, chl, dist_base, power, sb, eb, wd):
+    """``wd[d, q] = exp(-a[q] * dist_d)`` in float32 for every distinct distance ``d``.
 
     Why not ``math.exp``: numba calls libm once per element (no SVML) and the loop stays
-    scalar. ``exp(-a b) = 2**y``, ``y = -a b log2(e)`` in float64 split into the nearest
-    integer ``k`` (the ``1.5 * 2**52`` shift, whose low bits become ``k``) and ``f = y - k``
-    (exact, ``|f| <= 1/2``); only ``2**f`` is evaluated in float32 (8 pixels per instruction),
-    so the error does not grow with the argument: a base weight is within 2 float32 ulp, a
-    power ``p`` of it within ``3 p - 1``. ``y`` is clamped at -126: weights below 2**-126 are
-    wrong by less than 2**-125 (float32's normal range ends there anyway). ``tb`` float64,
-    ``kb`` int32 and ``eb`` float32 scratch, ``(len(bases), nl)`` at least.
+    scalar. ``exp(-a b) = 2**-z``, ``z = a b log2(e)``, all in float32 (8 pixels per AVX2
+    instruction) without losing the argument's precision: ``a = ah + al`` (:func:`_split_row`)
+    and ``b log2(e) = ch + cl`` (:func:`split_bases`) with ``ah`` and ``ch`` of 12 significant
+    bits, so ``ah ch`` is exact; ``k``, the integer nearest to it, comes from the rounding of
+    ``C - ah ch`` (whose low bits are then ``127 - k``, the exponent field of ``2**-k`` once
+    shifted), ``ah ch - k`` is exact and the small part ``ah cl + al (ch + cl)`` (below
+    ``2**-11 z``) is added to it, so the reduced argument ``f`` (``|f| < 0.57``) is within
+    about one rounding of ``f`` itself, whatever ``z``. Only ``2**-f`` is a polynomial. A base
+    weight is within 2 float32 ulp (1.5 measured over 1.5 million arguments), a power ``p`` of
+    it within ``3 p - 1``. ``z`` is clamped at 126 (``a`` at 128 first): weights below
+    ``2**-126`` are wrong by less than ``2**-125``. ``sb`` and ``eb`` float32 scratch,
+    ``(len(bases), nl)`` at least.
     """
-    sc = kb.view(np.float32)
-    for u in range(bases.size):
-        if bases[u] == 0.0:  # the centre's, whose power is 0
+    for u in range(chl.shape[1]):
+        ch, cl, cf = chl[0, u], chl[1, u], chl[2, u]
+        if ch == 0.0:
             continue
-        bl = bases[u] * _LOG2E
+        e, s = eb[u], sb[u]
         for q in range(nl):
-            y = max(-av[q] * bl, -126.0)
-            sh = y + _SHIFT
-            tb[u, q] = sh
-            f = np.float32(y - (sh - _SHIFT))
-            p = _P7 * f + _P6
-            p = p * f + _P5
-            p = p * f + _P4
-            p = p * f + _P3
-            p = p * f + _P2
-            p = p * f + _P1
-            eb[u, q] = p * f + _P0
-        ti = tb[u].view(np.int64)
+            hi = ah[q] * ch  # exact: 12 x 12 bits
+            big = hi >= np.float32(126.0)
+            h = np.float32(126.0) if big else hi
+            lo = np.float32(0.0) if big else ah[q] * cl + al[q] * cf
+            r = _C - h  # 127 - k in the low bits
+            f = (h + (r - _C)) + lo  # z - k, h - k exact
+            p = _Q7 * f + _Q6
+            p = p * f + _Q5
+            p = p * f + _Q4
+            p = p * f + _Q3
+            p = p * f + _Q2
+            p = p * f + _Q1
+            e[q] = p * f + _Q0
+            s[q] = r
+        si = s.view(np.int32)
         for q in range(nl):
-            kb[u, q] = np.int32(ti[q] - _SHIFT_BITS + 127) << 23
+            si[q] = si[q] << 23  # 2**-k
         for q in range(nl):
-            eb[u, q] *= sc[u, q]
+            e[q] *= s[q]
     for d in range(dist_base.size):
         u, pw = dist_base[d], power[d]
         if pw == 0:
@@ -111,7 +146,7 @@ def _weights(av, nl, bases, dist_base, power, tb, kb, eb, wd):
         elif pw == 3:
             for q in range(nl):
                 wd[d, q] = eb[u, q] * eb[u, q] * eb[u, q]
-        else:  # windows wider than 7: powers up to max(hy, hx)
+        else:
             for q in range(nl):
                 wd[d, q] = eb[u, q]
             for _ in range(pw - 1):
@@ -243,7 +278,7 @@ def _window_sums(hx, c, w):
 
 
 @numba.njit(**_fast)
-def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1, path):
+def _stripe(x, hy, hx, damping, chl, dist_base, power, quad_dist, out, r0, r1, path):
     """Rows ``r0..r1-1`` of :func:`frost_filter`.
 
     A function of its own, called once per stripe from the parallel loop: with the helpers
@@ -252,12 +287,12 @@ def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1,
     """
     nx = x.shape[1]
     full = float((2 * hy + 1) * (2 * hx + 1))
-    nb, nd = bases.size, dist_base.size
+    nb, nd = chl.shape[1], dist_base.size
     cols, wins = np.empty((3, nx)), np.zeros((3, nx))  # count, sum, sum of squares
     wn, ws, ws2 = wins[0], wins[1], wins[2]
     av = np.empty(nx)
-    tb, kb = np.empty((nb, LANES)), np.empty((nb, LANES), np.int32)
-    eb = np.empty((nb, LANES), np.float32)
+    ah, al = np.empty(nx, np.float32), np.empty(nx, np.float32)
+    sb, eb = np.empty((nb, LANES), np.float32), np.empty((nb, LANES), np.float32)
     wd = np.empty((nd, LANES), np.float32)
     v = np.empty((hy + 1, LANES + 2 * hx), np.float32)
     mask = np.empty((hy + 1, LANES + 2 * hx), np.float32)
@@ -274,6 +309,7 @@ def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1,
             m2 = m * m
             ci2 = max(ts2[j] * inv - m2, 0.0) / m2 if m2 != 0.0 else 0.0
             ta[j] = damping * ci2
+        _split_row(av[hx:], ah[hx:], al[hx:], n)
         for j0 in range(hx, nx - hx, LANES):
             nl = min(LANES, nx - hx - j0)
             tile_n = wn[j0 : j0 + nl]
@@ -281,7 +317,7 @@ def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1,
             for q in range(nl):
                 short += 1 if tile_n[q] < full else 0
             clean = 1 if (short > 0) | (path == 1) else 0
-            _weights(av[j0 : j0 + nl], nl, bases, dist_base, power, tb, kb, eb, wd)
+            _weights(ah[j0 : j0 + nl], al[j0 : j0 + nl], nl, chl, dist_base, power, sb, eb, wd)
             num[:nl] = 0.0
             den[:nl] = 0.0
             for a in range(hy + 1):
@@ -299,12 +335,17 @@ def _stripe(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, r0, r1,
 
 
 @numba.njit(parallel=True, **_fast)
-def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_stripes=8, path=0):
+def frost_filter(
+    x, hy, hx, damping, chl, dist_base, power, quad_dist, thr, min_count, out, n_stripes=8, path=0
+):
     """Frost et al. 1982: ``sum w v / sum w``, ``w = exp(-K Ci^2 |t|)``, ``K`` = ``damping``.
 
     ``Ci^2 = var / mean^2`` of the window's valid samples (float64 sums, recomputed per row),
     ``|t|`` the Euclidean distance to the centre; NaN samples have weight 0, a NaN centre gives
-    NaN.
+    NaN. ``min_count`` > 0: point targets (:func:`eoxr.sar._kernels.clean_row`, threshold
+    ``thr``) are left out of every window and keep their own value, found stripe by stripe
+    (:func:`eoxr.sar._kernels.stripe_rows`): the same bits as taking them out of the whole
+    block first and restoring them after.
 
     Why hand-written: per tile of :data:`LANES` pixels, the weights of the distinct distances
     are tabulated (:func:`_weights`, vectorised ``exp``), the samples at ``(+-di, +-dj)`` are
@@ -315,7 +356,7 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
 
     Precision (``u`` = 2**-24, ``p = max(hy, hx)``, the highest power in
     :func:`frost_tables`): a weight is within ``(3 p - 1) u`` of ``exp(-K Ci^2 |t|)``
-    (:func:`_weights`: the argument is formed and reduced in float64); a value term passes
+    (:func:`_weights`: the argument is split so that its reduction is exact); a value term passes
     through at most ``hx + hy + 5`` float32 roundings (input, the two pair sums, the product,
     the row's and the rows' sums), a weight term through ``hx + hy + 2``, and the division
     adds one. For non-negative data (linear power) every rounding is relative to a sum of
@@ -325,21 +366,13 @@ def frost_filter(x, hy, hx, damping, bases, dist_base, power, quad_dist, out, n_
     for signed data the bound holds relative to ``sum w |v| / sum w``. Tested against the
     float64 reference in ``tests/sar/test_sar_frost.py``.
     """
-    ny, nx = x.shape
-    bounds = stripes(ny, hy, n_stripes)
+    bounds = stripes(x.shape[0], hy, n_stripes)
     for t in prange(bounds.size - 1):
-        _stripe(
-            x,
-            hy,
-            hx,
-            damping,
-            bases,
-            dist_base,
-            power,
-            quad_dist,
-            out,
-            bounds[t],
-            bounds[t + 1],
-            path,
-        )
+        r0, r1 = bounds[t], bounds[t + 1]
+        rows, points = stripe_rows(x, r0, r1, hy, thr, min_count)
+        # the stripe's rows as a block of their own: ``out`` shifted alike
+        part, n = out[r0 - hy : r1 + hy], r1 - r0
+        _stripe(rows, hy, hx, damping, chl, dist_base, power, quad_dist, part, hy, hy + n, path)
+        if points:
+            keep_stripe_points(x, rows, out, r0, r1, hy)
     return out

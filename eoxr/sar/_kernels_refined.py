@@ -13,7 +13,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._kernels import stripes
+from ._kernels import keep_stripe_points, stripe_rows, stripes
 
 _jit = {"cache": True, "nogil": True, "error_model": "numpy"}
 _LANES = 64  # output pixels per column tile: the tile's partial sums stay in L1 cache
@@ -284,7 +284,7 @@ def _stripe(x, cu2, out, r0, r1):
 
 
 @numba.njit(parallel=True, **_jit)
-def refined_lee_filter(x, cu2, out, n_stripes=8):
+def refined_lee_filter(x, cu2, thr, min_count, out, n_stripes=8):
     """Lee 1981 refined filter on a block padded by 3 (window 7x7, 28-pixel half windows).
 
     The window (edge direction and side, :func:`_window_index`) is chosen on the square roots
@@ -309,8 +309,18 @@ def refined_lee_filter(x, cu2, out, n_stripes=8):
     non-negative data each is within ``27 * 2**-53`` relative of the exact sum (float32 outputs
     equal those of the former masked-offset kernel bit for bit on 2048² gamma speckle). NaN
     samples add exactly 0; tiles whose 7 rows hold no NaN skip the counts (all 28).
+
+    ``min_count`` > 0: point targets (:func:`eoxr.sar._kernels.clean_row`, threshold ``thr``)
+    are left out of every window and keep their own value, found stripe by stripe
+    (:func:`eoxr.sar._kernels.stripe_rows`; the same bits as dropping them from the whole block
+    first and restoring them after).
     """
     bounds = stripes(x.shape[0], 3, n_stripes)
     for stripe in prange(bounds.size - 1):
-        _stripe(x, cu2, out, bounds[stripe], bounds[stripe + 1])
+        r0, r1 = bounds[stripe], bounds[stripe + 1]
+        rows, points = stripe_rows(x, r0, r1, 3, thr, min_count)
+        # the stripe's rows as a block of their own: ``out`` shifted alike
+        _stripe(rows, cu2, out[r0 - 3 : r1 + 3], 3, 3 + r1 - r0)
+        if points:
+            keep_stripe_points(x, rows, out, r0, r1, 3)
     return out

@@ -148,13 +148,19 @@ def test_drop_and_restore_points_match_reference_mask():
     img[4:6, 5:8] = 9.0  # a cluster (6 pixels) and a lone bright pixel
     img[20, 20] = 9.0
     block = np.pad(img, 1, constant_values=np.nan)
-    cleaned = K.drop_points(block, 2.0, 3, np.empty_like(block))[1:-1, 1:-1]
     mask = _ref.point_mask(img, 2.0, 3)
     assert mask[4:6, 5:8].all() and not mask[20, 20]
-    np.testing.assert_array_equal(np.isnan(cleaned), np.isnan(img) | mask)
-    out = np.zeros_like(block)
-    K.restore_points(block, np.pad(cleaned, 1, constant_values=np.nan), out)
-    np.testing.assert_array_equal(out[1:-1, 1:-1], np.where(mask, img, 0.0))
+    for r0, r1 in [(1, 31), (5, 12), (1, 2)]:  # the whole block and stripes of it
+        rows, points = K.stripe_rows(block, r0, r1, 1, 2.0, 3)
+        assert points == mask[max(r0 - 2, 0) : r1].sum()  # the halo rows are cleaned too
+        cleaned = rows[1:-1, 1:-1]
+        want = (np.isnan(img) | mask)[r0 - 1 : r1 - 1]
+        np.testing.assert_array_equal(np.isnan(cleaned), want)
+        out = np.zeros_like(block)
+        K.keep_stripe_points(block, rows, out, r0, r1, 1)
+        np.testing.assert_array_equal(out[r0:r1, 1:-1], np.where(mask, img, 0.0)[r0 - 1 : r1 - 1])
+    rows, points = K.stripe_rows(block, 5, 12, 1, 2.0, 0)  # no point step: the block's rows
+    assert points == 0 and np.shares_memory(rows, block)
 
 
 @pytest.mark.slow  # compiles the float64 kernel (~20-30 s cold); `make test-slow`, run by CI
@@ -238,7 +244,7 @@ def test_lee_sigma_within_stated_bound_of_float64(h):
 
     Points kept and NaN holes; the float64 block is computed in float64 and matches the
     textbook reference; the point step found in the kernel equals the separate
-    drop_points / restore_points passes bit for bit.
+    separate passes (points out of the whole block, kernel, points back) bit for bit.
     """
     from eoxr.sar import _kernels_sigma as KS
 
@@ -255,10 +261,10 @@ def test_lee_sigma_within_stated_bound_of_float64(h):
     np.testing.assert_array_equal(np.isnan(got32), np.isnan(want))
     np.testing.assert_allclose(got32, want, rtol=2e-6, equal_nan=True)
     x = _padded(img, *h).astype(np.float32)
-    work = K.drop_points(x, 2.0, 3, np.empty_like(x))
+    work, _ = K.stripe_rows(x, h[0], x.shape[0] - h[0], h[0], 2.0, 3)  # points out of the block
     apart = np.full_like(x, np.nan)
     KS.lee_sigma_filter(work, *h, 1 / LOOKS, e1, e2, sv2, 2.0, 0, apart, 3)
-    K.restore_points(x, work, apart)
+    K.keep_stripe_points(x, work, apart, h[0], x.shape[0] - h[0], h[0])
     np.testing.assert_array_equal(apart[h[0] + 1 : -h[0] - 1, h[1] + 1 : -h[1] - 1], got32)
 
 
