@@ -2,10 +2,11 @@
 
 An object store (``s3://``, ``gs://``, ``az://``...) has no folders and no rename: a "folder" is a
 key prefix, and an object appears whole when its single put or multipart upload completes. The
-writers therefore write a file locally and upload it in one go (:func:`upload`), and write a Zarr
-store in place with its consolidated metadata last (``eoxr.io.write``). Configuration is the
-standard kind only: the filesystem's own environment variables (``AWS_*``,
-``AWS_ENDPOINT_URL``...) and ``storage_options=``, handed to fsspec unchanged.
+writers therefore write a file locally and upload it in one go (:func:`upload`,
+``eoxr.io.write_cog``), and write a Zarr store in place with its consolidated metadata last
+(``eoxr.io.write_zarr``). Configuration is the standard kind only: the filesystem's own
+environment variables (``AWS_*``, ``AWS_ENDPOINT_URL``...) and ``storage_options=``, handed to
+fsspec unchanged.
 """
 
 from __future__ import annotations

@@ -128,8 +128,8 @@ class _EOAccessor(metaclass=_AccessorType):
     composite = _Method("eoxr.prep.composite:composite", on="both")
 
     # --- writing (eoxr.io)
-    to_cog = _Method("eoxr.io.write:to_cog", on="both")
-    to_zarr = _Method("eoxr.io.write:to_zarr", on="both")
+    to_cog = _Method("eoxr.io.write_cog:to_cog", on="both")
+    to_zarr = _Method("eoxr.io.write_zarr:to_zarr", on="both")
 
     # --- denoising shared by SAR and hyperspectral (eoxr.denoise)
     denoise = _Method("eoxr.denoise:denoise", on="both")

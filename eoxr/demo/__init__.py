@@ -61,7 +61,7 @@ def quicklook(layer: xr.DataArray, path: Path, title: str, *, cmap: str | None =
 def foundation_step(out: Path) -> list[str]:
     """Load through STAC, mask clouds, composite, write COG/Zarr/PNG."""
     from .. import datasets
-    from ..io.write import to_cog, to_zarr
+    from ..io import to_cog, to_zarr
 
     out = out / "foundation"
     out.mkdir(parents=True, exist_ok=True)  # writers do not create folders

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .raster import open_raster
 from .stac import load_stac
-from .write import to_cog, to_zarr
+from .write_cog import to_cog
+from .write_zarr import to_zarr
 
 __all__ = ["load_stac", "open_raster", "to_cog", "to_zarr"]

@@ -22,7 +22,7 @@ import xarray as xr
 
 import eoxr
 from eoxr.errors import ClusterError, ParameterError, WriteError
-from eoxr.io.write import write_state
+from eoxr.io.write_zarr import write_state
 from tests.conftest import require
 
 require("papermill", extra="batch")

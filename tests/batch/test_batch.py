@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 import eoxr
-from eoxr.io.write import write_state
+from eoxr.io.write_zarr import write_state
 from tests.conftest import require
 
 require("papermill", extra="batch")

@@ -14,7 +14,7 @@ import xarray as xr
 
 import eoxr.testing as et
 from eoxr.errors import ParameterError, WriteError
-from eoxr.io.write import write_state
+from eoxr.io.write_zarr import write_state
 from tests.batch._slow_write import kill_after
 
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,7 @@ import xarray as xr
 
 import eoxr
 import eoxr.datasets
-from eoxr.io.write import write_state
+from eoxr.io.write_zarr import write_state
 from tests.cloud.cluster import dask_cluster
 from tests.conftest import require
 

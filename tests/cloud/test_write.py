@@ -15,7 +15,7 @@ import xarray as xr
 
 import eoxr  # noqa: F401  (registers .eo)
 from eoxr.errors import WriteError
-from eoxr.io.write import write_state
+from eoxr.io.write_zarr import write_state
 from eoxr.testing import make_cube
 from tests.batch._slow_write import kill_after
 from tests.conftest import require

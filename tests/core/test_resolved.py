@@ -15,7 +15,7 @@ import eoxr.testing as et
 from eoxr import bands, radiometry
 from eoxr._resolved import resolve_cube
 from eoxr.errors import AmbiguousBandsError, BandNotFoundError, UnitsError
-from tests._walk import BAND_MODULES, walk
+from tests._walk import BAND_MODULES, LAYERS, walk
 from tests.conftest import require
 
 NAMES = ["red", "nir", "N", "swir16", "S2", "swir1", "nir08", "B04", "blue", "coastal", "lwir11"]
@@ -122,7 +122,7 @@ def test_verbs_resolve_the_bands_once(verb: str) -> None:
     assert calls[("_sensors.py", "resolve_sensor")] == 1
     assert calls[("bands.py", "resolve_band")] == 0
     assert not [m for m in entered if m in BAND_MODULES], entered
-    layers = {m.split("/")[0] if m.startswith("_dask/") else m for m in entered}
+    layers = {m.split("/")[0] if m.startswith(LAYERS) else m for m in entered}
     assert len(layers) <= 8, sorted(entered)
     got = out if isinstance(out, xr.DataArray) else out.to_dataarray()
     ref = want if isinstance(want, xr.DataArray) else want.to_dataarray()

@@ -142,9 +142,9 @@ def test_writer_options_validated(tmp_path):
 
 def test_unwritable_parent_is_refused_before_writing(tmp_path, monkeypatch):
     # tests run as root, which chmod cannot stop: simulate the permission answer instead
-    import eoxr.io.write as w
+    import eoxr.io._target as target  # where the writers check their target's folder
 
-    monkeypatch.setattr(w.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(target.os, "access", lambda *a, **k: False)
     with pytest.raises(WriteError, match="not writable"):
         make_cube(times=None).eo.to_cog(tmp_path / "x.tif")
     assert os.listdir(tmp_path) == []

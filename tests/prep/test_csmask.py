@@ -22,7 +22,7 @@ import eoxr.testing as et  # noqa: E402
 from eoxr.embed import encoder, spec_from_json  # noqa: E402
 from eoxr.errors import ParameterError, ReadError  # noqa: E402
 from eoxr.prep.csmask import csmask, csmask_model  # noqa: E402
-from tests._walk import BAND_MODULES, walk  # noqa: E402
+from tests._walk import BAND_MODULES, LAYERS, walk  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 
 BANDS = ["B02", "B03", "B04", "B08", "B11", "B12"]
@@ -217,10 +217,11 @@ def test_mask_clouds_csmask_resolves_the_bands_once(dn_tile) -> None:
     assert calls[("_bandtable.py", "band_labels")] == 0
     # helpers get the resolved value, never the cube, in the modules that know bands and dims
     assert not [m for m in entered if m in BAND_MODULES], entered
-    # at most 8 modules, the dask layer counted as one (it was one module, _chunks.py, when
-    # the issue counted 15): today prep/masking, prep/csmask, _resolved, radiometry, ml/apply,
-    # ml/preprocess, _attrs and _dask (chunking, blockwise)
-    layers = {m.split("/")[0] + "/" if m.startswith("_dask/") else m for m in entered}
+    # at most 8 modules, the dask layer and radiometry counted as one each (they were one
+    # module each, _chunks.py and radiometry.py, when the issue counted 15): today prep/masking,
+    # prep/csmask, _resolved, radiometry, ml/apply, ml/preprocess, _attrs and _dask (chunking,
+    # blockwise)
+    layers = {m.split("/")[0] + "/" if m.startswith(LAYERS) else m for m in entered}
     assert len(layers) <= 8, sorted(entered)
     assert sum(entered.values()) < 100, entered  # frames that receive the cube; 172 before
     np.testing.assert_array_equal(np.isnan(out.values), np.isnan(want))

@@ -1,7 +1,8 @@
-"""Atomic writers: Cloud-Optimized GeoTIFF and Zarr keep the CRS; nothing half-written remains.
+"""Zarr writing (:func:`to_zarr`): atomic, or resumable; keeps the CRS, nothing half-written.
 
-Each writer writes to a hidden temporary name beside the target and renames it into place only
-when complete, so a failed or interrupted write never leaves a partial file under the final name.
+A store is written under a hidden temporary name beside the target and renamed into place only
+when complete (:mod:`eoxr.io._target`), so a failed or interrupted write never leaves a partial
+store under the final name. ``overwrite=True`` replaces an existing Zarr store only.
 
 ``to_zarr(path, resume=True)`` is the exception, for jobs that may be killed: the store is created
 in place (metadata first, atomically), then written chunk by chunk while a record of completed
@@ -9,18 +10,10 @@ chunks is kept inside it; a re-run writes only the chunks not yet recorded. Such
 the attribute ``eoxr:write_state`` (``"incomplete"``, then ``"complete"``), which is how eoxr
 recognises its own stores: a folder without it is never resumed into.
 
-``overwrite=True`` replaces only what the writer itself produces: :func:`to_cog` an existing
-GeoTIFF file, :func:`to_zarr` an existing Zarr store. A folder of other files, any other file or a
-symbolic link raises :class:`~eoxr.errors.WriteError` and nothing is deleted. The target's folder
-must exist: writers do not create folders, so that a mistyped path fails loudly.
-
 Object stores (``s3://``, ``gs://``, ``az://`` URLs, through fsspec; configured only by the
 standard environment variables such as ``AWS_*`` and ``AWS_ENDPOINT_URL``, and by
 ``storage_options=``) have no rename, so atomicity is designed differently there:
 
-* a COG is written to a local temporary file, validated, then uploaded in one put or multipart
-  upload: the object appears whole or not at all. A COG is an export: from a cluster, Zarr is
-  the format to write in parallel (a COG's overviews come out wrong when written in pieces);
 * a Zarr store is written in place: its metadata first, marked ``eoxr:write_state="incomplete"``
   and without consolidated metadata, then the chunks, and last the state ``"complete"`` and the
   consolidated metadata. A reader that opens the store before the end finds no consolidated
@@ -33,347 +26,27 @@ standard environment variables such as ``AWS_*`` and ``AWS_ENDPOINT_URL``, and b
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import rasterio
-import rasterio.errors
 import xarray as xr
-from rasterio.shutil import copy as rio_copy
 
 from .. import _objstore as objstore
-from .. import bands as _bands
 from .._dask.chunking import is_dask
-from .._dask.progress import progress_context
-from .._dask.store import client_stripes, on_cluster, store_blocks
+from .._dask.store import store_blocks
 from .._dims import spatial_dims
 from ..errors import DimensionError, ParameterError, WriteError
 from ._location import Location
-from ._options import COMPRESSIONS, ZARR_FORMATS, Compression, check_choice
+from ._options import ZARR_FORMATS, check_choice
+from ._target import atomic_target, describe, is_zarr_store
 
-# Little/big endian classic TIFF and BigTIFF (GDAL writes BigTIFF for > 4 GB outputs).
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_ZARR_METADATA = (".zgroup", ".zarray", "zarr.json")
 # Resumable Zarr writes: the state attribute and the record folder kept inside the store.
 WRITE_STATE = "eoxr:write_state"
 _RECORD = objstore.RECORD
-
-
-def is_geotiff(path: Path) -> bool:
-    """Whether ``path`` is a regular file that starts like a TIFF and GDAL opens as a GTiff."""
-    if path.is_symlink() or not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as f:
-            if f.read(4) not in _TIFF_MAGIC:
-                return False
-        with rasterio.open(path) as src:
-            return src.driver in ("GTiff", "COG")
-    except (OSError, rasterio.errors.RasterioError):
-        return False
-
-
-def is_zarr_store(path: Path) -> bool:
-    """Whether ``path`` is a directory holding Zarr v2 (``.zgroup``/``.zarray``) or v3 metadata."""
-    return (
-        not path.is_symlink()
-        and path.is_dir()
-        and any((path / m).is_file() for m in _ZARR_METADATA)
-    )
-
-
-def _describe(path: Path) -> str:
-    """What stands at ``path``, in words, for error messages."""
-    if path.is_symlink():
-        return f"a symbolic link to {os.readlink(path)!r}"
-    if path.is_dir():
-        entries = sorted(os.listdir(path))
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        return (
-            f"a directory with {len(entries)} entries ({shown})"
-            if entries
-            else "an empty directory"
-        )
-    if path.is_file():
-        return f"a file of {path.stat().st_size} bytes"
-    return "a special file"
-
-
-def _check_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"]) -> None:
-    """Refuse, before anything is written, a target the writer may not create or replace.
-
-    The parent must already be a writable directory: a missing parent is not created, because
-    ``mkdir -p`` on a mistyped path silently scatters outputs. Overwrite replaces only what the
-    writer itself produces (a GeoTIFF file, a Zarr store); anything else is the user's and stays.
-    """
-    parent = path.parent
-    if not parent.exists():
-        raise WriteError(
-            f"cannot write {str(path)!r}: the folder {str(parent)!r} does not exist. Create it "
-            "first (e.g. `Path(...).mkdir(parents=True)`); eoxr does not create folders, so a "
-            "mistyped path fails instead of writing somewhere unexpected."
-        )
-    if not parent.is_dir():
-        raise WriteError(
-            f"cannot write {str(path)!r}: {str(parent)!r} is not a directory but "
-            f"{_describe(parent)}."
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise WriteError(f"cannot write {str(path)!r}: the folder {str(parent)!r} is not writable.")
-    if not os.path.lexists(path):
-        return
-    what = "a GeoTIFF" if kind == "geotiff" else "a Zarr store"
-    if not overwrite:
-        raise WriteError(
-            f"{str(path)!r} exists ({_describe(path)}); pass overwrite=True to replace it."
-        )
-    ours = is_geotiff(path) if kind == "geotiff" else is_zarr_store(path)
-    if not ours:
-        raise WriteError(
-            f"refusing to overwrite {str(path)!r}: it is {_describe(path)}, not {what}. "
-            f"overwrite=True only replaces {what}; nothing was deleted. "
-            "Choose another path or remove it yourself."
-        )
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path, overwrite: bool, kind: Literal["geotiff", "zarr"]) -> Iterator[Path]:
-    path = Path(path)
-    _check_target(path, overwrite, kind)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        yield tmp
-    except BaseException as err:
-        _remove(tmp)
-        if isinstance(err, Exception) and not isinstance(err, WriteError):
-            raise WriteError(
-                f"writing {str(path)!r} failed: {err}. Nothing was written under that name."
-            ) from err
-        raise
-    trash = None
-    try:
-        if kind == "zarr" and os.path.lexists(path):
-            # A directory cannot be renamed over a non-empty one: move the old store aside,
-            # swap the new one in, and only then delete the old one (still a store: re-checked).
-            trash = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(path, trash)
-        os.replace(tmp, path)  # a file: this one atomic rename replaces the old GeoTIFF
-    except OSError as err:
-        if trash is not None and not os.path.lexists(path):
-            os.replace(trash, path)
-        _remove(tmp)
-        raise WriteError(f"could not move the new output into {str(path)!r}: {err}") from err
-    if trash is not None and is_zarr_store(trash):
-        shutil.rmtree(trash)
-
-
-def _remove(p: Path) -> None:
-    """Remove one of the writer's own temporary outputs."""
-    if p.is_symlink() or p.is_file():
-        p.unlink()
-    elif p.is_dir():
-        shutil.rmtree(p, ignore_errors=True)
-
-
-def to_cog(
-    cube: xr.DataArray | xr.Dataset,
-    path: str | os.PathLike,
-    *,
-    overwrite: bool = False,
-    compress: Compression = "DEFLATE",
-    progress: bool | None = None,
-    storage_options: dict | None = None,
-    **kwargs: Any,
-) -> Path | str:
-    """Write a 2-D or ``(band, y, x)`` cube as a Cloud-Optimized GeoTIFF, atomically.
-
-    NaN is written as the nodata value of float data; band labels become band descriptions.
-    A Dataset is written one band per variable. Cubes with other extra dims (e.g. ``time``) must
-    be reduced or selected first (``cube.isel(time=0)``), or written with :func:`to_zarr`.
-
-    Parameters
-    ----------
-    cube : DataArray or Dataset
-        ``(y, x)`` or ``(band, y, x)`` data with a CRS (dask arrays stream block by block).
-        With an active ``distributed`` client, row stripes of whole chunk rows are computed on
-        the workers (two at a time) and written by this process, which alone opens the file:
-        the workers need no disk shared with it.
-    path : str or path
-        Output file. Its folder must exist (it is not created: a mistyped path fails). Or an
-        object-store URL (``s3://bucket/key.tif``, ``gs://``, ``az://``; needs ``eoxr[cloud]``)
-        in an existing bucket: the COG is written to a local temporary file, validated, and
-        uploaded in one put (or multipart upload), so no reader sees part of it. The data pass
-        through the machine that calls this: from a cluster, write Zarr (:func:`to_zarr`) and
-        export a COG from it.
-    overwrite : bool
-        Replace an existing file at ``path``, but only if it is a GeoTIFF; a folder or any other
-        file (on an object store: a prefix holding objects, any other object) raises
-        :class:`~eoxr.errors.WriteError` and is left untouched.
-    compress : str
-        GDAL compression (case-insensitive): one of ``NONE``, ``DEFLATE``, ``LZW``, ``ZSTD``,
-        ``LZMA``, ``PACKBITS``, ``JPEG``, ``WEBP``, ``LERC``, ``LERC_DEFLATE``, ``LERC_ZSTD``.
-    progress : bool, optional
-        Progress bar while a lazy cube is computed and written (see :func:`eoxr.progress`):
-        by default only in a terminal or notebook.
-    storage_options : dict, optional
-        For a URL: options of its fsspec filesystem (e.g. ``{"endpoint_url": ...}``); by
-        default the filesystem's standard environment variables (``AWS_*``...) apply.
-    **kwargs
-        Passed to ``rio.to_raster`` (GDAL creation options such as ``blocksize``).
-
-    Returns
-    -------
-    Path or str
-        ``path``, complete: a local file is written under a temporary name beside it and
-        renamed into place only once whole; a URL is returned as given.
-
-    Raises
-    ------
-    WriteError
-        ``path`` exists (without ``overwrite``) or is not a GeoTIFF, its folder (bucket) is
-        missing or not writable, or writing failed (then nothing is left under ``path``).
-
-    Examples
-    --------
-    >>> import eoxr.testing as et, tempfile, os
-    >>> cube = et.make_cube(times=None)
-    >>> p = cube.eo.to_cog(os.path.join(tempfile.mkdtemp(), "cube.tif"))
-    >>> p.name
-    'cube.tif'
-    """
-    compress = check_choice(compress, COMPRESSIONS, "compress", case=False)
-    da = _bands.to_array(cube) if isinstance(cube, xr.Dataset) else cube
-    ydim, xdim = spatial_dims(da)
-    extra = [d for d in da.dims if d not in (ydim, xdim, "band", "wavelength")]
-    if extra:
-        raise DimensionError(
-            f"a GeoTIFF holds (band, y, x) only; this cube also has {extra}. Select one step "
-            f"(e.g. cube.isel({extra[0]}=0)), reduce it, or use to_zarr."
-        )
-    if da.dtype == bool:
-        da = da.astype("uint8")
-    if np.issubdtype(da.dtype, np.floating):
-        da = da.rio.write_nodata(np.nan, encoded=False)
-    labels = _bands.band_labels(da) if "band" in da.dims else [str(da.name or "band_1")]
-    # rioxarray writes band descriptions from the ``long_name`` attr: put the labels there.
-    da = da.copy()
-    if da.attrs.get("long_name"):
-        da.attrs["description"] = da.attrs["long_name"]
-    da.attrs["long_name"] = tuple(labels)
-    write = functools.partial(_write_cog, da, compress=compress, progress=progress, **kwargs)
-    if objstore.is_url(path):
-        return _upload_cog(str(path), storage_options, overwrite, write)
-    path = Path(path)
-    with _atomic_target(path, overwrite, "geotiff") as tmp:
-        write(tmp)
-    return path
-
-
-def _write_cog(
-    da: xr.DataArray, dest: Path, *, compress: str, progress: bool | None, **kwargs: Any
-) -> None:
-    """Write ``da`` as a COG at the local path ``dest`` and check what was written."""
-    # GDAL's COG driver can only create-copy, and rioxarray writes dask chunks by updating
-    # the file: stream chunks into a tiled GTiff first (bounded memory), then copy to COG.
-    staging = dest.with_name(dest.name + ".gtiff")
-    try:
-        if on_cluster(da.data):
-            _write_stripes(da, staging, compress=compress, progress=progress, **kwargs)
-        else:
-            with progress_context(progress):
-                da.rio.to_raster(
-                    staging, driver="GTiff", tiled=True, compress=compress, lock=True, **kwargs
-                )
-        rio_copy(staging, dest, driver="COG", compress=compress)
-    finally:
-        _remove(staging)
-    with rasterio.open(dest) as src:
-        bands = da.sizes.get("band", da.sizes.get("wavelength", 1))
-        ydim, xdim = spatial_dims(da)
-        layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-        if (src.height, src.width, src.count) != (da.sizes[ydim], da.sizes[xdim], bands) or (
-            layout != "COG"
-        ):
-            raise WriteError(
-                f"the COG written is not what was asked: {src.count} x {src.height} x "
-                f"{src.width} with layout {layout!r}, for a cube of {bands} x "
-                f"{da.sizes[ydim]} x {da.sizes[xdim]}."
-            )
-
-
-def _write_stripes(
-    da: xr.DataArray, staging: Path, *, compress: str, progress: bool | None, **kwargs: Any
-) -> None:
-    """Write the dask-backed ``da`` to the local GTiff ``staging`` from this process.
-
-    On a ``distributed`` cluster rioxarray would hand every chunk to a worker that reopens
-    ``staging`` by its path, which a worker on another machine does not have. Here rioxarray
-    creates the file and writes its metadata only (``compute=False``: its store graph is
-    dropped); the cluster computes row stripes and this process writes them, encoded as
-    rioxarray encodes its chunks, so the file equals the local write.
-    """
-    from rasterio.windows import Window
-
-    ydim, xdim = spatial_dims(da)
-    da.rio.to_raster(
-        staging, driver="GTiff", tiled=True, compress=compress, lock=True, compute=False, **kwargs
-    )
-    with rasterio.open(staging, "r+") as dst:
-        for rows, part in client_stripes(da, ydim, progress=progress):
-            values = xr.conventions.encode_cf_variable(part.variable).values
-            window = Window(0, rows.start, da.sizes[xdim], rows.stop - rows.start)
-            if values.ndim == 2:
-                dst.write(values.astype(dst.dtypes[0]), 1, window=window)
-            else:
-                dst.write(values.astype(dst.dtypes[0]), window=window)
-
-
-def _upload_cog(url: str, options: dict | None, overwrite: bool, write: Any) -> str:
-    """Write a COG locally with ``write(path)``, then upload it whole to the object ``url``."""
-    fs, key = objstore.filesystem(url, options)
-    objstore.check_bucket(fs, key, url)
-    found = objstore.objects(fs, key)
-    if found and not overwrite:
-        raise WriteError(
-            f"{url!r} exists ({objstore.describe(found, key)}); pass overwrite=True to replace it."
-        )
-    if found and (found != [key] or not _remote_geotiff(fs, key)):
-        raise WriteError(
-            f"refusing to overwrite {url!r}: it is {objstore.describe(found, key)}, not a "
-            "GeoTIFF. overwrite=True only replaces a GeoTIFF; nothing was deleted. Choose "
-            "another URL or remove it yourself."
-        )
-    with tempfile.TemporaryDirectory(prefix="eoxr-cog-") as tmp:
-        local = Path(tmp) / "upload.tif"
-        try:
-            write(local)
-        except WriteError:
-            raise
-        except Exception as err:
-            raise WriteError(f"writing {url!r} failed: {err}. Nothing was uploaded.") from err
-        objstore.upload(local, fs, key, url)
-    return url
-
-
-def _remote_geotiff(fs: Any, key: str) -> bool:
-    """Whether the object ``key`` starts like a TIFF and GDAL opens it as a GTiff."""
-    try:
-        with fs.open(key, "rb") as f:
-            if f.read(4) not in _TIFF_MAGIC:
-                return False
-            f.seek(0)
-            with rasterio.open(f) as src:
-                return src.driver in ("GTiff", "COG")
-    except (OSError, rasterio.errors.RasterioError):
-        return False
 
 
 def to_zarr(
@@ -500,7 +173,7 @@ def to_zarr(
             "to_zarr(..., resume=True); pass resume=True to write only its missing chunks, or "
             "overwrite=True to start again. Nothing was changed."
         )
-    with _atomic_target(path, overwrite, "zarr") as tmp:
+    with atomic_target(path, overwrite, "zarr") as tmp:
         if not is_dask(ds):
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=zarr_format, **kwargs)
             return path
@@ -708,7 +381,7 @@ def _resumable_write(
     else:
         path = Path(loc.path)
         found, state = os.path.lexists(path), write_state(path)
-        what = _describe(path) if found else ""
+        what = describe(path) if found else ""
     if state is None and found:
         raise WriteError(
             f"cannot resume {loc.path!r}: it is {what}, not a store that eoxr "
@@ -724,7 +397,7 @@ def _resumable_write(
         loc = _create(ds, loc, zarr_format, kwargs)
         loc.start_record(layout)
     elif state is None:
-        with _atomic_target(path, False, "zarr") as tmp:
+        with atomic_target(path, False, "zarr") as tmp:
             # Metadata and numpy variables first, renamed into place whole: the store at `path`
             # always carries the state attribute and its layout record.
             ds.assign_attrs({WRITE_STATE: "incomplete"}).to_zarr(
@@ -766,4 +439,4 @@ def _finish(loc: Location) -> Path | str:
     return loc.result()
 
 
-__all__ = ["to_cog", "to_zarr", "is_geotiff", "is_zarr_store", "write_state", "WRITE_STATE"]
+__all__ = ["to_zarr", "write_state", "WRITE_STATE"]
