@@ -202,7 +202,7 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, thr, min_count, out, n_str
     for t in prange(bounds.size - 1):
         r0, r1 = bounds[t], bounds[t + 1]
         ring = x if plain else np.empty((nring, nx), x.dtype)
-        row64, cnt = np.empty(nx), np.empty(nx, np.int64)
+        cnt = np.empty(nx, np.int64)
         tile = np.empty((7, _LANES), x.dtype)  # per-pixel values of a tile (rows)
         lo, hi, c, ps, ps2, s, s2 = tile
         counts = np.empty((2, _LANES), np.int32)  # int32: one vector add per offset
@@ -210,14 +210,12 @@ def lee_sigma_filter(x, hy, hx, cu2, eta1, eta2, sv2, thr, min_count, out, n_str
         tile64 = np.empty((4, _LANES + 2))
         xh, cn, cs, cs2 = tile64
         zero = np.zeros(1, x.dtype)[0]
-        if not plain:
+        if not plain:  # rows cleaned straight into the ring, in the block's dtype
             for r in range(r0 - hy, r0 + hy):
-                clean_row(x, r, thr, min_count, row64, cnt)
-                ring[r % nring, :] = row64
+                clean_row(x, r, thr, min_count, ring[r % nring], cnt)
         for i in range(r0, r1):
             if not plain:
-                clean_row(x, i + hy, thr, min_count, row64, cnt)
-                ring[(i + hy) % nring, :] = row64
+                clean_row(x, i + hy, thr, min_count, ring[(i + hy) % nring], cnt)
             # row r of the block: x[r] itself, or its copy without point targets in the ring
             k0 = i if plain else i % nring
             up = ring[i - 1 if plain else (i - 1) % nring]
