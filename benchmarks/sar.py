@@ -18,7 +18,8 @@ pure-Python filters against eoxr on the same crops, same protocol).
   ``map_overlap`` hands it over: no xarray, padding copy, dB check or output allocation), and
   the statistic alone;
 * ``--dask``: the same on a 4096x4096 dask array in 1024x1024 chunks, next to ``cv2.blur`` and
-  the scipy Lee run through dask's ``map_overlap`` on the same chunks;
+  the scipy Lee run through dask's ``map_overlap`` on the same chunks, and the halo step alone
+  (a kernel that copies its block) through dask's ``map_overlap`` and through eoxr's;
 * accuracy: max relative error of each Lee against a float64 reference (interior pixels),
   including a Lee from ``cv2.blur`` box sums (float32 sums drift on high-dynamic-range data).
 
@@ -39,6 +40,7 @@ import xarray as xr
 from scipy import ndimage
 
 from eoxr import sar
+from eoxr._dask.overlap import map_overlap
 from eoxr.sar import _kernels as K
 from eoxr.sar._filtering import _N_STRIPES as N_STRIPES
 from eoxr.sar.looks import slice_quantile
@@ -208,6 +210,20 @@ def dask_speeds(threads, big=4096, repeat=3):
     }
     for name in FILTERS:
         runs[name] = lambda name=name: getattr(sar, name)(cube, **kwargs(name, 7)).data
+    runs["lee point_threshold=1"] = lambda: (
+        sar.lee(cube, point_threshold=1.0, **kwargs("lee", 7)).data
+    )
+    runs["lee keep_points=False"] = lambda: (
+        sar.lee(cube, keep_points=False, **kwargs("lee", 7)).data
+    )
+    # the halo step alone (a kernel that returns a copy of its block): dask's map_overlap, as the
+    # peers above use it, and eoxr's (one task per padded block, eoxr/_dask/halo.py)
+    runs["halo only: dask map_overlap"] = lambda: cube.data.map_overlap(
+        np.copy, depth=3, boundary=np.nan
+    )
+    runs["halo only: eoxr map_overlap"] = lambda: (
+        map_overlap(np.copy, cube, {"y": 3, "x": 3}, boundary="nan").data
+    )
     out = {}
     with dask.config.set(scheduler="threads"):
         for name, make in runs.items():

@@ -17,7 +17,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from . import stats
+from . import halo, stats
 
 Boundary = Literal["reflect", "nearest", "periodic", "nan", "none"] | float
 
@@ -94,7 +94,10 @@ def map_overlap(
     dtype = np.dtype(dtype or da.dtype)
     axes = {da.get_axis_num(d): int(v) for d, v in depth.items() if int(v) > 0}
     data = da.data
-    if isinstance(data, dsa.Array):
+    if isinstance(data, dsa.Array) and halo.applies(data, axes, boundary):
+        full = tuple(axes.get(ax, 0) for ax in range(data.ndim))
+        out = halo.map_padded(func, data, full, boundary, dtype, kwargs)
+    elif isinstance(data, dsa.Array):
         # dask enlarges chunks smaller than the halo itself (ensure_minimum_chunksize).
         out = dsa.map_overlap(
             func,
