@@ -19,7 +19,7 @@ import dask.array as dsa
 import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
-from dask.utils import has_keyword
+from dask.utils import funcname, has_keyword
 
 # dask's "reflect" repeats the edge sample, which is numpy's "symmetric"
 _MIRROR = {"reflect", "nearest"}
@@ -84,7 +84,9 @@ def _assemble(
                     view[last - hi : last][::-1] if boundary == "reflect" else view[last - 1 : last]
                 )
         else:
-            fill = np.nan if boundary == "nan" else boundary
+            # "nan" pads integer blocks with 0, as dask's path does (overlap._dask_boundary)
+            floating = np.issubdtype(dtype, np.floating)
+            fill = (np.nan if floating else 0) if boundary == "nan" else boundary
             if at_lo and lo:
                 view[:lo] = fill
             if at_hi and hi:
@@ -141,4 +143,6 @@ def map_padded(
 
     padded = padded_blocks(arr, depth, boundary)
     meta = np.empty((0,) * arr.ndim, dtype)
-    return padded.map_blocks(crop, dtype=dtype, chunks=arr.chunks, meta=meta, **kwargs)
+    # keys named for the kernel, as dask's map_overlap names them (task streams, dashboards)
+    name = f"{funcname(func)}-overlap-" + tokenize(func, padded.name, dtype, kwargs)
+    return padded.map_blocks(crop, dtype=dtype, chunks=arr.chunks, meta=meta, name=name, **kwargs)

@@ -112,3 +112,16 @@ def test_periodic_and_thin_chunks_take_dask_path():
 
 def _record_crop(block: np.ndarray) -> np.ndarray:
     return _record(block)
+
+
+def test_integer_blocks_padded_as_dask_pads_them():
+    """``"nan"`` pads integer blocks with 0 (dask's path does), other modes as for floats."""
+    ints = (np.arange(18 * 20).reshape(18, 20) % 7).astype(np.int16)
+    arr = dsa.from_array(ints, chunks=(7, 8))
+    for boundary, theirs in [("nan", 0), ("reflect", "reflect"), (3, 3)]:
+        got = halo.padded_blocks(arr, (2, 2), boundary)
+        want = dsa.overlap.overlap(arr, depth={0: 2, 1: 2}, boundary={0: theirs, 1: theirs})
+        assert got.dtype == np.int16
+        with dask.config.set(scheduler="sync"):
+            for loc in np.ndindex(*arr.numblocks):
+                np.testing.assert_array_equal(got.blocks[loc].compute(), want.blocks[loc].compute())
