@@ -37,6 +37,12 @@ CASES = {
         " dims=('y', 'x'), attrs={'units': '1'})\n"
         "call = lambda: sar.lee_sigma(a, looks=4.4)\n"
     ),
+    "sar.frost": (
+        "import numpy as np, xarray as xr\nfrom eoxr import sar\n"
+        "a = xr.DataArray(np.random.default_rng(0).gamma(4.4, 0.1, (256, 256)).astype('f4'),"
+        " dims=('y', 'x'), attrs={'units': '1'})\n"
+        "call = lambda: sar.frost(a)\n"
+    ),
     "indices NDVI (generated kernel)": (
         "import numpy as np, xarray as xr, eoxr\n"
         "rng = np.random.default_rng(0)\n"
