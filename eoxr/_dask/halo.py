@@ -1,12 +1,14 @@
-"""Blocks with their halos, one task per block: :func:`eoxr._dask.overlap.map_overlap` on dask.
+"""Blocks with their halos in few tasks: :func:`eoxr._dask.overlap.map_overlap` on dask.
 
 Why not ``dask.array.map_overlap``: it builds each padded block from up to nine slicing tasks
-and two concatenations, after padding the cube's outer chunks in tasks of their own. On 2
-cores, 4096² float32 in 1024² chunks, a kernel that only copies its block took 86 ms that way
-against 16 ms here (13 ms for ``map_blocks`` alone): one task per block copies the edges of its
-neighbours straight into the padded block. The blocks are the same, bit for bit
+and two concatenations, after padding the cube's outer chunks in tasks of their own. Here each
+block gives one task the thin strips its neighbours need (copies, so that only strips travel
+between workers and no whole neighbour is kept alive for them), and one task per block copies
+its own block and its neighbours' strips into the padded block and pads the cube's edges there.
+On 2 cores, 4096² float32 in 1024² chunks, a kernel that only copies its block took 86 ms
+through dask's path (13 ms for ``map_blocks`` alone). The blocks are the same, bit for bit
 (``tests/core/test_halo.py``); where this path does not apply (``"periodic"`` padding, chunks
-thinner than the halo, which dask first merges) the caller uses dask's own.
+thinner than the halo, which dask first merges, no halo at all) the caller uses dask's own.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ _MIRROR = {"reflect", "nearest"}
 
 def applies(arr: dsa.Array, depth: Mapping[int, int], boundary: Any) -> bool:
     """Whether :func:`map_padded` can build ``arr``'s padded blocks (else: dask's path)."""
-    if boundary == "periodic":
+    if boundary == "periodic" or not any(depth.values()):
         return False
-    return all(min(arr.chunks[ax]) >= d for ax, d in depth.items() if d)
+    # chunk sizes unknown (NaN) or thinner than the halo: dask's path (it merges or refuses)
+    return all(min(arr.chunks[ax]) >= d for ax, d in depth.items() if d) and not any(
+        np.isnan(c) for ax, d in depth.items() if d for c in arr.chunks[ax]
+    )
 
 
 def _sides(loc: tuple[int, ...], nblocks: tuple[int, ...], depth: tuple, boundary: Any) -> list:
@@ -45,30 +50,58 @@ def _sides(loc: tuple[int, ...], nblocks: tuple[int, ...], depth: tuple, boundar
     return out
 
 
+def _directions(depth: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Offsets of the neighbours of a block along the axes with a halo (the block's own: not)."""
+    steps = [(-1, 0, 1) if d else (0,) for d in depth]
+    return [off for off in itertools.product(*steps) if any(off)]
+
+
+def _strips(block: np.ndarray, depth: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """What ``block`` gives the neighbour it lies at ``off`` from, for each direction ``off``.
+
+    Along an axis where it lies before that neighbour (``off < 0``) its last ``depth`` samples,
+    after it its first, level with it all of them. Copies: only the strips travel and stay.
+    """
+    out = []
+    for off in _directions(depth):
+        sl = tuple(
+            slice(None) if o == 0 else slice(n - d, n) if o < 0 else slice(0, d)
+            for o, d, n in zip(off, depth, block.shape, strict=True)
+        )
+        out.append(np.array(block[sl]))
+    return tuple(out)
+
+
 def _assemble(
-    parts: list[np.ndarray],
+    parts: list[Any],
     offsets: list[tuple[int, ...]],
+    depth: tuple[int, ...],
     sides: list[tuple[int, int]],
     edges: list[tuple[bool, bool]],
     boundary: Any,
     dtype: np.dtype,
 ) -> np.ndarray:
-    """The padded block from its own part (offsets all 0) and the neighbours' edges."""
-    core = parts[offsets.index((0,) * len(sides))].shape
+    """The padded block from its own block and its neighbours' strips (:func:`_strips`).
+
+    ``parts[0]`` is the block itself; ``parts[k]`` the strips of the neighbour at
+    ``offsets[k]``, of which the one for this block is taken.
+    """
+    core = parts[0].shape
     out = np.empty([n + lo + hi for n, (lo, hi) in zip(core, sides, strict=True)], dtype)
-    for part, off in zip(parts, offsets, strict=True):
-        src, dst = [], []
-        for o, n, (lo, hi), m in zip(off, core, sides, part.shape, strict=True):
-            if o < 0:  # the last ``lo`` samples of the neighbour before
-                src.append(slice(m - lo, m))
-                dst.append(slice(0, lo))
-            elif o > 0:
-                src.append(slice(0, hi))
-                dst.append(slice(lo + n, lo + n + hi))
-            else:
-                src.append(slice(None))
-                dst.append(slice(lo, lo + n))
-        out[tuple(dst)] = part[tuple(src)]
+    dirs = _directions(depth)
+    for k, (part, off) in enumerate(zip(parts, offsets, strict=True)):
+        # the neighbour lies at ``off`` from this block: its strip for that direction
+        src = part if k == 0 else part[dirs.index(off)]
+        dst = []
+        for o, n, (lo, hi) in zip(off, core, sides, strict=True):
+            dst.append(
+                slice(0, lo)
+                if o < 0
+                else slice(lo + n, lo + n + hi)
+                if o > 0
+                else slice(lo, lo + n)
+            )
+        out[tuple(dst)] = src
     if boundary == "none":
         return out
     # the cube's edges, axis after axis (as numpy.pad does: corners from the bands before)
@@ -95,21 +128,28 @@ def _assemble(
 
 
 def padded_blocks(arr: dsa.Array, depth: tuple[int, ...], boundary: Any) -> dsa.Array:
-    """``arr`` as blocks with their halos (``depth`` per axis), one task each."""
-    name = "eoxr-halo-" + tokenize(arr.name, depth, boundary)
+    """``arr`` as blocks with their halos (``depth`` per axis): two tasks per block.
+
+    One gives the strips the block's neighbours need (:func:`_strips`), one assembles the
+    padded block (:func:`_assemble`).
+    """
+    token = tokenize(arr.name, depth, boundary)
+    name, strips = "eoxr-halo-" + token, "eoxr-halo-strips-" + token
     nblocks = arr.numblocks
     dsk: dict = {}
     chunks: list[list[int]] = [[] for _ in depth]
     for loc in itertools.product(*(range(n) for n in nblocks)):
+        dsk[(strips, *loc)] = (_strips, (arr.name, *loc), depth)
+    for loc in itertools.product(*(range(n) for n in nblocks)):
         sides = _sides(loc, nblocks, depth, boundary)
         edges = [(i == 0, i == n - 1) for i, n in zip(loc, nblocks, strict=True)]
-        keys, offsets = [], []
-        for off in itertools.product(*((-1, 0, 1) if d else (0,) for d in depth)):
+        keys, offsets = [(arr.name, *loc)], [(0,) * len(depth)]
+        for off in _directions(depth):
             at = tuple(i + o for i, o in zip(loc, off, strict=True))
             if all(0 <= i < n for i, n in zip(at, nblocks, strict=True)):
-                keys.append((arr.name, *at))
+                keys.append((strips, *at))
                 offsets.append(off)
-        dsk[(name, *loc)] = (_assemble, keys, offsets, sides, edges, boundary, arr.dtype)
+        dsk[(name, *loc)] = (_assemble, keys, offsets, depth, sides, edges, boundary, arr.dtype)
         for ax, (i, (lo, hi)) in enumerate(zip(loc, sides, strict=True)):
             if all(j == 0 for k, j in enumerate(loc) if k != ax):  # one row of blocks per axis
                 chunks[ax].append(arr.chunks[ax][i] + lo + hi)
@@ -128,15 +168,21 @@ def map_padded(
 ) -> dsa.Array:
     """``func`` on every padded block (:func:`padded_blocks`), the halo cropped in the same task.
 
-    ``func`` gets ``block_info`` (of the padded blocks, as from dask's ``map_overlap``) when it
-    takes it; ``kwargs`` may hold dask arrays (``map_blocks`` passes them whole).
+    ``func`` gets ``block_id`` and ``block_info`` when it takes them: ``block_info[0]``
+    describes the padded block as in dask's ``map_overlap``, ``block_info[None]`` the cropped
+    output (dask's describes the padded output). ``kwargs`` may hold dask arrays
+    (``map_blocks`` passes them whole).
     """
     nblocks = arr.numblocks
-    wants_info = has_keyword(func, "block_info")
+    wants_info, wants_id = has_keyword(func, "block_info"), has_keyword(func, "block_id")
 
-    def crop(block: np.ndarray, block_info: dict | None = None, **kw: Any) -> np.ndarray:
+    def crop(
+        block: np.ndarray, block_info: dict | None = None, block_id: Any = None, **kw: Any
+    ) -> np.ndarray:
         if wants_info:
             kw["block_info"] = block_info
+        if wants_id:
+            kw["block_id"] = block_id
         res = np.asarray(func(block, **kw))
         sides = _sides(block_info[0]["chunk-location"], nblocks, depth, boundary)
         return res[tuple(slice(lo, res.shape[ax] - hi) for ax, (lo, hi) in enumerate(sides))]

@@ -149,6 +149,8 @@ def filter_array(
     a numpy or lazy array with one value per 2-D slice, over the non-spatial dims in ``lin``'s
     order).
     """
+    if min_count is not None and kind == "median":  # the one kernel without a point step
+        raise ValueError("the median filter has no point-target step: pass min_count=None")
     ydim, xdim = check_sar(lin, what=kind)
     order = lin.dims
     moved = lin.transpose(..., ydim, xdim)

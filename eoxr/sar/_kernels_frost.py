@@ -354,9 +354,10 @@ def frost_filter(
     tests, and their weight sums use constant masks in the same order as the masked sums, so
     that both paths give the same bits (``path`` 1 forces the NaN path, for the tests).
 
-    Precision (``u`` = 2**-24, ``p = max(hy, hx)``, the highest power in
-    :func:`frost_tables`): a weight is within ``(3 p - 1) u`` of ``exp(-K Ci^2 |t|)``
-    (:func:`_weights`: the argument is split so that its reduction is exact); a value term passes
+    Precision (``u`` = 2**-24, ``p`` the highest power in :func:`frost_tables`: ``max(hy, hx)``
+    up to 11x11 windows, more in some wider ones, e.g. 10 for the offset (6, 8) of 13x17): a
+    weight is within ``(3 p - 1) u`` of ``exp(-K Ci^2 |t|)`` (:func:`_weights`: the argument
+    is split so that its reduction is exact); a value term passes
     through at most ``hx + hy + 5`` float32 roundings (input, the two pair sums, the product,
     the row's and the rows' sums), a weight term through ``hx + hy + 2``, and the division
     adds one. For non-negative data (linear power) every rounding is relative to a sum of

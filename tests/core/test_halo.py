@@ -125,3 +125,52 @@ def test_integer_blocks_padded_as_dask_pads_them():
         with dask.config.set(scheduler="sync"):
             for loc in np.ndindex(*arr.numblocks):
                 np.testing.assert_array_equal(got.blocks[loc].compute(), want.blocks[loc].compute())
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_three_dims_chunks_equal_to_the_depth(boundary):
+    """A leading axis without halo (chunked), chunks as thin as the halo, a single-chunk axis."""
+    cube = np.stack([_cube(), _cube()[::-1], 2 * _cube()])
+    arr = dsa.from_array(cube, chunks=((1, 2), (2, 2, 14), (20,)))
+    depth = (0, 2, 3)
+    got = halo.padded_blocks(arr, depth, boundary)
+    b = _dask_boundary(boundary)
+    want = dsa.overlap.overlap(
+        arr, depth=dict(enumerate(depth)), boundary=dict.fromkeys(range(3), b)
+    )
+    assert got.chunks == want.chunks
+    with dask.config.set(scheduler="sync"):
+        for loc in np.ndindex(*arr.numblocks):
+            np.testing.assert_array_equal(got.blocks[loc].compute(), want.blocks[loc].compute())
+
+
+def test_neighbours_hand_over_strips_not_blocks():
+    """A padded block depends on its own block and on copied strips of its neighbours only.
+
+    On a cluster only these strips travel between workers, and no neighbour is kept alive
+    whole for them.
+    """
+    arr = dsa.from_array(_cube(), chunks=(6, 5))
+    padded = halo.padded_blocks(arr, (2, 1), "nan")
+    graph = dict(padded.__dask_graph__())
+    strip_keys = [k for k in graph if isinstance(k, tuple) and "-strips-" in k[0]]
+    assert len(strip_keys) == arr.npartitions
+    for loc in np.ndindex(*arr.numblocks):
+        deps = dask.core.get_dependencies(graph, (padded.name, *loc))
+        assert deps - set(strip_keys) == {(arr.name, *loc)}
+    with dask.config.set(scheduler="sync"):
+        for strips in dask.get(graph, strip_keys):
+            assert len(strips) == 8
+            for a in strips:
+                assert a.base is None and (a.shape[0] == 2 or a.shape[1] == 1)
+
+
+def test_block_id_reaches_the_kernel():
+    da = xr.DataArray(_cube(), dims=("y", "x")).chunk({"y": 9, "x": 10})
+
+    def kernel(block, block_id=None):
+        return np.full_like(block, 10 * block_id[0] + block_id[1])
+
+    got = overlap.map_overlap(kernel, da, {"y": 1, "x": 1})
+    np.testing.assert_array_equal(got.values[:9, :10], 0)
+    np.testing.assert_array_equal(got.values[9:, 10:], 11)

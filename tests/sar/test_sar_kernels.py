@@ -317,3 +317,13 @@ def test_lee_sigma_one_float32_step_up_and_down():
     down = (f.astype(np.float64) - step).astype(np.float32)
     np.testing.assert_array_equal(up, np.nextafter(f, np.float32(np.inf)))
     np.testing.assert_array_equal(down, np.nextafter(f, np.float32(-np.inf)))
+
+
+def test_median_has_no_point_step_and_says_so():
+    """Every kernel with a point step finds the points itself; the median has none."""
+    from eoxr.sar._filtering import filter_array
+
+    da = xr.DataArray(np.ones((12, 12), np.float32), dims=("y", "x"), attrs={"units": "1"})
+    with pytest.raises(ValueError, match="no point-target step"):
+        filter_array(da, "median", size=3, check=False, min_count=2, threshold=10.0)
+    np.testing.assert_array_equal(filter_array(da, "median", size=3, check=False).values, 1.0)
