@@ -31,10 +31,16 @@ def applies(arr: dsa.Array, depth: Mapping[int, int], boundary: Any) -> bool:
     """Whether :func:`map_padded` can build ``arr``'s padded blocks (else: dask's path)."""
     if boundary == "periodic" or not any(depth.values()):
         return False
-    # chunk sizes unknown (NaN) or thinner than the halo: dask's path (it merges or refuses)
-    return all(min(arr.chunks[ax]) >= d for ax, d in depth.items() if d) and not any(
-        np.isnan(c) for ax, d in depth.items() if d for c in arr.chunks[ax]
-    )
+    # chunk sizes unknown (NaN compares False) or thinner than the halo: dask's path (it merges
+    # or refuses)
+    return all(c >= d for ax, d in depth.items() if d for c in arr.chunks[ax])
+
+
+def fill_value(boundary: Any, dtype: np.dtype) -> Any:
+    """The constant that pads the cube's edges: ``"nan"`` is NaN for floats, 0 for integers."""
+    if boundary == "nan":
+        return np.nan if np.issubdtype(dtype, np.floating) else 0
+    return boundary
 
 
 def _sides(loc: tuple[int, ...], nblocks: tuple[int, ...], depth: tuple, boundary: Any) -> list:
@@ -117,9 +123,7 @@ def _assemble(
                     view[last - hi : last][::-1] if boundary == "reflect" else view[last - 1 : last]
                 )
         else:
-            # "nan" pads integer blocks with 0, as dask's path does (overlap._dask_boundary)
-            floating = np.issubdtype(dtype, np.floating)
-            fill = (np.nan if floating else 0) if boundary == "nan" else boundary
+            fill = fill_value(boundary, dtype)
             if at_lo and lo:
                 view[:lo] = fill
             if at_hi and hi:

@@ -18,18 +18,13 @@ import numpy as np
 import xarray as xr
 
 from . import halo, stats
+from .halo import fill_value
 
 Boundary = Literal["reflect", "nearest", "periodic", "nan", "none"] | float
 
 
 # dask's "reflect" repeats the edge sample, which is numpy's "symmetric".
 _NP_PAD_MODE = {"reflect": "symmetric", "nearest": "edge", "periodic": "wrap"}
-
-
-def _dask_boundary(boundary: Boundary, dtype: np.dtype) -> Any:
-    if boundary == "nan":
-        return np.nan if np.issubdtype(dtype, np.floating) else 0
-    return boundary
 
 
 def pad_numpy(a: np.ndarray, depth: Mapping[int, int], boundary: Boundary) -> np.ndarray:
@@ -103,7 +98,7 @@ def map_overlap(
             func,
             data,
             depth={ax: axes.get(ax, 0) for ax in range(data.ndim)},
-            boundary={ax: _dask_boundary(boundary, data.dtype) for ax in range(data.ndim)},
+            boundary={ax: fill_value(boundary, data.dtype) for ax in range(data.ndim)},
             trim=True,
             dtype=dtype,
             meta=np.empty((0,) * data.ndim, dtype=dtype),
@@ -160,7 +155,7 @@ def sample_windows(
     ext = dsa.overlap.overlap(
         data,
         depth={0: halo[0], 1: halo[1]},
-        boundary={ax: _dask_boundary(boundary, data.dtype) for ax in (0, 1)},
+        boundary={ax: fill_value(boundary, data.dtype) for ax in (0, 1)},
     )
     # overlap() may merge chunks smaller than the halo: locate blocks on its own grid
     inner = [tuple(c - 2 * h for c in cs) for cs, h in zip(ext.chunks, halo)]
