@@ -37,9 +37,29 @@ def applies(arr: dsa.Array, depth: Mapping[int, int], boundary: Any) -> bool:
 
 
 def fill_value(boundary: Any, dtype: np.dtype) -> Any:
-    """The constant that pads the cube's edges: ``"nan"`` is NaN for floats, 0 for integers."""
-    if boundary == "nan":
-        return np.nan if np.issubdtype(dtype, np.floating) else 0
+    """The constant that pads the cube's edges: ``"nan"`` is NaN for floats, 0 for integers.
+
+    Other strings (the padding modes) pass through. A number that an integer ``dtype`` cannot
+    hold exactly (NaN, a fraction, out of range) raises ``ValueError``: numpy would wrap or
+    truncate it silently on a single block while dask refuses it, so the edge values would
+    depend on the chunking.
+    """
+    if isinstance(boundary, str):
+        if boundary != "nan":
+            return boundary
+        return np.nan if np.issubdtype(dtype, np.inexact) else 0
+    kind = np.dtype(dtype)
+    if np.issubdtype(kind, np.integer) or kind == np.bool_:
+        info = np.iinfo(kind) if kind != np.bool_ else None
+        value = float(boundary)
+        lo, hi = (0, 1) if info is None else (info.min, info.max)
+        if not (value == value and value.is_integer() and lo <= value <= hi):
+            raise ValueError(
+                f"boundary={boundary!r} cannot pad a {kind} array (it holds integers from {lo} "
+                f"to {hi}): pass a constant in that range, or boundary='nan' (0 for integers), "
+                "or cast the data first, e.g. `data.astype('float32')`."
+            )
+        return kind.type(int(value))
     return boundary
 
 

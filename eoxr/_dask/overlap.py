@@ -32,11 +32,9 @@ def pad_numpy(a: np.ndarray, depth: Mapping[int, int], boundary: Boundary) -> np
     if boundary == "none":
         return a
     widths = [(depth.get(ax, 0), depth.get(ax, 0)) for ax in range(a.ndim)]
-    if boundary == "nan":
-        return np.pad(a, widths, mode="constant", constant_values=np.nan)
-    if isinstance(boundary, int | float) and not isinstance(boundary, bool):
-        return np.pad(a, widths, mode="constant", constant_values=boundary)
-    return np.pad(a, widths, mode=_NP_PAD_MODE[boundary])
+    if boundary in _NP_PAD_MODE:
+        return np.pad(a, widths, mode=_NP_PAD_MODE[boundary])
+    return np.pad(a, widths, mode="constant", constant_values=fill_value(boundary, a.dtype))
 
 
 def _crop(a: np.ndarray, depth: Mapping[int, int], boundary: Boundary) -> np.ndarray:
@@ -75,7 +73,9 @@ def map_overlap(
     depth : mapping
         Halo per dim name, e.g. ``{"y": 3, "x": 3}`` for a 7x7 window.
     boundary : {"nan", "reflect", "nearest", "periodic", "none"} or float
-        Padding at the cube's edges. ``"reflect"`` repeats the edge sample (numpy "symmetric").
+        Padding at the cube's edges. ``"reflect"`` repeats the edge sample (numpy "symmetric");
+        ``"nan"`` is NaN for floats and complex, 0 for integers; a number must be one the
+        dtype holds exactly (else ``ValueError``), the same on numpy and on any chunking.
     dtype : dtype, optional
         Output dtype (default: the input's).
 
@@ -89,6 +89,7 @@ def map_overlap(
     dtype = np.dtype(dtype or da.dtype)
     axes = {da.get_axis_num(d): int(v) for d, v in depth.items() if int(v) > 0}
     data = da.data
+    fill_value(boundary, data.dtype)  # a constant the dtype cannot hold: refused now, not in a task
     if isinstance(data, dsa.Array) and halo.applies(data, axes, boundary):
         full = tuple(axes.get(ax, 0) for ax in range(data.ndim))
         out = halo.map_padded(func, data, full, boundary, dtype, kwargs)
@@ -116,11 +117,10 @@ def pad_edges(data: Any, widths: Mapping[int, tuple[int, int]], boundary: Bounda
     if not any(b or a for b, a in full):
         return data
     mod = dsa if isinstance(data, dsa.Array) else np
-    if boundary == "nan":
-        return mod.pad(data, full, mode="constant", constant_values=np.nan)
-    if isinstance(boundary, int | float) and not isinstance(boundary, bool):
-        return mod.pad(data, full, mode="constant", constant_values=boundary)
-    return mod.pad(data, full, mode=_NP_PAD_MODE[boundary])
+    if boundary in _NP_PAD_MODE:
+        return mod.pad(data, full, mode=_NP_PAD_MODE[boundary])
+    value = fill_value(boundary, data.dtype)
+    return mod.pad(data, full, mode="constant", constant_values=value)
 
 
 def _take_windows(block: np.ndarray, rows: np.ndarray, cols: np.ndarray, size: tuple) -> Any:

@@ -174,3 +174,46 @@ def test_block_id_reaches_the_kernel():
     got = overlap.map_overlap(kernel, da, {"y": 1, "x": 1})
     np.testing.assert_array_equal(got.values[:9, :10], 0)
     np.testing.assert_array_equal(got.values[9:, 10:], 11)
+
+
+def _shift(block: np.ndarray) -> np.ndarray:
+    """The padded block moved down-right by one: the cube's first row and column show the pad."""
+    return np.roll(np.roll(block, 1, 0), 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "boundary", "edge"),
+    [
+        (np.uint8, "nan", 0),
+        (np.int16, -7, -7),
+        (np.uint16, 65535.0, 65535),
+        (np.float32, "nan", np.nan),
+        (np.float32, 2.5, 2.5),
+        (np.complex64, "nan", complex(np.nan, 0)),
+    ],
+)
+@pytest.mark.parametrize("chunks", [None, 4, 1, (3, 5)])
+def test_constant_edges_same_on_numpy_and_every_chunking(dtype, boundary, edge, chunks):
+    """ "nan" is 0 for integers and NaN for floats and complex, on every path alike."""
+    cube = xr.DataArray(np.arange(1, 65).reshape(8, 8).astype(dtype), dims=("y", "x"))
+    arr = cube if chunks is None else cube.chunk({"y": chunks, "x": chunks})
+    if chunks == (3, 5):  # chunks thinner than the halo: dask's own path
+        arr = cube.chunk({"y": (1, 7), "x": (7, 1)})
+    depth = {"y": 2, "x": 2} if chunks == (3, 5) else {"y": 1, "x": 1}
+    got = overlap.map_overlap(_shift, arr, depth, boundary=boundary).values
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got[0], np.full(8, edge, dtype))
+    np.testing.assert_array_equal(got[1:, 0], np.full(7, edge, dtype))
+    np.testing.assert_array_equal(got[1:, 1:], cube.values[:-1, :-1])
+
+
+@pytest.mark.parametrize("boundary", [300, -1, 2.5, np.nan, float("inf")])
+@pytest.mark.parametrize("chunks", [None, 4, {"y": (1, 7), "x": (7, 1)}])
+def test_constant_an_integer_cube_cannot_hold_is_refused_at_the_call(boundary, chunks):
+    """numpy would wrap 300 to 44 on one block while dask refuses it: refused everywhere."""
+    cube = xr.DataArray(np.arange(64, dtype=np.uint8).reshape(8, 8), dims=("y", "x"))
+    arr = cube if chunks is None else cube.chunk(chunks if isinstance(chunks, dict) else chunks)
+    with pytest.raises(ValueError, match=r"cannot pad a uint8 array .*astype\('float32'\)"):
+        overlap.map_overlap(_shift, arr, {"y": 1, "x": 1}, boundary=boundary)
+    with pytest.raises(ValueError, match="cannot pad a uint8 array"):
+        overlap.pad_edges(arr.data, {0: (1, 1)}, boundary)
