@@ -16,10 +16,13 @@ pure-Python filters against eoxr on the same crops, same protocol).
   ``point_threshold=`` given (no statistic pass) and with ``keep_points=False`` (no point
   targets), the Lee kernel alone (the numba moment filter on a NaN-padded numpy block, as
   ``map_overlap`` hands it over: no xarray, padding copy, dB check or output allocation), and
-  the statistic alone;
+  the statistic alone; every adaptive filter with ``keep_points=False`` too (its own kernel
+  through the API), and what its defaults cost on top of that kernel;
 * ``--dask``: the same on a 4096x4096 dask array in 1024x1024 chunks, next to ``cv2.blur`` and
-  the scipy Lee run through dask's ``map_overlap`` on the same chunks, and the halo step alone
-  (a kernel that copies its block) through dask's ``map_overlap`` and through eoxr's;
+  the scipy Lee run through dask's ``map_overlap`` on the same chunks, the halo step alone
+  (a kernel that copies its block) through dask's ``map_overlap`` and through eoxr's, and the
+  same cube as one numpy array (the floor, Lee with its defaults and without points) for what
+  the dask rows could at best reach;
 * accuracy: max relative error of each Lee against a float64 reference (interior pixels),
   including a Lee from ``cv2.blur`` box sums (float32 sums drift on high-dynamic-range data).
 
@@ -59,6 +62,7 @@ FILTERS = [
     "lee_sigma",
     "boxcar",
 ]
+ADAPTIVE = [name for name in FILTERS if name != "boxcar"]  # the filters with a point step
 
 
 def best_of(func, repeat=REPEAT, clock=time.perf_counter):
@@ -153,8 +157,13 @@ def measure(img, threads):
             r[name] = px / best_of(lambda f=f, kw=kw: f(da, **kw))
         kw = dict(kwargs("lee", size), point_threshold=1.0)
         r["lee point_threshold=1"] = px / best_of(lambda kw=kw: sar.lee(da, **kw))
-        kw = dict(kwargs("lee", size), keep_points=False)
-        r["lee keep_points=False"] = px / best_of(lambda kw=kw: sar.lee(da, **kw))
+        # each adaptive filter's own kernel through the API (no statistic, no point step): what
+        # its defaults cost on top of it (the ratio the "defaults cost" table prints)
+        for name in ADAPTIVE:
+            if name == "refined_lee" and size != 7:
+                continue
+            f, kw = getattr(sar, name), dict(kwargs(name, size), keep_points=False)
+            r[f"{name} keep_points=False"] = px / best_of(lambda f=f, kw=kw: f(da, **kw))
         # the kernel alone: the moment filter on a NaN-padded numpy block, as map_overlap hands
         # it over (no xarray, no padding copy, no dB check, no output allocation)
         h = size // 2
@@ -224,11 +233,26 @@ def dask_speeds(threads, big=4096, repeat=3):
     runs["halo only: eoxr map_overlap"] = lambda: (
         map_overlap(np.copy, cube, {"y": 3, "x": 3}, boundary="nan").data
     )
+    # the same cube as one numpy array, in the same run: what the dask rows could at best reach
+    # (x scipy of these rows: eoxr in memory against the scipy peer on dask chunks)
+    whole = cube.compute()
+    runs["in memory (numpy): floor cv2.blur"] = lambda: cv2.blur(whole.values, (7, 7))
+    runs["in memory (numpy): lee"] = lambda: sar.lee(whole, **kwargs("lee", 7))
+    runs["in memory (numpy): lee keep_points=False"] = lambda: sar.lee(
+        whole, keep_points=False, **kwargs("lee", 7)
+    )
     out = {}
     with dask.config.set(scheduler="threads"):
         for name, make in runs.items():
-            out[name] = px / best_of(lambda make=make: make().persist(), repeat)
+            out[name] = px / best_of(lambda make=make: _done(make()), repeat)
     return out
+
+
+def _done(result):
+    """A dask result computed into memory (persisted); numpy and xarray results as they are."""
+    import dask
+
+    return result.persist() if dask.is_dask_collection(result) else result
 
 
 def findpeaks_speeds(repeat=3):
@@ -292,9 +316,18 @@ def main():
         for size, r in rows.items():
             floor, ref = r["floor cv2.blur"], r["scipy Lee f32"]
             print(f"\n{threads} thread(s), {size}x{size}")
-            print(f"  {'method':24s} {'Mpx/s':>8s} {'x floor':>8s} {'x scipy':>8s}")
+            print(f"  {'method':30s} {'Mpx/s':>8s} {'x floor':>8s} {'x scipy':>8s}")
             for name, speed in r.items():
-                print(f"  {name:24s} {speed:8.1f} {speed / floor:8.2f} {speed / ref:8.2f}")
+                print(f"  {name:30s} {speed:8.1f} {speed / floor:8.2f} {speed / ref:8.2f}")
+            print(
+                "  defaults cost (speed with defaults / speed of the filter's own kernel, "
+                "keep_points=False): "
+                + ", ".join(
+                    f"{name} {r[name] / r[f'{name} keep_points=False']:.2f}"
+                    for name in ADAPTIVE
+                    if name in r
+                )
+            )
 
     print("\nLee accuracy vs a float64 reference (max relative error, interior pixels):")
     for size in SIZES:
