@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 import eoxr
@@ -77,6 +78,7 @@ def _cube(chunks: int) -> xr.DataArray:
     return da.chunk({"y": chunks, "x": chunks})
 
 
+@pytest.mark.slow  # 8-15 s of real subprocesses: in `make test-slow` (CI runs it), not `make test`
 def test_model_is_one_graph_key_and_reaches_each_worker_once(dask_scheduler, tmp_path):
     import cloudpickle
 

@@ -37,6 +37,7 @@ def _done(store: Path) -> set[str]:
     return set(os.listdir(record)) if record.is_dir() else set()
 
 
+@pytest.mark.slow  # 8-15 s of real subprocesses: in `make test-slow` (CI runs it), not `make test`
 def test_sigkill_mid_write_then_resume_equals_uninterrupted(tmp_path, worktree_env):
     store, log = tmp_path / "killed.zarr", tmp_path / "first.log"
     kill_after(_run(store, log, 0.4, worktree_env), lambda: len(_done(store)))

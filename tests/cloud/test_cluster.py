@@ -45,6 +45,7 @@ def _pipeline() -> xr.Dataset:
     return xr.Dataset({"vv_lee": vv.eo.denoise("lee", size=5), "vv_db": vv.eo.to_db()})
 
 
+@pytest.mark.slow  # 8-15 s of real subprocesses: in `make test-slow` (CI runs it), not `make test`
 @pytest.mark.parametrize("resume", [False, True])
 def test_cluster_without_shared_disk_writes_to_s3_like_local(s3_cluster, bucket, tmp_path, resume):
     distributed = require("distributed", extra="distributed")

@@ -202,6 +202,7 @@ def _slow(url: str, log: Path, delay: float) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # 8-15 s of real subprocesses: in `make test-slow` (CI runs it), not `make test`
 def test_sigkill_mid_write_to_s3_then_resume_equals_uninterrupted(s3, bucket, tmp_path):
     require("s3fs", extra="cloud")
     url, prefix = f"s3://{bucket}/killed.zarr", "killed.zarr/"

@@ -20,6 +20,7 @@ def client():
         yield c
 
 
+@pytest.mark.slow  # 8-15 s of real subprocesses: in `make test-slow` (CI runs it), not `make test`
 def test_stac_mask_composite_on_cluster(client):
     ds = datasets.open("landsat_colorado", chunks={"x": 32, "y": 32}).isel(time=slice(0, 20))
     pipeline = ds.eo.mask_clouds(buffer=1).eo.composite("max_ndvi")
