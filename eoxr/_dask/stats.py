@@ -85,21 +85,28 @@ def histogram(data: Any, edges: np.ndarray) -> Any:
     return np.histogram(a[np.isfinite(a)], bins=edges)[0]
 
 
-def block_counts(counter: Callable[[np.ndarray], np.ndarray], data: Any, nbins: int) -> Any:
+def block_counts(
+    counter: Callable[[np.ndarray], np.ndarray],
+    data: Any,
+    nbins: int,
+    block_counter: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Any:
     """Sum over the blocks of ``data`` of ``counter(block)``, integer counts of length ``nbins``.
 
     A histogram with a kernel of its own (e.g. a numba pass that bins values by their bit
     pattern): one read of each block, the partial counts summed in a tree reduction. Integer
     counts, so the sum (and any quantile read from it) is the same on every chunking. Lazy for
-    dask input, eager (one call) for numpy.
+    dask input, eager (one call of ``counter``) for numpy. ``block_counter``, if given, counts
+    each dask block instead (e.g. a single-threaded kernel, since dask runs blocks in parallel).
     """
     data = getattr(data, "data", data)
     if not isinstance(data, dsa.Array):
         return counter(np.asarray(data))
     nd = data.ndim
+    count = block_counter or counter
 
     def part(block: np.ndarray) -> np.ndarray:
-        return counter(block).reshape((1,) * nd + (nbins,))
+        return count(block).reshape((1,) * nd + (nbins,))
 
     parts = data.map_blocks(
         part,

@@ -41,9 +41,19 @@ MOMENT = {
 
 
 def count_values(block: np.ndarray) -> np.ndarray:
-    """:func:`eoxr.sar._kernels.value_histogram` of a 2-D block, on every core (one read)."""
+    """:func:`eoxr.sar._kernels.value_histogram` of a whole 2-D array, on every core (one read)."""
     with _LOCK:
         return K.value_histogram(block, numba.get_num_threads())
+
+
+def count_block_values(block: np.ndarray) -> np.ndarray:
+    """The same counts for one dask block, on the calling thread: dask counts blocks in parallel.
+
+    Why not :func:`count_values` per block: each block then waits for the lock and starts a
+    parallel region of its own; 16 blocks of 1024² took 22.6 ms that way on 2 cores, 16.1 ms
+    counted one per dask thread.
+    """
+    return K.value_histogram_serial(block)
 
 
 def looks_params(kind: str, looks: float, p: dict[str, Any]) -> dict[str, Any]:

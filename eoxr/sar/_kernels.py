@@ -73,6 +73,26 @@ def hist_edges() -> np.ndarray:
     return np.concatenate([[0.0], inner, inner[-1:]])
 
 
+@numba.njit(**_jit)
+def _count_rows(x, r0, r1, c):
+    """Adds the bins of rows ``r0..r1-1`` of ``x`` to the counts ``c`` (:func:`value_histogram`)."""
+    nx = x.shape[1]
+    nan_bin, top = HIST_BINS - 1, HIST_BINS - 2
+    buf = np.empty(nx, np.float32)
+    idx = np.empty(nx, np.int64)
+    bits = buf.view(np.int32)
+    for r in range(r0, r1):
+        row = x[r]
+        for j in range(nx):
+            buf[j] = np.float32(row[j])
+        for j in range(nx):
+            b = (bits[j] >> _HIST_SHIFT) - (_HIST_LO - 1)
+            k = min(max(b, 0), top)
+            idx[j] = nan_bin if buf[j] != buf[j] else k
+        for j in range(nx):
+            c[idx[j]] += 1
+
+
 @numba.njit(parallel=True, **_jit)
 def value_histogram(x, parts):
     """Counts of the values of the 2-D array ``x`` in the bins of :data:`HIST_BINS` (one read).
@@ -82,28 +102,26 @@ def value_histogram(x, parts):
     at about the speed of reading the array. ``parts`` row ranges (one per thread) count into
     their own histograms. Integer counts: the sum over blocks of any chunking is the same.
     """
-    ny, nx = x.shape
+    ny = x.shape[0]
     parts = max(min(parts, ny), 1)
     counts = np.zeros((parts, HIST_BINS), np.int64)
-    nan_bin, top = HIST_BINS - 1, HIST_BINS - 2
     for t in prange(parts):
-        c = counts[t]
-        buf = np.empty(nx, np.float32)
-        idx = np.empty(nx, np.int64)
-        bits = buf.view(np.int32)
-        for r in range(t * ny // parts, (t + 1) * ny // parts):
-            row = x[r]
-            for j in range(nx):
-                buf[j] = np.float32(row[j])
-            for j in range(nx):
-                b = (bits[j] >> _HIST_SHIFT) - (_HIST_LO - 1)
-                k = min(max(b, 0), top)
-                idx[j] = nan_bin if buf[j] != buf[j] else k
-            for j in range(nx):
-                c[idx[j]] += 1
+        _count_rows(x, t * ny // parts, (t + 1) * ny // parts, counts[t])
     out = np.zeros(HIST_BINS, np.int64)
     for t in range(parts):
         out += counts[t]
+    return out
+
+
+@numba.njit(**_jit)
+def value_histogram_serial(x):
+    """:func:`value_histogram` on the calling thread alone, for blocks that dask runs in parallel.
+
+    No parallel region: several dask threads can count their blocks at once, with no lock and
+    no numba thread pool started from each of them.
+    """
+    out = np.zeros(HIST_BINS, np.int64)
+    _count_rows(x, 0, x.shape[0], out)
     return out
 
 

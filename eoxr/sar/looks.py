@@ -13,7 +13,7 @@ from .._dask.stats import block_counts, compute, hist_quantile, histogram
 from .._dims import spatial_dims
 from ..errors import ParameterError
 from . import _kernels as K
-from ._filtering import count_values, filter_array
+from ._filtering import count_block_values, count_values, filter_array
 from ._gamma import sigma_range
 from ._validate import Size, window_size
 from .convert import as_linear
@@ -159,7 +159,10 @@ def slice_quantile(lin: xr.DataArray, q: float) -> xr.DataArray:
     lead = [d for d in lin.dims if d not in (ydim, xdim)]
     moved = lin.transpose(*lead, ydim, xdim)
     shape, data = moved.shape[:-2], moved.data
-    counts = [block_counts(count_values, data[i], K.HIST_BINS) for i in np.ndindex(shape)]
+    counts = [
+        block_counts(count_values, data[i], K.HIST_BINS, count_block_values)
+        for i in np.ndindex(shape)
+    ]
     vals = lazy_call(functools.partial(_quantiles, q=q, shape=shape), counts, shape=shape)
     return xr.DataArray(vals, dims=lead, coords={d: moved[d] for d in lead if d in moved.coords})
 

@@ -327,3 +327,18 @@ def test_median_has_no_point_step_and_says_so():
     with pytest.raises(ValueError, match="no point-target step"):
         filter_array(da, "median", size=3, check=False, min_count=2, threshold=10.0)
     np.testing.assert_array_equal(filter_array(da, "median", size=3, check=False).values, 1.0)
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_value_histogram_serial_counts_as_the_parallel_one(dtype):
+    """The dask blocks' single-threaded counts equal the whole-array ones, every bin."""
+    rng = np.random.default_rng(5)
+    x = (rng.gamma(2.0, 1.0, (97, 131)) * 10.0 ** rng.integers(-20, 20, (97, 131))).astype(dtype)
+    specials = [np.nan, np.inf, -np.inf, -1.0, 0.0, -0.0, 1e-45, 2.0**-48, 2.0**40, 1e38]
+    x.flat[rng.choice(x.size, 400, replace=False)] = np.resize(specials, 400)
+    serial = K.value_histogram_serial(x)
+    assert serial.sum() == x.size and serial[-1] == np.isnan(x).sum()
+    for parts in (1, 2, 3, 200):
+        np.testing.assert_array_equal(K.value_histogram(x, parts), serial)
+    halves = K.value_histogram_serial(x[:40]) + K.value_histogram_serial(x[40:])
+    np.testing.assert_array_equal(halves, serial)
