@@ -50,9 +50,8 @@ def fill_value(boundary: Any, dtype: np.dtype) -> Any:
         return np.nan if np.issubdtype(dtype, np.inexact) else 0
     kind = np.dtype(dtype)
     if np.issubdtype(kind, np.integer) or kind == np.bool_:
-        info = np.iinfo(kind) if kind != np.bool_ else None
+        lo, hi = (0, 1) if kind == np.bool_ else (np.iinfo(kind).min, np.iinfo(kind).max)
         value = float(boundary)
-        lo, hi = (0, 1) if info is None else (info.min, info.max)
         if not (value == value and value.is_integer() and lo <= value <= hi):
             raise ValueError(
                 f"boundary={boundary!r} cannot pad a {kind} array (it holds integers from {lo} "

@@ -12,7 +12,7 @@ from .._dask.lazy import lazy_call
 from .._dask.stats import block_counts, compute, hist_quantile, histogram
 from .._dims import spatial_dims
 from ..errors import ParameterError
-from . import _kernels as K
+from . import _histogram as H
 from ._filtering import count_block_values, count_values, filter_array
 from ._gamma import sigma_range
 from ._validate import Size, window_size
@@ -21,7 +21,7 @@ from .convert import as_linear
 #: attribute under which filters record the number of looks they used
 LOOKS_ATTR = "eoxr:looks"
 _EDGES = np.linspace(np.log10(0.25), np.log10(1000.0), 721)  # 0.005 decades per bin
-_VALUE_EDGES = K.hist_edges()  # linear power, 2**8 bins per octave (see slice_quantile)
+_VALUE_EDGES = H.hist_edges()  # linear power, 2**8 bins per octave (see slice_quantile)
 
 
 def looks_from_attrs(cube: xr.DataArray) -> float | None:
@@ -146,7 +146,7 @@ def _quantiles(counts: list[np.ndarray], q: float, shape: tuple[int, ...]) -> np
 def slice_quantile(lin: xr.DataArray, q: float) -> xr.DataArray:
     """The ``q``-quantile of each 2-D slice of linear power, lazily for dask input.
 
-    One read of each slice (:func:`eoxr.sar._kernels.value_histogram`, a numba pass that bins
+    One read of each slice (:func:`eoxr.sar._histogram.value_histogram`, a numba pass that bins
     each value by its float32 bit pattern: 256 bins per octave from 2**-48 to 2**40, values
     outside counted at the ends), summed over the blocks of any chunking as integer counts, so
     the value does not depend on the chunking and no slice has to fit in one chunk. The
@@ -160,7 +160,7 @@ def slice_quantile(lin: xr.DataArray, q: float) -> xr.DataArray:
     moved = lin.transpose(*lead, ydim, xdim)
     shape, data = moved.shape[:-2], moved.data
     counts = [
-        block_counts(count_values, data[i], K.HIST_BINS, count_block_values)
+        block_counts(count_values, data[i], H.HIST_BINS, count_block_values)
         for i in np.ndindex(shape)
     ]
     vals = lazy_call(functools.partial(_quantiles, q=q, shape=shape), counts, shape=shape)
